@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Koerier",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "koerier", targets: ["koerier"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // Thin C module: only reaches libxml2 (Debian libxml2-dev).
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        // Message types and identifiers. Pure Swift, depends on nothing.
+        .target(name: "KoerierModel"),
+        // Hardened parsing, XSD validation, model <-> XML.
+        .target(name: "KoerierXML", dependencies: ["KoerierModel", "CLibXML2"]),
+        // The YAML configuration every command and the daemon read.
+        .target(name: "KoerierConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Human-readable letters (text / HTML) with Dutch labels.
+        .target(name: "KoerierRender", dependencies: ["KoerierModel"]),
+        // The one binary: a thin CLI over the modules.
+        .executableTarget(
+            name: "koerier",
+            dependencies: [
+                "KoerierModel", "KoerierXML", "KoerierConfig", "KoerierRender",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "KoerierModelTests", dependencies: ["KoerierModel"]),
+        .testTarget(name: "KoerierXMLTests", dependencies: ["KoerierXML", "KoerierModel"]),
+        .testTarget(name: "KoerierCLITests", dependencies: ["koerier", "KoerierConfig", "KoerierRender", "KoerierXML"]),
+    ]
+)

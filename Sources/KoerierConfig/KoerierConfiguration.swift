@@ -1,0 +1,75 @@
+import Foundation
+import Yams
+
+/// The configuration every command and the daemon read. Paths in the file are relative
+/// to the file itself, so a config works from any working directory.
+public struct KoerierConfiguration: Sendable {
+    public static let defaultPath = "Config/koerier.yaml"
+    public static let environmentVariable = "KOERIER_CONFIG"
+
+    public let file: URL
+    /// Folder with the XSDs (`referral.xsd`, …).
+    public let schemaDirectory: URL
+    /// Folder with example messages; benchmarks take their typical message from here.
+    public let samplesDirectory: URL
+    public let maxMessageBytes: Int
+    public let maxXMLDepth: Int
+
+    /// `--config` wins, then `$KOERIER_CONFIG`, then `Config/koerier.yaml`.
+    public static func location(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let explicit, !explicit.isEmpty { return explicit }
+        if let fromEnvironment = environment[environmentVariable], !fromEnvironment.isEmpty { return fromEnvironment }
+        return defaultPath
+    }
+
+    public static func load(path: String) throws -> KoerierConfiguration {
+        let file = URL(fileURLWithPath: path).standardizedFileURL
+        guard let data = FileManager.default.contents(atPath: file.path) else {
+            throw ConfigError(file: path, line: nil,
+                              message: "cannot read the configuration file (use --config FILE or set \(environmentVariable))")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: path, line: nil, message: "the configuration file is not UTF-8 text")
+        }
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw ConfigError(file: path, line: nil, message: "the configuration file is empty")
+            }
+            root = node
+        } catch let error as YamlError {
+            throw ConfigError(file: path, line: yamlLine(of: error), message: "not valid YAML: \(yamlProblem(of: error))")
+        }
+        return try KoerierConfiguration(root: root, file: file, displayPath: path)
+    }
+
+    private init(root: Node, file: URL, displayPath: String) throws {
+        let fields = try YAMLFields(root, file: displayPath, path: "")
+        try fields.rejectUnknown(allowed: ["schemas", "samples", "limits"])
+        let base = file.deletingLastPathComponent()
+        func resolve(_ relative: String) -> URL {
+            URL(fileURLWithPath: relative, relativeTo: base).standardizedFileURL
+        }
+        self.file = file
+        schemaDirectory = resolve(try fields.string("schemas") ?? "../Schemas")
+        samplesDirectory = resolve(try fields.string("samples") ?? "../Samples")
+        let limits = try fields.section("limits")
+        try limits?.rejectUnknown(allowed: ["max_message_bytes", "max_depth"])
+        maxMessageBytes = try limits?.integer("max_message_bytes", range: 1024...(256 * 1024 * 1024)) ?? 16 * 1024 * 1024
+        maxXMLDepth = try limits?.integer("max_depth", range: 16...256) ?? 48
+    }
+
+    private static func yamlLine(of error: YamlError) -> Int? {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
+        default: return nil
+        }
+    }
+
+    private static func yamlProblem(of error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): return problem
+        default: return "\(error)"
+        }
+    }
+}

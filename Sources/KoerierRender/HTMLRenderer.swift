@@ -1,0 +1,50 @@
+/// A self-contained HTML page. Every value from the message is escaped: letter text is
+/// untrusted input and must never become markup or script.
+public enum HTMLRenderer {
+    public static func escape(_ text: String) -> String {
+        var result = ""
+        result.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": result += "&amp;"
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            case "\"": result += "&quot;"
+            case "'": result += "&#39;"
+            default: result.append(character)
+            }
+        }
+        return result
+    }
+
+    public static func render(_ document: LetterDocument) -> String {
+        var html = """
+        <!DOCTYPE html>
+        <html lang="nl">
+        <head>
+        <meta charset="utf-8">
+        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+        <title>\(escape(document.title))</title>
+        <style>body{font-family:sans-serif;max-width:48em;margin:2em auto;line-height:1.4}th{text-align:left;padding-right:1em;vertical-align:top}p{white-space:pre-wrap}</style>
+        </head>
+        <body>
+        <h1>\(escape(document.title))</h1>
+
+        """
+        for section in document.sections {
+            html += "<section>\n<h2>\(escape(section.heading))</h2>\n"
+            if !section.rows.isEmpty {
+                html += "<table>\n"
+                for row in section.rows {
+                    html += "<tr><th>\(escape(row.label))</th><td>\(escape(row.value))</td></tr>\n"
+                }
+                html += "</table>\n"
+            }
+            for paragraph in section.paragraphs {
+                html += "<p>\(escape(paragraph))</p>\n"
+            }
+            html += "</section>\n"
+        }
+        return html + "</body>\n</html>\n"
+    }
+}

@@ -1,0 +1,45 @@
+import CLibXML2
+
+/// A parsed libxml2 document; frees it when released. Used by one thread at a time.
+public final class XMLDocument: @unchecked Sendable {
+    let pointer: xmlDocPtr
+
+    init(_ pointer: xmlDocPtr) { self.pointer = pointer }
+    deinit { xmlFreeDoc(pointer) }
+
+    var rootElement: xmlNodePtr? { xmlDocGetRootElement(pointer) }
+}
+
+extension UnsafeMutablePointer where Pointee == xmlNode {
+    var isElement: Bool { pointee.type == XML_ELEMENT_NODE }
+    var localName: String { LibXML.string(pointee.name) ?? "" }
+    var namespaceURI: String? { pointee.ns.flatMap { LibXML.string($0.pointee.href) } }
+    var lineNumber: Int { Int(xmlGetLineNo(self)) }
+
+    var elementChildren: [xmlNodePtr] {
+        var result: [xmlNodePtr] = []
+        var child = pointee.children
+        while let node = child {
+            if node.isElement { result.append(node) }
+            child = node.pointee.next
+        }
+        return result
+    }
+
+    /// The element path below the root, as the rules name fields: `Goals/Goal[2]/Status`.
+    var fieldPath: String {
+        var parts: [String] = []
+        var current: xmlNodePtr? = self
+        while let node = current, node.isElement, let parent = node.pointee.parent, parent.pointee.type == XML_ELEMENT_NODE {
+            let name = node.localName
+            let siblings = parent.elementChildren.filter { $0.localName == name }
+            if siblings.count > 1, let index = siblings.firstIndex(of: node) {
+                parts.append("\(name)[\(index + 1)]")
+            } else {
+                parts.append(name)
+            }
+            current = parent
+        }
+        return parts.reversed().joined(separator: "/")
+    }
+}

@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import KoerierXML
+
+struct BenchParseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parse",
+        abstract: "Parse+validate rate of a typical ReturnLetter on one core, against Python lxml in the same run.",
+        discussion: """
+        Koerier's side runs the full gate on one thread: hardened parse, XSD validation, \
+        decoding to the model and the rules beyond the schema. The baseline is lxml (libxml2 \
+        under Python, from PyPI) doing parse + XSD validation of the same bytes in-process, \
+        also on one thread. Needs python3 with lxml (pip install lxml).
+        """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Seconds to measure each side.")
+    var seconds: Double = 3
+
+    @Option(help: ArgumentHelp("Message to parse (default: return-letter-fase-2.xml in the samples folder).", valueName: "FILE"))
+    var file: String?
+
+    @Option(help: "Python interpreter for the lxml baseline.")
+    var python = "python3"
+
+    func run() throws {
+        try Output.reportingFailures {
+            let (configuration, codec) = try global.loadCodec()
+            let path = file ?? configuration.samplesDirectory.appendingPathComponent("return-letter-fase-2.xml").path
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw CommandFailure("\(path): cannot read the benchmark message")
+            }
+            let kind = try codec.decode(data).kind
+            let schema = configuration.schemaDirectory.appendingPathComponent(kind.schemaFileName).path
+
+            print("message: \(path) (\(data.count) bytes, \(kind.rawValue))")
+            let koerier = try measureRate(seconds: seconds) { _ = try codec.decode(data) }
+            print(String(format: "koerier parse+xsd+model+rules: %.0f msg/s (%d runs)", koerier.rate, koerier.runs))
+
+            let baseline = try LxmlBaseline.run(python: python, schema: schema, message: path, seconds: seconds)
+            print(String(format: "lxml parse+xsd:                 %.0f msg/s (%d runs)", baseline.rate, baseline.runs))
+
+            let result = BenchResult(bench: "parse", value: koerier.rate, baseline: "python-lxml parse+xsd, in-process, 1 core",
+                                     baselineValue: baseline.rate,
+                                     extra: ["bytes": data.count, "kind": kind.rawValue, "cores": 1,
+                                             "koerier_stages": "parse+xsd+model+rules", "lxml_version": baseline.version])
+            print(try result.jsonLine())
+        }
+    }
+}
+
+/// The baseline: lxml run in a child Python process, reporting its own rate.
+enum LxmlBaseline {
+    static let script = #"""
+    import sys, time, json
+    try:
+        from lxml import etree
+    except ImportError:
+        sys.stderr.write("the baseline needs Python's lxml: pip install lxml\n"); sys.exit(3)
+    schema_path, message_path, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    schema = etree.XMLSchema(etree.parse(schema_path))
+    data = open(message_path, "rb").read()
+    def once():
+        schema.assertValid(etree.fromstring(data, parser))
+    end = time.perf_counter() + 0.3
+    while time.perf_counter() < end:
+        once()
+    runs = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while True:
+        for _ in range(16):
+            once()
+        runs += 16
+        if time.perf_counter() >= deadline:
+            break
+    elapsed = time.perf_counter() - start
+    print(json.dumps({"rate": runs / elapsed, "runs": runs, "version": etree.__version__}))
+    """#
+
+    struct Measurement: Decodable {
+        let rate: Double
+        let runs: Int
+        let version: String
+    }
+
+    static func run(python: String, schema: String, message: String, seconds: Double) throws -> Measurement {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [python, "-c", script, schema, message, String(seconds)]
+        let output = Pipe()
+        process.standardOutput = output
+        do {
+            try process.run()
+        } catch {
+            throw CommandFailure("cannot start \(python) for the lxml baseline: \(error)")
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, let measurement = try? JSONDecoder().decode(Measurement.self, from: data) else {
+            throw CommandFailure("the lxml baseline failed (exit \(process.terminationStatus)); is lxml installed? (pip install lxml)")
+        }
+        return measurement
+    }
+}

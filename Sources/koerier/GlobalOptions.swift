@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import KoerierConfig
+import KoerierXML
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Configuration file.", discussion: "Default: $KOERIER_CONFIG, else Config/koerier.yaml.", valueName: "FILE"))
+    var config: String?
+
+    func loadConfiguration() throws -> KoerierConfiguration {
+        do {
+            return try KoerierConfiguration.load(path: KoerierConfiguration.location(explicit: config))
+        } catch let error as ConfigError {
+            throw CommandFailure(String(describing: error), exitCode: .configurationError)
+        }
+    }
+
+    /// The configuration and a codec over its schemas.
+    func loadCodec() throws -> (KoerierConfiguration, MessageCodec) {
+        let configuration = try loadConfiguration()
+        let limits = XMLLimits(maxMessageBytes: configuration.maxMessageBytes, maxDepth: configuration.maxXMLDepth)
+        do {
+            return (configuration, try MessageCodec(schemaDirectory: configuration.schemaDirectory, limits: limits))
+        } catch {
+            throw CommandFailure("cannot load the schemas from \(configuration.schemaDirectory.path): \(error)",
+                                 exitCode: .configurationError)
+        }
+    }
+}
+
+/// A failure the command reports as one clear line on stderr, with a chosen exit code.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    let exitCode: ExitCode
+    init(_ description: String, exitCode: ExitCode = .failure) {
+        self.description = description
+        self.exitCode = exitCode
+    }
+}
+
+extension ExitCode {
+    /// Invalid input messages exit 1; problems with the set-up itself exit 2.
+    static let configurationError = ExitCode(2)
+}
+
+enum Output {
+    static func error(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    /// Runs a command body, turning a `CommandFailure` into its message and exit code.
+    static func reportingFailures(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let failure as CommandFailure {
+            error("koerier: \(failure.description)")
+            throw failure.exitCode
+        }
+    }
+}
