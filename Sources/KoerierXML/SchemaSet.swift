@@ -6,6 +6,7 @@ import KoerierModel
 /// by many validation contexts at once, which is why this is shared across threads.
 public final class SchemaSet: @unchecked Sendable {
     private let schemas: [MessageKind: xmlSchemaPtr]
+    private let validators: [MessageKind: ContextPool<xmlSchemaValidCtxtPtr>]
     public let directory: URL
 
     public struct LoadError: Error, CustomStringConvertible {
@@ -29,9 +30,16 @@ public final class SchemaSet: @unchecked Sendable {
             throw error
         }
         schemas = compiled
+        validators = compiled.mapValues { schema in
+            ContextPool(make: { xmlSchemaNewValidCtxt(schema) }, destroy: { xmlSchemaFreeValidCtxt($0) })
+        }
     }
 
-    deinit { schemas.values.forEach { xmlSchemaFree($0) } }
+    deinit {
+        // The validation contexts point into the schemas: release them first.
+        for pool in validators.values { _ = pool }
+        schemas.values.forEach { xmlSchemaFree($0) }
+    }
 
     private static func compile(_ file: URL) throws -> xmlSchemaPtr {
         guard FileManager.default.isReadableFile(atPath: file.path) else {
@@ -53,13 +61,16 @@ public final class SchemaSet: @unchecked Sendable {
 
     /// Validates a parsed document against the schema of `kind`; empty when valid.
     public func validate(_ document: XMLDocument, as kind: MessageKind) -> [XMLProblem] {
-        guard let schema = schemas[kind], let context = xmlSchemaNewValidCtxt(schema) else {
+        guard let pool = validators[kind] else {
             return [XMLProblem(line: 1, rule: "internal", message: "no schema for \(kind.rawValue)")]
         }
-        defer { xmlSchemaFreeValidCtxt(context) }
         let collector = ErrorCollector()
-        xmlSchemaSetValidStructuredErrors(context, ErrorCollector.callback, collector.context)
-        let result = xmlSchemaValidateDoc(context, document.pointer)
+        let result: Int32 = pool.with { context in
+            guard let context else { return -1 }
+            xmlSchemaSetValidStructuredErrors(context, ErrorCollector.callback, collector.context)
+            defer { xmlSchemaSetValidStructuredErrors(context, nil, nil) }
+            return xmlSchemaValidateDoc(context, document.pointer)
+        }
         if result == 0 { return [] }
         let problems = collector.errors.map { error in
             XMLProblem(line: max(1, error.line), field: error.node.map(\.fieldPath).flatMap { $0.isEmpty ? nil : $0 },

@@ -29,7 +29,7 @@ struct BenchResult {
             "baseline": baseline, "baseline_value": rounded(baselineValue), "ratio": (ratio * 1000).rounded() / 1000,
         ]
         object.merge(extra) { current, _ in current }
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
     }
 

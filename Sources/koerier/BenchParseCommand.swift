@@ -16,8 +16,11 @@ struct BenchParseCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "Seconds to measure each side.")
-    var seconds: Double = 3
+    @Option(help: "Seconds to measure each side in each round.")
+    var seconds: Double = 2
+
+    @Option(help: "Rounds; each side's best round counts.")
+    var rounds: Int = 3
 
     @Option(help: ArgumentHelp("Message to parse (default: return-letter-fase-2.xml in the samples folder).", valueName: "FILE"))
     var file: String?
@@ -36,16 +39,32 @@ struct BenchParseCommand: ParsableCommand {
             let schema = configuration.schemaDirectory.appendingPathComponent(kind.schemaFileName).path
 
             print("message: \(path) (\(data.count) bytes, \(kind.rawValue))")
-            let koerier = try measureRate(seconds: seconds) { _ = try codec.decode(data) }
-            print(String(format: "koerier parse+xsd+model+rules: %.0f msg/s (%d runs)", koerier.rate, koerier.runs))
+            // Stage rates show where the time goes; the headline figure is the full gate.
+            let parseOnly = try measureRate(seconds: seconds / 3) { _ = try codec.parser.parse(data) }
+            print(String(format: "koerier parse only:            %.0f msg/s", parseOnly.rate))
+            let parseAndSchema = try measureRate(seconds: seconds / 3) {
+                _ = codec.schemas.validate(try codec.parser.parse(data), as: kind)
+            }
+            print(String(format: "koerier parse+xsd:             %.0f msg/s", parseAndSchema.rate))
 
-            let baseline = try LxmlBaseline.run(python: python, schema: schema, message: path, seconds: seconds)
-            print(String(format: "lxml parse+xsd:                 %.0f msg/s (%d runs)", baseline.rate, baseline.runs))
+            // The machine is shared and noisy: alternate the two sides over a few rounds and
+            // keep each side's best round, so one slow moment does not decide the ratio.
+            var koerier = (rate: 0.0, runs: 0)
+            var baseline = LxmlBaseline.Measurement(rate: 0, runs: 0, version: "")
+            for round in 1...rounds {
+                let ours = try measureRate(seconds: seconds) { _ = try codec.decode(data) }
+                let theirs = try LxmlBaseline.run(python: python, schema: schema, message: path, seconds: seconds)
+                print(String(format: "round %d: koerier parse+xsd+model+rules %.0f msg/s, lxml parse+xsd %.0f msg/s",
+                             round, ours.rate, theirs.rate))
+                if ours.rate > koerier.rate { koerier = ours }
+                if theirs.rate > baseline.rate { baseline = theirs }
+            }
 
             let result = BenchResult(bench: "parse", value: koerier.rate, baseline: "python-lxml parse+xsd, in-process, 1 core",
                                      baselineValue: baseline.rate,
-                                     extra: ["bytes": data.count, "kind": kind.rawValue, "cores": 1,
-                                             "koerier_stages": "parse+xsd+model+rules", "lxml_version": baseline.version])
+                                     extra: ["bytes": data.count, "rounds": rounds, "kind": kind.rawValue, "cores": 1,
+                                             "koerier_stages": "parse+xsd+model+rules",
+                                             "parse_only_value": Int(parseOnly.rate), "parse_xsd_value": Int(parseAndSchema.rate), "lxml_version": baseline.version])
             print(try result.jsonLine())
         }
     }

@@ -5,7 +5,7 @@ extension RuleCheck {
         require(receipt.receivedAt.instant <= receipt.envelope.created.instant, "ReceivedAt", "received-after-created",
                 "the message cannot be received (\(receipt.receivedAt)) after its receipt was created (\(receipt.envelope.created))")
         if case .rejected(_, let text) = receipt.outcome {
-            requireText(text, "Rejection")
+            requireText(text, "Outcome/Rejected")
         }
     }
 }

@@ -42,9 +42,9 @@ extension Element {
         )
     }
 
-    func icpcCodes(_ name: String = "Icpc") throws -> [IcpcCode] {
+    func icpcCodes(_ name: StaticString = "Icpc") throws -> [IcpcCode] {
         try all(name).map { element in
-            try element.convert(try element.attribute("code"), field: element.node.fieldPath + "/@code") {
+            try element.convert(try element.attribute("code"), field: element.attributePath("code")) {
                 try IcpcCode(code: $0, label: element.text)
             }
         }

@@ -113,12 +113,13 @@ extension XMLWriter {
             try leaf("MessageId", receipt.answeredMessageID.value)
             try leaf("Sha256", receipt.answeredDigest.value)
         }
-        switch receipt.outcome {
-        case .accepted:
-            try leaf("Outcome", "accepted")
-        case .rejected(let code, let text):
-            try leaf("Outcome", "rejected")
-            try leaf("Rejection", text, attributes: [("code", code.rawValue)])
+        try element("Outcome") {
+            switch receipt.outcome {
+            case .accepted:
+                try element("Accepted") {}
+            case .rejected(let code, let text):
+                try leaf("Rejected", text, attributes: [("code", code.rawValue)])
+            }
         }
         try leaf("ReceivedAt", receipt.receivedAt.description)
     }
