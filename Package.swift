@@ -34,8 +34,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "KoerierModelTests", dependencies: ["KoerierModel"]),
-        .testTarget(name: "KoerierXMLTests", dependencies: ["KoerierXML", "KoerierModel"]),
-        .testTarget(name: "KoerierCLITests", dependencies: ["koerier", "KoerierConfig", "KoerierRender", "KoerierXML"]),
+        // Helpers shared by the test targets: repository paths, the invalid-sample table,
+        // a process runner, model fixtures. Never linked into the product.
+        .target(name: "KoerierTestSupport", dependencies: ["KoerierModel"], path: "Tests/Support"),
+        .testTarget(name: "KoerierModelTests", dependencies: ["KoerierModel", "KoerierTestSupport"]),
+        .testTarget(name: "KoerierXMLTests", dependencies: ["KoerierXML", "KoerierModel", "KoerierRender", "KoerierTestSupport"]),
+        .testTarget(name: "KoerierCLITests", dependencies: ["koerier", "KoerierConfig", "KoerierXML", "KoerierTestSupport"]),
     ]
 )

@@ -5,7 +5,14 @@ import KoerierModel
 /// The XSDs of `Schemas/`, compiled once. libxml2 allows one compiled schema to be used
 /// by many validation contexts at once, which is why this is shared across threads.
 public final class SchemaSet: @unchecked Sendable {
-    private let schemas: [MessageKind: xmlSchemaPtr]
+    /// Owns one compiled schema. Each validator pool holds a reference to it, so the
+    /// schema is freed only after every validation context that points into it.
+    private final class CompiledSchema: @unchecked Sendable {
+        let pointer: xmlSchemaPtr
+        init(_ pointer: xmlSchemaPtr) { self.pointer = pointer }
+        deinit { xmlSchemaFree(pointer) }
+    }
+
     private let validators: [MessageKind: ContextPool<xmlSchemaValidCtxtPtr>]
     public let directory: URL
 
@@ -20,25 +27,13 @@ public final class SchemaSet: @unchecked Sendable {
     public init(directory: URL, limits: XMLLimits = .standard) throws {
         LibXML.initialise(maxDepth: limits.maxDepth)
         self.directory = directory
-        var compiled: [MessageKind: xmlSchemaPtr] = [:]
-        do {
-            for kind in MessageKind.allCases {
-                compiled[kind] = try SchemaSet.compile(directory.appendingPathComponent(kind.schemaFileName))
-            }
-        } catch {
-            compiled.values.forEach { xmlSchemaFree($0) }
-            throw error
+        var compiled: [MessageKind: CompiledSchema] = [:]
+        for kind in MessageKind.allCases {
+            compiled[kind] = CompiledSchema(try SchemaSet.compile(directory.appendingPathComponent(kind.schemaFileName)))
         }
-        schemas = compiled
         validators = compiled.mapValues { schema in
-            ContextPool(make: { xmlSchemaNewValidCtxt(schema) }, destroy: { xmlSchemaFreeValidCtxt($0) })
+            ContextPool(make: { xmlSchemaNewValidCtxt(schema.pointer) }, destroy: { xmlSchemaFreeValidCtxt($0) })
         }
-    }
-
-    deinit {
-        // The validation contexts point into the schemas: release them first.
-        for pool in validators.values { _ = pool }
-        schemas.values.forEach { xmlSchemaFree($0) }
     }
 
     private static func compile(_ file: URL) throws -> xmlSchemaPtr {

@@ -1,0 +1,117 @@
+import Foundation
+import KoerierModel
+import KoerierTestSupport
+import KoerierXML
+import Testing
+
+@Suite struct HostileInputTests {
+    static let expectations = (try? InvalidSampleTable.load()) ?? []
+
+    @Test func theTableCoversEveryInvalidSampleAndNoMore() throws {
+        let table = try InvalidSampleTable.load()
+        #expect(table.count >= 15)
+        #expect(Set(table.map(\.file)) == Set(Repository.invalidSampleFiles.map(\.lastPathComponent)))
+    }
+
+    @Test(arguments: expectations)
+    func invalidSampleIsRejectedWithItsDocumentedError(_ expected: InvalidSampleExpectation) throws {
+        let data = try Repository.data(Repository.invalidSamples.appendingPathComponent(expected.file))
+        let problems = sharedCodec.problems(in: data)
+        let first = try #require(problems.first)
+        #expect(first.rule == expected.rule)
+        #expect(first.line == expected.line)
+        let said = (first.field.map { "\($0): " } ?? "") + first.message
+        #expect(said.hasPrefix(expected.messagePrefix), "\(said)")
+    }
+
+    @Test func externalEntitiesAreNeverResolved() throws {
+        let data = try Repository.data(Repository.invalidSamples.appendingPathComponent("xxe-external-entity.xml"))
+        let problems = sharedCodec.problems(in: data)
+        #expect(problems.map(\.rule) == ["no-dtd"])
+        #expect(!problems.description.contains("root:"))
+    }
+
+    @Test func aMessageOverTheSizeLimitIsRefusedBeforeParsing() throws {
+        let codec = try MessageCodec(schemaDirectory: Repository.schemas, limits: XMLLimits(maxMessageBytes: 4096))
+        let valid = try Repository.data(Repository.samples.appendingPathComponent("return-letter-fase-2.xml"))
+        #expect(codec.problems(in: valid).isEmpty)
+        var padded = valid
+        padded.append(Data(repeating: 0x20, count: 4096))
+        #expect(codec.problems(in: padded).map(\.rule) == ["size-limit"])
+        // The default limit (16 MiB) with a generated 17 MiB message.
+        let huge = Data("<ReturnLetter xmlns=\"urn:koerier:return-letter:1\">".utf8) + Data(repeating: 0x41, count: 17 * 1024 * 1024)
+        #expect(sharedCodec.problems(in: huge).map(\.rule) == ["size-limit"])
+    }
+
+    @Test func deepNestingStopsAtTheDepthBound() {
+        let depth = 10_000
+        let xml = "<ReturnLetter xmlns=\"urn:koerier:return-letter:1\">" + String(repeating: "<a>", count: depth)
+            + String(repeating: "</a>", count: depth) + "</ReturnLetter>"
+        #expect(sharedCodec.problems(in: Data(xml.utf8)).map(\.rule) == ["depth-limit"])
+    }
+
+    @Test func manyDistinctNamesDoNotBreakLaterParses() throws {
+        // Each document interns new names in the reused parser's dictionary; past the bound
+        // the context is dropped. Later valid messages must still parse.
+        for batch in 0..<3 {
+            let names = (0..<3000).map { "<n\(batch)x\($0)/>" }.joined()
+            let xml = "<ReturnLetter xmlns=\"urn:koerier:return-letter:1\">\(names)</ReturnLetter>"
+            #expect(sharedCodec.problems(in: Data(xml.utf8)).first?.rule == "schema")
+        }
+        let valid = try Repository.data(Repository.samples.appendingPathComponent("return-letter-intake.xml"))
+        #expect(sharedCodec.problems(in: valid).isEmpty)
+    }
+
+    @Test func garbageNeverCrashes() {
+        var random = TextGenerator(seed: 42)
+        let valid = (try? Repository.data(Repository.samples.appendingPathComponent("referral-huisarts.xml"))) ?? Data()
+        for _ in 0..<300 {
+            // Flip, drop or insert bytes at random places in a valid message.
+            var bytes = [UInt8](valid)
+            for _ in 0..<Int(random.next() % 8 + 1) {
+                let index = Int(random.next() % UInt64(bytes.count))
+                switch random.next() % 3 {
+                case 0: bytes[index] = UInt8(truncatingIfNeeded: random.next())
+                case 1: bytes.remove(at: index)
+                default: bytes.insert(UInt8(truncatingIfNeeded: random.next()), at: index)
+                }
+            }
+            let problems = sharedCodec.problems(in: Data(bytes))
+            // Either still valid (a harmless change) or rejected with located problems.
+            #expect(problems.allSatisfy { $0.line >= 1 && !$0.message.isEmpty })
+        }
+    }
+
+    @Test func decodingIsSafeFromManyThreadsAtOnce() async throws {
+        let files = Repository.validSampleFiles + Repository.invalidSampleFiles
+        let inputs = try files.map { ($0.lastPathComponent, try Repository.data($0)) }
+        let expected = Dictionary(uniqueKeysWithValues: inputs.map { ($0.0, sharedCodec.problems(in: $0.1).map(\.rule)) })
+        try await withThrowingTaskGroup(of: (String, [String]).self) { group in
+            for round in 0..<8 {
+                for (name, data) in inputs.shuffled() where round >= 0 {
+                    group.addTask { (name, sharedCodec.problems(in: data).map(\.rule)) }
+                }
+            }
+            for try await (name, rules) in group {
+                #expect(rules == expected[name], "\(name)")
+            }
+        }
+    }
+
+    @Test func schemaFolderProblemsAreReportedWithTheFile() throws {
+        let empty = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: empty) }
+        #expect {
+            try SchemaSet(directory: empty)
+        } throws: { error in
+            String(describing: error).contains("referral.xsd")
+        }
+        try "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\"><xs:element name=\"x\" type=\"nope\"/></xs:schema>"
+            .write(to: empty.appendingPathComponent("referral.xsd"), atomically: true, encoding: .utf8)
+        #expect {
+            try SchemaSet(directory: empty)
+        } throws: { error in
+            String(describing: error).contains("referral.xsd:1:")
+        }
+    }
+}

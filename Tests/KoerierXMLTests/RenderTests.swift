@@ -1,0 +1,42 @@
+import Foundation
+import KoerierModel
+import KoerierRender
+import KoerierTestSupport
+import KoerierXML
+import Testing
+
+@Suite struct RenderTests {
+    @Test func returnLetterReadsAsADutchSOEPLetter() {
+        let text = TextRenderer.render(LetterDocument(.returnLetter(Fixtures.returnLetter())))
+        for expected in ["Terugkoppeling — Fase 2", "S – Subjectief", "O – Objectief", "E – Evaluatie", "P – Plan",
+                         "Patiënt", "Sanne de Vries", "Geboortedatum: 21-03-1984", "PHQ-9 (05-06-2026)", "7/27",
+                         "Advies aan de verwijzer", "Vervolg", "P78 Surmenage", "Status: loopt"] {
+            #expect(text.contains(expected), "missing \(expected)")
+        }
+    }
+
+    @Test func participationNoticeShowsNoClinicalHeadings() {
+        let text = TextRenderer.render(LetterDocument(.participationNotice(Fixtures.participationNotice())))
+        #expect(text.contains("Deelnamebericht"))
+        #expect(text.contains("22 van 24 geplande sessies"))
+        for clinical in ["BSN", "ICPC", "PHQ", "4DKL", "Subjectief", "Fase"] {
+            #expect(!text.contains(clinical), "notice shows \(clinical)")
+        }
+    }
+
+    @Test func htmlEscapesEverythingFromTheMessage() {
+        var letter = Fixtures.returnLetter()
+        letter.soep.plan = "<script>alert('x')</script> & \"quotes\""
+        let html = HTMLRenderer.render(LetterDocument(.returnLetter(letter)))
+        #expect(!html.contains("<script>"))
+        #expect(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quotes&quot;"))
+        #expect(html.hasPrefix("<!DOCTYPE html>"))
+    }
+
+    @Test(arguments: Repository.validSampleFiles)
+    func everySampleRenders(_ file: URL) throws {
+        let document = LetterDocument(try sharedCodec.decode(try Repository.data(file)))
+        #expect(!document.sections.isEmpty)
+        #expect(TextRenderer.render(document).hasPrefix(document.title))
+    }
+}

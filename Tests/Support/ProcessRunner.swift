@@ -1,0 +1,56 @@
+import Foundation
+
+/// Runs a real program (the koerier binary, xmllint, python3) and captures its output.
+public struct ProcessResult: Sendable {
+    public let exitCode: Int32
+    public let stdout: String
+    public let stderr: String
+}
+
+public enum ProcessRunner {
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                           currentDirectory: URL? = nil) throws -> ProcessResult {
+        let process = Process()
+        process.executableURL = executable.hasPrefix("/") ? URL(fileURLWithPath: executable) : URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
+        if let environment { process.environment = environment }
+        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Read both pipes concurrently so neither fills up and blocks the child.
+        nonisolated(unsafe) var errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return ProcessResult(exitCode: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                             stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// The `koerier` binary that `swift test` built next to the test bundle.
+    public static var koerierBinary: String {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var folder = executable.deletingLastPathComponent()
+        // The test runner may live inside a bundle folder (…/X.xctest/…); walk up to the build folder.
+        for _ in 0..<4 {
+            let candidate = folder.appendingPathComponent("koerier")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate.path }
+            folder = folder.deletingLastPathComponent()
+        }
+        return Repository.root.appendingPathComponent(".build/debug/koerier").path
+    }
+
+    public static func koerier(_ arguments: [String], environment: [String: String]? = nil,
+                               currentDirectory: URL? = nil) throws -> ProcessResult {
+        try run(koerierBinary, arguments, environment: environment, currentDirectory: currentDirectory)
+    }
+}
