@@ -1,0 +1,68 @@
+import Foundation
+import KoerierTestSupport
+import Testing
+
+@Suite struct ConfigAndHelpTests {
+    private let sample = Repository.samples.appendingPathComponent("receipt-accepted.xml").path
+
+    @Test func aMissingConfigurationIsAClearSetUpError() throws {
+        let folder = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var environment = ProcessInfo.processInfo.environment
+        environment["KOERIER_CONFIG"] = nil
+        let result = try ProcessRunner.koerier(["validate", sample], environment: environment, currentDirectory: folder)
+        #expect(result.exitCode == 2)
+        #expect(result.stderr.contains("Config/koerier.yaml"))
+        #expect(result.stderr.contains("--config"))
+    }
+
+    @Test func theEnvironmentVariableNamesTheConfiguration() throws {
+        let folder = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var environment = ProcessInfo.processInfo.environment
+        environment["KOERIER_CONFIG"] = Repository.config.path
+        let result = try ProcessRunner.koerier(["validate", sample], environment: environment, currentDirectory: folder)
+        #expect(result.exitCode == 0, "\(result.stderr)")
+    }
+
+    @Test func pathsAreRelativeToTheConfigurationFile() throws {
+        let folder = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.copyItem(at: Repository.schemas, to: folder.appendingPathComponent("xsd"))
+        let configFolder = folder.appendingPathComponent("etc")
+        try FileManager.default.createDirectory(at: configFolder, withIntermediateDirectories: true)
+        let config = configFolder.appendingPathComponent("koerier.yaml")
+        try "schemas: ../xsd\n".write(to: config, atomically: true, encoding: .utf8)
+        let result = try ProcessRunner.koerier(["validate", "--config", config.path, sample], currentDirectory: Repository.root)
+        #expect(result.exitCode == 0, "\(result.stderr)")
+    }
+
+    @Test(arguments: [
+        ("schemas: ../Schemas\nlimmits:\n  max_depth: 40\n", "koerier.yaml:2: unknown key 'limmits'"),
+        ("schemas: ../Schemas\nlimits:\n  max_depth: 4000\n", "koerier.yaml:3: 'limits.max_depth' must be a whole number from 16 to 256"),
+        ("schemas: [unclosed\n", "koerier.yaml:2: not valid YAML"),
+        ("schemas: ./nowhere\n", "cannot load the schemas"),
+    ])
+    func badConfigurationsAreLocated(_ text: String, _ expected: String) throws {
+        let folder = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("koerier.yaml")
+        try text.write(to: config, atomically: true, encoding: .utf8)
+        let result = try ProcessRunner.koerier(["validate", "--config", config.path, sample])
+        #expect(result.exitCode == 2)
+        #expect(result.stderr.contains(expected), "\(result.stderr)")
+    }
+
+    @Test(arguments: [
+        ([], ["validate", "render", "bench", "--config"]),
+        (["validate"], ["--config", "--quiet", "FILE", "Exits 0"]),
+        (["render"], ["--config", "--format", "text", "html"]),
+        (["bench"], ["parse", "JSON"]),
+        (["bench", "parse"], ["--config", "--seconds", "--rounds", "lxml"]),
+    ])
+    func helpIsCompleteForEveryCommand(_ command: [String], _ mentions: [String]) throws {
+        let result = try ProcessRunner.koerier(command + ["--help"])
+        #expect(result.exitCode == 0)
+        for word in mentions { #expect(result.stdout.contains(word), "\(command) --help lacks \(word)") }
+    }
+}
