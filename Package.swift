@@ -32,7 +32,11 @@ let package = Package(
             dependencies: [
                 "KoerierModel", "KoerierXML", "KoerierConfig", "KoerierRender",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            // jemalloc (Debian libjemalloc-dev) replaces glibc malloc for the whole process:
+            // libxml2 allocates a node per element, and glibc's malloc/free were the largest
+            // cost in parsing; a long-running daemon also fragments less with it.
+            linkerSettings: [.linkedLibrary("jemalloc")]
         ),
         // Helpers shared by the test targets: repository paths, the invalid-sample table,
         // a process runner, model fixtures. Never linked into the product.

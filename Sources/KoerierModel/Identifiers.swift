@@ -74,7 +74,7 @@ public struct MessageID: Hashable, Sendable, CustomStringConvertible, Comparable
     public let value: String
 
     public init(_ text: String) throws {
-        guard text == text.lowercased(), text.utf8.count == 36, UUID(uuidString: text) != nil else {
+        guard MessageID.isLowerCaseUUID(text) else {
             throw FieldFormatError(rule: "uuid-format", message: "message id must be a lower-case UUID (8-4-4-4-12 hex digits)")
         }
         value = text
@@ -85,6 +85,19 @@ public struct MessageID: Hashable, Sendable, CustomStringConvertible, Comparable
     }
 
     public static func generate() -> MessageID { MessageID(UUID()) }
+
+    /// 8-4-4-4-12 lower-case hex digits. Checked byte by byte: going through Foundation's
+    /// UUID parser and `lowercased()` cost more than the rest of the envelope.
+    static func isLowerCaseUUID(_ text: String) -> Bool {
+        var count = 0
+        for byte in text.utf8 {
+            let isDash = count == 8 || count == 13 || count == 18 || count == 23
+            if isDash ? byte != 0x2D : !((byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66)) { return false }
+            count += 1
+            if count > 36 { return false }
+        }
+        return count == 36
+    }
 
     public var description: String { value }
     public static func < (lhs: MessageID, rhs: MessageID) -> Bool { lhs.value < rhs.value }

@@ -39,7 +39,7 @@ struct BenchResult {
 /// Runs `body` repeatedly for about `seconds` after a short warm-up; returns runs per second.
 func measureRate(seconds: Double, _ body: () throws -> Void) rethrows -> (rate: Double, runs: Int) {
     let clock = ContinuousClock()
-    let warmUpEnd = clock.now.advanced(by: .milliseconds(300))
+    let warmUpEnd = clock.now.advanced(by: .milliseconds(200))
     while clock.now < warmUpEnd { try body() }
     var runs = 0
     let start = clock.now

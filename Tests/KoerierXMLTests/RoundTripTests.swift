@@ -72,4 +72,15 @@ import Testing
             (error as? XMLProblems)?.problems.first?.rule == "schema"
         }
     }
+
+    @Test(arguments: [" Sanne", "Sanne ", "De  Linde", "De\tLinde", ""])
+    func namesAreWordsSeparatedBySingleSpaces(_ name: String) {
+        var letter = Fixtures.returnLetter()
+        letter.envelope.sender.organisation = name
+        #expect {
+            try sharedCodec.encode(.returnLetter(letter))
+        } throws: { error in
+            (error as? XMLProblems)?.problems.first?.field == "Envelope/Sender/Organisation"
+        }
+    }
 }

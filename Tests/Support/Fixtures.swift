@@ -104,8 +104,11 @@ public struct TextGenerator {
         return result + "z"
     }
 
-    /// Like `text`, without line breaks: the schemas' Name pattern (`\S(.*\S)?`) excludes them.
+    /// Like `text`, shaped as the schemas' Name (`\S+( \S+)*`): words of non-space
+    /// characters separated by single spaces.
     public mutating func name(maxLength: Int = 30) -> String {
-        text(maxLength: maxLength).replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ")
+        text(maxLength: maxLength)
+            .split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
+            .joined(separator: " ")
     }
 }

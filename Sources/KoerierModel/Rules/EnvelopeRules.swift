@@ -41,14 +41,14 @@ extension RuleCheck {
     }
 
     mutating func checkPositiveHealth(_ scores: PositiveHealth, _ path: String, created: Timestamp) {
-        let dimensions: [(Int, String)] = [
-            (scores.lichaamsfuncties, "Lichaamsfuncties"), (scores.mentaalWelbevinden, "MentaalWelbevinden"),
-            (scores.zingeving, "Zingeving"), (scores.kwaliteitVanLeven, "KwaliteitVanLeven"),
-            (scores.meedoen, "Meedoen"), (scores.dagelijksFunctioneren, "DagelijksFunctioneren"),
-        ]
-        for (value, name) in dimensions {
-            requireInRange(value, InstrumentRange.positiveHealthDimension, path + "/" + name, instrument: "Positieve Gezondheid \(name)")
-        }
+        let range = InstrumentRange.positiveHealthDimension
+        requireInRange(scores.lichaamsfuncties, range, path + "/Lichaamsfuncties", instrument: "Positieve Gezondheid lichaamsfuncties")
+        requireInRange(scores.mentaalWelbevinden, range, path + "/MentaalWelbevinden", instrument: "Positieve Gezondheid mentaal welbevinden")
+        requireInRange(scores.zingeving, range, path + "/Zingeving", instrument: "Positieve Gezondheid zingeving")
+        requireInRange(scores.kwaliteitVanLeven, range, path + "/KwaliteitVanLeven", instrument: "Positieve Gezondheid kwaliteit van leven")
+        requireInRange(scores.meedoen, range, path + "/Meedoen", instrument: "Positieve Gezondheid meedoen")
+        requireInRange(scores.dagelijksFunctioneren, range, path + "/DagelijksFunctioneren",
+                       instrument: "Positieve Gezondheid dagelijks functioneren")
         requireNotAfterCreated(scores.measuredOn, created, path + "/@measuredOn", what: "Positieve Gezondheid measurement date")
     }
 }

@@ -15,21 +15,25 @@ public struct RuleViolation: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(field): \(message) [\(rule)]" }
 }
 
-/// Collects violations while the rules of one message are checked.
+/// Collects violations while the rules of one message are checked. Field paths and
+/// messages are autoclosures: they are only built for a broken rule, which keeps checking
+/// a sound message cheap.
 struct RuleCheck {
     private(set) var violations: [RuleViolation] = []
 
-    mutating func require(_ condition: Bool, _ field: String, _ rule: String, _ message: @autoclosure () -> String) {
-        if !condition { violations.append(RuleViolation(field: field, rule: rule, message: message())) }
+    mutating func require(_ condition: Bool, _ field: @autoclosure () -> String, _ rule: String,
+                          _ message: @autoclosure () -> String) {
+        if !condition { violations.append(RuleViolation(field: field(), rule: rule, message: message())) }
     }
 
-    mutating func requireText(_ text: String, _ field: String) {
-        require(text.contains { !$0.isWhitespace }, field, "text-blank", "\(field) must contain text, not only white space")
+    mutating func requireText(_ text: String, _ field: @autoclosure () -> String) {
+        require(hasVisibleText(text), field(), "text-blank", "\(field()) must contain text, not only white space")
     }
 
-    mutating func requireInRange(_ value: Int, _ range: ClosedRange<Int>, _ field: String, instrument: String) {
-        require(range.contains(value), field, "score-range",
-                "\(instrument) score \(value) is outside \(range.lowerBound)-\(range.upperBound)")
+    mutating func requireInRange(_ value: Int, _ range: ClosedRange<Int>, _ field: @autoclosure () -> String,
+                                 instrument: @autoclosure () -> String) {
+        require(range.contains(value), field(), "score-range",
+                "\(instrument()) score \(value) is outside \(range.lowerBound)-\(range.upperBound)")
     }
 
     mutating func requireNoDuplicates<T: Hashable>(_ values: [T], _ field: (Int) -> String, what: String) {
@@ -40,10 +44,20 @@ struct RuleCheck {
     }
 
     /// A date that must not lie after the day the message was created (in its own zone).
-    mutating func requireNotAfterCreated(_ date: CalendarDate, _ created: Timestamp, _ field: String, what: String) {
-        require(date <= created.date, field, "date-after-created",
-                "\(what) (\(date)) lies after the message was created (\(created.date))")
+    mutating func requireNotAfterCreated(_ date: CalendarDate, _ created: Timestamp, _ field: @autoclosure () -> String,
+                                         what: @autoclosure () -> String) {
+        require(date <= created.date, field(), "date-after-created",
+                "\(what()) (\(date)) lies after the message was created (\(created.date))")
     }
+}
+
+/// Whether the text has anything but white space. Any ASCII byte that is not white space
+/// settles it at once; only texts made of non-ASCII characters need Unicode's answer.
+func hasVisibleText(_ text: String) -> Bool {
+    for byte in text.utf8 where byte < 0x80 {
+        if !(byte == 0x20 || (0x09...0x0D).contains(byte)) { return true }
+    }
+    return text.contains { !$0.isWhitespace }
 }
 
 extension Message {
