@@ -12,16 +12,20 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
-        // Thin C module: only reaches libxml2 (Debian libxml2-dev).
+        // Thin C module reaching libxml2 and libxmlsec1 (OpenSSL back end). One module for
+        // both: xmlsec's headers include libxml2's, and two modules would each own the
+        // libxml2 types. pkg-config passes xmlsec's defines to the Clang importer.
         .systemLibrary(
-            name: "CLibXML2",
-            pkgConfig: "libxml-2.0",
-            providers: [.apt(["libxml2-dev"])]
+            name: "CXMLSec",
+            pkgConfig: "xmlsec1-openssl",
+            providers: [.apt(["libxml2-dev", "libxmlsec1-dev", "libssl-dev"])]
         ),
         // Message types and identifiers. Pure Swift, depends on nothing.
         .target(name: "KoerierModel"),
         // Hardened parsing, XSD validation, model <-> XML.
-        .target(name: "KoerierXML", dependencies: ["KoerierModel", "CLibXML2"]),
+        .target(name: "KoerierXML", dependencies: ["KoerierModel", "CXMLSec"]),
+        // XML Signature (libxmlsec1), certificate checks and trust (OpenSSL).
+        .target(name: "KoerierSecurity", dependencies: ["KoerierModel", "KoerierXML", "CXMLSec"]),
         // The YAML configuration every command and the daemon read.
         .target(name: "KoerierConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         // Human-readable letters (text / HTML) with Dutch labels.
@@ -30,7 +34,7 @@ let package = Package(
         .executableTarget(
             name: "koerier",
             dependencies: [
-                "KoerierModel", "KoerierXML", "KoerierConfig", "KoerierRender",
+                "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierConfig", "KoerierRender",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // jemalloc (Debian libjemalloc-dev) replaces glibc malloc for the whole process:

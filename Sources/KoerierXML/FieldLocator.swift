@@ -1,4 +1,4 @@
-import CLibXML2
+import CXMLSec
 
 /// Finds the line of a rule's field (`Goals/Goal[2]/TargetDate`, `Period/End`,
 /// `Programme/Block[1]/@sequence`) in the document it came from. When the field itself

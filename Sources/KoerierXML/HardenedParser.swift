@@ -1,4 +1,4 @@
-import CLibXML2
+import CXMLSec
 import Foundation
 
 /// Parses untrusted bytes into a libxml2 document with every dangerous feature off:

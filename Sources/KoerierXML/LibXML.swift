@@ -1,25 +1,25 @@
-import CLibXML2
+import CXMLSec
 import Foundation
 
 /// Process-wide libxml2 set-up, done once before the first parse.
-enum LibXML {
+package enum LibXML {
     private static let once: Void = {
         xmlInitParser()
         koerier_xml_forbid_network()
     }()
 
-    static func initialise(maxDepth: Int) {
+    package static func initialise(maxDepth: Int) {
         _ = once
         // The depth bound is global in libxml2 2.9; every parser here uses the same value.
         koerier_xml_set_max_depth(UInt32(clamping: maxDepth))
     }
 
-    static func string(_ pointer: UnsafePointer<xmlChar>?) -> String? {
+    package static func string(_ pointer: UnsafePointer<xmlChar>?) -> String? {
         pointer.map { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
     }
 
     /// libxml2 messages end in a newline and sometimes span lines; ops get one line.
-    static func flatten(_ message: String) -> String {
+    package static func flatten(_ message: String) -> String {
         message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }.joined(separator: "; ")
     }

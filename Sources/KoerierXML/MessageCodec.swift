@@ -1,4 +1,4 @@
-import CLibXML2
+import CXMLSec
 import Foundation
 import KoerierModel
 
@@ -21,6 +21,11 @@ public final class MessageCodec: Sendable {
 
     /// Parses and checks a message; throws every problem found at the failing stage.
     public func decode(_ data: Data) throws(XMLProblems) -> Message {
+        try decodeKeepingDocument(data).message
+    }
+
+    /// Like `decode`, and also returns the parsed tree, for the signature check that follows.
+    public func decodeKeepingDocument(_ data: Data) throws(XMLProblems) -> (message: Message, document: XMLDocument) {
         let document = try parser.parse(data)
         let kind = try MessageCodec.kind(of: document)
         let schemaProblems = schemas.validate(document, as: kind)
@@ -40,7 +45,7 @@ public final class MessageCodec: Sendable {
                 XMLProblem(line: FieldLocator.line(of: $0.field, in: document), field: $0.field, rule: $0.rule, message: $0.message)
             })
         }
-        return message
+        return (message, document)
     }
 
     /// Problems of a message; empty when it is valid.

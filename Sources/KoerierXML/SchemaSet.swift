@@ -1,4 +1,4 @@
-import CLibXML2
+import CXMLSec
 import Foundation
 import KoerierModel
 

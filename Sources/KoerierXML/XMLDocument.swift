@@ -1,22 +1,22 @@
-import CLibXML2
+import CXMLSec
 
 /// A parsed libxml2 document; frees it when released. Used by one thread at a time.
 public final class XMLDocument: @unchecked Sendable {
-    let pointer: xmlDocPtr
+    package let pointer: xmlDocPtr
 
-    init(_ pointer: xmlDocPtr) { self.pointer = pointer }
+    package init(_ pointer: xmlDocPtr) { self.pointer = pointer }
     deinit { xmlFreeDoc(pointer) }
 
-    var rootElement: xmlNodePtr? { xmlDocGetRootElement(pointer) }
+    package var rootElement: xmlNodePtr? { xmlDocGetRootElement(pointer) }
 }
 
 extension UnsafeMutablePointer where Pointee == xmlNode {
-    var isElement: Bool { pointee.type == XML_ELEMENT_NODE }
-    var localName: String { LibXML.string(pointee.name) ?? "" }
-    var namespaceURI: String? { pointee.ns.flatMap { LibXML.string($0.pointee.href) } }
-    var lineNumber: Int { Int(xmlGetLineNo(self)) }
+    package var isElement: Bool { pointee.type == XML_ELEMENT_NODE }
+    package var localName: String { LibXML.string(pointee.name) ?? "" }
+    package var namespaceURI: String? { pointee.ns.flatMap { LibXML.string($0.pointee.href) } }
+    package var lineNumber: Int { Int(xmlGetLineNo(self)) }
 
-    var elementChildren: [xmlNodePtr] {
+    package var elementChildren: [xmlNodePtr] {
         var result: [xmlNodePtr] = []
         var child = pointee.children
         while let node = child {
@@ -27,7 +27,7 @@ extension UnsafeMutablePointer where Pointee == xmlNode {
     }
 
     /// The element path below the root, as the rules name fields: `Goals/Goal[2]/Status`.
-    var fieldPath: String {
+    package var fieldPath: String {
         var parts: [String] = []
         var current: xmlNodePtr? = self
         while let node = current, node.isElement, let parent = node.pointee.parent, parent.pointee.type == XML_ELEMENT_NODE {

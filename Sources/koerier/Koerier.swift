@@ -9,6 +9,6 @@ struct Koerier: ParsableCommand {
         Every command reads the configuration from --config FILE, else $KOERIER_CONFIG, \
         else Config/koerier.yaml. Paths inside it are relative to the configuration file.
         """,
-        subcommands: [ValidateCommand.self, RenderCommand.self, BenchCommand.self]
+        subcommands: [ValidateCommand.self, RenderCommand.self, SignCommand.self, VerifyCommand.self, PKICommand.self, BenchCommand.self]
     )
 }

@@ -1,4 +1,4 @@
-import CLibXML2
+import CXMLSec
 import Foundation
 
 /// Why a model could not be written as XML: a text holds a character XML 1.0 cannot

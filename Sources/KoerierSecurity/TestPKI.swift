@@ -1,0 +1,186 @@
+import Foundation
+
+/// A certificate hierarchy for tests, samples and demos: TEST ONLY, never for real care
+/// data. Made with the `openssl` command: a root CA, an intermediate CA, and certificates
+/// for the parties of the domain, plus an expired one, one from an untrusted CA, a weak
+/// RSA-1024 one and one without digitalSignature, for the tests of the verifier.
+public enum TestPKI {
+    public struct Party: Sendable {
+        public let file: String
+        public let organisation: String
+        public let identifier: String?
+        public let key: KeyKind
+        public var start = "20250101000000Z"
+        public var end = "20451231235959Z"
+        public var issuer = Issuer.intermediate
+        public var keyUsage = "digitalSignature, keyEncipherment"
+    }
+
+    public enum KeyKind: Sendable {
+        case rsa(bits: Int)
+        case p256
+    }
+
+    public enum Issuer: Sendable {
+        case intermediate, untrustedRoot
+    }
+
+    public static let parties: [Party] = [
+        Party(file: "gp", organisation: "Huisartsenpraktijk De Linde", identifier: "URA 90000123", key: .rsa(bits: 2048)),
+        Party(file: "centre", organisation: "Stress en Burn-out Centrum Haaglanden", identifier: "URA 90000456", key: .rsa(bits: 2048)),
+        Party(file: "centre-ec", organisation: "Stress en Burn-out Centrum Haaglanden", identifier: "URA 90000456", key: .p256),
+        Party(file: "arbo", organisation: "Arbodienst Voorbeeld", identifier: "URA 90000789", key: .rsa(bits: 2048)),
+        Party(file: "employer", organisation: "Gemeente Voorbeeldstad, afdeling HR", identifier: nil, key: .p256),
+        Party(file: "expired", organisation: "Huisartsenpraktijk De Linde", identifier: "URA 90000123", key: .rsa(bits: 2048),
+              start: "20200101000000Z", end: "20210101000000Z"),
+        Party(file: "untrusted", organisation: "Huisartsenpraktijk De Linde", identifier: "URA 90000123", key: .rsa(bits: 2048),
+              issuer: .untrustedRoot),
+        Party(file: "weak", organisation: "Huisartsenpraktijk De Linde", identifier: "URA 90000123", key: .rsa(bits: 1024)),
+        Party(file: "no-signing", organisation: "Huisartsenpraktijk De Linde", identifier: "URA 90000123", key: .rsa(bits: 2048),
+              keyUsage: "keyEncipherment"),
+        Party(file: "revoked", organisation: "Huisartsenpraktijk De Linde", identifier: "URA 90000123", key: .rsa(bits: 2048)),
+    ]
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Creates the hierarchy in `directory` (created if missing): `ca.pem` is the anchor,
+    /// `chain.pem` the intermediate, `NAME.key`/`NAME.pem` each party's key and certificate.
+    public static func create(in directory: URL, openssl: String = "openssl") throws {
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(at: directory, withIntermediateDirectories: true)
+        let work = directory.appendingPathComponent(".ca")
+        try? fileManager.removeItem(at: work)
+        try fileManager.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? fileManager.removeItem(at: work) }
+        let run = { (arguments: [String]) throws in try runOpenSSL(openssl, arguments, in: directory) }
+
+        try config.write(to: work.appendingPathComponent("ca.cnf"), atomically: true, encoding: .utf8)
+        for name in ["root", "intermediate", "rogue"] {
+            try "".write(to: work.appendingPathComponent("\(name).index"), atomically: true, encoding: .utf8)
+            try "1000\n".write(to: work.appendingPathComponent("\(name).serial"), atomically: true, encoding: .utf8)
+        }
+        // Root and rogue root: self-signed. Intermediate: signed by the root.
+        try run(["req", "-x509", "-new", "-newkey", "rsa:3072", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "7300",
+                 "-subj", "/C=NL/O=Koerier TEST ONLY/CN=Koerier Test Root CA (TEST ONLY)", "-config", ".ca/ca.cnf", "-extensions", "v3_ca"])
+        try run(["req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", ".ca/rogue.key", "-out", "untrusted-ca.pem",
+                 "-days", "7300", "-subj", "/C=NL/O=Rogue TEST ONLY/CN=Rogue Root CA (TEST ONLY)", "-config", ".ca/ca.cnf", "-extensions", "v3_ca"])
+        try run(["req", "-new", "-newkey", "rsa:3072", "-nodes", "-keyout", "intermediate.key", "-out", ".ca/intermediate.csr",
+                 "-subj", "/C=NL/O=Koerier TEST ONLY/CN=Koerier Test Issuing CA (TEST ONLY)"])
+        try run(["ca", "-batch", "-config", ".ca/ca.cnf", "-name", "root_ca", "-extensions", "v3_intermediate", "-notext",
+                 "-startdate", "20250101000000Z", "-enddate", "20451231235959Z", "-in", ".ca/intermediate.csr", "-out", "chain.pem"])
+
+        for party in parties {
+            let key = party.file + ".key"
+            switch party.key {
+            case .rsa(let bits):
+                try run(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:\(bits)", "-out", key])
+            case .p256:
+                try run(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key])
+            }
+            var subject = "/C=NL/O=\(party.organisation)/CN=\(party.organisation) (TEST ONLY)"
+            if let identifier = party.identifier { subject += "/serialNumber=\(identifier)" }
+            try run(["req", "-new", "-key", key, "-out", ".ca/\(party.file).csr", "-subj", subject])
+            let extensions = work.appendingPathComponent("\(party.file).ext")
+            try """
+            basicConstraints = critical, CA:FALSE
+            keyUsage = critical, \(party.keyUsage)
+            extendedKeyUsage = serverAuth, clientAuth, emailProtection
+            subjectAltName = DNS:localhost, IP:127.0.0.1
+            subjectKeyIdentifier = hash
+            authorityKeyIdentifier = keyid
+
+            """.write(to: extensions, atomically: true, encoding: .utf8)
+            try run(["ca", "-batch", "-config", ".ca/ca.cnf", "-name", party.issuer == .intermediate ? "intermediate_ca" : "rogue_ca",
+                     "-extfile", ".ca/\(party.file).ext", "-notext", "-startdate", party.start, "-enddate", party.end,
+                     "-in", ".ca/\(party.file).csr", "-out", party.file + ".pem"])
+        }
+        // Revoke one certificate; crl.pem holds the CRLs of both CAs (OpenSSL checks every
+        // certificate in the chain against its issuer's CRL).
+        try run(["ca", "-batch", "-config", ".ca/ca.cnf", "-name", "intermediate_ca", "-revoke", "revoked.pem"])
+        try run(["ca", "-batch", "-config", ".ca/ca.cnf", "-name", "intermediate_ca", "-gencrl", "-crldays", "7300", "-out", ".ca/intermediate.crl"])
+        try run(["ca", "-batch", "-config", ".ca/ca.cnf", "-name", "root_ca", "-gencrl", "-crldays", "7300", "-out", ".ca/root.crl"])
+        let crls = try [work.appendingPathComponent("intermediate.crl"), work.appendingPathComponent("root.crl")].map { try Data(contentsOf: $0) }
+        try crls.reduce(Data(), +).write(to: directory.appendingPathComponent("crl.pem"))
+        try """
+        TEST ONLY. This certificate hierarchy was made by `koerier pki init` for tests, samples and
+        demos. Its private keys are public. Never use it for real care data.
+
+        ca.pem            trust anchor (root CA)           chain.pem   intermediate CA
+        NAME.key/.pem     key and certificate per party:   \(parties.map(\.file).joined(separator: ", "))
+        untrusted-ca.pem  a root nobody trusts (issuer of untrusted.pem)
+        crl.pem           CRLs of both CAs; revoked.pem is revoked
+
+        """.write(to: directory.appendingPathComponent("README.txt"), atomically: true, encoding: .utf8)
+    }
+
+    private static func runOpenSSL(_ openssl: String, _ arguments: [String], in directory: URL) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [openssl] + arguments
+        process.currentDirectoryURL = directory
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let message = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Failure(description: "openssl \(arguments.prefix(2).joined(separator: " ")) failed: "
+                + String(decoding: message, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+    }
+
+    private static let config = """
+    [ req ]
+    distinguished_name = dn
+    [ dn ]
+    [ v3_ca ]
+    basicConstraints = critical, CA:TRUE
+    keyUsage = critical, keyCertSign, cRLSign
+    subjectKeyIdentifier = hash
+    [ v3_intermediate ]
+    basicConstraints = critical, CA:TRUE, pathlen:0
+    keyUsage = critical, keyCertSign, cRLSign
+    subjectKeyIdentifier = hash
+    authorityKeyIdentifier = keyid
+    [ policy_any ]
+    countryName = optional
+    organizationName = optional
+    commonName = supplied
+    serialNumber = optional
+    [ root_ca ]
+    database = .ca/root.index
+    serial = .ca/root.serial
+    new_certs_dir = .ca
+    certificate = ca.pem
+    private_key = ca.key
+    default_md = sha256
+    policy = policy_any
+    unique_subject = no
+    email_in_dn = no
+    [ intermediate_ca ]
+    database = .ca/intermediate.index
+    serial = .ca/intermediate.serial
+    new_certs_dir = .ca
+    certificate = chain.pem
+    private_key = intermediate.key
+    default_md = sha256
+    policy = policy_any
+    unique_subject = no
+    email_in_dn = no
+    [ rogue_ca ]
+    database = .ca/rogue.index
+    serial = .ca/rogue.serial
+    new_certs_dir = .ca
+    certificate = untrusted-ca.pem
+    private_key = .ca/rogue.key
+    default_md = sha256
+    policy = policy_any
+    unique_subject = no
+    email_in_dn = no
+
+    """
+}
