@@ -47,6 +47,7 @@ let package = Package(
         .target(name: "KoerierTestSupport", dependencies: ["KoerierModel"], path: "Tests/Support"),
         .testTarget(name: "KoerierModelTests", dependencies: ["KoerierModel", "KoerierTestSupport"]),
         .testTarget(name: "KoerierXMLTests", dependencies: ["KoerierXML", "KoerierModel", "KoerierRender", "KoerierTestSupport"]),
+        .testTarget(name: "KoerierSecurityTests", dependencies: ["KoerierSecurity", "KoerierXML", "KoerierModel", "KoerierTestSupport"]),
         .testTarget(name: "KoerierCLITests", dependencies: ["koerier", "KoerierConfig", "KoerierXML", "KoerierTestSupport"]),
     ]
 )

@@ -32,6 +32,13 @@ public final class SigningIdentity: @unchecked Sendable {
                                           xmlSecKeyDataFormatPem, nil, nil, nil)
         }
         guard let loaded else { throw SignatureError(.badKey, "cannot read the private key (PEM, unencrypted)") }
+        // xmlsec would happily pair a key with someone else's certificate: check they match.
+        guard let privateKey = xmlSecOpenSSLEvpKeyDataGetEvp(xmlSecKeyGetValue(loaded)),
+              X509_check_private_key(certificate.pointer, privateKey) == 1 else {
+            xmlSecKeyDestroy(loaded)
+            ERR_clear_error()
+            throw SignatureError(.badKey, "the certificate does not belong to the private key")
+        }
         // Certificates go into the key's X509 data, signer first: xmlsec writes them to KeyInfo.
         let chain = chainPEM.map(Certificate.loadPEM) ?? []
         for member in [certificate] + chain {
@@ -42,7 +49,7 @@ public final class SigningIdentity: @unchecked Sendable {
             }
             guard added == 0 else {
                 xmlSecKeyDestroy(loaded)
-                throw SignatureError(.badKey, "the certificate does not belong to the private key, or cannot be added")
+                throw SignatureError(.badKey, "a certificate cannot be added to the signing key")
             }
         }
         key = loaded

@@ -54,8 +54,11 @@ import Testing
     }
 
     @Test(arguments: [
-        ([], ["validate", "render", "bench", "--config"]),
-        (["validate"], ["--config", "--quiet", "FILE", "Exits 0"]),
+        ([], ["validate", "render", "sign", "verify", "pki", "bench", "--config"]),
+        (["sign"], ["--config", "--key", "--cert", "--chain", "--out"]),
+        (["verify"], ["--config", "--trust", "--crl", "sender"]),
+        (["pki", "init"], ["--config", "TEST ONLY", "DIR"]),
+        (["validate"], ["--config", "--quiet", "--trust", "--crl", "FILE", "Exits 0"]),
         (["render"], ["--config", "--format", "text", "html"]),
         (["bench"], ["parse", "JSON"]),
         (["bench", "parse"], ["--config", "--seconds", "--rounds", "lxml"]),

@@ -10,6 +10,13 @@ public enum Repository {
     public static let samples = root.appendingPathComponent("Samples")
     public static let invalidSamples = samples.appendingPathComponent("invalid")
     public static let config = root.appendingPathComponent("Config/koerier.yaml")
+    /// The committed TEST ONLY hierarchy the signed samples were made with.
+    public static let pki = samples.appendingPathComponent("pki")
+    public static let signedSamples = samples.appendingPathComponent("signed")
+    public static let invalidSignedSamples = invalidSamples.appendingPathComponent("signed")
+
+    /// Every valid signed sample (`Samples/signed/*.xml`), sorted.
+    public static var signedSampleFiles: [URL] { xmlFiles(in: signedSamples) }
 
     /// Every valid sample (`Samples/*.xml`), sorted.
     public static var validSampleFiles: [URL] { xmlFiles(in: samples) }
