@@ -32,10 +32,14 @@ public struct Signer: Sendable {
         }
         guard let context = xmlSecDSigCtxCreate(nil) else { throw SignatureError(.internalFailure, "cannot create a signing context") }
         defer { xmlSecDSigCtxDestroy(context) }
-        context.pointee.signKey = xmlSecKeyDuplicate(identity.key)
-        guard context.pointee.signKey != nil, xmlSecDSigCtxSign(context, signature) == 0 else {
-            throw SignatureError(.internalFailure, "libxmlsec1 could not sign the message")
+        let signed: Int32 = identity.signingKeys.with { key in
+            guard let key else { return -1 }
+            context.pointee.signKey = key
+            // The key goes back to the pool: xmlsec must not free it with the context.
+            defer { context.pointee.signKey = nil }
+            return xmlSecDSigCtxSign(context, signature)
         }
+        guard signed == 0 else { throw SignatureError(.internalFailure, "libxmlsec1 could not sign the message") }
         return try Signer.serialize(document)
     }
 

@@ -1,10 +1,15 @@
 import CXMLSec
 import Foundation
+import KoerierXML
 
 /// A private key with its certificate and intermediates, ready to sign. The key is
 /// loaded once; each signature works on a duplicate, which xmlsec consumes.
 public final class SigningIdentity: @unchecked Sendable {
     let key: xmlSecKeyPtr
+    /// Copies of `key` for signing: xmlsec keeps per-signature state in the key it signs
+    /// with, and duplicating one per signature (it re-parses the certificates) cost a
+    /// fifth of an RSA signature.
+    let signingKeys: ContextPool<xmlSecKeyPtr>
     public let algorithm: SignatureAlgorithm
     public let certificate: Certificate
 
@@ -53,6 +58,7 @@ public final class SigningIdentity: @unchecked Sendable {
             }
         }
         key = loaded
+        signingKeys = ContextPool(make: { xmlSecKeyDuplicate(loaded) }, destroy: { xmlSecKeyDestroy($0) })
         self.certificate = certificate
     }
 

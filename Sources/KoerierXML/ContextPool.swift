@@ -1,16 +1,16 @@
 import Foundation
 
-/// A few reusable libxml2 contexts (parser or schema-validation). Creating one per
-/// message costs as much as parsing a letter; reusing them is what keeps Koerier as fast
-/// as lxml. Contexts are handed to one caller at a time; the pool is shared across threads.
-final class ContextPool<Context>: @unchecked Sendable {
+/// A few reusable C contexts (libxml2 parser and schema-validation contexts, xmlsec
+/// signing keys). Creating one per message costs as much as the work itself; reusing them
+/// is what keeps Koerier fast. Contexts are handed to one caller at a time; the pool is shared across threads.
+package final class ContextPool<Context>: @unchecked Sendable {
     private let lock = NSLock()
     private var idle: [Context] = []
     private let capacity: Int
     private let make: () -> Context?
     private let destroy: (Context) -> Void
 
-    init(capacity: Int = 8, make: @escaping () -> Context?, destroy: @escaping (Context) -> Void) {
+    package init(capacity: Int = 8, make: @escaping () -> Context?, destroy: @escaping (Context) -> Void) {
         self.capacity = capacity
         self.make = make
         self.destroy = destroy
@@ -20,7 +20,7 @@ final class ContextPool<Context>: @unchecked Sendable {
 
     /// Runs `body` with a context. `reusable` decides afterwards whether the context goes
     /// back to the pool (e.g. not when its name dictionary has grown past a bound).
-    func with<Result, Failure: Error>(reusable: (Context) -> Bool = { _ in true },
+    package func with<Result, Failure: Error>(reusable: (Context) -> Bool = { _ in true },
                                       _ body: (Context?) throws(Failure) -> Result) throws(Failure) -> Result {
         lock.lock()
         let pooled = idle.popLast()

@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
         The last line of every benchmark is
         {"bench":NAME,"value":N,"unit":"msg/s","baseline":WHAT,"baseline_value":N,"ratio":N,...}
         """,
-        subcommands: [BenchParseCommand.self]
+        subcommands: [BenchParseCommand.self, BenchSignCommand.self]
     )
 }
 

@@ -55,10 +55,10 @@ struct BenchParseCommand: ParsableCommand {
             // The machine is shared and noisy: alternate the two sides in short slices, with
             // lxml in one long-lived child, and keep each side's best slice, so both sides
             // see the same moments of the machine and one slow moment decides nothing.
-            let lxml = try LxmlBaseline(python: python, schema: schema, message: path)
+            let lxml = try PythonBaseline(python: python, name: "lxml", script: BenchParseCommand.lxmlScript, arguments: [schema, path])
             defer { lxml.stop() }
             var koerier = (rate: 0.0, runs: 0)
-            var baseline = LxmlBaseline.Measurement(rate: 0, runs: 0, version: "")
+            var baseline = PythonBaseline.Measurement(rate: 0, runs: 0, version: "")
             for round in 1...rounds {
                 let ours = try measureRate(seconds: seconds) { _ = try codec.decode(data) }
                 let theirs = try lxml.measure(seconds: seconds)
@@ -81,10 +81,9 @@ struct BenchParseCommand: ParsableCommand {
     }
 }
 
-/// The baseline: lxml in a long-lived child Python process, which measures for the
-/// seconds it is sent on stdin and answers with one JSON line.
-final class LxmlBaseline {
-    static let script = #"""
+extension BenchParseCommand {
+    /// lxml's side: parse + XSD validation of the same bytes.
+    static let lxmlScript = #"""
     import sys, time, json
     try:
         from lxml import etree
@@ -114,59 +113,4 @@ final class LxmlBaseline {
         elapsed = time.perf_counter() - start
         print(json.dumps({"rate": runs / elapsed, "runs": runs, "version": etree.__version__}), flush=True)
     """#
-
-    struct Measurement: Decodable {
-        let rate: Double
-        let runs: Int
-        let version: String
-    }
-
-    private let process = Process()
-    private let input = Pipe()
-    private let output = Pipe()
-    private var buffered = Data()
-    private let python: String
-
-    init(python: String, schema: String, message: String) throws {
-        self.python = python
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, "-c", LxmlBaseline.script, schema, message]
-        process.standardInput = input
-        process.standardOutput = output
-        do {
-            try process.run()
-        } catch {
-            throw CommandFailure("cannot start \(python) for the lxml baseline: \(error)")
-        }
-        _ = try readLine()  // {"ready": true} once lxml is loaded and warm
-    }
-
-    func measure(seconds: Double) throws -> Measurement {
-        input.fileHandleForWriting.write(Data("\(seconds)\n".utf8))
-        guard let measurement = try? JSONDecoder().decode(Measurement.self, from: try readLine()) else {
-            throw CommandFailure("the lxml baseline answered something unexpected")
-        }
-        return measurement
-    }
-
-    func stop() {
-        try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
-    }
-
-    private func readLine() throws -> Data {
-        while true {
-            if let newline = buffered.firstIndex(of: 0x0A) {
-                let line = buffered[buffered.startIndex..<newline]
-                buffered = Data(buffered[(newline + 1)...])
-                return Data(line)
-            }
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty {
-                process.waitUntilExit()
-                throw CommandFailure("the lxml baseline stopped (exit \(process.terminationStatus)); is lxml installed? (pip install lxml)")
-            }
-            buffered.append(chunk)
-        }
-    }
 }

@@ -20,4 +20,23 @@ import Testing
         #expect(abs(ratio - value / baseline) < 0.01)
         #expect(last.contains("\"unit\":\"msg/s\""))
     }
+
+    @Test func benchSignEndsWithTheJSONLine() throws {
+        let result = try ProcessRunner.koerier(["bench", "sign", "--config", Repository.config.path, "--seconds", "0.2", "--rounds", "1"])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let last = try #require(result.stdout.split(separator: "\n").last)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+        #expect(object["bench"] as? String == "sign")
+        #expect(object["unit"] as? String == "msg/s")
+        #expect((object["baseline"] as? String)?.contains("openssl speed") == true)
+        let value = try #require(object["value"] as? Double)
+        let baseline = try #require(object["baseline_value"] as? Double)
+        let ratio = try #require(object["ratio"] as? Double)
+        #expect(value > 0 && baseline > 0)
+        #expect(abs(ratio - value / baseline) < 0.01)
+        for key in ["ratio_signxml", "ecdsa_sign_value", "rsa_verify_value", "ecdsa_verify_value", "signxml_rsa_sign_value",
+                    "openssl_ecdsa_sign_value"] {
+            #expect(object[key] != nil, "missing \(key)")
+        }
+    }
 }

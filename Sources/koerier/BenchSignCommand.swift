@@ -1,0 +1,184 @@
+import ArgumentParser
+import Foundation
+import KoerierSecurity
+import KoerierXML
+
+struct BenchSignCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sign",
+        abstract: "Sign and verify rates on one core (RSA-2048, ECDSA-P256) against openssl speed and Python signxml.",
+        discussion: """
+        Koerier's sign pipeline is: hardened parse of the letter's bytes, enveloped signature \
+        (exclusive C14N, SHA-256 digest, RSA or ECDSA) and serialization. Its verify pipeline \
+        is: hardened parse, the signature-shape policy, certificate checks, chain to the \
+        anchor, digest and signature value. The baselines, measured in the same run: the raw \
+        signature rate of the same key type and size from `openssl speed` (the physical \
+        bound of the signing step), and Python's signxml signing the same letter with the \
+        same key in-process (key loaded once). The JSON line's ratio is Koerier's RSA-2048 \
+        sign pipeline against openssl speed's RSA-2048 sign rate; ratio_signxml is against \
+        signxml. Needs python3 with signxml (pip install signxml).
+        """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Seconds each measurement takes in one round.")
+    var seconds: Double = 0.5
+
+    @Option(help: "Rounds; each measurement's best round counts.")
+    var rounds: Int = 4
+
+    @Option(help: ArgumentHelp("Message to sign (default: return-letter-fase-2.xml in the samples folder).", valueName: "FILE"))
+    var file: String?
+
+    @Option(help: ArgumentHelp("TEST ONLY hierarchy with centre(.key|.pem), centre-ec, chain.pem, ca.pem (default: pki in the samples folder).",
+                               valueName: "DIR"))
+    var pki: String?
+
+    @Option(help: "Python interpreter for the signxml baseline.")
+    var python = "python3"
+
+    @Flag(help: "Print every round.")
+    var verbose = false
+
+    func run() throws {
+        try Output.reportingFailures {
+            let (configuration, codec) = try global.loadCodec()
+            let path = file ?? configuration.samplesDirectory.appendingPathComponent("return-letter-fase-2.xml").path
+            let folder = URL(fileURLWithPath: pki ?? configuration.samplesDirectory.appendingPathComponent("pki").path)
+            guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("\(path): cannot read the benchmark message") }
+            guard codec.problems(in: data).isEmpty else { throw CommandFailure("\(path): the benchmark message is invalid") }
+
+            let rsa: SigningIdentity, ecdsa: SigningIdentity, verifier: SignatureVerifier
+            do {
+                rsa = try SigningIdentity(keyFile: folder.appendingPathComponent("centre.key"), certificateFile: folder.appendingPathComponent("centre.pem"),
+                                          chainFile: folder.appendingPathComponent("chain.pem"))
+                ecdsa = try SigningIdentity(keyFile: folder.appendingPathComponent("centre-ec.key"),
+                                            certificateFile: folder.appendingPathComponent("centre-ec.pem"), chainFile: folder.appendingPathComponent("chain.pem"))
+                verifier = SignatureVerifier(trust: try TrustStore(anchorsFile: folder.appendingPathComponent("ca.pem")))
+            } catch {
+                throw CommandFailure("\(folder.path): cannot load the benchmark keys: \(error)")
+            }
+            let parser = codec.parser
+            func signed(_ identity: SigningIdentity) throws -> Data { try Signer(identity: identity).sign(try parser.parse(data)) }
+            let rsaSigned = try signed(rsa), ecdsaSigned = try signed(ecdsa)
+
+            // Started after Koerier's first measurements, so a profiler that cannot follow
+            // child processes still sees Koerier's side.
+            var signxmlChild: PythonBaseline?
+            defer { signxmlChild?.stop() }
+            func signxml() throws -> PythonBaseline {
+                if let signxmlChild { return signxmlChild }
+                let child = try PythonBaseline(python: python, name: "signxml", script: BenchSignCommand.signxmlScript,
+                                               arguments: [folder.appendingPathComponent("centre.key").path,
+                                                           folder.appendingPathComponent("centre.pem").path, path])
+                signxmlChild = child
+                return child
+            }
+
+            var best: [String: Double] = [:]
+            func keep(_ name: String, _ rate: Double) { best[name] = max(best[name] ?? 0, rate) }
+            print("message: \(path) (\(data.count) bytes)")
+            for round in 1...rounds {
+                keep("rsa_sign", try measureRate(seconds: seconds) { _ = try signed(rsa) }.rate)
+                keep("ecdsa_sign", try measureRate(seconds: seconds) { _ = try signed(ecdsa) }.rate)
+                keep("rsa_verify", try measureRate(seconds: seconds) { _ = try verifier.verify(try parser.parse(rsaSigned)) }.rate)
+                keep("ecdsa_verify", try measureRate(seconds: seconds) { _ = try verifier.verify(try parser.parse(ecdsaSigned)) }.rate)
+                let speed = try OpenSSLSpeed.measure(seconds: max(1, Int(seconds.rounded())))
+                keep("openssl_rsa_sign", speed.rsaSign)
+                keep("openssl_rsa_verify", speed.rsaVerify)
+                keep("openssl_ecdsa_sign", speed.ecdsaSign)
+                keep("openssl_ecdsa_verify", speed.ecdsaVerify)
+                keep("signxml_rsa_sign", try signxml().measure(seconds: seconds).rate)
+                if verbose {
+                    print("round \(round): " + best.keys.sorted().map { "\($0) \(Int(best[$0]!))" }.joined(separator: ", "))
+                }
+            }
+            let rate = { (name: String) in best[name] ?? 0 }
+            print(String(format: "RSA-2048   sign %6.0f msg/s (openssl speed %6.0f sig/s, signxml %5.0f msg/s)   verify %6.0f msg/s (openssl %6.0f)",
+                         rate("rsa_sign"), rate("openssl_rsa_sign"), rate("signxml_rsa_sign"), rate("rsa_verify"), rate("openssl_rsa_verify")))
+            print(String(format: "ECDSA-P256 sign %6.0f msg/s (openssl speed %6.0f sig/s)                       verify %6.0f msg/s (openssl %6.0f)",
+                         rate("ecdsa_sign"), rate("openssl_ecdsa_sign"), rate("ecdsa_verify"), rate("openssl_ecdsa_verify")))
+            var extra: [String: Any] = ["cores": 1, "rounds": rounds, "seconds_per_round": seconds, "bytes": data.count,
+                                        "ratio_signxml": ((rate("rsa_sign") / max(rate("signxml_rsa_sign"), 1)) * 1000).rounded() / 1000,
+                                        "koerier_sign_stages": "parse+sign+serialize"]
+            for (name, value) in best where name != "rsa_sign" { extra[name + "_value"] = Int(value) }
+            let result = BenchResult(bench: "sign", value: rate("rsa_sign"), baseline: "openssl speed rsa2048 sign, 1 core",
+                                     baselineValue: rate("openssl_rsa_sign"), extra: extra)
+            print(try result.jsonLine())
+        }
+    }
+
+    /// signxml's side: parse + enveloped RSA-SHA256 signature + serialization, key loaded once.
+    static let signxmlScript = #"""
+    import sys, time, json
+    try:
+        from lxml import etree
+        import signxml
+        from signxml import XMLSigner, methods
+        from cryptography.hazmat.primitives import serialization
+    except ImportError:
+        sys.stderr.write("the baseline needs Python's signxml: pip install signxml\n"); sys.exit(3)
+    key_path, cert_path, message_path = sys.argv[1:4]
+    key = serialization.load_pem_private_key(open(key_path, "rb").read(), None)
+    cert = open(cert_path, "rb").read().decode()
+    data = open(message_path, "rb").read()
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    signer = XMLSigner(method=methods.enveloped, signature_algorithm="rsa-sha256", digest_algorithm="sha256",
+                       c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#")
+    def once():
+        etree.tostring(signer.sign(etree.fromstring(data, parser), key=key, cert=cert))
+    end = time.perf_counter() + 0.3
+    while time.perf_counter() < end:
+        once()
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        seconds = float(line)
+        runs = 0
+        start = time.perf_counter()
+        while True:
+            for _ in range(4):
+                once()
+            runs += 4
+            if time.perf_counter() - start >= seconds:
+                break
+        elapsed = time.perf_counter() - start
+        print(json.dumps({"rate": runs / elapsed, "runs": runs, "version": getattr(signxml, "__version__", "?")}), flush=True)
+    """#
+}
+
+/// `openssl speed` for RSA-2048 and ECDSA P-256: raw signatures and verifications per second
+/// on one core, read from its machine-readable (-mr) output.
+enum OpenSSLSpeed {
+    struct Rates {
+        var rsaSign = 0.0, rsaVerify = 0.0, ecdsaSign = 0.0, ecdsaVerify = 0.0
+    }
+
+    static func measure(seconds: Int) throws -> Rates {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["openssl", "speed", "-seconds", String(seconds), "-mr", "rsa2048", "ecdsap256"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw CommandFailure("cannot run openssl speed: \(error)")
+        }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        var rates = Rates()
+        // +F2:index:bits:sign/s:verify/s for RSA, +F4:index:bits:sign/s:verify/s for ECDSA.
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: ":")
+            guard fields.count == 5, let sign = Double(fields[3]), let verify = Double(fields[4]) else { continue }
+            if fields[0] == "+F2" && fields[2] == "2048" { (rates.rsaSign, rates.rsaVerify) = (sign, verify) }
+            if fields[0] == "+F4" && fields[2] == "256" { (rates.ecdsaSign, rates.ecdsaVerify) = (sign, verify) }
+        }
+        guard rates.rsaSign > 0, rates.ecdsaSign > 0 else {
+            throw CommandFailure("openssl speed gave no RSA-2048 / ECDSA P-256 figures (exit \(process.terminationStatus))")
+        }
+        return rates
+    }
+}
