@@ -166,8 +166,12 @@ enum OpenSSLSpeed {
         } catch {
             throw CommandFailure("cannot run openssl speed: \(error)")
         }
+        // Two timed runs of `seconds` each; a run that overstays has lost its timer: stop it.
+        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(4 * seconds + 20), execute: watchdog)
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        watchdog.cancel()
         var rates = Rates()
         // +F2:index:bits:sign/s:verify/s for RSA, +F4:index:bits:sign/s:verify/s for ECDSA.
         for line in text.split(separator: "\n") {

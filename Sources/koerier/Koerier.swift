@@ -1,6 +1,19 @@
 import ArgumentParser
+import Foundation
 
 @main
+enum Entry {
+    static func main() {
+        // A process started from a thread that blocks signals (Dispatch's worker threads do)
+        // inherits that mask. koerier starts with none blocked: it must receive SIGTERM as a
+        // daemon, and children such as `openssl speed` rely on SIGALRM.
+        var none = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, nil)
+        Koerier.main()
+    }
+}
+
 struct Koerier: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "koerier",
