@@ -14,6 +14,9 @@ public struct KoerierConfiguration: Sendable {
     public let samplesDirectory: URL
     public let maxMessageBytes: Int
     public let maxXMLDepth: Int
+    /// Trust anchors (PEM bundle) for verifying signatures, and an optional CRL file.
+    public let trustAnchors: URL?
+    public let crl: URL?
 
     /// `--config` wins, then `$KOERIER_CONFIG`, then `Config/koerier.yaml`.
     public static func location(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
@@ -45,7 +48,7 @@ public struct KoerierConfiguration: Sendable {
 
     private init(root: Node, file: URL, displayPath: String) throws {
         let fields = try YAMLFields(root, file: displayPath, path: "")
-        try fields.rejectUnknown(allowed: ["schemas", "samples", "limits"])
+        try fields.rejectUnknown(allowed: ["schemas", "samples", "limits", "trust"])
         let base = file.deletingLastPathComponent()
         func resolve(_ relative: String) -> URL {
             URL(fileURLWithPath: relative, relativeTo: base).standardizedFileURL
@@ -57,6 +60,13 @@ public struct KoerierConfiguration: Sendable {
         try limits?.rejectUnknown(allowed: ["max_message_bytes", "max_depth"])
         maxMessageBytes = try limits?.integer("max_message_bytes", range: 1024...(256 * 1024 * 1024)) ?? 16 * 1024 * 1024
         maxXMLDepth = try limits?.integer("max_depth", range: 16...256) ?? 48
+        let trust = try fields.section("trust")
+        try trust?.rejectUnknown(allowed: ["anchors", "crl"])
+        trustAnchors = try trust?.string("anchors").map(resolve)
+        crl = try trust?.string("crl").map(resolve)
+        if crl != nil && trustAnchors == nil {
+            throw ConfigError(file: displayPath, line: nil, message: "'trust.crl' needs 'trust.anchors'")
+        }
     }
 
     private static func yamlLine(of error: YamlError) -> Int? {

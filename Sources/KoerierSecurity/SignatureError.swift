@@ -19,6 +19,7 @@ public struct SignatureError: Error, CustomStringConvertible, Sendable, Equatabl
         case revoked
         case keyUsage = "key-usage"
         case senderMismatch = "sender-mismatch"
+        case receiptMismatch = "receipt-mismatch"
         case alreadySigned = "already-signed"
         case badKey = "bad-key"
         case internalFailure = "internal"

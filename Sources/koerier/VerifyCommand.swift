@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KoerierSecurity
+import KoerierModel
 import KoerierXML
 
 struct VerifyCommand: ParsableCommand {
@@ -19,22 +20,36 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("Trust anchors (PEM bundle).", valueName: "ANCHORS.pem"))
-    var trust: String
+    @Option(help: ArgumentHelp("Trust anchors (PEM bundle); default: trust.anchors in the configuration.", valueName: "ANCHORS.pem"))
+    var trust: String?
 
-    @Option(help: ArgumentHelp("Certificate revocation list (PEM).", valueName: "CRL.pem"))
+    @Option(help: ArgumentHelp("Certificate revocation list (PEM), with --trust.", valueName: "CRL.pem"))
     var crl: String?
+
+    @Option(help: ArgumentHelp("For receipts: the message the receipt must answer.", valueName: "ORIGINAL"))
+    var answers: String?
 
     @Argument(help: ArgumentHelp("Signed message files.", valueName: "FILE"))
     var files: [String]
 
     func run() throws {
         try Output.reportingFailures {
-            let (_, codec) = try global.loadCodec()
-            let verifier = try SignatureVerifier(trust: loadTrustStore(trust, crl: crl))
+            let (configuration, codec) = try global.loadCodec()
+            let anchors: String, revocations: String?
+            if let trust {
+                (anchors, revocations) = (trust, crl)
+            } else if let configured = configuration.trustAnchors {
+                guard crl == nil else { throw CommandFailure("--crl needs --trust", exitCode: .configurationError) }
+                (anchors, revocations) = (configured.path, configuration.crl?.path)
+            } else {
+                throw CommandFailure("no trust anchors: give --trust ANCHORS.pem or set trust.anchors in the configuration",
+                                     exitCode: .configurationError)
+            }
+            let verifier = try SignatureVerifier(trust: loadTrustStore(anchors, crl: revocations))
+            let original = try answers.map { try loadOriginal($0, codec: codec) }
             var allValid = true
             for file in files {
-                switch verifyFile(file, codec: codec, verifier: verifier) {
+                switch verifyFile(file, codec: codec, verifier: verifier, answering: original) {
                 case .success(let summary): print("\(file): signed by \(summary)")
                 case .failure(let failure):
                     allValid = false
@@ -58,8 +73,25 @@ struct VerificationFailure: Error {
     let lines: [String]
 }
 
-/// Validates a file and verifies its signature; the lines to print on failure.
-func verifyFile(_ file: String, codec: MessageCodec, verifier: SignatureVerifier) -> Result<String, VerificationFailure> {
+/// The message a receipt must answer: its exact bytes and its id.
+struct OriginalMessage {
+    let bytes: Data
+    let id: MessageID
+}
+
+func loadOriginal(_ file: String, codec: MessageCodec) throws -> OriginalMessage {
+    guard let bytes = FileManager.default.contents(atPath: file) else { throw CommandFailure("\(file): cannot read the file") }
+    do {
+        return OriginalMessage(bytes: bytes, id: try codec.decode(bytes).envelope.messageID)
+    } catch {
+        throw CommandFailure("\(file): the answered message is invalid: \(error)")
+    }
+}
+
+/// Validates a file and verifies its signature (and, for a receipt, that it answers
+/// `original`); the lines to print on failure.
+func verifyFile(_ file: String, codec: MessageCodec, verifier: SignatureVerifier,
+                answering original: OriginalMessage? = nil) -> Result<String, VerificationFailure> {
     guard let data = FileManager.default.contents(atPath: file) else {
         return .failure(VerificationFailure(lines: ["\(file): cannot read the file (missing, a directory, or not readable) [read]"]))
     }
@@ -68,6 +100,13 @@ func verifyFile(_ file: String, codec: MessageCodec, verifier: SignatureVerifier
         do {
             let signer = try verifier.verify(document)
             try SignatureVerifier.requireSender(message.envelope.sender, matches: signer)
+            if let original {
+                guard case .receipt(let receipt) = message else {
+                    throw SignatureError(.receiptMismatch, "--answers applies to receipts; this is a \(message.kind.rawValue)")
+                }
+                try ReceiptMatch.require(receipt, answers: original.bytes, messageID: original.id)
+                return .success("\(signer); answers \(original.id) (SHA-256 matches)")
+            }
             return .success("\(signer)")
         } catch {
             return .failure(VerificationFailure(lines: ["\(file): \(error)"]))

@@ -42,6 +42,8 @@ import Testing
         ("schemas: ../Schemas\nlimits:\n  max_depth: 4000\n", "koerier.yaml:3: 'limits.max_depth' must be a whole number from 16 to 256"),
         ("schemas: [unclosed\n", "koerier.yaml:2: not valid YAML"),
         ("schemas: ./nowhere\n", "cannot load the schemas"),
+        ("schemas: ../Schemas\ntrust:\n  crl: crl.pem\n", "'trust.crl' needs 'trust.anchors'"),
+        ("schemas: ../Schemas\ntrust:\n  anchor: ca.pem\n", "koerier.yaml:3: unknown key 'trust.anchor'"),
     ])
     func badConfigurationsAreLocated(_ text: String, _ expected: String) throws {
         let folder = try Repository.temporaryDirectory()
@@ -56,7 +58,7 @@ import Testing
     @Test(arguments: [
         ([], ["validate", "render", "sign", "verify", "pki", "bench", "--config"]),
         (["sign"], ["--config", "--key", "--cert", "--chain", "--out"]),
-        (["verify"], ["--config", "--trust", "--crl", "sender"]),
+        (["verify"], ["--config", "--trust", "--crl", "--answers", "sender"]),
         (["pki", "init"], ["--config", "TEST ONLY", "DIR"]),
         (["validate"], ["--config", "--quiet", "--trust", "--crl", "FILE", "Exits 0"]),
         (["render"], ["--config", "--format", "text", "html"]),

@@ -1,5 +1,8 @@
 import Foundation
+import KoerierModel
+import KoerierSecurity
 import KoerierTestSupport
+import KoerierXML
 import Testing
 
 /// `koerier sign`, `verify`, `validate --trust` and `pki init`, with the committed TEST ONLY
@@ -131,5 +134,48 @@ import Testing
         let chain = try ProcessRunner.run("openssl", ["verify", "-CAfile", folder.appendingPathComponent("ca.pem").path, "-untrusted",
                                                       folder.appendingPathComponent("chain.pem").path, folder.appendingPathComponent("gp.pem").path])
         #expect(chain.exitCode == 0, "\(chain.stdout)\(chain.stderr)")
+    }
+
+    @Test func aSignedReceiptMustAnswerTheMessageItNames() throws {
+        let folder = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let originalURL = Repository.signedSamples.appendingPathComponent("return-letter-fase-2-rsa.xml")
+        let original = try Repository.data(originalURL)
+        // The GP answers the centre's signed letter.
+        let answered = Fixtures.id("2e3f4a5b-6c7d-4e8f-8091-a2b3c4d5e6f7")
+        var gp = Fixtures.gp
+        gp.ura = try URANumber("90000123")
+        let receipt = Receipt(
+            envelope: Envelope(messageID: Fixtures.id("7e8f9a0b-1c2d-4e3f-8a4b-5c6d7e8f9a0b"), transactionID: try TransactionID("ZD20260302007"),
+                               created: Fixtures.timestamp("2026-06-08T11:15:03+02:00"), documentKind: .ontvangstbevestiging,
+                               sender: gp, receiver: Fixtures.centre, inReplyTo: answered),
+            answeredMessageID: answered, answeredDigest: try SHA256Hex(ReceiptMatch.sha256Hex(original)),
+            outcome: .accepted, receivedAt: Fixtures.timestamp("2026-06-08T11:15:02+02:00"))
+        let codec = try MessageCodec(schemaDirectory: Repository.schemas)
+        let unsigned = folder.appendingPathComponent("receipt.xml")
+        try codec.encode(.receipt(receipt)).write(to: unsigned)
+        let signed = folder.appendingPathComponent("receipt-signed.xml").path
+        let sign = try ProcessRunner.koerier(["sign", "--config", config, "--key", pki("gp.key"), "--cert", pki("gp.pem"),
+                                              "--chain", pki("chain.pem"), "--out", signed, unsigned.path])
+        #expect(sign.exitCode == 0, "\(sign.stderr)")
+
+        let matches = try ProcessRunner.koerier(["verify", "--config", config, "--answers", originalURL.path, signed])
+        #expect(matches.exitCode == 0, "\(matches.stdout)\(matches.stderr)")
+        #expect(matches.stdout.contains("answers 2e3f4a5b-6c7d-4e8f-8091-a2b3c4d5e6f7 (SHA-256 matches)"))
+
+        let other = Repository.signedSamples.appendingPathComponent("return-letter-afsluiting-ecdsa.xml").path
+        let mismatch = try ProcessRunner.koerier(["verify", "--config", config, "--answers", other, signed])
+        #expect(mismatch.exitCode == 1)
+        #expect(mismatch.stdout.hasSuffix("[receipt-mismatch]\n"))
+    }
+
+    @Test func withoutAnchorsVerificationIsASetUpError() throws {
+        let folder = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let bare = folder.appendingPathComponent("koerier.yaml")
+        try "schemas: \(Repository.schemas.path)\n".write(to: bare, atomically: true, encoding: .utf8)
+        let result = try ProcessRunner.koerier(["verify", "--config", bare.path, Repository.signedSampleFiles[0].path])
+        #expect(result.exitCode == 2)
+        #expect(result.stderr.contains("trust.anchors"))
     }
 }

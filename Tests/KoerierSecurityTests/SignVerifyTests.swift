@@ -100,4 +100,29 @@ import Testing
     @Test func aTrustStoreNeedsAnchors() {
         #expect(throws: TrustStore.LoadError.self) { try TrustStore(anchorsPEM: Data("not a certificate".utf8)) }
     }
+
+    @Test(arguments: ["http://www.w3.org/2000/09/xmldsig#hmac-sha1", "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256",
+                      "http://www.w3.org/2000/09/xmldsig#rsa-sha1", "http://www.w3.org/2000/09/xmldsig#dsa-sha1"])
+    func hmacAndSHA1MethodsAreRefused(_ method: String) throws {
+        let signed = String(decoding: try sign(.returnLetter(Fixtures.returnLetter()), as: "centre"), as: UTF8.self)
+        let altered = signed.replacingOccurrences(of: "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", with: method)
+        #expect(altered != signed)
+        let document = try codec.decodeKeepingDocument(Data(altered.utf8)).document
+        #expect {
+            try verifier.verify(document)
+        } throws: { error in
+            (error as? SignatureError)?.reason == .weakAlgorithm
+        }
+    }
+
+    @Test func aSHA1DigestIsRefused() throws {
+        let signed = String(decoding: try sign(.returnLetter(Fixtures.returnLetter()), as: "centre"), as: UTF8.self)
+        let altered = signed.replacingOccurrences(of: "http://www.w3.org/2001/04/xmlenc#sha256", with: "http://www.w3.org/2000/09/xmldsig#sha1")
+        let document = try codec.decodeKeepingDocument(Data(altered.utf8)).document
+        #expect {
+            try verifier.verify(document)
+        } throws: { error in
+            (error as? SignatureError)?.reason == .weakAlgorithm
+        }
+    }
 }
