@@ -151,36 +151,23 @@ public enum TestPKI {
     organizationName = optional
     commonName = supplied
     serialNumber = optional
-    [ root_ca ]
-    database = .ca/root.index
-    serial = .ca/root.serial
-    new_certs_dir = .ca
-    certificate = ca.pem
-    private_key = ca.key
-    default_md = sha256
-    policy = policy_any
-    unique_subject = no
-    email_in_dn = no
-    [ intermediate_ca ]
-    database = .ca/intermediate.index
-    serial = .ca/intermediate.serial
-    new_certs_dir = .ca
-    certificate = chain.pem
-    private_key = intermediate.key
-    default_md = sha256
-    policy = policy_any
-    unique_subject = no
-    email_in_dn = no
-    [ rogue_ca ]
-    database = .ca/rogue.index
-    serial = .ca/rogue.serial
-    new_certs_dir = .ca
-    certificate = untrusted-ca.pem
-    private_key = .ca/rogue.key
-    default_md = sha256
-    policy = policy_any
-    unique_subject = no
-    email_in_dn = no
-
+    \(caSection("root_ca", database: "root", certificate: "ca.pem", key: "ca.key"))
+    \(caSection("intermediate_ca", database: "intermediate", certificate: "chain.pem", key: "intermediate.key"))
+    \(caSection("rogue_ca", database: "rogue", certificate: "untrusted-ca.pem", key: ".ca/rogue.key"))
     """
+
+    private static func caSection(_ name: String, database: String, certificate: String, key: String) -> String {
+        """
+        [ \(name) ]
+        database = .ca/\(database).index
+        serial = .ca/\(database).serial
+        new_certs_dir = .ca
+        certificate = \(certificate)
+        private_key = \(key)
+        default_md = sha256
+        policy = policy_any
+        unique_subject = no
+        email_in_dn = no
+        """
+    }
 }

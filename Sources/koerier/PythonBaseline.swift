@@ -1,9 +1,31 @@
 import Foundation
 
-/// A baseline measured by a long-lived child Python process. The script loads its library
-/// and warms up, prints one line, then for each number of seconds it reads on stdin
-/// measures and answers one JSON line: {"rate": …, "runs": …, "version": …}.
+/// A baseline measured by a long-lived child Python process. The caller's script sets up
+/// and defines `once()` (one unit of work) and `VERSION`; the harness below warms up, says
+/// it is ready, then for each number of seconds read on stdin runs `once()` for that long
+/// and answers one JSON line: {"rate": …, "runs": …, "version": …}.
 final class PythonBaseline {
+    static let harness = #"""
+
+    import json as _json, sys as _sys, time as _time
+    _end = _time.perf_counter() + 0.3
+    while _time.perf_counter() < _end:
+        once()
+    print(_json.dumps({"ready": True}), flush=True)
+    for _line in _sys.stdin:
+        _seconds = float(_line)
+        _runs = 0
+        _start = _time.perf_counter()
+        while True:
+            for _ in range(4):
+                once()
+            _runs += 4
+            if _time.perf_counter() - _start >= _seconds:
+                break
+        _elapsed = _time.perf_counter() - _start
+        print(_json.dumps({"rate": _runs / _elapsed, "runs": _runs, "version": VERSION}), flush=True)
+    """#
+
     struct Measurement: Decodable {
         let rate: Double
         let runs: Int
@@ -19,7 +41,7 @@ final class PythonBaseline {
     init(python: String, name: String, script: String, arguments: [String]) throws {
         self.name = name
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, "-c", script] + arguments
+        process.arguments = [python, "-c", script + PythonBaseline.harness] + arguments
         process.standardInput = input
         process.standardOutput = output
         do {

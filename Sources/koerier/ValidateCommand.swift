@@ -21,11 +21,7 @@ struct ValidateCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print only problems, not the valid files.")
     var quiet = false
 
-    @Option(help: ArgumentHelp("Also verify signatures against these trust anchors (PEM bundle).", valueName: "ANCHORS.pem"))
-    var trust: String?
-
-    @Option(help: ArgumentHelp("Certificate revocation list (PEM), with --trust.", valueName: "CRL.pem"))
-    var crl: String?
+    @OptionGroup var trustOptions: TrustOptions
 
     @Argument(help: ArgumentHelp("Message files to check.", valueName: "FILE"))
     var files: [String]
@@ -33,19 +29,13 @@ struct ValidateCommand: ParsableCommand {
     func run() throws {
         try Output.reportingFailures {
             let (_, codec) = try global.loadCodec()
-            if crl != nil && trust == nil { throw CommandFailure("--crl needs --trust", exitCode: .configurationError) }
-            if let trust {
-                let verifier = try SignatureVerifier(trust: loadTrustStore(trust, crl: crl))
-                var allValid = true
-                for file in files {
-                    switch verifyFile(file, codec: codec, verifier: verifier) {
-                    case .success(let signer): if !quiet { print("\(file): valid, signed by \(signer)") }
-                    case .failure(let failure):
-                        allValid = false
-                        failure.lines.forEach { print($0) }
-                    }
+            // With --trust, signatures are required too (no fallback to the configuration:
+            // plain validation must not demand a signature).
+            if let verifier = try trustOptions.verifier(fallback: nil) {
+                let quiet = self.quiet
+                if !verifyAll(files, codec: codec, verifier: verifier, success: { quiet ? nil : "\($0): valid, signed by \($1)" }) {
+                    throw ExitCode.failure
                 }
-                if !allValid { throw ExitCode.failure }
                 return
             }
             var allValid = true

@@ -20,11 +20,7 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("Trust anchors (PEM bundle); default: trust.anchors in the configuration.", valueName: "ANCHORS.pem"))
-    var trust: String?
-
-    @Option(help: ArgumentHelp("Certificate revocation list (PEM), with --trust.", valueName: "CRL.pem"))
-    var crl: String?
+    @OptionGroup var trustOptions: TrustOptions
 
     @Option(help: ArgumentHelp("For receipts: the message the receipt must answer.", valueName: "ORIGINAL"))
     var answers: String?
@@ -35,27 +31,9 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         try Output.reportingFailures {
             let (configuration, codec) = try global.loadCodec()
-            let anchors: String, revocations: String?
-            if let trust {
-                (anchors, revocations) = (trust, crl)
-            } else if let configured = configuration.trustAnchors {
-                guard crl == nil else { throw CommandFailure("--crl needs --trust", exitCode: .configurationError) }
-                (anchors, revocations) = (configured.path, configuration.crl?.path)
-            } else {
-                throw CommandFailure("no trust anchors: give --trust ANCHORS.pem or set trust.anchors in the configuration",
-                                     exitCode: .configurationError)
-            }
-            let verifier = try SignatureVerifier(trust: loadTrustStore(anchors, crl: revocations))
+            guard let verifier = try trustOptions.verifier(fallback: configuration) else { return }
             let original = try answers.map { try loadOriginal($0, codec: codec) }
-            var allValid = true
-            for file in files {
-                switch verifyFile(file, codec: codec, verifier: verifier, answering: original) {
-                case .success(let summary): print("\(file): signed by \(summary)")
-                case .failure(let failure):
-                    allValid = false
-                    failure.lines.forEach { print($0) }
-                }
-            }
+            let allValid = verifyAll(files, codec: codec, verifier: verifier, answering: original) { "\($0): signed by \($1)" }
             if !allValid { throw ExitCode.failure }
         }
     }
@@ -71,6 +49,22 @@ func loadTrustStore(_ anchors: String, crl: String?) throws -> TrustStore {
 
 struct VerificationFailure: Error {
     let lines: [String]
+}
+
+/// Verifies each file, printing `success(file, signer)` or the failure lines; true when all pass.
+func verifyAll(_ files: [String], codec: MessageCodec, verifier: SignatureVerifier, answering original: OriginalMessage? = nil,
+               success: (String, String) -> String?) -> Bool {
+    var allValid = true
+    for file in files {
+        switch verifyFile(file, codec: codec, verifier: verifier, answering: original) {
+        case .success(let signer):
+            if let line = success(file, signer) { print(line) }
+        case .failure(let failure):
+            allValid = false
+            failure.lines.forEach { print($0) }
+        }
+    }
+    return allValid
 }
 
 /// The message a receipt must answer: its exact bytes and its id.

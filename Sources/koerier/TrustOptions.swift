@@ -1,0 +1,25 @@
+import ArgumentParser
+import KoerierConfig
+import KoerierSecurity
+
+/// `--trust` and `--crl`, shared by the commands that verify signatures.
+struct TrustOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Trust anchors (PEM bundle) for signatures.", valueName: "ANCHORS.pem"))
+    var trust: String?
+
+    @Option(help: ArgumentHelp("Certificate revocation list (PEM), with --trust.", valueName: "CRL.pem"))
+    var crl: String?
+
+    /// The verifier for `--trust`; with `fallback`, the configuration's anchors when
+    /// `--trust` is absent. Nil when signatures are not to be checked.
+    func verifier(fallback configuration: KoerierConfiguration?) throws -> SignatureVerifier? {
+        if let trust { return SignatureVerifier(trust: try loadTrustStore(trust, crl: crl)) }
+        if crl != nil { throw CommandFailure("--crl needs --trust", exitCode: .configurationError) }
+        guard let configuration else { return nil }
+        guard let anchors = configuration.trustAnchors else {
+            throw CommandFailure("no trust anchors: give --trust ANCHORS.pem or set trust.anchors in the configuration",
+                                 exitCode: .configurationError)
+        }
+        return SignatureVerifier(trust: try loadTrustStore(anchors.path, crl: configuration.crl?.path))
+    }
+}
