@@ -10,6 +10,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // Thin C module reaching libxml2 and libxmlsec1 (OpenSSL back end). One module for
@@ -26,6 +28,12 @@ let package = Package(
         .target(name: "KoerierXML", dependencies: ["KoerierModel", "CXMLSec"]),
         // XML Signature (libxmlsec1), certificate checks and trust (OpenSSL).
         .target(name: "KoerierSecurity", dependencies: ["KoerierModel", "KoerierXML", "CXMLSec"]),
+        // The durable queues on SQLite (GRDB), payloads encrypted at rest (swift-crypto).
+        .target(name: "KoerierStore", dependencies: [
+            "KoerierModel",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // The YAML configuration every command and the daemon read.
         .target(name: "KoerierConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         // Human-readable letters (text / HTML) with Dutch labels.
@@ -47,6 +55,7 @@ let package = Package(
         .target(name: "KoerierTestSupport", dependencies: ["KoerierModel"], path: "Tests/Support"),
         .testTarget(name: "KoerierModelTests", dependencies: ["KoerierModel", "KoerierTestSupport"]),
         .testTarget(name: "KoerierXMLTests", dependencies: ["KoerierXML", "KoerierModel", "KoerierRender", "KoerierTestSupport"]),
+        .testTarget(name: "KoerierStoreTests", dependencies: ["KoerierStore", "KoerierModel", "KoerierTestSupport"]),
         .testTarget(name: "KoerierSecurityTests", dependencies: ["KoerierSecurity", "KoerierXML", "KoerierModel", "KoerierTestSupport"]),
         .testTarget(name: "KoerierCLITests", dependencies: ["koerier", "KoerierConfig", "KoerierXML", "KoerierSecurity", "KoerierModel", "KoerierTestSupport"]),
     ]

@@ -1,0 +1,29 @@
+/// The life of one outbound record (one message for one recipient).
+///
+///     queued ──lease──▶ sending ──2xx──▶ delivered ──receipt──▶ acknowledged
+///        ▲                 │  └─4xx/5xx/timeout─▶ retrying ──due──▶ (leased again)
+///        └──lease expired──┘                         └─max attempts/age─▶ dead
+///     blocked (never sent, e.g. no consent) · cancelled (by ops)
+public enum DeliveryState: String, CaseIterable, Sendable, Codable {
+    case queued, sending, delivered, acknowledged, retrying, dead, blocked, cancelled
+
+    /// States a record may move to from this one.
+    public var successors: Set<DeliveryState> {
+        switch self {
+        case .queued: return [.sending, .blocked, .cancelled]
+        case .sending: return [.delivered, .acknowledged, .retrying, .dead, .queued]
+        case .delivered: return [.acknowledged]
+        case .retrying: return [.sending, .dead, .cancelled]
+        case .dead: return [.queued]  // `koerier retry` puts a dead letter back
+        case .acknowledged, .blocked, .cancelled: return []
+        }
+    }
+
+    /// Whether the record still waits to be sent.
+    public var isPending: Bool { self == .queued || self == .retrying }
+}
+
+/// The life of one inbound message.
+public enum InboundState: String, CaseIterable, Sendable, Codable {
+    case received, processed, rejected
+}

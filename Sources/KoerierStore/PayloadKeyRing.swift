@@ -1,0 +1,78 @@
+import Crypto
+import Foundation
+
+/// The keys that encrypt payloads at rest (AES-256-GCM). The key file holds one key per
+/// line, `KEY-ID BASE64-KEY`; the first line encrypts, every line decrypts, so keys can
+/// rotate while old records stay readable. The file must be readable by its owner only.
+public struct PayloadKeyRing: Sendable {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public let currentID: String
+    /// Raw key bytes: swift-crypto's SymmetricKey is not Sendable; keys are built on use.
+    private let keys: [String: Data]
+
+    public init(keys: [(id: String, key: SymmetricKey)]) throws {
+        guard let first = keys.first else { throw Failure(description: "the key ring is empty") }
+        for entry in keys where entry.key.bitCount != 256 {
+            throw Failure(description: "key '\(entry.id)' is \(entry.key.bitCount) bits; AES-256 needs 256")
+        }
+        currentID = first.id
+        self.keys = Dictionary(keys.map { ($0.id, $0.key.withUnsafeBytes { Data($0) }) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Loads a key file; refuses one that group or others may read or write.
+    public static func load(file: URL) throws -> PayloadKeyRing {
+        let path = file.path
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let permissions = attributes[.posixPermissions] as? NSNumber else {
+            throw Failure(description: "\(path): cannot read the payload key file")
+        }
+        let mode = permissions.intValue & 0o777
+        guard mode & 0o077 == 0 else {
+            throw Failure(description: "\(path): the payload key file has mode \(String(mode, radix: 8)); it must be 600 (owner only): chmod 600 \(path)")
+        }
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else {
+            throw Failure(description: "\(path): cannot read the payload key file")
+        }
+        var keys: [(id: String, key: SymmetricKey)] = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            let parts = trimmed.split(separator: " ", omittingEmptySubsequences: true)
+            guard parts.count == 2, let bytes = Data(base64Encoded: String(parts[1])), bytes.count == 32 else {
+                throw Failure(description: "\(path):\(index + 1): expected 'KEY-ID BASE64-KEY' with a 32-byte key")
+            }
+            keys.append((String(parts[0]), SymmetricKey(data: bytes)))
+        }
+        return try PayloadKeyRing(keys: keys)
+    }
+
+    /// Writes a new key file (mode 600) with one fresh random key.
+    public static func createKeyFile(at file: URL, id: String = "k1") throws {
+        let key = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
+        let text = "# Koerier payload keys: first line encrypts, all decrypt. Keep this file mode 600.\n\(id) \(key.base64EncodedString())\n"
+        guard FileManager.default.createFile(atPath: file.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw Failure(description: "\(file.path): cannot create the payload key file")
+        }
+    }
+
+    /// Seals with the current key; the message id is bound as associated data, so a
+    /// payload copied onto another record fails to open.
+    func seal(_ plaintext: Data, boundTo messageID: String) throws -> (keyID: String, sealed: Data) {
+        guard let key = keys[currentID] else { throw Failure(description: "no current key") }
+        let box = try AES.GCM.seal(plaintext, using: SymmetricKey(data: key), authenticating: Data(messageID.utf8))
+        guard let combined = box.combined else { throw Failure(description: "AES-GCM produced no output") }
+        return (currentID, combined)
+    }
+
+    func open(_ sealed: Data, keyID: String, boundTo messageID: String) throws -> Data {
+        guard let key = keys[keyID] else { throw Failure(description: "payload encrypted with key '\(keyID)', which the key file no longer holds") }
+        do {
+            return try AES.GCM.open(try AES.GCM.SealedBox(combined: sealed), using: SymmetricKey(data: key), authenticating: Data(messageID.utf8))
+        } catch {
+            throw Failure(description: "payload of \(messageID) does not decrypt: altered, or not this record's")
+        }
+    }
+}
