@@ -11,9 +11,13 @@ public struct OutboundMessage: Sendable {
     public var urgency: Urgency
     /// The exact bytes to send (signed XML); stored encrypted.
     public var payload: Data
+    /// Pseudonymous client reference for the audit log (`ClientReferencer`), if the
+    /// message concerns a client.
+    public var clientReference: String?
 
     public init(messageID: MessageID, kind: MessageKind, recipientID: String, recipientType: RecipientType,
-                transactionID: TransactionID, urgency: Urgency, payload: Data) {
+                transactionID: TransactionID, urgency: Urgency, payload: Data, clientReference: String? = nil) {
+        self.clientReference = clientReference
         self.messageID = messageID
         self.kind = kind
         self.recipientID = recipientID
@@ -40,6 +44,7 @@ public struct OutboundRecord: Sendable, Equatable {
     public let leaseExpiresAt: Date?
     public let lastError: String?
     public let receiptID: String?
+    public let clientReference: String?
     public let createdAt: Date
     public let updatedAt: Date
     public let keyID: String
@@ -72,6 +77,46 @@ public struct Transition: Sendable {
     }
 }
 
+/// Who does something to the store, and from where: the audit log's actor and access point.
+public struct AuditContext: Sendable {
+    public var actor: String
+    public var onBehalfOf: String?
+    public var accessPoint: String
+
+    public init(actor: String, onBehalfOf: String? = nil, accessPoint: String) {
+        self.actor = actor
+        self.onBehalfOf = onBehalfOf
+        self.accessPoint = accessPoint
+    }
+}
+
+/// A message that arrived, as the inbound queue keeps it.
+public struct InboundMessage: Sendable {
+    public var messageID: MessageID
+    public var kind: MessageKind
+    public var sender: String
+    public var payload: Data
+    public var clientReference: String?
+
+    public init(messageID: MessageID, kind: MessageKind, sender: String, payload: Data, clientReference: String? = nil) {
+        self.messageID = messageID
+        self.kind = kind
+        self.sender = sender
+        self.payload = payload
+        self.clientReference = clientReference
+    }
+}
+
+public struct InboundRecord: Sendable, Equatable {
+    public let messageID: String
+    public let kind: String
+    public let sender: String
+    public let state: InboundState
+    public let reason: String?
+    public let receivedAt: Date
+    public let updatedAt: Date
+}
+
 public struct StoreError: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
@@ -81,25 +126,48 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
 /// shaped for a PostgreSQL implementation shared by several gateway instances: `leaseDue`
 /// is one statement there (`UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)`), and
 /// every method is one transaction.
+/// The durable queues and the audit log. The embedded default is SQLite
+/// (`SQLiteMessageStore`); the protocol is shaped for a PostgreSQL implementation shared
+/// by several gateway instances: `leaseDue` is one statement there
+/// (`UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)`), and every method is one
+/// transaction in which the change and its audit entry commit together.
 public protocol MessageStore: Sendable {
     /// Stores the message durably before returning; idempotent per (message id, recipient).
-    func enqueue(_ message: OutboundMessage, now: Date) throws -> EnqueueOutcome
+    func enqueue(_ message: OutboundMessage, now: Date, context: AuditContext) throws -> EnqueueOutcome
 
     /// Leases up to `limit` due records to `owner` until `now + duration`, urgent first,
     /// then oldest due. Leases that expired (a worker that crashed) return to the queue first.
-    func leaseDue(owner: String, now: Date, duration: TimeInterval, limit: Int) throws -> [OutboundRecord]
+    func leaseDue(owner: String, now: Date, duration: TimeInterval, limit: Int, context: AuditContext) throws -> [OutboundRecord]
 
     /// Moves a record along the state machine; refuses a move the machine does not allow.
-    func transition(_ id: Int64, _ transition: Transition, now: Date) throws -> OutboundRecord
+    func transition(_ id: Int64, _ transition: Transition, now: Date, context: AuditContext) throws -> OutboundRecord
 
     func record(_ id: Int64) throws -> OutboundRecord?
 
-    /// The decrypted payload of a record.
-    func payload(of id: Int64) throws -> Data
+    /// The decrypted payload of a record; reading it is an audited event.
+    func payload(of id: Int64, now: Date, context: AuditContext) throws -> Data
 
     /// Records, newest first, optionally filtered.
-    func records(state: DeliveryState?, recipientType: String?, limit: Int) throws -> [OutboundRecord]
+    func records(state: DeliveryState?, recipientType: String?, since: Date?, limit: Int) throws -> [OutboundRecord]
 
-    /// Number of records per state.
-    func countsByState() throws -> [DeliveryState: Int]
+    /// Number of records per state and recipient type.
+    func counts() throws -> [(state: DeliveryState, recipientType: String, count: Int)]
+
+    /// The oldest record still waiting to be sent, and pending urgent records created before `urgentBefore`.
+    func pendingSummary(urgentBefore: Date) throws -> (oldestPending: Date?, lateUrgent: [OutboundRecord])
+
+    /// Removes acknowledged and delivered records last changed before `date` (retention).
+    func purge(deliveredBefore date: Date, now: Date, context: AuditContext) throws -> Int
+
+    /// Stores an arrived message before returning; a second arrival of the same id is a duplicate.
+    func receive(_ message: InboundMessage, now: Date, context: AuditContext) throws -> (record: InboundRecord, duplicate: Bool)
+
+    func markInbound(_ messageID: String, _ state: InboundState, reason: String?, now: Date, context: AuditContext) throws -> InboundRecord
+
+    func inbound(state: InboundState?, limit: Int) throws -> [InboundRecord]
+
+    func auditEntries(limit: Int) throws -> [AuditEntry]
+
+    /// The first break in the audit chain, or nil when it is whole.
+    func verifyAudit() throws -> String?
 }

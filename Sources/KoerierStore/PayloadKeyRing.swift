@@ -10,6 +10,9 @@ public struct PayloadKeyRing: Sendable {
     }
 
     public let currentID: String
+    /// The oldest key's id: it stays in the ring while any payload it sealed is kept, so
+    /// keys derived from it (audit pseudonyms) are stable across rotations.
+    public let oldestID: String
     /// Raw key bytes: swift-crypto's SymmetricKey is not Sendable; keys are built on use.
     private let keys: [String: Data]
 
@@ -19,6 +22,7 @@ public struct PayloadKeyRing: Sendable {
             throw Failure(description: "key '\(entry.id)' is \(entry.key.bitCount) bits; AES-256 needs 256")
         }
         currentID = first.id
+        oldestID = keys[keys.count - 1].id
         self.keys = Dictionary(keys.map { ($0.id, $0.key.withUnsafeBytes { Data($0) }) }, uniquingKeysWith: { first, _ in first })
     }
 
@@ -74,5 +78,12 @@ public struct PayloadKeyRing: Sendable {
         } catch {
             throw Failure(description: "payload of \(messageID) does not decrypt: altered, or not this record's")
         }
+    }
+
+    /// A key for another purpose, derived (HKDF-SHA256) from the oldest key.
+    func derivedKey(purpose: String) -> Data {
+        let derived = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: keys[oldestID] ?? Data()),
+                                             info: Data(purpose.utf8), outputByteCount: 32)
+        return derived.withUnsafeBytes { Data($0) }
     }
 }

@@ -2,11 +2,12 @@ import Foundation
 import GRDB
 import KoerierModel
 
-/// The embedded store: one SQLite file in WAL mode with synchronous=FULL, so an enqueue
+/// The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a change
 /// that returned survives a crash or power loss. Payloads are encrypted (AES-256-GCM);
-/// the metadata stays in plain columns for queries.
+/// metadata stays in plain columns for queries; every change writes its audit entry in
+/// the same transaction.
 public final class SQLiteMessageStore: MessageStore {
-    private let database: DatabasePool
+    let database: DatabasePool
     private let keys: PayloadKeyRing
 
     public init(path: String, keys: PayloadKeyRing) throws {
@@ -21,14 +22,48 @@ public final class SQLiteMessageStore: MessageStore {
             database = try DatabasePool(path: path, configuration: configuration)
             try SQLiteMessageStore.migrator.migrate(database)
         } catch {
-            throw StoreError("\(path): cannot open the store: \(error)")
+            throw StoreError("\(path): cannot open the store: \(SQLiteMessageStore.explain(error))")
         }
         self.keys = keys
     }
 
+    /// Disk full, read-only, locked and corrupt files get a plain explanation.
+    static func explain(_ error: Error) -> String {
+        guard let sqlite = error as? DatabaseError else { return "\(error)" }
+        switch sqlite.resultCode {
+        case .SQLITE_FULL: return "the disk is full (nothing was stored)"
+        case .SQLITE_READONLY: return "the database is read-only (check the file's and folder's permissions)"
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return "the database is locked by another process"
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB: return "the database file is corrupt or not a Koerier store"
+        case .SQLITE_CANTOPEN: return "the database file cannot be opened (missing folder or permissions)"
+        default: return sqlite.message ?? "\(sqlite)"
+        }
+    }
+
+    /// Runs a write transaction, translating SQLite failures into clear store errors.
+    private func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try database.write(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(SQLiteMessageStore.explain(error))
+        }
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try database.read(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(SQLiteMessageStore.explain(error))
+        }
+    }
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1: outbox") { db in
+        migrator.registerMigration("v1: outbox and inbox") { db in
             try db.create(table: "outbox") { table in
                 table.autoIncrementedPrimaryKey("id")
                 table.column("message_id", .text).notNull()
@@ -44,6 +79,7 @@ public final class SQLiteMessageStore: MessageStore {
                 table.column("lease_expires_at", .double)
                 table.column("last_error", .text)
                 table.column("receipt_id", .text)
+                table.column("client_ref", .text)
                 table.column("created_at", .double).notNull()
                 table.column("updated_at", .double).notNull()
                 table.column("key_id", .text).notNull()
@@ -51,13 +87,29 @@ public final class SQLiteMessageStore: MessageStore {
                 table.uniqueKey(["message_id", "recipient_id"])
             }
             try db.create(index: "outbox_due", on: "outbox", columns: ["state", "urgency", "next_attempt_at"])
+            try db.create(index: "outbox_state_type", on: "outbox", columns: ["state", "recipient_type"])
+            try db.create(table: "inbox") { table in
+                table.column("message_id", .text).primaryKey()
+                table.column("kind", .text).notNull()
+                table.column("sender", .text).notNull()
+                table.column("state", .text).notNull()
+                table.column("reason", .text)
+                table.column("client_ref", .text)
+                table.column("received_at", .double).notNull()
+                table.column("updated_at", .double).notNull()
+                table.column("key_id", .text).notNull()
+                table.column("payload", .blob).notNull()
+            }
         }
+        AuditChain.migrate(&migrator)
         return migrator
     }
 
+    // MARK: Outbound
+
     private static let columns = """
         id, message_id, recipient_id, kind, recipient_type, transaction_id, urgency, state, attempts, next_attempt_at,
-        lease_owner, lease_expires_at, last_error, receipt_id, created_at, updated_at, key_id
+        lease_owner, lease_expires_at, last_error, receipt_id, client_ref, created_at, updated_at, key_id
         """
 
     private static func urgencyRank(_ urgency: Urgency) -> Int {
@@ -78,7 +130,7 @@ public final class SQLiteMessageStore: MessageStore {
             urgency: rank >= 2 ? .urgent : rank == 1 ? .soon : .routine, state: state, attempts: row["attempts"],
             nextAttemptAt: Date(timeIntervalSince1970: row["next_attempt_at"]), leaseOwner: row["lease_owner"],
             leaseExpiresAt: (row["lease_expires_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
-            lastError: row["last_error"], receiptID: row["receipt_id"],
+            lastError: row["last_error"], receiptID: row["receipt_id"], clientReference: row["client_ref"],
             createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
             keyID: row["key_id"])
     }
@@ -87,28 +139,39 @@ public final class SQLiteMessageStore: MessageStore {
         try Row.fetchOne(db, sql: "SELECT \(columns) FROM outbox WHERE id = ?", arguments: [id]).map(record)
     }
 
-    public func enqueue(_ message: OutboundMessage, now: Date) throws -> EnqueueOutcome {
+    private static func audit(_ kind: AuditEvent.Kind, _ record: OutboundRecord, _ context: AuditContext, outcome: String = "ok",
+                              at date: Date, in db: Database) throws {
+        try AuditChain.append(AuditEvent(kind: kind, actor: context.actor, onBehalfOf: context.onBehalfOf,
+                                         clientReference: record.clientReference, messageID: record.messageID,
+                                         accessPoint: context.accessPoint, outcome: outcome), at: date, in: db)
+    }
+
+    public func enqueue(_ message: OutboundMessage, now: Date, context: AuditContext) throws -> EnqueueOutcome {
         let (keyID, sealed) = try keys.seal(message.payload, boundTo: message.messageID.value)
-        return try database.write { db in
+        return try write { db in
             if let existing = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM outbox WHERE message_id = ? AND recipient_id = ?",
                                                arguments: [message.messageID.value, message.recipientID]) {
-                return .duplicate(try Self.record(existing))
+                let record = try Self.record(existing)
+                try Self.audit(.enqueue, record, context, outcome: "duplicate", at: now, in: db)
+                return .duplicate(record)
             }
             let time = now.timeIntervalSince1970
             try db.execute(sql: """
                 INSERT INTO outbox (message_id, recipient_id, kind, recipient_type, transaction_id, urgency, state, attempts,
-                                    next_attempt_at, created_at, updated_at, key_id, payload)
-                VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?)
+                                    next_attempt_at, client_ref, created_at, updated_at, key_id, payload)
+                VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)
                 """, arguments: [message.messageID.value, message.recipientID, message.kind.rawValue, message.recipientType.rawValue,
-                                 message.transactionID.value, Self.urgencyRank(message.urgency), time, time, time, keyID, sealed])
+                                 message.transactionID.value, Self.urgencyRank(message.urgency), time, message.clientReference,
+                                 time, time, keyID, sealed])
             guard let stored = try Self.fetch(db, id: db.lastInsertedRowID) else { throw StoreError("enqueued record vanished") }
+            try Self.audit(.enqueue, stored, context, at: now, in: db)
             return .stored(stored)
         }
     }
 
-    public func leaseDue(owner: String, now: Date, duration: TimeInterval, limit: Int) throws -> [OutboundRecord] {
+    public func leaseDue(owner: String, now: Date, duration: TimeInterval, limit: Int, context: AuditContext) throws -> [OutboundRecord] {
         let time = now.timeIntervalSince1970
-        return try database.write { db in
+        return try write { db in
             // Crash recovery: a lease nobody renewed returns its record to the queue.
             try db.execute(sql: """
                 UPDATE outbox SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
@@ -124,46 +187,69 @@ public final class SQLiteMessageStore: MessageStore {
                     UPDATE outbox SET state = 'sending', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
                     WHERE id = ?
                     """, arguments: [owner, time + duration, time, id])
-                if let record = try Self.fetch(db, id: id) { leased.append(record) }
+                if let record = try Self.fetch(db, id: id) {
+                    try Self.audit(.send, record, context, outcome: "attempt \(record.attempts)", at: now, in: db)
+                    leased.append(record)
+                }
             }
             return leased
         }
     }
 
-    public func transition(_ id: Int64, _ transition: Transition, now: Date) throws -> OutboundRecord {
-        try database.write { db in
+    private static func auditKind(from: DeliveryState, to: DeliveryState) -> AuditEvent.Kind {
+        switch to {
+        case .delivered: return .deliver
+        case .acknowledged: return .acknowledge
+        case .retrying: return .retry
+        case .dead: return .dead
+        case .blocked: return .block
+        case .cancelled: return .cancel
+        case .sending: return .send
+        case .queued: return from == .dead ? .retry : .send
+        }
+    }
+
+    public func transition(_ id: Int64, _ transition: Transition, now: Date, context: AuditContext) throws -> OutboundRecord {
+        try write { db in
             guard let current = try Self.fetch(db, id: id) else { throw StoreError("no record \(id)") }
             guard current.state.successors.contains(transition.to) else {
                 throw StoreError("record \(id) is \(current.state.rawValue); it cannot become \(transition.to.rawValue)")
             }
             let time = now.timeIntervalSince1970
             let keepsLease = transition.to == .sending
+            // A record put back by ops (dead → queued) is due now.
+            let next = transition.nextAttemptAt?.timeIntervalSince1970 ?? (transition.to == .queued ? time : nil)
             try db.execute(sql: """
                 UPDATE outbox SET state = ?, last_error = COALESCE(?, last_error), next_attempt_at = COALESCE(?, next_attempt_at),
                     receipt_id = COALESCE(?, receipt_id), lease_owner = CASE WHEN ? THEN lease_owner END,
                     lease_expires_at = CASE WHEN ? THEN lease_expires_at END, updated_at = ?
                 WHERE id = ?
-                """, arguments: [transition.to.rawValue, transition.error, transition.nextAttemptAt?.timeIntervalSince1970,
-                                 transition.receiptID, keepsLease, keepsLease, time, id])
+                """, arguments: [transition.to.rawValue, transition.error, next, transition.receiptID, keepsLease, keepsLease, time, id])
             guard let updated = try Self.fetch(db, id: id) else { throw StoreError("record \(id) vanished") }
+            try Self.audit(Self.auditKind(from: current.state, to: transition.to), updated, context,
+                           outcome: transition.error ?? transition.to.rawValue, at: now, in: db)
             return updated
         }
     }
 
     public func record(_ id: Int64) throws -> OutboundRecord? {
-        try database.read { db in try Self.fetch(db, id: id) }
+        try read { db in try Self.fetch(db, id: id) }
     }
 
-    public func payload(of id: Int64) throws -> Data {
-        let row = try database.read { db in
-            try Row.fetchOne(db, sql: "SELECT message_id, key_id, payload FROM outbox WHERE id = ?", arguments: [id])
+    public func payload(of id: Int64, now: Date, context: AuditContext) throws -> Data {
+        let (record, sealed) = try write { db -> (OutboundRecord, Data) in
+            guard let record = try Self.fetch(db, id: id),
+                  let sealed = try Data.fetchOne(db, sql: "SELECT payload FROM outbox WHERE id = ?", arguments: [id]) else {
+                throw StoreError("no record \(id)")
+            }
+            try Self.audit(.read, record, context, at: now, in: db)
+            return (record, sealed)
         }
-        guard let row else { throw StoreError("no record \(id)") }
-        return try keys.open(row["payload"], keyID: row["key_id"], boundTo: row["message_id"])
+        return try keys.open(sealed, keyID: record.keyID, boundTo: record.messageID)
     }
 
-    public func records(state: DeliveryState?, recipientType: String?, limit: Int) throws -> [OutboundRecord] {
-        try database.read { db in
+    public func records(state: DeliveryState?, recipientType: String?, since: Date?, limit: Int) throws -> [OutboundRecord] {
+        try read { db in
             var conditions: [String] = []
             var arguments: [any DatabaseValueConvertible] = []
             if let state {
@@ -174,6 +260,10 @@ public final class SQLiteMessageStore: MessageStore {
                 conditions.append("recipient_type = ?")
                 arguments.append(recipientType)
             }
+            if let since {
+                conditions.append("created_at >= ?")
+                arguments.append(since.timeIntervalSince1970)
+            }
             arguments.append(limit)
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             return try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM outbox \(filter) ORDER BY id DESC LIMIT ?",
@@ -181,13 +271,111 @@ public final class SQLiteMessageStore: MessageStore {
         }
     }
 
-    public func countsByState() throws -> [DeliveryState: Int] {
-        try database.read { db in
-            var counts: [DeliveryState: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM outbox GROUP BY state") {
-                if let state = DeliveryState(rawValue: row["state"]) { counts[state] = row["n"] }
-            }
-            return counts
+    public func counts() throws -> [(state: DeliveryState, recipientType: String, count: Int)] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT state, recipient_type, COUNT(*) AS n FROM outbox GROUP BY state, recipient_type ORDER BY state, recipient_type")
+                .compactMap { row in
+                    DeliveryState(rawValue: row["state"]).map { (state: $0, recipientType: row["recipient_type"] as String, count: row["n"] as Int) }
+                }
         }
+    }
+
+    public func pendingSummary(urgentBefore: Date) throws -> (oldestPending: Date?, lateUrgent: [OutboundRecord]) {
+        try read { db in
+            let oldest = try Double.fetchOne(db, sql: "SELECT MIN(created_at) FROM outbox WHERE state IN ('queued', 'retrying', 'sending')")
+            let late = try Row.fetchAll(db, sql: """
+                SELECT \(Self.columns) FROM outbox WHERE urgency = 2 AND state IN ('queued', 'retrying', 'sending') AND created_at < ?
+                ORDER BY created_at LIMIT 100
+                """, arguments: [urgentBefore.timeIntervalSince1970]).map(Self.record)
+            return (oldest.map(Date.init(timeIntervalSince1970:)), late)
+        }
+    }
+
+    public func purge(deliveredBefore date: Date, now: Date, context: AuditContext) throws -> Int {
+        try write { db in
+            let doomed = try Row.fetchAll(db, sql: """
+                SELECT \(Self.columns) FROM outbox WHERE state IN ('delivered', 'acknowledged') AND updated_at < ?
+                """, arguments: [date.timeIntervalSince1970]).map(Self.record)
+            for record in doomed {
+                try db.execute(sql: "DELETE FROM outbox WHERE id = ?", arguments: [record.id])
+                try Self.audit(.purge, record, context, at: now, in: db)
+            }
+            return doomed.count
+        }
+    }
+
+    // MARK: Inbound
+
+    private static func inboundRecord(_ row: Row) throws -> InboundRecord {
+        guard let state = InboundState(rawValue: row["state"]) else { throw StoreError("inbound message has an unknown state") }
+        return InboundRecord(messageID: row["message_id"], kind: row["kind"], sender: row["sender"], state: state, reason: row["reason"],
+                             receivedAt: Date(timeIntervalSince1970: row["received_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+    }
+
+    public func receive(_ message: InboundMessage, now: Date, context: AuditContext) throws -> (record: InboundRecord, duplicate: Bool) {
+        let (keyID, sealed) = try keys.seal(message.payload, boundTo: message.messageID.value)
+        return try write { db in
+            let event = AuditEvent(kind: .receive, actor: context.actor, onBehalfOf: context.onBehalfOf, clientReference: message.clientReference,
+                                   messageID: message.messageID.value, accessPoint: context.accessPoint)
+            if let existing = try Row.fetchOne(db, sql: "SELECT * FROM inbox WHERE message_id = ?", arguments: [message.messageID.value]) {
+                var duplicate = event
+                duplicate.outcome = "duplicate"
+                try AuditChain.append(duplicate, at: now, in: db)
+                return (try Self.inboundRecord(existing), true)
+            }
+            let time = now.timeIntervalSince1970
+            try db.execute(sql: """
+                INSERT INTO inbox (message_id, kind, sender, state, client_ref, received_at, updated_at, key_id, payload)
+                VALUES (?, ?, ?, 'received', ?, ?, ?, ?, ?)
+                """, arguments: [message.messageID.value, message.kind.rawValue, message.sender, message.clientReference, time, time, keyID, sealed])
+            try AuditChain.append(event, at: now, in: db)
+            guard let stored = try Row.fetchOne(db, sql: "SELECT * FROM inbox WHERE message_id = ?", arguments: [message.messageID.value]) else {
+                throw StoreError("received message vanished")
+            }
+            return (try Self.inboundRecord(stored), false)
+        }
+    }
+
+    public func markInbound(_ messageID: String, _ state: InboundState, reason: String?, now: Date, context: AuditContext) throws -> InboundRecord {
+        try write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM inbox WHERE message_id = ?", arguments: [messageID]) else {
+                throw StoreError("no inbound message \(messageID)")
+            }
+            let current = try Self.inboundRecord(row)
+            guard current.state == .received, state != .received else {
+                throw StoreError("inbound message \(messageID) is \(current.state.rawValue); it cannot become \(state.rawValue)")
+            }
+            try db.execute(sql: "UPDATE inbox SET state = ?, reason = ?, updated_at = ? WHERE message_id = ?",
+                           arguments: [state.rawValue, reason, now.timeIntervalSince1970, messageID])
+            try AuditChain.append(AuditEvent(kind: .receive, actor: context.actor, onBehalfOf: context.onBehalfOf,
+                                             clientReference: row["client_ref"], messageID: messageID, accessPoint: context.accessPoint,
+                                             outcome: state.rawValue + (reason.map { ": \($0)" } ?? "")), at: now, in: db)
+            guard let updated = try Row.fetchOne(db, sql: "SELECT * FROM inbox WHERE message_id = ?", arguments: [messageID]) else {
+                throw StoreError("inbound message vanished")
+            }
+            return try Self.inboundRecord(updated)
+        }
+    }
+
+    public func inbound(state: InboundState?, limit: Int) throws -> [InboundRecord] {
+        try read { db in
+            if let state {
+                return try Row.fetchAll(db, sql: "SELECT * FROM inbox WHERE state = ? ORDER BY received_at DESC LIMIT ?",
+                                        arguments: [state.rawValue, limit]).map(Self.inboundRecord)
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM inbox ORDER BY received_at DESC LIMIT ?", arguments: [limit]).map(Self.inboundRecord)
+        }
+    }
+
+    // MARK: Audit
+
+    public func auditEntries(limit: Int) throws -> [AuditEntry] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY sequence DESC LIMIT ?", arguments: [limit]).compactMap(AuditChain.entry)
+        }
+    }
+
+    public func verifyAudit() throws -> String? {
+        try read { db in try AuditChain.verify(in: db) }
     }
 }

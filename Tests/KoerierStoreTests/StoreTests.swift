@@ -16,6 +16,7 @@ import Testing
     }
 
     private let t0 = Date(timeIntervalSince1970: 1_780_000_000)
+    private let ops = AuditContext(actor: "test", accessPoint: "unit-test")
 
     private func message(_ id: String = "2e3f4a5b-6c7d-4e8f-8091-a2b3c4d5e6f7", to recipient: String = "gp-de-linde",
                          urgency: Urgency = .routine, payload: Data = Data("<ReturnLetter/>".utf8)) -> OutboundMessage {
@@ -26,38 +27,38 @@ import Testing
     @Test func enqueueIsIdempotentPerMessageAndRecipient() throws {
         let (store, folder) = try makeStore()
         defer { try? FileManager.default.removeItem(at: folder) }
-        guard case .stored(let first) = try store.enqueue(message(), now: t0) else { Issue.record("not stored"); return }
+        guard case .stored(let first) = try store.enqueue(message(), now: t0, context: ops) else { Issue.record("not stored"); return }
         #expect(first.state == .queued && first.attempts == 0)
-        #expect(try store.enqueue(message(), now: t0.addingTimeInterval(5)) == .duplicate(first))
-        guard case .stored = try store.enqueue(message(to: "arbo-voorbeeld"), now: t0) else { Issue.record("second recipient"); return }
-        #expect(try store.countsByState() == [.queued: 2])
+        #expect(try store.enqueue(message(), now: t0.addingTimeInterval(5), context: ops) == .duplicate(first))
+        guard case .stored = try store.enqueue(message(to: "arbo-voorbeeld"), now: t0, context: ops) else { Issue.record("second recipient"); return }
+        #expect(try store.counts().map(\.count).reduce(0, +) == 2 && store.counts().allSatisfy { $0.state == .queued })
     }
 
     @Test func recordsMoveOnlyAlongTheStateMachine() throws {
         let (store, folder) = try makeStore()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let id = try store.enqueue(message(), now: t0).record.id
-        #expect(throws: StoreError.self) { try store.transition(id, Transition(to: .delivered), now: t0) }
-        let leased = try store.leaseDue(owner: "worker-1", now: t0, duration: 30, limit: 10)
+        let id = try store.enqueue(message(), now: t0, context: ops).record.id
+        #expect(throws: StoreError.self) { try store.transition(id, Transition(to: .delivered), now: t0, context: ops) }
+        let leased = try store.leaseDue(owner: "worker-1", now: t0, duration: 30, limit: 10, context: ops)
         #expect(leased.map(\.id) == [id])
         #expect(leased.first?.state == .sending && leased.first?.attempts == 1 && leased.first?.leaseOwner == "worker-1")
-        let delivered = try store.transition(id, Transition(to: .delivered), now: t0.addingTimeInterval(1))
+        let delivered = try store.transition(id, Transition(to: .delivered), now: t0.addingTimeInterval(1), context: ops)
         #expect(delivered.state == .delivered && delivered.leaseOwner == nil)
         let acknowledged = try store.transition(id, Transition(to: .acknowledged, receiptID: "7e8f9a0b-1c2d-4e3f-8a4b-5c6d7e8f9a0b"),
-                                                now: t0.addingTimeInterval(2))
+                                                now: t0.addingTimeInterval(2), context: ops)
         #expect(acknowledged.receiptID == "7e8f9a0b-1c2d-4e3f-8a4b-5c6d7e8f9a0b")
         for next in DeliveryState.allCases {
-            #expect(throws: StoreError.self) { try store.transition(id, Transition(to: next), now: t0) }
+            #expect(throws: StoreError.self) { try store.transition(id, Transition(to: next), now: t0, context: ops) }
         }
     }
 
     @Test func anExpiredLeaseReturnsTheRecordToTheQueue() throws {
         let (store, folder) = try makeStore()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let id = try store.enqueue(message(), now: t0).record.id
-        #expect(try store.leaseDue(owner: "crashed-worker", now: t0, duration: 30, limit: 10).count == 1)
-        #expect(try store.leaseDue(owner: "worker-2", now: t0.addingTimeInterval(10), duration: 30, limit: 10).isEmpty)
-        let again = try store.leaseDue(owner: "worker-2", now: t0.addingTimeInterval(31), duration: 30, limit: 10)
+        let id = try store.enqueue(message(), now: t0, context: ops).record.id
+        #expect(try store.leaseDue(owner: "crashed-worker", now: t0, duration: 30, limit: 10, context: ops).count == 1)
+        #expect(try store.leaseDue(owner: "worker-2", now: t0.addingTimeInterval(10), duration: 30, limit: 10, context: ops).isEmpty)
+        let again = try store.leaseDue(owner: "worker-2", now: t0.addingTimeInterval(31), duration: 30, limit: 10, context: ops)
         #expect(again.map(\.id) == [id])
         #expect(again.first?.leaseOwner == "worker-2" && again.first?.attempts == 2)
     }
@@ -65,11 +66,11 @@ import Testing
     @Test func urgentMessagesAreLeasedFirst() throws {
         let (store, folder) = try makeStore()
         defer { try? FileManager.default.removeItem(at: folder) }
-        _ = try store.enqueue(message("0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5"), now: t0)
-        _ = try store.enqueue(message("1d2e3f4a-5b6c-4d7e-9f80-91a2b3c4d5e6", urgency: .soon), now: t0.addingTimeInterval(1))
-        let urgent = try store.enqueue(message("8a0d4c11-2e3f-4b5a-8c6d-9e0f1a2b3c4d", urgency: .urgent), now: t0.addingTimeInterval(2))
+        _ = try store.enqueue(message("0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5"), now: t0, context: ops)
+        _ = try store.enqueue(message("1d2e3f4a-5b6c-4d7e-9f80-91a2b3c4d5e6", urgency: .soon), now: t0.addingTimeInterval(1), context: ops)
+        let urgent = try store.enqueue(message("8a0d4c11-2e3f-4b5a-8c6d-9e0f1a2b3c4d", urgency: .urgent), now: t0.addingTimeInterval(2), context: ops)
         let now = t0.addingTimeInterval(3)
-        let order = try (0..<3).flatMap { _ in try store.leaseDue(owner: "w", now: now, duration: 30, limit: 1) }.map(\.urgency)
+        let order = try (0..<3).flatMap { _ in try store.leaseDue(owner: "w", now: now, duration: 30, limit: 1, context: ops) }.map(\.urgency)
         #expect(order == [.urgent, .soon, .routine])
         #expect(try store.record(urgent.record.id)?.state == .sending)
     }
@@ -77,21 +78,21 @@ import Testing
     @Test func aRetryWaitsUntilItIsDue() throws {
         let (store, folder) = try makeStore()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let id = try store.enqueue(message(), now: t0).record.id
-        _ = try store.leaseDue(owner: "w", now: t0, duration: 30, limit: 1)
+        let id = try store.enqueue(message(), now: t0, context: ops).record.id
+        _ = try store.leaseDue(owner: "w", now: t0, duration: 30, limit: 1, context: ops)
         let retrying = try store.transition(id, Transition(to: .retrying, error: "HTTP 503", nextAttemptAt: t0.addingTimeInterval(60)),
-                                            now: t0.addingTimeInterval(1))
+                                            now: t0.addingTimeInterval(1), context: ops)
         #expect(retrying.lastError == "HTTP 503")
-        #expect(try store.leaseDue(owner: "w", now: t0.addingTimeInterval(30), duration: 30, limit: 1).isEmpty)
-        #expect(try store.leaseDue(owner: "w", now: t0.addingTimeInterval(61), duration: 30, limit: 1).map(\.attempts) == [2])
+        #expect(try store.leaseDue(owner: "w", now: t0.addingTimeInterval(30), duration: 30, limit: 1, context: ops).isEmpty)
+        #expect(try store.leaseDue(owner: "w", now: t0.addingTimeInterval(61), duration: 30, limit: 1, context: ops).map(\.attempts) == [2])
     }
 
     @Test func payloadsAreNotPlaintextOnDiskAndDecryptIntact() throws {
         let (store, folder) = try makeStore()
         defer { try? FileManager.default.removeItem(at: folder) }
         let letter = try Repository.data(Repository.samples.appendingPathComponent("return-letter-fase-2.xml"))
-        let id = try store.enqueue(message(payload: letter), now: t0).record.id
-        #expect(try store.payload(of: id) == letter)
+        let id = try store.enqueue(message(payload: letter), now: t0, context: ops).record.id
+        #expect(try store.payload(of: id, now: t0, context: ops) == letter)
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("var").path)
         #expect(files.contains("koerier.sqlite"))
         for name in files {
@@ -101,7 +102,7 @@ import Testing
             }
         }
         // The metadata stays queryable.
-        #expect(try store.records(state: .queued, recipientType: "huisarts", limit: 10).map(\.id) == [id])
+        #expect(try store.records(state: .queued, recipientType: "huisarts", since: nil, limit: 10).map(\.id) == [id])
     }
 
     @Test func keysRotateAndOldPayloadsStayReadable() throws {
@@ -110,13 +111,13 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("koerier.sqlite").path
         let first = try SQLiteMessageStore(path: path, keys: try PayloadKeyRing(keys: [("k1", old)]))
-        let oldID = try first.enqueue(message(payload: Data("eerste".utf8)), now: t0).record.id
+        let oldID = try first.enqueue(message(payload: Data("eerste".utf8)), now: t0, context: ops).record.id
         let rotated = try SQLiteMessageStore(path: path, keys: try PayloadKeyRing(keys: [("k2", new), ("k1", old)]))
-        let newRecord = try rotated.enqueue(message("0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5", payload: Data("tweede".utf8)), now: t0).record
+        let newRecord = try rotated.enqueue(message("0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5", payload: Data("tweede".utf8)), now: t0, context: ops).record
         #expect(newRecord.keyID == "k2")
-        #expect(try rotated.payload(of: oldID) == Data("eerste".utf8))
+        #expect(try rotated.payload(of: oldID, now: t0, context: ops) == Data("eerste".utf8))
         let forgotten = try SQLiteMessageStore(path: path, keys: try PayloadKeyRing(keys: [("k2", new)]))
-        #expect(throws: PayloadKeyRing.Failure.self) { try forgotten.payload(of: oldID) }
+        #expect(throws: PayloadKeyRing.Failure.self) { try forgotten.payload(of: oldID, now: t0, context: ops) }
     }
 
     @Test func aKeyFileOthersCanReadIsRefused() throws {
@@ -140,17 +141,18 @@ import Testing
         let t0 = self.t0
         try await withThrowingTaskGroup(of: Void.self) { group in
             for id in ids {
+                let ops = self.ops
                 group.addTask {
                     _ = try store.enqueue(OutboundMessage(messageID: id, kind: .returnLetter, recipientID: "gp", recipientType: .huisarts,
                                                           transactionID: try TransactionID("ZD20260302007"), urgency: .routine,
-                                                          payload: Data(id.value.utf8)), now: t0)
+                                                          payload: Data(id.value.utf8)), now: t0, context: ops)
                 }
             }
             try await group.waitForAll()
         }
-        #expect(try store.countsByState() == [.queued: 200])
-        let records = try store.records(state: nil, recipientType: nil, limit: 1000)
+        #expect(try store.counts().map { "\($0.state.rawValue) \($0.count)" } == ["queued 200"])
+        let records = try store.records(state: nil, recipientType: nil, since: nil, limit: 1000)
         #expect(Set(records.map(\.messageID)) == Set(ids.map(\.value)))
-        for record in records.prefix(20) { #expect(try store.payload(of: record.id) == Data(record.messageID.utf8)) }
+        for record in records.prefix(20) { #expect(try store.payload(of: record.id, now: t0, context: ops) == Data(record.messageID.utf8)) }
     }
 }

@@ -1,0 +1,156 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// One NEN 7513 event on patient data.
+public struct AuditEvent: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case enqueue, send, deliver, acknowledge, receive, read, export, retry, cancel, block, dead, purge
+    }
+
+    public var kind: Kind
+    /// Who acted: a service name, an OS user, or a remote certificate subject.
+    public var actor: String
+    public var onBehalfOf: String?
+    /// A keyed hash of the client's BSN (`AuditLog.clientReference`), never the BSN.
+    public var clientReference: String?
+    public var messageID: String?
+    /// Where from: a host, a CLI on a machine, a listener address.
+    public var accessPoint: String
+    public var outcome: String
+
+    public init(kind: Kind, actor: String, onBehalfOf: String? = nil, clientReference: String? = nil, messageID: String? = nil,
+                accessPoint: String, outcome: String = "ok") {
+        self.kind = kind
+        self.actor = actor
+        self.onBehalfOf = onBehalfOf
+        self.clientReference = clientReference
+        self.messageID = messageID
+        self.accessPoint = accessPoint
+        self.outcome = outcome
+    }
+}
+
+public struct AuditEntry: Sendable, Equatable {
+    public let sequence: Int64
+    public let at: Date
+    public let event: AuditEvent
+    public let previousHash: String
+    public let hash: String
+}
+
+/// Append-only audit log in the store's database. Each entry carries the hash of the one
+/// before it, and a head row keeps the count and the last hash, so `verify` finds an
+/// edited, removed, inserted or reordered entry, including a removed last one.
+enum AuditChain {
+    static let genesis = String(repeating: "0", count: 64)
+
+    static func migrate(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v2: audit") { db in
+            try db.create(table: "audit") { table in
+                table.autoIncrementedPrimaryKey("sequence")
+                table.column("at", .double).notNull()
+                table.column("kind", .text).notNull()
+                table.column("actor", .text).notNull()
+                table.column("on_behalf_of", .text)
+                table.column("client_ref", .text)
+                table.column("message_id", .text)
+                table.column("access_point", .text).notNull()
+                table.column("outcome", .text).notNull()
+                table.column("previous_hash", .text).notNull()
+                table.column("hash", .text).notNull()
+            }
+            try db.create(table: "audit_head") { table in
+                table.column("id", .integer).primaryKey()
+                table.column("count", .integer).notNull()
+                table.column("last_hash", .text).notNull()
+            }
+            try db.execute(sql: "INSERT INTO audit_head (id, count, last_hash) VALUES (1, 0, ?)", arguments: [genesis])
+            // Append-only at the database level too: updates and deletes of entries fail.
+            try db.execute(sql: "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END")
+            try db.execute(sql: "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END")
+        }
+    }
+
+    static func hash(previous: String, sequence: Int64, at: Double, event: AuditEvent) -> String {
+        let fields = [previous, String(sequence), String(at), event.kind.rawValue, event.actor, event.onBehalfOf ?? "",
+                      event.clientReference ?? "", event.messageID ?? "", event.accessPoint, event.outcome]
+        let digest = SHA256.hash(data: Data(fields.joined(separator: "\u{1F}").utf8))
+        return digest.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Appends inside the caller's transaction, so the event and the change it records
+    /// commit together or not at all.
+    static func append(_ event: AuditEvent, at date: Date, in db: Database) throws {
+        guard let head = try Row.fetchOne(db, sql: "SELECT count, last_hash FROM audit_head WHERE id = 1") else {
+            throw StoreError("the audit head is missing")
+        }
+        let count: Int64 = head["count"]
+        let previous: String = head["last_hash"]
+        let sequence = count + 1
+        let at = date.timeIntervalSince1970
+        let hash = hash(previous: previous, sequence: sequence, at: at, event: event)
+        try db.execute(sql: """
+            INSERT INTO audit (sequence, at, kind, actor, on_behalf_of, client_ref, message_id, access_point, outcome, previous_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [sequence, at, event.kind.rawValue, event.actor, event.onBehalfOf, event.clientReference, event.messageID,
+                             event.accessPoint, event.outcome, previous, hash])
+        try db.execute(sql: "UPDATE audit_head SET count = ?, last_hash = ? WHERE id = 1", arguments: [sequence, hash])
+    }
+
+    static func entry(_ row: Row) -> AuditEntry? {
+        guard let kind = AuditEvent.Kind(rawValue: row["kind"]) else { return nil }
+        return AuditEntry(sequence: row["sequence"], at: Date(timeIntervalSince1970: row["at"]),
+                          event: AuditEvent(kind: kind, actor: row["actor"], onBehalfOf: row["on_behalf_of"],
+                                            clientReference: row["client_ref"], messageID: row["message_id"],
+                                            accessPoint: row["access_point"], outcome: row["outcome"]),
+                          previousHash: row["previous_hash"], hash: row["hash"])
+    }
+
+    /// The first break in the chain, or nil when it is whole.
+    static func verify(in db: Database) throws -> String? {
+        var expectedSequence: Int64 = 1
+        var previous = genesis
+        let rows = try Row.fetchCursor(db, sql: "SELECT * FROM audit ORDER BY sequence")
+        while let row = try rows.next() {
+            let sequence: Int64 = row["sequence"]
+            guard sequence == expectedSequence else {
+                return "entry \(expectedSequence) is missing (the next entry is \(sequence)): entries were removed"
+            }
+            guard let entry = entry(row) else { return "entry \(sequence) has an unknown event kind" }
+            guard entry.previousHash == previous else {
+                return "entry \(sequence) does not follow entry \(sequence - 1): entries were removed, inserted or reordered"
+            }
+            guard hash(previous: previous, sequence: sequence, at: row["at"], event: entry.event) == entry.hash else {
+                return "entry \(sequence) was changed: its hash does not match its content"
+            }
+            previous = entry.hash
+            expectedSequence += 1
+        }
+        guard let head = try Row.fetchOne(db, sql: "SELECT count, last_hash FROM audit_head WHERE id = 1") else {
+            return "the audit head is missing"
+        }
+        let count: Int64 = head["count"]
+        let lastHash: String = head["last_hash"]
+        guard count == expectedSequence - 1, lastHash == previous else {
+            return "the log ends at entry \(expectedSequence - 1) but \(count) were written: the last entries were removed"
+        }
+        return nil
+    }
+}
+
+/// Pseudonymous client references for the audit log: HMAC-SHA256 of the BSN under a key
+/// derived from the payload key ring, so the log can link events of one client without
+/// holding the BSN.
+public struct ClientReferencer: Sendable {
+    private let key: Data
+
+    public init(keys: PayloadKeyRing) {
+        key = keys.derivedKey(purpose: "koerier audit client reference v1")
+    }
+
+    public func reference(bsn: String) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: Data(bsn.utf8), using: SymmetricKey(data: key))
+        return code.prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+}
