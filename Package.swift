@@ -42,7 +42,7 @@ let package = Package(
         .executableTarget(
             name: "koerier",
             dependencies: [
-                "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierConfig", "KoerierRender",
+                "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierConfig", "KoerierRender",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // jemalloc (Debian libjemalloc-dev) replaces glibc malloc for the whole process:

@@ -17,6 +17,11 @@ public struct KoerierConfiguration: Sendable {
     /// Trust anchors (PEM bundle) for verifying signatures, and an optional CRL file.
     public let trustAnchors: URL?
     public let crl: URL?
+    /// The embedded store (SQLite file) and the payload key file (mode 600).
+    public let storePath: URL
+    public let payloadKeyFile: URL
+    /// An urgent message not delivered within this many seconds is an alarm in `status`.
+    public let urgentAlarmSeconds: Int
 
     /// `--config` wins, then `$KOERIER_CONFIG`, then `Config/koerier.yaml`.
     public static func location(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
@@ -48,7 +53,7 @@ public struct KoerierConfiguration: Sendable {
 
     private init(root: Node, file: URL, displayPath: String) throws {
         let fields = try YAMLFields(root, file: displayPath, path: "")
-        try fields.rejectUnknown(allowed: ["schemas", "samples", "limits", "trust"])
+        try fields.rejectUnknown(allowed: ["schemas", "samples", "limits", "trust", "store"])
         let base = file.deletingLastPathComponent()
         func resolve(_ relative: String) -> URL {
             URL(fileURLWithPath: relative, relativeTo: base).standardizedFileURL
@@ -67,6 +72,11 @@ public struct KoerierConfiguration: Sendable {
         if crl != nil && trustAnchors == nil {
             throw ConfigError(file: displayPath, line: nil, message: "'trust.crl' needs 'trust.anchors'")
         }
+        let store = try fields.section("store")
+        try store?.rejectUnknown(allowed: ["path", "key_file", "urgent_alarm_minutes"])
+        storePath = resolve(try store?.string("path") ?? "var/koerier.sqlite")
+        payloadKeyFile = resolve(try store?.string("key_file") ?? "var/payload.keys")
+        urgentAlarmSeconds = 60 * (try store?.integer("urgent_alarm_minutes", range: 1...1440) ?? 15)
     }
 
     private static func yamlLine(of error: YamlError) -> Int? {

@@ -17,8 +17,9 @@ public final class SQLiteMessageStore: MessageStore {
         }
         configuration.busyMode = .timeout(10)
         do {
+            // Owner-only: the metadata names messages and recipients (payloads are encrypted).
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                    withIntermediateDirectories: true)
+                                                    withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             database = try DatabasePool(path: path, configuration: configuration)
             try SQLiteMessageStore.migrator.migrate(database)
         } catch {

@@ -22,6 +22,8 @@ struct Koerier: ParsableCommand {
         Every command reads the configuration from --config FILE, else $KOERIER_CONFIG, \
         else Config/koerier.yaml. Paths inside it are relative to the configuration file.
         """,
-        subcommands: [ValidateCommand.self, RenderCommand.self, SignCommand.self, VerifyCommand.self, PKICommand.self, BenchCommand.self]
+        subcommands: [ValidateCommand.self, RenderCommand.self, SignCommand.self, VerifyCommand.self, PKICommand.self,
+                      InitCommand.self, EnqueueCommand.self, StatusCommand.self, ListCommand.self, ShowCommand.self,
+                      RetryCommand.self, CancelCommand.self, AuditCommand.self, PurgeCommand.self, BenchCommand.self]
     )
 }

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import KoerierModel
+import KoerierStore
+import KoerierXML
+
+struct EnqueueCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enqueue",
+        abstract: "Validate a message and queue it for one recipient; an invalid message is refused.",
+        discussion: """
+        The recipient type comes from the envelope's receiver. Enqueueing the same message for \
+        the same recipient twice stores one record. Nothing is reported as queued before it is \
+        durably stored.
+        """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("The recipient's id (its entry in the recipient directory).", valueName: "RECIPIENT_ID"))
+    var to: String
+
+    @Argument(help: ArgumentHelp("The message file (signed XML as it will be sent).", valueName: "FILE"))
+    var file: String
+
+    func run() throws {
+        try Output.reportingFailures {
+            let (_, codec) = try global.loadCodec()
+            guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure("\(file): cannot read the file") }
+            let message: Message
+            do throws(XMLProblems) {
+                message = try codec.decode(data)
+            } catch {
+                for problem in error.problems { Output.error("\(file):\(problem)") }
+                throw CommandFailure("\(file): not queued: the message is invalid")
+            }
+            let envelope = message.envelope
+            guard let type = envelope.receiver.type.recipientType else {
+                throw CommandFailure("\(file): not queued: the receiver is the centre itself, not a recipient")
+            }
+            let (configuration, store) = try global.openStore()
+            let keys = try PayloadKeyRing.load(file: configuration.payloadKeyFile)
+            let bsn: String? = {
+                switch message {
+                case .referral(let referral): return referral.patient.bsn.digits
+                case .returnLetter(let letter): return letter.patient.bsn.digits
+                default: return nil
+                }
+            }()
+            let urgency: Urgency = { if case .referral(let referral) = message { return referral.urgency } else { return .routine } }()
+            let outbound = OutboundMessage(messageID: envelope.messageID, kind: message.kind, recipientID: to, recipientType: type,
+                                           transactionID: envelope.transactionID, urgency: urgency, payload: data,
+                                           clientReference: bsn.map { ClientReferencer(keys: keys).reference(bsn: $0) })
+            let outcome = try storeOperation { try store.enqueue(outbound, now: Date(), context: CLIContext.audit) }
+            switch outcome {
+            case .stored(let record): print("\(record.id) \(record.messageID): queued for \(to) (\(type.rawValue))")
+            case .duplicate(let record): print("\(record.id) \(record.messageID): already queued for \(to) (\(record.state.rawValue)); nothing stored")
+            }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import KoerierStore
+
+struct InitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create the store and the payload key file (mode 600) named in the configuration.",
+        discussion: "Leaves an existing key file alone: replacing it would make every stored payload unreadable."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        try Output.reportingFailures {
+            let configuration = try global.loadConfiguration()
+            let keyFile = configuration.payloadKeyFile
+            if FileManager.default.fileExists(atPath: keyFile.path) {
+                print("\(keyFile.path): payload key file exists; left as it is")
+            } else {
+                do {
+                    try FileManager.default.createDirectory(at: keyFile.deletingLastPathComponent(), withIntermediateDirectories: true)
+                    try PayloadKeyRing.createKeyFile(at: keyFile)
+                } catch {
+                    throw CommandFailure("\(error)", exitCode: .configurationError)
+                }
+                print("\(keyFile.path): new payload key (mode 600); back it up: without it the stored payloads cannot be read")
+            }
+            _ = try global.openStore()
+            print("\(configuration.storePath.path): store ready")
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import KoerierStore
+
+struct RetryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retry", abstract: "Put a dead record (or with --dead, every dead record) back in the queue, due now.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Retry every dead record.")
+    var dead = false
+
+    @Argument(help: "The record id.")
+    var id: Int64?
+
+    func validate() throws {
+        if dead == (id != nil) { throw ValidationError("give a record id or --dead, not both") }
+    }
+
+    func run() throws {
+        try Output.reportingFailures {
+            let (_, store) = try global.openStore()
+            let ids = try dead ? storeOperation { try store.records(state: .dead, recipientType: nil, since: nil, limit: 1_000_000).map(\.id) } : [id!]
+            for id in ids {
+                let record = try storeOperation { try store.transition(id, Transition(to: .queued), now: Date(), context: CLIContext.audit) }
+                print("\(record.id) \(record.messageID): queued again")
+            }
+            if ids.isEmpty { print("no dead records") }
+        }
+    }
+}
+
+struct CancelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Cancel a record that has not been sent yet.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The record id.")
+    var id: Int64
+
+    func run() throws {
+        try Output.reportingFailures {
+            let (_, store) = try global.openStore()
+            let record = try storeOperation { try store.transition(id, Transition(to: .cancelled), now: Date(), context: CLIContext.audit) }
+            print("\(record.id) \(record.messageID): cancelled")
+        }
+    }
+}
