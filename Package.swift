@@ -55,7 +55,9 @@ let package = Package(
         .target(name: "KoerierTestSupport", dependencies: ["KoerierModel"], path: "Tests/Support"),
         .testTarget(name: "KoerierModelTests", dependencies: ["KoerierModel", "KoerierTestSupport"]),
         .testTarget(name: "KoerierXMLTests", dependencies: ["KoerierXML", "KoerierModel", "KoerierRender", "KoerierTestSupport"]),
-        .testTarget(name: "KoerierStoreTests", dependencies: ["KoerierStore", "KoerierModel", "KoerierTestSupport"]),
+        // Test-only producer that the crash test kills with SIGKILL.
+        .executableTarget(name: "KoerierCrashProducer", dependencies: ["KoerierStore", "KoerierModel"], path: "Tests/CrashProducer"),
+        .testTarget(name: "KoerierStoreTests", dependencies: ["KoerierStore", "KoerierModel", "KoerierTestSupport", "KoerierCrashProducer"]),
         .testTarget(name: "KoerierSecurityTests", dependencies: ["KoerierSecurity", "KoerierXML", "KoerierModel", "KoerierTestSupport"]),
         .testTarget(name: "KoerierCLITests", dependencies: ["koerier", "KoerierConfig", "KoerierXML", "KoerierSecurity", "KoerierModel", "KoerierTestSupport"]),
     ]

@@ -37,16 +37,19 @@ public enum ProcessRunner {
     }
 
     /// The `koerier` binary that `swift test` built next to the test bundle.
-    public static var koerierBinary: String {
+    public static var koerierBinary: String { builtExecutable("koerier") }
+
+    /// An executable product that `swift test` built next to the test bundle.
+    public static func builtExecutable(_ name: String) -> String {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var folder = executable.deletingLastPathComponent()
         // The test runner may live inside a bundle folder (…/X.xctest/…); walk up to the build folder.
         for _ in 0..<4 {
-            let candidate = folder.appendingPathComponent("koerier")
+            let candidate = folder.appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate.path }
             folder = folder.deletingLastPathComponent()
         }
-        return Repository.root.appendingPathComponent(".build/debug/koerier").path
+        return Repository.root.appendingPathComponent(".build/debug/\(name)").path
     }
 
     public static func koerier(_ arguments: [String], environment: [String: String]? = nil,
