@@ -82,7 +82,7 @@ enum AuditChain {
     /// Appends inside the caller's transaction, so the event and the change it records
     /// commit together or not at all.
     static func append(_ event: AuditEvent, at date: Date, in db: Database) throws {
-        guard let head = try Row.fetchOne(db, sql: "SELECT count, last_hash FROM audit_head WHERE id = 1") else {
+        guard let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT count, last_hash FROM audit_head WHERE id = 1")) else {
             throw StoreError("the audit head is missing")
         }
         let count: Int64 = head["count"]
@@ -90,12 +90,12 @@ enum AuditChain {
         let sequence = count + 1
         let at = date.timeIntervalSince1970
         let hash = hash(previous: previous, sequence: sequence, at: at, event: event)
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO audit (sequence, at, kind, actor, on_behalf_of, client_ref, message_id, access_point, outcome, previous_hash, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [sequence, at, event.kind.rawValue, event.actor, event.onBehalfOf, event.clientReference, event.messageID,
+            """).execute(arguments: [sequence, at, event.kind.rawValue, event.actor, event.onBehalfOf, event.clientReference, event.messageID,
                              event.accessPoint, event.outcome, previous, hash])
-        try db.execute(sql: "UPDATE audit_head SET count = ?, last_hash = ? WHERE id = 1", arguments: [sequence, hash])
+        try db.cachedStatement(sql: "UPDATE audit_head SET count = ?, last_hash = ? WHERE id = 1").execute(arguments: [sequence, hash])
     }
 
     static func entry(_ row: Row) -> AuditEntry? {

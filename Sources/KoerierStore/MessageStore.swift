@@ -135,6 +135,10 @@ public protocol MessageStore: Sendable {
     /// Stores the message durably before returning; idempotent per (message id, recipient).
     func enqueue(_ message: OutboundMessage, now: Date, context: AuditContext) throws -> EnqueueOutcome
 
+    /// Stores several messages in one transaction (one disk flush): group commit.
+    /// The outcomes are in the order of `messages`; all are stored or none.
+    func enqueueBatch(_ messages: [OutboundMessage], now: Date, context: AuditContext) throws -> [EnqueueOutcome]
+
     /// Leases up to `limit` due records to `owner` until `now + duration`, urgent first,
     /// then oldest due. Leases that expired (a worker that crashed) return to the queue first.
     func leaseDue(owner: String, now: Date, duration: TimeInterval, limit: Int, context: AuditContext) throws -> [OutboundRecord]
@@ -150,8 +154,11 @@ public protocol MessageStore: Sendable {
     /// Records, newest first, optionally filtered.
     func records(state: DeliveryState?, recipientType: String?, since: Date?, limit: Int) throws -> [OutboundRecord]
 
-    /// Number of records per state and recipient type.
+    /// Number of records per state and recipient type (maintained, not counted: fast at any size).
     func counts() throws -> [(state: DeliveryState, recipientType: String, count: Int)]
+
+    /// Number of inbound messages per state.
+    func inboundCounts() throws -> [InboundState: Int]
 
     /// The oldest record still waiting to be sent, and pending urgent records created before `urgentBefore`.
     func pendingSummary(urgentBefore: Date) throws -> (oldestPending: Date?, lateUrgent: [OutboundRecord])

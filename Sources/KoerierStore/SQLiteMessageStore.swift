@@ -14,6 +14,8 @@ public final class SQLiteMessageStore: MessageStore {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Checkpoint every ~16 MB of WAL rather than 4 MB: letters are several KB each.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 4000")
         }
         configuration.busyMode = .timeout(10)
         do {
@@ -103,6 +105,28 @@ public final class SQLiteMessageStore: MessageStore {
             }
         }
         AuditChain.migrate(&migrator)
+        migrator.registerMigration("v3: maintained counts") { db in
+            // `status` reads these instead of counting a million rows; triggers keep them exact.
+            try db.execute(sql: """
+                CREATE TABLE outbox_counts (state TEXT NOT NULL, recipient_type TEXT NOT NULL, n INTEGER NOT NULL,
+                                            PRIMARY KEY (state, recipient_type));
+                INSERT INTO outbox_counts SELECT state, recipient_type, COUNT(*) FROM outbox GROUP BY state, recipient_type;
+                CREATE TRIGGER outbox_count_insert AFTER INSERT ON outbox BEGIN
+                    INSERT INTO outbox_counts VALUES (NEW.state, NEW.recipient_type, 1)
+                    ON CONFLICT (state, recipient_type) DO UPDATE SET n = n + 1;
+                END;
+                CREATE TRIGGER outbox_count_update AFTER UPDATE OF state ON outbox WHEN OLD.state <> NEW.state BEGIN
+                    UPDATE outbox_counts SET n = n - 1 WHERE state = OLD.state AND recipient_type = OLD.recipient_type;
+                    INSERT INTO outbox_counts VALUES (NEW.state, NEW.recipient_type, 1)
+                    ON CONFLICT (state, recipient_type) DO UPDATE SET n = n + 1;
+                END;
+                CREATE TRIGGER outbox_count_delete AFTER DELETE ON outbox BEGIN
+                    UPDATE outbox_counts SET n = n - 1 WHERE state = OLD.state AND recipient_type = OLD.recipient_type;
+                END;
+                CREATE INDEX outbox_pending_age ON outbox (state, created_at);
+                CREATE INDEX inbox_state ON inbox (state);
+                """)
+        }
         return migrator
     }
 
@@ -136,8 +160,9 @@ public final class SQLiteMessageStore: MessageStore {
             keyID: row["key_id"])
     }
 
+    /// Hot statements are prepared once per connection (GRDB's statement cache).
     private static func fetch(_ db: Database, id: Int64) throws -> OutboundRecord? {
-        try Row.fetchOne(db, sql: "SELECT \(columns) FROM outbox WHERE id = ?", arguments: [id]).map(record)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns) FROM outbox WHERE id = ?"), arguments: [id]).map(record)
     }
 
     private static func audit(_ kind: AuditEvent.Kind, _ record: OutboundRecord, _ context: AuditContext, outcome: String = "ok",
@@ -148,25 +173,39 @@ public final class SQLiteMessageStore: MessageStore {
     }
 
     public func enqueue(_ message: OutboundMessage, now: Date, context: AuditContext) throws -> EnqueueOutcome {
-        let (keyID, sealed) = try keys.seal(message.payload, boundTo: message.messageID.value)
+        guard let outcome = try enqueueBatch([message], now: now, context: context).first else { throw StoreError("enqueue stored nothing") }
+        return outcome
+    }
+
+    public func enqueueBatch(_ messages: [OutboundMessage], now: Date, context: AuditContext) throws -> [EnqueueOutcome] {
+        // Encrypt outside the write transaction: the single writer holds the lock only for I/O.
+        let sealed = try messages.map { try keys.seal($0.payload, boundTo: $0.messageID.value) }
+        let time = now.timeIntervalSince1970
         return try write { db in
-            if let existing = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM outbox WHERE message_id = ? AND recipient_id = ?",
-                                               arguments: [message.messageID.value, message.recipientID]) {
-                let record = try Self.record(existing)
-                try Self.audit(.enqueue, record, context, outcome: "duplicate", at: now, in: db)
-                return .duplicate(record)
+            try zip(messages, sealed).map { message, box in
+                if let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.columns) FROM outbox WHERE message_id = ? AND recipient_id = ?"),
+                                                   arguments: [message.messageID.value, message.recipientID]) {
+                    let record = try Self.record(existing)
+                    try Self.audit(.enqueue, record, context, outcome: "duplicate", at: now, in: db)
+                    return .duplicate(record)
+                }
+                try db.cachedStatement(sql: """
+                    INSERT INTO outbox (message_id, recipient_id, kind, recipient_type, transaction_id, urgency, state, attempts,
+                                        next_attempt_at, client_ref, created_at, updated_at, key_id, payload)
+                    VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [message.messageID.value, message.recipientID, message.kind.rawValue, message.recipientType.rawValue,
+                                     message.transactionID.value, Self.urgencyRank(message.urgency), time, message.clientReference,
+                                     time, time, box.keyID, box.sealed])
+                // Built from the values just written: re-reading the row cost a query per message.
+                let stored = OutboundRecord(
+                    id: db.lastInsertedRowID, messageID: message.messageID.value, kind: message.kind.rawValue,
+                    recipientID: message.recipientID, recipientType: message.recipientType.rawValue,
+                    transactionID: message.transactionID.value, urgency: message.urgency, state: .queued, attempts: 0,
+                    nextAttemptAt: now, leaseOwner: nil, leaseExpiresAt: nil, lastError: nil, receiptID: nil,
+                    clientReference: message.clientReference, createdAt: now, updatedAt: now, keyID: box.keyID)
+                try Self.audit(.enqueue, stored, context, at: now, in: db)
+                return .stored(stored)
             }
-            let time = now.timeIntervalSince1970
-            try db.execute(sql: """
-                INSERT INTO outbox (message_id, recipient_id, kind, recipient_type, transaction_id, urgency, state, attempts,
-                                    next_attempt_at, client_ref, created_at, updated_at, key_id, payload)
-                VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)
-                """, arguments: [message.messageID.value, message.recipientID, message.kind.rawValue, message.recipientType.rawValue,
-                                 message.transactionID.value, Self.urgencyRank(message.urgency), time, message.clientReference,
-                                 time, time, keyID, sealed])
-            guard let stored = try Self.fetch(db, id: db.lastInsertedRowID) else { throw StoreError("enqueued record vanished") }
-            try Self.audit(.enqueue, stored, context, at: now, in: db)
-            return .stored(stored)
         }
     }
 
@@ -274,16 +313,29 @@ public final class SQLiteMessageStore: MessageStore {
 
     public func counts() throws -> [(state: DeliveryState, recipientType: String, count: Int)] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT state, recipient_type, COUNT(*) AS n FROM outbox GROUP BY state, recipient_type ORDER BY state, recipient_type")
+            try Row.fetchAll(db, sql: "SELECT state, recipient_type, n FROM outbox_counts WHERE n > 0 ORDER BY state, recipient_type")
                 .compactMap { row in
                     DeliveryState(rawValue: row["state"]).map { (state: $0, recipientType: row["recipient_type"] as String, count: row["n"] as Int) }
                 }
         }
     }
 
+    public func inboundCounts() throws -> [InboundState: Int] {
+        try read { db in
+            var counts: [InboundState: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM inbox GROUP BY state") {
+                if let state = InboundState(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+            return counts
+        }
+    }
+
     public func pendingSummary(urgentBefore: Date) throws -> (oldestPending: Date?, lateUrgent: [OutboundRecord]) {
         try read { db in
-            let oldest = try Double.fetchOne(db, sql: "SELECT MIN(created_at) FROM outbox WHERE state IN ('queued', 'retrying', 'sending')")
+            // One indexed lookup per pending state (outbox_pending_age), not a scan.
+            let oldest = try ["queued", "retrying", "sending"].compactMap {
+                try Double.fetchOne(db, sql: "SELECT MIN(created_at) FROM outbox WHERE state = ?", arguments: [$0])
+            }.min()
             let late = try Row.fetchAll(db, sql: """
                 SELECT \(Self.columns) FROM outbox WHERE urgency = 2 AND state IN ('queued', 'retrying', 'sending') AND created_at < ?
                 ORDER BY created_at LIMIT 100

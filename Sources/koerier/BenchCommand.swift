@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks; each measures an independent baseline in the same run and ends with one JSON line.",
@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
         The last line of every benchmark is
         {"bench":NAME,"value":N,"unit":"msg/s","baseline":WHAT,"baseline_value":N,"ratio":N,...}
         """,
-        subcommands: [BenchParseCommand.self, BenchSignCommand.self]
+        subcommands: [BenchParseCommand.self, BenchSignCommand.self, BenchEnqueueCommand.self]
     )
 }
 

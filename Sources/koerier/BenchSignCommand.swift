@@ -147,12 +147,15 @@ enum OpenSSLSpeed {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         do {
-            try process.run()
+            // openssl speed times itself with SIGALRM. The child inherits the spawning thread's
+            // signal mask, and Swift's worker threads block most signals: unblock them for the spawn.
+            try withUnblockedSignals { try process.run() }
         } catch {
             throw CommandFailure("cannot run openssl speed: \(error)")
         }
-        // Two timed runs of `seconds` each; a run that overstays has lost its timer: stop it.
-        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        // Two timed runs of `seconds` each; a run that overstays has lost its timer: kill it
+        // (SIGKILL: a child that inherited a blocked mask ignores SIGTERM too).
+        let watchdog = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(4 * seconds + 20), execute: watchdog)
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
@@ -170,4 +173,14 @@ enum OpenSSLSpeed {
         }
         return rates
     }
+}
+
+/// Runs `body` with no signal blocked on this thread, then restores the thread's mask.
+func withUnblockedSignals<T>(_ body: () throws -> T) rethrows -> T {
+    var none = sigset_t()
+    var previous = sigset_t()
+    sigemptyset(&none)
+    pthread_sigmask(SIG_SETMASK, &none, &previous)
+    defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+    return try body()
 }

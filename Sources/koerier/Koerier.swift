@@ -3,18 +3,19 @@ import Foundation
 
 @main
 enum Entry {
-    static func main() {
+    static func main() async {
         // A process started from a thread that blocks signals (Dispatch's worker threads do)
-        // inherits that mask. koerier starts with none blocked: it must receive SIGTERM as a
-        // daemon, and children such as `openssl speed` rely on SIGALRM.
+        // inherits that mask. koerier starts with none blocked on its main thread: it must
+        // receive SIGTERM as a daemon. (Commands run on worker threads; children that need
+        // signals are spawned through `withUnblockedSignals`.)
         var none = sigset_t()
         sigemptyset(&none)
         pthread_sigmask(SIG_SETMASK, &none, nil)
-        Koerier.main()
+        await Koerier.main()
     }
 }
 
-struct Koerier: ParsableCommand {
+struct Koerier: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "koerier",
         abstract: "Secure messaging gateway for care communication: referrals, SOEP return letters, receipts.",

@@ -18,11 +18,11 @@ struct StatusCommand: ParsableCommand {
             let now = Date()
             let (counts, summary, inbound) = try storeOperation {
                 (try store.counts(), try store.pendingSummary(urgentBefore: now.addingTimeInterval(-Double(configuration.urgentAlarmSeconds))),
-                 try store.inbound(state: nil, limit: 1_000_000))
+                 try store.inboundCounts())
             }
             let dead = counts.filter { $0.state == .dead }.map(\.count).reduce(0, +)
             let oldestAge = summary.oldestPending.map { Int(now.timeIntervalSince($0)) }
-            let inboundCounts = Dictionary(grouping: inbound, by: \.state.rawValue).mapValues(\.count)
+            let inboundCounts = Dictionary(uniqueKeysWithValues: inbound.map { ($0.key.rawValue, $0.value) })
             if output.json {
                 try JSONOutput.print([
                     "outbound": counts.map { ["state": $0.state.rawValue, "recipient_type": $0.recipientType, "count": $0.count] },
