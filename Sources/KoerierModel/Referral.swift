@@ -6,12 +6,18 @@ public enum RequestType: String, CaseIterable, Sendable {
 public enum Urgency: String, CaseIterable, Sendable, Comparable {
     case routine, soon, urgent
 
-    private var rank: Int {
+    /// Order for queues: routine 0, soon 1, urgent 2.
+    public var rank: Int {
         switch self {
         case .routine: return 0
         case .soon: return 1
         case .urgent: return 2
         }
+    }
+
+    public init?(rank: Int) {
+        guard let urgency = Urgency.allCases.first(where: { $0.rank == rank }) else { return nil }
+        self = urgency
     }
     public static func < (lhs: Urgency, rhs: Urgency) -> Bool { lhs.rank < rhs.rank }
 }

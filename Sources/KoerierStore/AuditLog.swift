@@ -75,8 +75,7 @@ enum AuditChain {
     static func hash(previous: String, sequence: Int64, at: Double, event: AuditEvent) -> String {
         let fields = [previous, String(sequence), String(at), event.kind.rawValue, event.actor, event.onBehalfOf ?? "",
                       event.clientReference ?? "", event.messageID ?? "", event.accessPoint, event.outcome]
-        let digest = SHA256.hash(data: Data(fields.joined(separator: "\u{1F}").utf8))
-        return digest.map { String(format: "%02x", $0) }.joined()
+        return hex(SHA256.hash(data: Data(fields.joined(separator: "\u{1F}").utf8)))
     }
 
     /// Appends inside the caller's transaction, so the event and the change it records
@@ -151,6 +150,11 @@ public struct ClientReferencer: Sendable {
 
     public func reference(bsn: String) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: Data(bsn.utf8), using: SymmetricKey(data: key))
-        return code.prefix(16).map { String(format: "%02x", $0) }.joined()
+        return hex(code.prefix(16))
     }
+}
+
+/// Lower-case hex of bytes (digests, pseudonyms).
+func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+    bytes.map { String(format: "%02x", $0) }.joined()
 }

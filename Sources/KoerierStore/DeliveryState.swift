@@ -18,9 +18,6 @@ public enum DeliveryState: String, CaseIterable, Sendable, Codable {
         case .acknowledged, .blocked, .cancelled: return []
         }
     }
-
-    /// Whether the record still waits to be sent.
-    public var isPending: Bool { self == .queued || self == .retrying }
 }
 
 /// The life of one inbound message.

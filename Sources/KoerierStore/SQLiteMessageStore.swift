@@ -9,6 +9,8 @@ import KoerierModel
 public final class SQLiteMessageStore: MessageStore {
     let database: DatabasePool
     private let keys: PayloadKeyRing
+    /// Pseudonyms for the audit log, from this store's keys.
+    public let clientReferencer: ClientReferencer
 
     public init(path: String, keys: PayloadKeyRing) throws {
         var configuration = Configuration()
@@ -28,6 +30,7 @@ public final class SQLiteMessageStore: MessageStore {
             throw StoreError("\(path): cannot open the store: \(SQLiteMessageStore.explain(error))")
         }
         self.keys = keys
+        clientReferencer = ClientReferencer(keys: keys)
     }
 
     /// Disk full, read-only, locked and corrupt files get a plain explanation.
@@ -137,22 +140,13 @@ public final class SQLiteMessageStore: MessageStore {
         lease_owner, lease_expires_at, last_error, receipt_id, client_ref, created_at, updated_at, key_id
         """
 
-    private static func urgencyRank(_ urgency: Urgency) -> Int {
-        switch urgency {
-        case .routine: return 0
-        case .soon: return 1
-        case .urgent: return 2
-        }
-    }
-
     private static func record(_ row: Row) throws -> OutboundRecord {
-        let rank: Int = row["urgency"]
         let stateName: String = row["state"]
         guard let state = DeliveryState(rawValue: stateName) else { throw StoreError("record \(row["id"] as Int64) has unknown state \(stateName)") }
         return OutboundRecord(
             id: row["id"], messageID: row["message_id"], kind: row["kind"], recipientID: row["recipient_id"],
             recipientType: row["recipient_type"], transactionID: row["transaction_id"],
-            urgency: rank >= 2 ? .urgent : rank == 1 ? .soon : .routine, state: state, attempts: row["attempts"],
+            urgency: Urgency(rank: row["urgency"]) ?? .routine, state: state, attempts: row["attempts"],
             nextAttemptAt: Date(timeIntervalSince1970: row["next_attempt_at"]), leaseOwner: row["lease_owner"],
             leaseExpiresAt: (row["lease_expires_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
             lastError: row["last_error"], receiptID: row["receipt_id"], clientReference: row["client_ref"],
@@ -194,7 +188,7 @@ public final class SQLiteMessageStore: MessageStore {
                                         next_attempt_at, client_ref, created_at, updated_at, key_id, payload)
                     VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)
                     """).execute(arguments: [message.messageID.value, message.recipientID, message.kind.rawValue, message.recipientType.rawValue,
-                                     message.transactionID.value, Self.urgencyRank(message.urgency), time, message.clientReference,
+                                     message.transactionID.value, message.urgency.rank, time, message.clientReference,
                                      time, time, box.keyID, box.sealed])
                 // Built from the values just written: re-reading the row cost a query per message.
                 let stored = OutboundRecord(

@@ -49,7 +49,7 @@ struct BenchEnqueueCommand: AsyncParsableCommand {
         print(String(format: "raw write+fsync:         %7.0f /s", fsyncRate))
 
         let store = try SQLiteMessageStore(path: scratch.appendingPathComponent("rate.sqlite").path, keys: keys)
-        let single = try rate(seconds: seconds) { _ = try store.enqueue(message(payload), now: Date(), context: context) }
+        let single = try measureRate(seconds: seconds) { _ = try store.enqueue(message(payload), now: Date(), context: context) }.rate
         print(String(format: "1 producer:              %7.0f enqueues/s (%.2f× fsync)", single, single / fsyncRate))
 
         let queue = GroupCommitQueue(store: store)
@@ -84,16 +84,6 @@ struct BenchEnqueueCommand: AsyncParsableCommand {
         print(try result.jsonLine())
     }
 
-    private func rate(seconds: Double, _ body: () throws -> Void) rethrows -> Double {
-        let start = Date()
-        var count = 0
-        while Date().timeIntervalSince(start) < seconds {
-            try body()
-            count += 1
-        }
-        return Double(count) / Date().timeIntervalSince(start)
-    }
-
     /// Small appends, each made durable with fsync before the next: the disk's bound for
     /// storing one message at a time.
     private func rawFsyncRate(in folder: URL, seconds: Double) throws -> Double {
@@ -102,11 +92,11 @@ struct BenchEnqueueCommand: AsyncParsableCommand {
         guard descriptor >= 0 else { throw CommandFailure("cannot create \(path)") }
         defer { close(descriptor) }
         let record = [UInt8](repeating: 0x42, count: 256)
-        return try rate(seconds: seconds) {
+        return try measureRate(seconds: seconds) {
             guard write(descriptor, record, record.count) == record.count, fsync(descriptor) == 0 else {
                 throw CommandFailure("write+fsync failed on \(path)")
             }
-        }
+        }.rate
     }
 
     /// Fills a store with `records` small messages (in large transactions), then times the

@@ -25,7 +25,7 @@ struct EnqueueCommand: ParsableCommand {
 
     func run() throws {
         try Output.reportingFailures {
-            let (_, codec) = try global.loadCodec()
+            let (configuration, codec) = try global.loadCodec()
             guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure("\(file): cannot read the file") }
             let message: Message
             do throws(XMLProblems) {
@@ -38,8 +38,7 @@ struct EnqueueCommand: ParsableCommand {
             guard let type = envelope.receiver.type.recipientType else {
                 throw CommandFailure("\(file): not queued: the receiver is the centre itself, not a recipient")
             }
-            let (configuration, store) = try global.openStore()
-            let keys = try PayloadKeyRing.load(file: configuration.payloadKeyFile)
+            let (_, store) = try global.openStore(configuration)
             let bsn: String? = {
                 switch message {
                 case .referral(let referral): return referral.patient.bsn.digits
@@ -50,7 +49,7 @@ struct EnqueueCommand: ParsableCommand {
             let urgency: Urgency = { if case .referral(let referral) = message { return referral.urgency } else { return .routine } }()
             let outbound = OutboundMessage(messageID: envelope.messageID, kind: message.kind, recipientID: to, recipientType: type,
                                            transactionID: envelope.transactionID, urgency: urgency, payload: data,
-                                           clientReference: bsn.map { ClientReferencer(keys: keys).reference(bsn: $0) })
+                                           clientReference: bsn.map { store.clientReferencer.reference(bsn: $0) })
             let outcome = try storeOperation { try store.enqueue(outbound, now: Date(), context: CLIContext.audit) }
             switch outcome {
             case .stored(let record): print("\(record.id) \(record.messageID): queued for \(to) (\(type.rawValue))")

@@ -26,7 +26,7 @@ struct InitCommand: ParsableCommand {
                 }
                 print("\(keyFile.path): new payload key (mode 600); back it up: without it the stored payloads cannot be read")
             }
-            _ = try global.openStore()
+            _ = try global.openStore(configuration)
             print("\(configuration.storePath.path): store ready")
         }
     }

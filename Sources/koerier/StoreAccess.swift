@@ -5,9 +5,10 @@ import KoerierModel
 import KoerierStore
 
 extension GlobalOptions {
-    /// The configured store, opened with its payload keys.
-    func openStore() throws -> (KoerierConfiguration, SQLiteMessageStore) {
-        let configuration = try loadConfiguration()
+    /// The configured store, opened with its payload keys (`configuration` when the caller
+    /// has already loaded it).
+    func openStore(_ loaded: KoerierConfiguration? = nil) throws -> (KoerierConfiguration, SQLiteMessageStore) {
+        let configuration = try loaded ?? loadConfiguration()
         guard FileManager.default.fileExists(atPath: configuration.payloadKeyFile.path) else {
             throw CommandFailure("\(configuration.payloadKeyFile.path): no payload key file; run `koerier init` first",
                                  exitCode: .configurationError)
