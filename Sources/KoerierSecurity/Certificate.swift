@@ -47,7 +47,7 @@ public final class Certificate: @unchecked Sendable {
     public var subject: String {
         var buffer = [CChar](repeating: 0, count: 1024)
         guard X509_NAME_oneline(X509_get_subject_name(pointer), &buffer, Int32(buffer.count)) != nil else { return "" }
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Koerier's test PKI (and its convention for real certificates) carries the care

@@ -27,7 +27,7 @@ enum CLIContext {
     static var audit: AuditContext {
         var host = [CChar](repeating: 0, count: 256)
         gethostname(&host, host.count)
-        return AuditContext(actor: "os-user:" + NSUserName(), accessPoint: "cli@" + String(cString: host))
+        return AuditContext(actor: "os-user:" + NSUserName(), accessPoint: "cli@" + String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 }
 
