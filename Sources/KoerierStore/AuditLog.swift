@@ -81,20 +81,43 @@ enum AuditChain {
     /// Appends inside the caller's transaction, so the event and the change it records
     /// commit together or not at all.
     static func append(_ event: AuditEvent, at date: Date, in db: Database) throws {
-        guard let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT count, last_hash FROM audit_head WHERE id = 1")) else {
-            throw StoreError("the audit head is missing")
+        var writer = try Writer(db)
+        try writer.append(event, at: date)
+        try writer.finish()
+    }
+
+    /// Appends several entries in one transaction, reading and writing the head row once.
+    struct Writer {
+        private let db: Database
+        private var count: Int64
+        private var previous: String
+
+        init(_ db: Database) throws {
+            guard let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT count, last_hash FROM audit_head WHERE id = 1")) else {
+                throw StoreError("the audit head is missing")
+            }
+            self.db = db
+            count = head["count"]
+            previous = head["last_hash"]
         }
-        let count: Int64 = head["count"]
-        let previous: String = head["last_hash"]
-        let sequence = count + 1
-        let at = date.timeIntervalSince1970
-        let hash = hash(previous: previous, sequence: sequence, at: at, event: event)
-        try db.cachedStatement(sql: """
-            INSERT INTO audit (sequence, at, kind, actor, on_behalf_of, client_ref, message_id, access_point, outcome, previous_hash, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [sequence, at, event.kind.rawValue, event.actor, event.onBehalfOf, event.clientReference, event.messageID,
-                             event.accessPoint, event.outcome, previous, hash])
-        try db.cachedStatement(sql: "UPDATE audit_head SET count = ?, last_hash = ? WHERE id = 1").execute(arguments: [sequence, hash])
+
+        mutating func append(_ event: AuditEvent, at date: Date) throws {
+            let sequence = count + 1
+            let at = date.timeIntervalSince1970
+            let hash = AuditChain.hash(previous: previous, sequence: sequence, at: at, event: event)
+            try db.cachedStatement(sql: """
+                INSERT INTO audit (sequence, at, kind, actor, on_behalf_of, client_ref, message_id, access_point, outcome, previous_hash, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [sequence, at, event.kind.rawValue, event.actor, event.onBehalfOf, event.clientReference, event.messageID,
+                                 event.accessPoint, event.outcome, previous, hash])
+            count = sequence
+            previous = hash
+        }
+
+        /// Writes the head; must run before the transaction commits.
+        func finish() throws {
+            try db.cachedStatement(sql: "UPDATE audit_head SET count = ?, last_hash = ? WHERE id = 1").execute(arguments: [count, previous])
+        }
     }
 
     static func entry(_ row: Row) -> AuditEntry? {
@@ -156,5 +179,13 @@ public struct ClientReferencer: Sendable {
 
 /// Lower-case hex of bytes (digests, pseudonyms).
 func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-    bytes.map { String(format: "%02x", $0) }.joined()
+    // A table, not String(format:): this runs for every audit entry in the hot path.
+    let digits = Array("0123456789abcdef".utf8)
+    var characters: [UInt8] = []
+    characters.reserveCapacity(64)
+    for byte in bytes {
+        characters.append(digits[Int(byte >> 4)])
+        characters.append(digits[Int(byte & 0x0f)])
+    }
+    return String(decoding: characters, as: UTF8.self)
 }

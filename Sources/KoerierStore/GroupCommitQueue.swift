@@ -6,7 +6,7 @@ import Foundation
 /// messages share one flush, which is how the queue outruns one-fsync-per-message.
 public final class GroupCommitQueue: @unchecked Sendable {
     private struct Pending {
-        let message: OutboundMessage
+        let message: SealedOutboundMessage
         let context: AuditContext
         let continuation: CheckedContinuation<EnqueueOutcome, Error>
     }
@@ -36,14 +36,16 @@ public final class GroupCommitQueue: @unchecked Sendable {
     }
 
     public func enqueue(_ message: OutboundMessage, context: AuditContext) async throws -> EnqueueOutcome {
-        try await withCheckedThrowingContinuation { continuation in
+        // Encrypt here, on the producer's thread, in parallel: the flusher only writes.
+        let sealed = try store.seal(message)
+        return try await withCheckedThrowingContinuation { continuation in
             condition.lock()
             if stopping {
                 condition.unlock()
                 continuation.resume(throwing: StoreError("the queue is shutting down; the message was not stored"))
                 return
             }
-            pending.append(Pending(message: message, context: context, continuation: continuation))
+            pending.append(Pending(message: sealed, context: context, continuation: continuation))
             condition.signal()
             condition.unlock()
         }
@@ -78,7 +80,7 @@ public final class GroupCommitQueue: @unchecked Sendable {
         }
         for (context, items) in groups {
             do {
-                let outcomes = try store.enqueueBatch(items.map(\.message), now: Date(), context: context)
+                let outcomes = try store.enqueueSealed(items.map(\.message), now: Date(), context: context)
                 for (item, outcome) in zip(items, outcomes) { item.continuation.resume(returning: outcome) }
             } catch {
                 // Nothing of this transaction was stored: every caller learns so.

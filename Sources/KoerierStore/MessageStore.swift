@@ -28,6 +28,14 @@ public struct OutboundMessage: Sendable {
     }
 }
 
+/// A message whose payload is already encrypted for the store that sealed it. Sealing is
+/// CPU work that callers do on their own threads, so a group-commit flusher only writes.
+public struct SealedOutboundMessage: Sendable {
+    public let message: OutboundMessage
+    let keyID: String
+    let sealedPayload: Data
+}
+
 /// What the queue knows of a record, without its payload: all of it stays queryable.
 public struct OutboundRecord: Sendable, Equatable {
     public let id: Int64
@@ -132,12 +140,12 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
 /// (`UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)`), and every method is one
 /// transaction in which the change and its audit entry commit together.
 public protocol MessageStore: Sendable {
-    /// Stores the message durably before returning; idempotent per (message id, recipient).
-    func enqueue(_ message: OutboundMessage, now: Date, context: AuditContext) throws -> EnqueueOutcome
+    /// Encrypts the payload for this store, on the caller's thread.
+    func seal(_ message: OutboundMessage) throws -> SealedOutboundMessage
 
-    /// Stores several messages in one transaction (one disk flush): group commit.
+    /// Stores several sealed messages in one transaction (one disk flush): group commit.
     /// The outcomes are in the order of `messages`; all are stored or none.
-    func enqueueBatch(_ messages: [OutboundMessage], now: Date, context: AuditContext) throws -> [EnqueueOutcome]
+    func enqueueSealed(_ messages: [SealedOutboundMessage], now: Date, context: AuditContext) throws -> [EnqueueOutcome]
 
     /// Leases up to `limit` due records to `owner` until `now + duration`, urgent first,
     /// then oldest due. Leases that expired (a worker that crashed) return to the queue first.
@@ -177,4 +185,17 @@ public protocol MessageStore: Sendable {
 
     /// The first break in the audit chain, or nil when it is whole.
     func verifyAudit() throws -> String?
+}
+
+extension MessageStore {
+    /// Stores the message durably before returning; idempotent per (message id, recipient).
+    public func enqueue(_ message: OutboundMessage, now: Date, context: AuditContext) throws -> EnqueueOutcome {
+        guard let outcome = try enqueueBatch([message], now: now, context: context).first else { throw StoreError("enqueue stored nothing") }
+        return outcome
+    }
+
+    /// Seals and stores several messages in one transaction.
+    public func enqueueBatch(_ messages: [OutboundMessage], now: Date, context: AuditContext) throws -> [EnqueueOutcome] {
+        try enqueueSealed(messages.map(seal), now: now, context: context)
+    }
 }

@@ -159,28 +159,31 @@ public final class SQLiteMessageStore: MessageStore {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns) FROM outbox WHERE id = ?"), arguments: [id]).map(record)
     }
 
+    private static func event(_ kind: AuditEvent.Kind, _ record: OutboundRecord, _ context: AuditContext, outcome: String = "ok") -> AuditEvent {
+        AuditEvent(kind: kind, actor: context.actor, onBehalfOf: context.onBehalfOf, clientReference: record.clientReference,
+                   messageID: record.messageID, accessPoint: context.accessPoint, outcome: outcome)
+    }
+
     private static func audit(_ kind: AuditEvent.Kind, _ record: OutboundRecord, _ context: AuditContext, outcome: String = "ok",
                               at date: Date, in db: Database) throws {
-        try AuditChain.append(AuditEvent(kind: kind, actor: context.actor, onBehalfOf: context.onBehalfOf,
-                                         clientReference: record.clientReference, messageID: record.messageID,
-                                         accessPoint: context.accessPoint, outcome: outcome), at: date, in: db)
+        try AuditChain.append(event(kind, record, context, outcome: outcome), at: date, in: db)
     }
 
-    public func enqueue(_ message: OutboundMessage, now: Date, context: AuditContext) throws -> EnqueueOutcome {
-        guard let outcome = try enqueueBatch([message], now: now, context: context).first else { throw StoreError("enqueue stored nothing") }
-        return outcome
+    public func seal(_ message: OutboundMessage) throws -> SealedOutboundMessage {
+        let box = try keys.seal(message.payload, boundTo: message.messageID.value)
+        return SealedOutboundMessage(message: message, keyID: box.keyID, sealedPayload: box.sealed)
     }
 
-    public func enqueueBatch(_ messages: [OutboundMessage], now: Date, context: AuditContext) throws -> [EnqueueOutcome] {
-        // Encrypt outside the write transaction: the single writer holds the lock only for I/O.
-        let sealed = try messages.map { try keys.seal($0.payload, boundTo: $0.messageID.value) }
+    public func enqueueSealed(_ messages: [SealedOutboundMessage], now: Date, context: AuditContext) throws -> [EnqueueOutcome] {
         let time = now.timeIntervalSince1970
         return try write { db in
-            try zip(messages, sealed).map { message, box in
+            var audit = try AuditChain.Writer(db)
+            let outcomes = try messages.map { sealed -> EnqueueOutcome in
+                let message = sealed.message
                 if let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.columns) FROM outbox WHERE message_id = ? AND recipient_id = ?"),
                                                    arguments: [message.messageID.value, message.recipientID]) {
                     let record = try Self.record(existing)
-                    try Self.audit(.enqueue, record, context, outcome: "duplicate", at: now, in: db)
+                    try audit.append(Self.event(.enqueue, record, context, outcome: "duplicate"), at: now)
                     return .duplicate(record)
                 }
                 try db.cachedStatement(sql: """
@@ -189,17 +192,19 @@ public final class SQLiteMessageStore: MessageStore {
                     VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)
                     """).execute(arguments: [message.messageID.value, message.recipientID, message.kind.rawValue, message.recipientType.rawValue,
                                      message.transactionID.value, message.urgency.rank, time, message.clientReference,
-                                     time, time, box.keyID, box.sealed])
+                                     time, time, sealed.keyID, sealed.sealedPayload])
                 // Built from the values just written: re-reading the row cost a query per message.
                 let stored = OutboundRecord(
                     id: db.lastInsertedRowID, messageID: message.messageID.value, kind: message.kind.rawValue,
                     recipientID: message.recipientID, recipientType: message.recipientType.rawValue,
                     transactionID: message.transactionID.value, urgency: message.urgency, state: .queued, attempts: 0,
                     nextAttemptAt: now, leaseOwner: nil, leaseExpiresAt: nil, lastError: nil, receiptID: nil,
-                    clientReference: message.clientReference, createdAt: now, updatedAt: now, keyID: box.keyID)
-                try Self.audit(.enqueue, stored, context, at: now, in: db)
+                    clientReference: message.clientReference, createdAt: now, updatedAt: now, keyID: sealed.keyID)
+                try audit.append(Self.event(.enqueue, stored, context), at: now)
                 return .stored(stored)
             }
+            try audit.finish()
+            return outcomes
         }
     }
 
