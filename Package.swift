@@ -12,6 +12,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // Thin C module reaching libxml2 and libxmlsec1 (OpenSSL back end). One module for
@@ -22,6 +26,8 @@ let package = Package(
             pkgConfig: "xmlsec1-openssl",
             providers: [.apt(["libxml2-dev", "libxmlsec1-dev", "libssl-dev"])]
         ),
+        // Thin C module reaching libcurl; shim.h wraps the variadic curl_easy_setopt.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // Message types and identifiers. Pure Swift, depends on nothing.
         .target(name: "KoerierModel"),
         // Hardened parsing, XSD validation, model <-> XML.
@@ -34,6 +40,22 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Delivery: the recipient directory, one adapter per recipient type (what it may
+        // see), HTTPS and SMTP transports on libcurl, retry policy, the worker.
+        .target(name: "KoerierDelivery", dependencies: [
+            "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierConfig", "CCurl",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // `koerier serve`: the inbound HTTPS listener (Hummingbird, mutual TLS).
+        .target(name: "KoerierServer", dependencies: [
+            "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The YAML configuration every command and the daemon read.
         .target(name: "KoerierConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         // Human-readable letters (text / HTML) with Dutch labels.
@@ -43,6 +65,7 @@ let package = Package(
             name: "koerier",
             dependencies: [
                 "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierConfig", "KoerierRender",
+                "KoerierDelivery", "KoerierServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // jemalloc (Debian libjemalloc-dev) replaces glibc malloc for the whole process:
@@ -59,6 +82,10 @@ let package = Package(
         .executableTarget(name: "KoerierCrashProducer", dependencies: ["KoerierStore", "KoerierModel"], path: "Tests/CrashProducer"),
         .testTarget(name: "KoerierStoreTests", dependencies: ["KoerierStore", "KoerierModel", "KoerierTestSupport", "KoerierCrashProducer"]),
         .testTarget(name: "KoerierSecurityTests", dependencies: ["KoerierSecurity", "KoerierXML", "KoerierModel", "KoerierTestSupport"]),
+        .testTarget(name: "KoerierDeliveryTests", dependencies: [
+            "KoerierDelivery", "KoerierServer", "KoerierStore", "KoerierSecurity", "KoerierXML", "KoerierModel", "KoerierConfig",
+            "KoerierTestSupport",
+        ]),
         .testTarget(name: "KoerierCLITests", dependencies: ["koerier", "KoerierConfig", "KoerierXML", "KoerierSecurity", "KoerierModel", "KoerierTestSupport"]),
     ]
 )

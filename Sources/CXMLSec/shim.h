@@ -42,6 +42,8 @@
 #include <openssl/x509v3.h>
 #include <openssl/evp.h>
 #include <openssl/err.h>
+#include <openssl/cms.h>
+#include <openssl/pem.h>
 
 /* libxml2 2.9 keeps its nesting limit in a process-wide variable; Swift 6 refuses to
    write C globals directly, so this one-line setter does it. */

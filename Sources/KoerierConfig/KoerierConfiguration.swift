@@ -22,6 +22,37 @@ public struct KoerierConfiguration: Sendable {
     public let payloadKeyFile: URL
     /// An urgent message not delivered within this many seconds is an alarm in `status`.
     public let urgentAlarmSeconds: Int
+    /// The recipient directory (`recipients.yaml`).
+    public let recipientsFile: URL
+    /// This gateway's own key, certificate and intermediates: it signs what it makes,
+    /// authenticates itself over mutual TLS, and signs S/MIME mail with them.
+    public let identity: Identity?
+    public let delivery: DeliverySettings
+
+    public struct Identity: Sendable {
+        public let key: URL
+        public let certificate: URL
+        public let chain: URL?
+    }
+
+    /// Retry policy and transport limits for `koerier deliver`.
+    public struct DeliverySettings: Sendable {
+        public var maxAttempts = 12
+        public var maxAgeSeconds = 3 * 86_400
+        public var firstRetrySeconds = 30
+        public var maxRetrySeconds = 3_600
+        public var leaseSeconds = 120
+        public var connectTimeoutSeconds = 10
+        public var totalTimeoutSeconds = 60
+        /// Records leased and sent at once by one worker.
+        public var workers = 8
+        /// A recipient that failed this many times in a row is paused (circuit open).
+        public var circuitFailures = 5
+        public var circuitPauseSeconds = 300
+        /// The envelope sender (MAIL FROM) of S/MIME mail.
+        public var mailFrom = "koerier@localhost"
+        public init() {}
+    }
 
     /// `--config` wins, then `$KOERIER_CONFIG`, then `Config/koerier.yaml`.
     public static func location(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
@@ -53,7 +84,7 @@ public struct KoerierConfiguration: Sendable {
 
     private init(root: Node, file: URL, displayPath: String) throws {
         let fields = try YAMLFields(root, file: displayPath, path: "")
-        try fields.rejectUnknown(allowed: ["schemas", "samples", "limits", "trust", "store"])
+        try fields.rejectUnknown(allowed: ["schemas", "samples", "limits", "trust", "store", "recipients", "identity", "delivery"])
         let base = file.deletingLastPathComponent()
         func resolve(_ relative: String) -> URL {
             URL(fileURLWithPath: relative, relativeTo: base).standardizedFileURL
@@ -77,6 +108,33 @@ public struct KoerierConfiguration: Sendable {
         storePath = resolve(try store?.string("path") ?? "var/koerier.sqlite")
         payloadKeyFile = resolve(try store?.string("key_file") ?? "var/payload.keys")
         urgentAlarmSeconds = 60 * (try store?.integer("urgent_alarm_minutes", range: 1...1440) ?? 15)
+        recipientsFile = resolve(try fields.string("recipients") ?? "recipients.yaml")
+        if let identity = try fields.section("identity") {
+            try identity.rejectUnknown(allowed: ["key", "certificate", "chain"])
+            self.identity = Identity(key: resolve(try identity.requiredString("key")),
+                                     certificate: resolve(try identity.requiredString("certificate")),
+                                     chain: try identity.string("chain").map(resolve))
+        } else {
+            identity = nil
+        }
+        var delivery = DeliverySettings()
+        if let section = try fields.section("delivery") {
+            try section.rejectUnknown(allowed: ["max_attempts", "max_age_hours", "first_retry_seconds", "max_retry_seconds",
+                                                "lease_seconds", "connect_timeout_seconds", "total_timeout_seconds", "workers",
+                                                "circuit_failures", "circuit_pause_seconds", "mail_from"])
+            delivery.maxAttempts = try section.integer("max_attempts", range: 1...1000) ?? delivery.maxAttempts
+            delivery.maxAgeSeconds = 3600 * (try section.integer("max_age_hours", range: 1...(24 * 90)) ?? delivery.maxAgeSeconds / 3600)
+            delivery.firstRetrySeconds = try section.integer("first_retry_seconds", range: 1...86_400) ?? delivery.firstRetrySeconds
+            delivery.maxRetrySeconds = try section.integer("max_retry_seconds", range: 1...86_400) ?? delivery.maxRetrySeconds
+            delivery.leaseSeconds = try section.integer("lease_seconds", range: 10...3600) ?? delivery.leaseSeconds
+            delivery.connectTimeoutSeconds = try section.integer("connect_timeout_seconds", range: 1...300) ?? delivery.connectTimeoutSeconds
+            delivery.totalTimeoutSeconds = try section.integer("total_timeout_seconds", range: 1...3600) ?? delivery.totalTimeoutSeconds
+            delivery.workers = try section.integer("workers", range: 1...256) ?? delivery.workers
+            delivery.circuitFailures = try section.integer("circuit_failures", range: 1...1000) ?? delivery.circuitFailures
+            delivery.circuitPauseSeconds = try section.integer("circuit_pause_seconds", range: 1...86_400) ?? delivery.circuitPauseSeconds
+            delivery.mailFrom = try section.string("mail_from") ?? delivery.mailFrom
+        }
+        self.delivery = delivery
     }
 
     private static func yamlLine(of error: YamlError) -> Int? {

@@ -4,23 +4,26 @@ import Yams
 /// Reads one YAML mapping strictly: every key must be known (a typo in a security
 /// setting must not silently fall back to a default), every value of the right type,
 /// and each error names the file and line.
-struct YAMLFields {
-    let file: String
-    let path: String
+public struct YAMLFields {
+    public let file: String
+    public let path: String
+    /// The line of the mapping itself (for errors about a missing key).
+    public let line: Int?
     private let entries: [(key: String, line: Int?, value: Node)]
 
-    init(_ node: Node, file: String, path: String) throws {
+    public init(_ node: Node, file: String, path: String) throws {
         guard case .mapping(let mapping) = node else {
             throw ConfigError(file: file, line: node.mark?.line, message: "\(path.isEmpty ? "the file" : path) must be a mapping of keys to values")
         }
         self.file = file
         self.path = path
+        line = node.mark?.line
         entries = mapping.map { (key: $0.key.string ?? "", line: $0.key.mark?.line, value: $0.value) }
     }
 
     private func qualified(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
 
-    func rejectUnknown(allowed: Set<String>) throws {
+    public func rejectUnknown(allowed: Set<String>) throws {
         for entry in entries where !allowed.contains(entry.key) {
             throw ConfigError(file: file, line: entry.line,
                               message: "unknown key '\(qualified(entry.key))'; known keys: \(allowed.sorted().joined(separator: ", "))")
@@ -29,7 +32,7 @@ struct YAMLFields {
 
     private func entry(_ key: String) -> (key: String, line: Int?, value: Node)? { entries.first { $0.key == key } }
 
-    func string(_ key: String) throws -> String? {
+    public func string(_ key: String) throws -> String? {
         guard let entry = entry(key) else { return nil }
         guard case .scalar(let scalar) = entry.value, !scalar.string.isEmpty else {
             throw ConfigError(file: file, line: entry.line, message: "'\(qualified(key))' must be a non-empty text value")
@@ -37,7 +40,7 @@ struct YAMLFields {
         return scalar.string
     }
 
-    func integer(_ key: String, range: ClosedRange<Int>) throws -> Int? {
+    public func integer(_ key: String, range: ClosedRange<Int>) throws -> Int? {
         guard let entry = entry(key) else { return nil }
         guard case .scalar(let scalar) = entry.value, let value = Int(scalar.string), range.contains(value) else {
             throw ConfigError(file: file, line: entry.line,
@@ -46,7 +49,24 @@ struct YAMLFields {
         return value
     }
 
-    func section(_ key: String) throws -> YAMLFields? {
+    public func requiredString(_ key: String) throws -> String {
+        guard let value = try string(key) else { throw ConfigError(file: file, line: line, message: "'\(qualified(key))' is missing") }
+        return value
+    }
+
+    /// The line of `key`, or of this mapping when the key is absent.
+    public func line(of key: String) -> Int? { entry(key)?.line ?? line }
+
+    /// A list of mappings, each read strictly.
+    public func list(_ key: String) throws -> [YAMLFields]? {
+        guard let entry = entry(key) else { return nil }
+        guard case .sequence(let sequence) = entry.value else {
+            throw ConfigError(file: file, line: entry.line, message: "'\(qualified(key))' must be a list")
+        }
+        return try sequence.enumerated().map { index, node in try YAMLFields(node, file: file, path: "\(qualified(key))[\(index)]") }
+    }
+
+    public func section(_ key: String) throws -> YAMLFields? {
         guard let entry = entry(key) else { return nil }
         return try YAMLFields(entry.value, file: file, path: qualified(key))
     }

@@ -11,7 +11,8 @@ public enum ReceiptMatch {
         data.withUnsafeBytes { buffer in
             _ = EVP_Digest(buffer.baseAddress, buffer.count, &digest, &length, EVP_sha256(), nil)
         }
-        return digest.prefix(Int(length)).map { String(format: "%02x", $0) }.joined()
+        let hexDigits = Array("0123456789abcdef".utf8)
+        return String(decoding: digest.prefix(Int(length)).flatMap { [hexDigits[Int($0 >> 4)], hexDigits[Int($0 & 0x0f)]] }, as: UTF8.self)
     }
 
     /// Throws when `receipt` does not answer the message whose bytes are `original`.

@@ -3,7 +3,7 @@
 ///     queued ──lease──▶ sending ──2xx──▶ delivered ──receipt──▶ acknowledged
 ///        ▲                 │  └─4xx/5xx/timeout─▶ retrying ──due──▶ (leased again)
 ///        └──lease expired──┘                         └─max attempts/age─▶ dead
-///     blocked (never sent, e.g. no consent) · cancelled (by ops)
+///     blocked (never sent: no consent, no S/MIME certificate; decided when leased) · cancelled (by ops)
 public enum DeliveryState: String, CaseIterable, Sendable, Codable {
     case queued, sending, delivered, acknowledged, retrying, dead, blocked, cancelled
 
@@ -11,8 +11,8 @@ public enum DeliveryState: String, CaseIterable, Sendable, Codable {
     public var successors: Set<DeliveryState> {
         switch self {
         case .queued: return [.sending, .blocked, .cancelled]
-        case .sending: return [.delivered, .acknowledged, .retrying, .dead, .queued]
-        case .delivered: return [.acknowledged]
+        case .sending: return [.delivered, .acknowledged, .retrying, .dead, .queued, .blocked]
+        case .delivered: return [.acknowledged, .dead]  // a receipt arriving later may reject it
         case .retrying: return [.sending, .dead, .cancelled]
         case .dead: return [.queued]  // `koerier retry` puts a dead letter back
         case .acknowledged, .blocked, .cancelled: return []

@@ -76,12 +76,18 @@ public struct Transition: Sendable {
     public var error: String?
     public var nextAttemptAt: Date?
     public var receiptID: String?
+    /// The id and SHA-256 of the bytes that left (a receipt must answer these).
+    public var sentMessageID: String?
+    public var sentDigest: String?
 
-    public init(to: DeliveryState, error: String? = nil, nextAttemptAt: Date? = nil, receiptID: String? = nil) {
+    public init(to: DeliveryState, error: String? = nil, nextAttemptAt: Date? = nil, receiptID: String? = nil,
+                sentMessageID: String? = nil, sentDigest: String? = nil) {
         self.to = to
         self.error = error
         self.nextAttemptAt = nextAttemptAt
         self.receiptID = receiptID
+        self.sentMessageID = sentMessageID
+        self.sentDigest = sentDigest
     }
 }
 
@@ -130,10 +136,6 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public init(_ description: String) { self.description = description }
 }
 
-/// The durable queue. The embedded default is SQLite (`SQLiteMessageStore`); the protocol is
-/// shaped for a PostgreSQL implementation shared by several gateway instances: `leaseDue`
-/// is one statement there (`UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)`), and
-/// every method is one transaction.
 /// The durable queues and the audit log. The embedded default is SQLite
 /// (`SQLiteMessageStore`); the protocol is shaped for a PostgreSQL implementation shared
 /// by several gateway instances: `leaseDue` is one statement there
@@ -185,6 +187,34 @@ public protocol MessageStore: Sendable {
 
     /// The first break in the audit chain, or nil when it is whole.
     func verifyAudit() throws -> String?
+
+    /// Returns a leased record to the queue until `until` without counting the attempt
+    /// (its recipient is paused; nothing was sent).
+    func releaseLease(_ id: Int64, until: Date, reason: String, now: Date, context: AuditContext) throws -> OutboundRecord
+
+    /// The record whose delivered bytes had this message id, with their SHA-256.
+    func record(sentMessageID: String) throws -> (record: OutboundRecord, digest: String)?
+
+    /// Records (or replaces) a client's consent: which recipient types may hear about them.
+    func recordConsent(_ consent: ConsentRecord, now: Date, context: AuditContext) throws
+
+    func consent(clientReference: String) throws -> ConsentRecord?
+}
+
+/// A client's consent, as the delivery adapters read it; keyed by the client reference
+/// (never the BSN).
+public struct ConsentRecord: Sendable, Equatable {
+    public var clientReference: String
+    public var allowed: Set<RecipientType>
+    public var recordedOn: String
+    public var sourceMessageID: String
+
+    public init(clientReference: String, allowed: Set<RecipientType>, recordedOn: String, sourceMessageID: String) {
+        self.clientReference = clientReference
+        self.allowed = allowed
+        self.recordedOn = recordedOn
+        self.sourceMessageID = sourceMessageID
+    }
 }
 
 extension MessageStore {

@@ -47,7 +47,7 @@ public final class SQLiteMessageStore: MessageStore {
     }
 
     /// Runs a write transaction, translating SQLite failures into clear store errors.
-    private func write<T>(_ body: (Database) throws -> T) throws -> T {
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try database.write(body)
         } catch let error as StoreError {
@@ -57,7 +57,7 @@ public final class SQLiteMessageStore: MessageStore {
         }
     }
 
-    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try database.read(body)
         } catch let error as StoreError {
@@ -130,17 +130,33 @@ public final class SQLiteMessageStore: MessageStore {
                 CREATE INDEX inbox_state ON inbox (state);
                 """)
         }
+        migrator.registerMigration("v4: delivery") { db in
+            // What actually left for a record (a derived notice has its own message id), so a
+            // receipt that arrives later can be matched by message id and digest.
+            try db.alter(table: "outbox") { table in
+                table.add(column: "sent_message_id", .text)
+                table.add(column: "sent_digest", .text)
+            }
+            try db.create(index: "outbox_sent", on: "outbox", columns: ["sent_message_id"])
+            try db.create(table: "consent") { table in
+                table.column("client_ref", .text).primaryKey()
+                table.column("allowed", .text).notNull()  // recipient types, comma-separated
+                table.column("recorded_on", .text).notNull()
+                table.column("source_message_id", .text).notNull()
+                table.column("updated_at", .double).notNull()
+            }
+        }
         return migrator
     }
 
     // MARK: Outbound
 
-    private static let columns = """
+    static let columns = """
         id, message_id, recipient_id, kind, recipient_type, transaction_id, urgency, state, attempts, next_attempt_at,
         lease_owner, lease_expires_at, last_error, receipt_id, client_ref, created_at, updated_at, key_id
         """
 
-    private static func record(_ row: Row) throws -> OutboundRecord {
+    static func record(_ row: Row) throws -> OutboundRecord {
         let stateName: String = row["state"]
         guard let state = DeliveryState(rawValue: stateName) else { throw StoreError("record \(row["id"] as Int64) has unknown state \(stateName)") }
         return OutboundRecord(
@@ -155,16 +171,16 @@ public final class SQLiteMessageStore: MessageStore {
     }
 
     /// Hot statements are prepared once per connection (GRDB's statement cache).
-    private static func fetch(_ db: Database, id: Int64) throws -> OutboundRecord? {
+    static func fetch(_ db: Database, id: Int64) throws -> OutboundRecord? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns) FROM outbox WHERE id = ?"), arguments: [id]).map(record)
     }
 
-    private static func event(_ kind: AuditEvent.Kind, _ record: OutboundRecord, _ context: AuditContext, outcome: String = "ok") -> AuditEvent {
+    static func event(_ kind: AuditEvent.Kind, _ record: OutboundRecord, _ context: AuditContext, outcome: String = "ok") -> AuditEvent {
         AuditEvent(kind: kind, actor: context.actor, onBehalfOf: context.onBehalfOf, clientReference: record.clientReference,
                    messageID: record.messageID, accessPoint: context.accessPoint, outcome: outcome)
     }
 
-    private static func audit(_ kind: AuditEvent.Kind, _ record: OutboundRecord, _ context: AuditContext, outcome: String = "ok",
+    static func audit(_ kind: AuditEvent.Kind, _ record: OutboundRecord, _ context: AuditContext, outcome: String = "ok",
                               at date: Date, in db: Database) throws {
         try AuditChain.append(event(kind, record, context, outcome: outcome), at: date, in: db)
     }
@@ -261,9 +277,11 @@ public final class SQLiteMessageStore: MessageStore {
             try db.execute(sql: """
                 UPDATE outbox SET state = ?, last_error = COALESCE(?, last_error), next_attempt_at = COALESCE(?, next_attempt_at),
                     receipt_id = COALESCE(?, receipt_id), lease_owner = CASE WHEN ? THEN lease_owner END,
-                    lease_expires_at = CASE WHEN ? THEN lease_expires_at END, updated_at = ?
+                    lease_expires_at = CASE WHEN ? THEN lease_expires_at END, updated_at = ?,
+                    sent_message_id = COALESCE(?, sent_message_id), sent_digest = COALESCE(?, sent_digest)
                 WHERE id = ?
-                """, arguments: [transition.to.rawValue, transition.error, next, transition.receiptID, keepsLease, keepsLease, time, id])
+                """, arguments: [transition.to.rawValue, transition.error, next, transition.receiptID, keepsLease, keepsLease, time,
+                                 transition.sentMessageID, transition.sentDigest, id])
             guard let updated = try Self.fetch(db, id: id) else { throw StoreError("record \(id) vanished") }
             try Self.audit(Self.auditKind(from: current.state, to: transition.to), updated, context,
                            outcome: transition.error ?? transition.to.rawValue, at: now, in: db)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KoerierDelivery
 import KoerierModel
 import KoerierStore
 import KoerierXML
@@ -9,7 +10,7 @@ struct EnqueueCommand: ParsableCommand {
         commandName: "enqueue",
         abstract: "Validate a message and queue it for one recipient; an invalid message is refused.",
         discussion: """
-        The recipient type comes from the envelope's receiver. Enqueueing the same message for \
+        The recipient must be in the recipient directory, which gives its type. Enqueueing the same message for \
         the same recipient twice stores one record. Nothing is reported as queued before it is \
         durably stored.
         """
@@ -35,9 +36,18 @@ struct EnqueueCommand: ParsableCommand {
                 throw CommandFailure("\(file): not queued: the message is invalid")
             }
             let envelope = message.envelope
-            guard let type = envelope.receiver.type.recipientType else {
-                throw CommandFailure("\(file): not queued: the receiver is the centre itself, not a recipient")
+            let directory: RecipientDirectory
+            do {
+                directory = try RecipientDirectory.load(file: configuration.recipientsFile)
+            } catch {
+                throw CommandFailure("\(error)", exitCode: .configurationError)
             }
+            guard let recipient = directory[to] else {
+                throw CommandFailure("\(file): not queued: no recipient '\(to)' in \(configuration.recipientsFile.path)")
+            }
+            // The directory, not the envelope, says what the recipient is: its adapter
+            // decides at delivery what of this message it may see.
+            let type = recipient.type
             let (_, store) = try global.openStore(configuration)
             let bsn: String? = {
                 switch message {

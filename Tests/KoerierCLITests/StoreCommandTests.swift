@@ -10,6 +10,7 @@ import Testing
         let config = folder.appendingPathComponent("koerier.yaml")
         try """
         schemas: \(Repository.schemas.path)
+        recipients: \(Repository.root.appendingPathComponent("Config/recipients.yaml").path)
         store:
           path: var/koerier.sqlite
           key_file: var/payload.keys

@@ -1,0 +1,60 @@
+import Foundation
+import KoerierConfig
+import KoerierSecurity
+import KoerierStore
+import KoerierXML
+
+/// Builds a delivery worker's parts from the configuration: directory, identity, trust,
+/// transports and policy. Every missing piece is reported before anything is leased.
+public enum DeliveryAssembly {
+    public static func parts(configuration: KoerierConfiguration, store: MessageStore, codec: MessageCodec) throws -> DeliveryWorker.Parts {
+        guard let identity = configuration.identity else {
+            throw DeliveryFailure("\(configuration.file.path): 'identity' (key, certificate, chain) is needed to deliver")
+        }
+        guard let anchors = configuration.trustAnchors else {
+            throw DeliveryFailure("\(configuration.file.path): 'trust.anchors' is needed to check receipts")
+        }
+        let directory = try RecipientDirectory.load(file: configuration.recipientsFile)
+        let signingIdentity = try SigningIdentity(keyFile: identity.key, certificateFile: identity.certificate, chainFile: identity.chain)
+        let signing = MessageSigning(codec: codec, signer: Signer(identity: signingIdentity))
+        let verifier = SignatureVerifier(trust: try TrustStore(anchorsFile: anchors, crlFile: configuration.crl))
+        func read(_ url: URL) throws -> Data {
+            guard let data = FileManager.default.contents(atPath: url.path) else { throw DeliveryFailure("\(url.path): cannot read the file") }
+            return data
+        }
+        let certificate = try read(identity.certificate)
+        let chain = try identity.chain.map(read)
+        let mailSigner = try SMIMESigner(keyPEM: try read(identity.key), certificatePEM: certificate, chainPEM: chain)
+        let credentials = ClientCredentials(certificateChain: try clientChainFile(certificate: certificate, chain: chain, next: configuration.storePath),
+                                            key: identity.key)
+        let timeouts = TransportTimeouts(connect: configuration.delivery.connectTimeoutSeconds, total: configuration.delivery.totalTimeoutSeconds)
+        return DeliveryWorker.Parts(store: store, directory: directory, codec: codec, adapters: AdapterSet(signing: signing),
+                                    https: HTTPSTransport(credentials: credentials, timeouts: timeouts),
+                                    smtp: SMTPTransport(mailFrom: configuration.delivery.mailFrom, timeouts: timeouts),
+                                    mailSigner: mailSigner, receipts: ReceiptCheck(codec: codec, verifier: verifier),
+                                    policy: RetryPolicy(configuration.delivery))
+    }
+
+    public static func worker(configuration: KoerierConfiguration, parts: DeliveryWorker.Parts, owner: String) -> DeliveryWorker {
+        let settings = configuration.delivery
+        return DeliveryWorker(parts: parts, owner: owner, batchSize: settings.workers * 4, leaseDuration: TimeInterval(settings.leaseSeconds),
+                              mailFrom: settings.mailFrom, circuitFailures: settings.circuitFailures,
+                              circuitPause: TimeInterval(settings.circuitPauseSeconds))
+    }
+
+    /// libcurl reads the client certificate and its intermediates from one PEM file; it is
+    /// written next to the store (certificates only, no key).
+    static func clientChainFile(certificate: Data, chain: Data?, next store: URL) throws -> URL {
+        let file = store.deletingLastPathComponent().appendingPathComponent("tls-client-chain.pem")
+        var bundle = certificate
+        if let chain {
+            if bundle.last != 0x0a { bundle.append(0x0a) }
+            bundle.append(chain)
+        }
+        if FileManager.default.contents(atPath: file.path) != bundle {
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try bundle.write(to: file, options: .atomic)
+        }
+        return file
+    }
+}

@@ -1,0 +1,204 @@
+import Foundation
+import KoerierModel
+import KoerierSecurity
+import KoerierStore
+import KoerierXML
+
+/// What one delivery round did, per final state of each record it handled.
+public struct DeliveryReport: Sendable, Equatable {
+    public var handled: [DeliveryState: Int] = [:]
+    public var total: Int { handled.values.reduce(0, +) }
+    public init() {}
+}
+
+/// Leases due records and takes each through its adapter and transport, recording every
+/// attempt and its result in the store (and so in the audit log). Transfers are blocking
+/// libcurl calls; they run on Dispatch's threads, not on Swift's cooperative pool.
+public final class DeliveryWorker: Sendable {
+    public struct Parts: Sendable {
+        public let store: MessageStore
+        public let directory: RecipientDirectory
+        public let codec: MessageCodec
+        public let adapters: AdapterSet
+        public let https: HTTPSTransport
+        public let smtp: SMTPTransport
+        public let mailSigner: SMIMESigner
+        public let receipts: ReceiptCheck
+        public let policy: RetryPolicy
+
+        public init(store: MessageStore, directory: RecipientDirectory, codec: MessageCodec, adapters: AdapterSet, https: HTTPSTransport,
+                    smtp: SMTPTransport, mailSigner: SMIMESigner, receipts: ReceiptCheck, policy: RetryPolicy) {
+            self.store = store
+            self.directory = directory
+            self.codec = codec
+            self.adapters = adapters
+            self.https = https
+            self.smtp = smtp
+            self.mailSigner = mailSigner
+            self.receipts = receipts
+            self.policy = policy
+        }
+    }
+
+    let parts: Parts
+    let owner: String
+    let batchSize: Int
+    let leaseDuration: TimeInterval
+    let mailFrom: String
+    let context: AuditContext
+    private let circuits: CircuitBreakers
+    private let limits = ConcurrencyLimits()
+
+    public init(parts: Parts, owner: String, batchSize: Int, leaseDuration: TimeInterval, mailFrom: String,
+                circuitFailures: Int, circuitPause: TimeInterval) {
+        self.parts = parts
+        self.owner = owner
+        self.batchSize = batchSize
+        self.leaseDuration = leaseDuration
+        self.mailFrom = mailFrom
+        context = AuditContext(actor: "service:koerier-deliver", accessPoint: owner)
+        circuits = CircuitBreakers(threshold: circuitFailures, pause: circuitPause)
+    }
+
+    /// One round: lease what is due now (up to the batch size) and deliver it concurrently.
+    public func deliverDue() async throws -> DeliveryReport {
+        let leased = try parts.store.leaseDue(owner: owner, now: Date(), duration: leaseDuration, limit: batchSize, context: context)
+        var report = DeliveryReport()
+        let states = await withTaskGroup(of: DeliveryState.self) { group in
+            for record in leased {
+                group.addTask { await self.deliver(record) }
+            }
+            return await group.reduce(into: [DeliveryState]()) { $0.append($1) }
+        }
+        for state in states { report.handled[state, default: 0] += 1 }
+        return report
+    }
+
+    /// Rounds until `shouldStop` says so; idles briefly when nothing is due.
+    public func run(pollInterval: TimeInterval = 1, shouldStop: @Sendable () -> Bool) async throws {
+        while !shouldStop() {
+            let report = try await deliverDue()
+            if report.total == 0 { try await Task.sleep(nanoseconds: UInt64(pollInterval * 1e9)) }
+        }
+    }
+
+    private func deliver(_ record: OutboundRecord) async -> DeliveryState {
+        do {
+            return try await attempt(record)
+        } catch {
+            // A store failure mid-way: the lease expires and the record is tried again.
+            return .sending
+        }
+    }
+
+    private func attempt(_ record: OutboundRecord) async throws -> DeliveryState {
+        let store = parts.store
+        guard let recipient = parts.directory[record.recipientID] else {
+            return try finish(record, Transition(to: .dead, error: "unknown recipient '\(record.recipientID)': not in the recipient directory"))
+        }
+        if let until = await circuits.pausedUntil(recipient.id, now: Date()) {
+            return try store.releaseLease(record.id, until: until, reason: "recipient \(recipient.id) paused after repeated failures",
+                                          now: Date(), context: context).state
+        }
+        let payload = try store.payload(of: record.id, now: Date(), context: context)
+        let message: Message
+        do {
+            message = try parts.codec.decode(payload)
+        } catch {
+            return try finish(record, Transition(to: .dead, error: "the stored message no longer passes validation: \(error.problems.first.map { "\($0)" } ?? "")"))
+        }
+        let consent = try record.clientReference.flatMap { try store.consent(clientReference: $0) }
+        let decision: AdapterDecision
+        do {
+            decision = try parts.adapters.adapter(for: recipient.type).prepare(message, bytes: payload, for: recipient, consent: consent)
+        } catch {
+            return try finish(record, Transition(to: .dead, error: "the \(recipient.type.rawValue) adapter failed: \(error)"))
+        }
+        guard case .send(let outgoing) = decision else {
+            if case .block(let reason) = decision { return try finish(record, Transition(to: .blocked, error: reason)) }
+            return .sending
+        }
+
+        await limits.acquire(recipient.id, limit: recipient.concurrency)
+        let outcome: TransportOutcome
+        switch recipient.transport {
+        case .https(let target):
+            outcome = await offPool { self.parts.https.post(outgoing.bytes, to: target) }
+        case .smtp(let target):
+            guard let certificateFile = target.certificate,
+                  let certificate = FileManager.default.contents(atPath: certificateFile.path).flatMap({ Certificate.loadPEM($0).first }) else {
+                await limits.release(recipient.id)
+                return try finish(record, Transition(to: .blocked,
+                                                     error: "no-smime-certificate: \(recipient.id) has no readable S/MIME certificate; nothing is mailed unencrypted"))
+            }
+            do {
+                let mail = try MailComposer.mail(from: mailFrom, to: target.mailbox, messageID: outgoing.messageID.value,
+                                                 kind: outgoing.kind.rawValue, signer: parts.mailSigner,
+                                                 recipientCertificate: certificate, attachment: outgoing.bytes)
+                outcome = await offPool { self.parts.smtp.send(mail, to: target) }
+            } catch {
+                await limits.release(recipient.id)
+                return try finish(record, Transition(to: .dead, error: "S/MIME failed: \(error)"))
+            }
+        }
+        await limits.release(recipient.id)
+        return try await settle(record, recipient: recipient, outgoing: outgoing, outcome: outcome)
+    }
+
+    private func settle(_ record: OutboundRecord, recipient: Recipient, outgoing: OutgoingMessage,
+                        outcome: TransportOutcome) async throws -> DeliveryState {
+        let sentID = outgoing.messageID.value
+        let digest = ReceiptMatch.sha256Hex(outgoing.bytes)
+        switch outcome {
+        case .accepted(_, let body):
+            await circuits.record(success: true, for: recipient.id, now: Date())
+            guard case .https = recipient.transport else {
+                // Mail: the receipt comes later, through intake (`ReceiptIntake`).
+                return try finish(record, Transition(to: .delivered, sentMessageID: sentID, sentDigest: digest))
+            }
+            do {
+                let checked = try parts.receipts.check(body)
+                try parts.receipts.require(checked, answers: outgoing.bytes, messageID: outgoing.messageID)
+                try keep(checked, bytes: body)
+                if case .rejected(let code, let text) = checked.receipt.outcome {
+                    return try finish(record, Transition(to: .dead, error: "rejected by \(recipient.id): \(code.rawValue): \(text)",
+                                                         receiptID: checked.receipt.envelope.messageID.value,
+                                                         sentMessageID: sentID, sentDigest: digest))
+                }
+                return try finish(record, Transition(to: .acknowledged, receiptID: checked.receipt.envelope.messageID.value,
+                                                     sentMessageID: sentID, sentDigest: digest))
+            } catch {
+                return try finish(record, Transition(to: .delivered, error: "accepted without a valid receipt: \(error)",
+                                                     sentMessageID: sentID, sentDigest: digest))
+            }
+        case .refused(_, let reason):
+            await circuits.record(success: true, for: recipient.id, now: Date())  // it answered: not down
+            return try finish(record, Transition(to: .dead, error: reason))
+        case .failed(let reason):
+            await circuits.record(success: false, for: recipient.id, now: Date())
+            switch parts.policy.verdict(attempts: record.attempts, createdAt: record.createdAt, now: Date()) {
+            case .retry(let at): return try finish(record, Transition(to: .retrying, error: reason, nextAttemptAt: at))
+            case .giveUp(let why): return try finish(record, Transition(to: .dead, error: "\(reason); \(why)"))
+            }
+        }
+    }
+
+    /// The receipt goes into the inbound queue, like any message that arrived.
+    private func keep(_ checked: CheckedReceipt, bytes: Data) throws {
+        let id = checked.receipt.envelope.messageID
+        let sender = checked.signer.organisation ?? checked.signer.subject
+        let stored = try parts.store.receive(InboundMessage(messageID: id, kind: .receipt, sender: sender, payload: bytes),
+                                             now: Date(), context: context)
+        if !stored.duplicate { _ = try parts.store.markInbound(id.value, .processed, reason: nil, now: Date(), context: context) }
+    }
+
+    private func finish(_ record: OutboundRecord, _ transition: Transition) throws -> DeliveryState {
+        try parts.store.transition(record.id, transition, now: Date(), context: context).state
+    }
+
+    private func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: work()) }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import KoerierModel
+import KoerierSecurity
+import KoerierStore
+
+/// A receipt that arrives on its own (after mail delivery): matched to the record whose
+/// sent bytes it answers, by message id and SHA-256, and only from that record's recipient.
+public struct ReceiptIntake: Sendable {
+    let store: MessageStore
+    let directory: RecipientDirectory
+    let receipts: ReceiptCheck
+
+    public init(store: MessageStore, directory: RecipientDirectory, receipts: ReceiptCheck) {
+        self.store = store
+        self.directory = directory
+        self.receipts = receipts
+    }
+
+    public func accept(_ bytes: Data, context: AuditContext) throws -> OutboundRecord {
+        let checked = try receipts.check(bytes)
+        let receipt = checked.receipt
+        guard let (record, digest) = try store.record(sentMessageID: receipt.answeredMessageID.value) else {
+            throw DeliveryFailure("the receipt answers message \(receipt.answeredMessageID), which Koerier did not deliver")
+        }
+        guard digest == receipt.answeredDigest.value else {
+            throw DeliveryFailure("the receipt's SHA-256 is not that of the bytes delivered as \(receipt.answeredMessageID)")
+        }
+        if let recipient = directory[record.recipientID], let ura = recipient.ura, receipt.envelope.sender.ura != ura {
+            throw DeliveryFailure("the receipt comes from URA \(receipt.envelope.sender.ura?.value ?? "none"), not from \(recipient.id) (URA \(ura.value))")
+        }
+        if record.state == .acknowledged { return record }  // the same receipt again: nothing to do
+        let sender = checked.signer.organisation ?? checked.signer.subject
+        let stored = try store.receive(InboundMessage(messageID: receipt.envelope.messageID, kind: .receipt, sender: sender, payload: bytes),
+                                       now: Date(), context: context)
+        if !stored.duplicate { _ = try store.markInbound(receipt.envelope.messageID.value, .processed, reason: nil, now: Date(), context: context) }
+        let receiptID = receipt.envelope.messageID.value
+        if case .rejected(let code, let text) = receipt.outcome {
+            return try store.transition(record.id, Transition(to: .dead, error: "rejected by \(record.recipientID): \(code.rawValue): \(text)",
+                                                              receiptID: receiptID), now: Date(), context: context)
+        }
+        return try store.transition(record.id, Transition(to: .acknowledged, receiptID: receiptID), now: Date(), context: context)
+    }
+}

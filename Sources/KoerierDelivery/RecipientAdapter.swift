@@ -1,0 +1,111 @@
+import Foundation
+import KoerierModel
+import KoerierSecurity
+import KoerierStore
+
+/// What leaves for one recipient: the exact bytes, their message id and kind.
+public struct OutgoingMessage: Sendable {
+    public let messageID: MessageID
+    public let kind: MessageKind
+    public let bytes: Data
+}
+
+public enum AdapterDecision: Sendable {
+    case send(OutgoingMessage)
+    /// Never sent; the reason is a short code first (`no-consent: …`).
+    case block(String)
+}
+
+/// Decides, for one recipient type, what that recipient may see of a queued message.
+public protocol RecipientAdapter: Sendable {
+    func prepare(_ message: Message, bytes: Data, for recipient: Recipient, consent: ConsentRecord?) throws -> AdapterDecision
+}
+
+/// The adapter for each recipient type (DOMAIN.md: who may see what).
+public struct AdapterSet: Sendable {
+    let signing: MessageSigning
+
+    public init(signing: MessageSigning) { self.signing = signing }
+
+    public func adapter(for type: RecipientType) -> any RecipientAdapter {
+        switch type {
+        case .huisarts: return ReferrerAdapter()
+        case .bedrijfsarts, .ggz: return ConsentedClinicalAdapter(type: type, signing: signing)
+        case .werkgever, .sociaalDomein: return ParticipationAdapter(type: type, signing: signing)
+        }
+    }
+}
+
+/// The referring GP gets the full, signed letter as it was queued, provided it is
+/// addressed to this GP.
+struct ReferrerAdapter: RecipientAdapter {
+    func prepare(_ message: Message, bytes: Data, for recipient: Recipient, consent: ConsentRecord?) throws -> AdapterDecision {
+        if let problem = Addressing.mismatch(message.envelope.receiver, recipient) { return .block("misaddressed: \(problem)") }
+        return .send(OutgoingMessage(messageID: message.envelope.messageID, kind: message.kind, bytes: bytes))
+    }
+}
+
+/// Occupational physician and mental-health care: the full letter, only with the client's
+/// consent, addressed to them (a copy for another addressee gets its own id and signature).
+struct ConsentedClinicalAdapter: RecipientAdapter {
+    let type: RecipientType
+    let signing: MessageSigning
+
+    func prepare(_ message: Message, bytes: Data, for recipient: Recipient, consent: ConsentRecord?) throws -> AdapterDecision {
+        guard let consent, consent.allowed.contains(type) else {
+            return .block("no-consent: the client's consent record does not list \(type.rawValue)")
+        }
+        guard case .returnLetter(var letter) = message else {
+            if Addressing.mismatch(message.envelope.receiver, recipient) == nil {
+                return .send(OutgoingMessage(messageID: message.envelope.messageID, kind: message.kind, bytes: bytes))
+            }
+            return .block("misaddressed: a \(message.kind.rawValue) for another party is not forwarded")
+        }
+        if Addressing.mismatch(letter.envelope.receiver, recipient) == nil {
+            return .send(OutgoingMessage(messageID: letter.envelope.messageID, kind: .returnLetter, bytes: bytes))
+        }
+        letter.envelope.messageID = DerivedMessageID.make(from: letter.envelope.messageID, recipient: recipient.id, purpose: "copy")
+        letter.envelope.receiver = recipient.party
+        let signed = try signing.signedXML(.returnLetter(letter))
+        return .send(OutgoingMessage(messageID: letter.envelope.messageID, kind: .returnLetter, bytes: signed))
+    }
+}
+
+/// Whether an envelope's receiver is this recipient, by the identifiers both carry.
+enum Addressing {
+    static func mismatch(_ receiver: Party, _ recipient: Recipient) -> String? {
+        if let ura = recipient.ura, let addressed = receiver.ura, ura != addressed {
+            return "the message is for URA \(addressed.value), \(recipient.id) is URA \(ura.value)"
+        }
+        if let agb = recipient.agb, let addressed = receiver.agb, agb != addressed {
+            return "the message is for AGB \(addressed.value), \(recipient.id) is AGB \(agb.value)"
+        }
+        if receiver.type.rawValue != recipient.type.rawValue {
+            return "the message is for a \(receiver.type.rawValue), \(recipient.id) is a \(recipient.type.rawValue)"
+        }
+        return nil
+    }
+}
+
+/// Employer and social domain: with consent, a participation notice derived from the
+/// letter; never the letter itself, and nothing else clinical.
+struct ParticipationAdapter: RecipientAdapter {
+    let type: RecipientType
+    let signing: MessageSigning
+
+    func prepare(_ message: Message, bytes: Data, for recipient: Recipient, consent: ConsentRecord?) throws -> AdapterDecision {
+        guard let consent, consent.allowed.contains(type) else {
+            return .block("no-consent: the client's consent record does not list \(type.rawValue)")
+        }
+        switch message {
+        case .participationNotice(let notice):
+            return .send(OutgoingMessage(messageID: notice.envelope.messageID, kind: .participationNotice, bytes: bytes))
+        case .returnLetter(let letter):
+            let notice = ParticipationDerivation.notice(from: letter, to: recipient)
+            let signed = try signing.signedXML(.participationNotice(notice))
+            return .send(OutgoingMessage(messageID: notice.envelope.messageID, kind: .participationNotice, bytes: signed))
+        case .referral, .receipt:
+            return .block("not-allowed: a \(message.kind.rawValue) is never sent to a \(type.rawValue)")
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import KoerierConfig
+import KoerierModel
+import Yams
+
+/// One party Koerier delivers to, as the directory describes it.
+public struct Recipient: Sendable {
+    public let id: String
+    public let name: String
+    public let type: RecipientType
+    public let agb: AGBCode?
+    public let ura: URANumber?
+    public let transport: TransportTarget
+    /// Records for this recipient in flight at once.
+    public let concurrency: Int
+
+    /// The party as it appears in an envelope addressed to this recipient.
+    public var party: Party {
+        Party(type: PartyType(rawValue: type.rawValue) ?? .huisarts, organisation: name, agb: agb, ura: ura)
+    }
+}
+
+public enum TransportTarget: Sendable {
+    case https(HTTPSTarget)
+    case smtp(SMTPTarget)
+}
+
+public struct HTTPSTarget: Sendable {
+    /// `https://NAME:PORT/PATH`; NAME is the server name its certificate must carry.
+    public let url: URL
+    /// PEM anchors the server's certificate must chain to (not the system store).
+    public let serverAnchors: URL
+    /// Connect here instead of resolving NAME (e.g. 127.0.0.1), still verifying NAME.
+    public let address: String?
+}
+
+public struct SMTPTarget: Sendable {
+    public let mailbox: String
+    public let relayHost: String
+    public let relayPort: Int
+    /// PEM anchors for the relay's STARTTLS certificate.
+    public let relayAnchors: URL
+    /// The recipient's S/MIME certificate; without it nothing clinical may be mailed.
+    public let certificate: URL?
+    public let username: String?
+    /// A file holding the relay password (never in the directory itself).
+    public let passwordFile: URL?
+}
+
+/// The recipient directory (`recipients.yaml`), read strictly: every problem is reported
+/// with its file and line when it is loaded, not when a message is due.
+public struct RecipientDirectory: Sendable {
+    public let recipients: [String: Recipient]
+
+    public init(recipients: [Recipient]) {
+        self.recipients = Dictionary(recipients.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    public subscript(id: String) -> Recipient? { recipients[id] }
+
+    public static func load(file: URL, displayPath: String? = nil) throws -> RecipientDirectory {
+        let shown = displayPath ?? file.path
+        guard let data = FileManager.default.contents(atPath: file.path), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: shown, line: nil, message: "cannot read the recipient directory")
+        }
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else { throw ConfigError(file: shown, line: nil, message: "the directory is empty") }
+            root = node
+        } catch let error as YamlError {
+            throw ConfigError(file: shown, line: nil, message: "not valid YAML: \(error)")
+        }
+        let base = file.deletingLastPathComponent()
+        func resolve(_ path: String) -> URL { URL(fileURLWithPath: path, relativeTo: base).standardizedFileURL }
+        let fields = try YAMLFields(root, file: shown, path: "")
+        try fields.rejectUnknown(allowed: ["recipients"])
+        var seen: Set<String> = []
+        let entries = try (fields.list("recipients") ?? []).map { entry -> Recipient in
+            let recipient = try recipient(entry, resolve: resolve)
+            guard seen.insert(recipient.id).inserted else {
+                throw ConfigError(file: shown, line: entry.line(of: "id"), message: "recipient id '\(recipient.id)' appears twice")
+            }
+            return recipient
+        }
+        return RecipientDirectory(recipients: entries)
+    }
+
+    private static func recipient(_ entry: YAMLFields, resolve: (String) -> URL) throws -> Recipient {
+        try entry.rejectUnknown(allowed: ["id", "name", "type", "agb", "ura", "https", "smtp", "concurrency"])
+        let id = try entry.requiredString("id")
+        func problem(_ key: String, _ message: String) -> ConfigError {
+            ConfigError(file: entry.file, line: entry.line(of: key), message: "recipient '\(id)': \(message)")
+        }
+        let typeName = try entry.requiredString("type")
+        guard let type = RecipientType(rawValue: typeName) else {
+            throw problem("type", "unknown type '\(typeName)'; one of \(RecipientType.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let agb = try entry.string("agb").map { text in
+            do { return try AGBCode(text) } catch { throw problem("agb", "'\(text)' is not an AGB code: \(error)") }
+        }
+        let ura = try entry.string("ura").map { text in
+            do { return try URANumber(text) } catch { throw problem("ura", "'\(text)' is not a URA number: \(error)") }
+        }
+        let https = try entry.section("https")
+        let smtp = try entry.section("smtp")
+        let transport: TransportTarget
+        switch (https, smtp) {
+        case (let https?, nil):
+            try https.rejectUnknown(allowed: ["url", "server_anchors", "address"])
+            let text = try https.requiredString("url")
+            guard let url = URL(string: text), url.scheme == "https", url.host != nil else {
+                throw problem("https", "'\(text)' is not an https:// URL (plain HTTP is never used)")
+            }
+            transport = .https(HTTPSTarget(url: url, serverAnchors: resolve(try https.requiredString("server_anchors")),
+                                           address: try https.string("address")))
+        case (nil, let smtp?):
+            try smtp.rejectUnknown(allowed: ["to", "relay", "port", "relay_anchors", "certificate", "username", "password_file"])
+            let mailbox = try smtp.requiredString("to")
+            guard mailbox.contains("@"), !mailbox.contains(where: { $0 == "<" || $0 == ">" || $0.isWhitespace || $0.isNewline }) else {
+                throw problem("smtp", "'\(mailbox)' is not a mail address")
+            }
+            transport = .smtp(SMTPTarget(mailbox: mailbox, relayHost: try smtp.requiredString("relay"),
+                                         relayPort: try smtp.integer("port", range: 1...65535) ?? 25,
+                                         relayAnchors: resolve(try smtp.requiredString("relay_anchors")),
+                                         certificate: try smtp.string("certificate").map(resolve),
+                                         username: try smtp.string("username"),
+                                         passwordFile: try smtp.string("password_file").map(resolve)))
+        case (nil, nil):
+            throw problem("id", "needs a transport: 'https' or 'smtp'")
+        case (.some, .some):
+            throw problem("smtp", "has both 'https' and 'smtp'; choose one")
+        }
+        return Recipient(id: id, name: try entry.string("name") ?? id, type: type, agb: agb, ura: ura, transport: transport,
+                         concurrency: try entry.integer("concurrency", range: 1...64) ?? 2)
+    }
+}

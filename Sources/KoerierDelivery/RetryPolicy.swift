@@ -1,0 +1,95 @@
+import Foundation
+import KoerierConfig
+
+/// Exponential backoff with jitter, bounded by attempts and by age; then the record is dead.
+public struct RetryPolicy: Sendable {
+    public let maxAttempts: Int
+    public let maxAge: TimeInterval
+    public let firstDelay: TimeInterval
+    public let maxDelay: TimeInterval
+
+    public init(maxAttempts: Int, maxAge: TimeInterval, firstDelay: TimeInterval, maxDelay: TimeInterval) {
+        self.maxAttempts = maxAttempts
+        self.maxAge = maxAge
+        self.firstDelay = firstDelay
+        self.maxDelay = maxDelay
+    }
+
+    public init(_ settings: KoerierConfiguration.DeliverySettings) {
+        self.init(maxAttempts: settings.maxAttempts, maxAge: TimeInterval(settings.maxAgeSeconds),
+                  firstDelay: TimeInterval(settings.firstRetrySeconds), maxDelay: TimeInterval(settings.maxRetrySeconds))
+    }
+
+    public enum Verdict: Equatable, Sendable {
+        case retry(at: Date)
+        case giveUp(String)
+    }
+
+    /// After a failed attempt number `attempts` (1-based) of a record created at `createdAt`.
+    /// Jitter spreads retries of many records over half to all of the delay, so a recipient
+    /// coming back is not hit by all of them at once.
+    public func verdict(attempts: Int, createdAt: Date, now: Date, jitter: Double = Double.random(in: 0.5...1.0)) -> Verdict {
+        if attempts >= maxAttempts { return .giveUp("gave up after \(attempts) attempts") }
+        let exponent = Double(min(attempts - 1, 30))
+        let delay = min(maxDelay, firstDelay * pow(2, exponent)) * jitter
+        let next = now.addingTimeInterval(delay)
+        if next.timeIntervalSince(createdAt) > maxAge {
+            return .giveUp("gave up: older than \(Int(maxAge / 3600)) hours")
+        }
+        return .retry(at: next)
+    }
+}
+
+/// Per-recipient circuit: after `threshold` failures in a row the recipient is paused for
+/// `pause`, so one party that is down does not use up the workers or its records' attempts.
+actor CircuitBreakers {
+    private var failures: [String: Int] = [:]
+    private var pausedUntil: [String: Date] = [:]
+    let threshold: Int
+    let pause: TimeInterval
+
+    init(threshold: Int, pause: TimeInterval) {
+        self.threshold = threshold
+        self.pause = pause
+    }
+
+    func pausedUntil(_ recipient: String, now: Date) -> Date? {
+        guard let until = pausedUntil[recipient], until > now else { return nil }
+        return until
+    }
+
+    func record(success: Bool, for recipient: String, now: Date) {
+        if success {
+            failures[recipient] = 0
+            pausedUntil[recipient] = nil
+            return
+        }
+        let count = (failures[recipient] ?? 0) + 1
+        failures[recipient] = count
+        if count >= threshold { pausedUntil[recipient] = now.addingTimeInterval(pause) }
+    }
+}
+
+/// At most `limit` transfers in flight per recipient.
+actor ConcurrencyLimits {
+    private var inFlight: [String: Int] = [:]
+    private var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
+
+    func acquire(_ recipient: String, limit: Int) async {
+        if inFlight[recipient, default: 0] < limit {
+            inFlight[recipient, default: 0] += 1
+            return
+        }
+        await withCheckedContinuation { waiting[recipient, default: []].append($0) }
+    }
+
+    func release(_ recipient: String) {
+        if var queue = waiting[recipient], !queue.isEmpty {
+            let next = queue.removeFirst()
+            waiting[recipient] = queue
+            next.resume()  // the slot passes straight to the next waiter
+        } else {
+            inFlight[recipient, default: 1] -= 1
+        }
+    }
+}

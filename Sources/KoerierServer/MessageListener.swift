@@ -1,0 +1,111 @@
+import Foundation
+import Hummingbird
+import Logging
+import HummingbirdTLS
+import NIOCore
+import NIOSSL
+
+/// The TLS side of a listener: its own certificate chain and key, and the anchors a
+/// client's certificate must chain to (mutual TLS is always required).
+public struct ListenerTLS: Sendable {
+    public let certificateChain: URL
+    public let key: URL
+    public let clientAnchors: URL
+
+    public init(certificateChain: URL, key: URL, clientAnchors: URL) {
+        self.certificateChain = certificateChain
+        self.key = key
+        self.clientAnchors = clientAnchors
+    }
+
+    func configuration() throws -> TLSConfiguration {
+        let chain = try NIOSSLCertificate.fromPEMFile(certificateChain.path).map { NIOSSLCertificateSource.certificate($0) }
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key.path, format: .pem)))
+        configuration.minimumTLSVersion = .tlsv12
+        // Clients are verified against our anchors; they have no host name to check.
+        configuration.certificateVerification = .noHostnameVerification
+        configuration.trustRoots = .file(clientAnchors.path)
+        return configuration
+    }
+}
+
+/// What a listener hands its handler: the body and the client's verified certificate (DER).
+public struct InboundRequest: Sendable {
+    public let body: Data
+    public let clientCertificateDER: Data?
+}
+
+public struct ListenerAnswer: Sendable {
+    public let status: Int
+    public let body: Data
+
+    public init(status: Int, body: Data) {
+        self.status = status
+        self.body = body
+    }
+}
+
+/// Carries the connection, so a handler can read the client's certificate.
+public struct PeerRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+}
+
+/// `POST /v1/messages` over HTTPS with mutual TLS (Hummingbird); the body, bounded in size,
+/// goes to `handler`, whose answer is the response.
+public struct MessageListener: Sendable {
+    public let host: String
+    public let port: Int
+    public let tls: ListenerTLS
+    public let maxBodyBytes: Int
+    let handler: @Sendable (InboundRequest) async -> ListenerAnswer
+
+    public init(host: String, port: Int, tls: ListenerTLS, maxBodyBytes: Int, handler: @escaping @Sendable (InboundRequest) async -> ListenerAnswer) {
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.maxBodyBytes = maxBodyBytes
+        self.handler = handler
+    }
+
+    /// Runs until the task is cancelled; `onRunning` learns the bound port (useful with port 0).
+    public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let router = Router(context: PeerRequestContext.self)
+        let maxBodyBytes = maxBodyBytes
+        let handler = handler
+        router.post("/v1/messages") { request, context -> Response in
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: maxBodyBytes)
+            } catch {
+                return Self.text(413, "the message is larger than \(maxBodyBytes) bytes")
+            }
+            let peer = try? await context.channel.nioSSL_peerCertificate().get()
+            let der = try? peer.map { Data(try $0.toDERBytes()) }
+            let answer = await handler(InboundRequest(body: Data(buffer: body), clientCertificateDER: der ?? nil))
+            var headers = HTTPFields()
+            headers[.contentType] = answer.status < 300 || answer.body.starts(with: Data("<?xml".utf8))
+                ? "application/xml; charset=utf-8" : "text/plain; charset=utf-8"
+            return Response(status: .init(code: answer.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+        }
+        var logger = Logger(label: "koerier.listener")
+        logger.logLevel = .warning
+        let application = Application(
+            router: router, server: try .tls(.http1(), tlsConfiguration: try tls.configuration()),
+            configuration: .init(address: .hostname(host, port: port), serverName: "koerier"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+        try await application.runService(gracefulShutdownSignals: [])
+    }
+
+    static func text(_ status: Int, _ message: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; charset=utf-8"
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: message + "\n")))
+    }
+}

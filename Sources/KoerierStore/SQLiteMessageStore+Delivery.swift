@@ -1,0 +1,55 @@
+import Foundation
+import GRDB
+import KoerierModel
+
+/// Receipt matching and the consent register.
+extension SQLiteMessageStore {
+    public func releaseLease(_ id: Int64, until: Date, reason: String, now: Date, context: AuditContext) throws -> OutboundRecord {
+        try write { db in
+            guard let current = try Self.fetch(db, id: id) else { throw StoreError("no record \(id)") }
+            guard current.state == .sending else { throw StoreError("record \(id) is \(current.state.rawValue), not leased") }
+            try db.execute(sql: """
+                UPDATE outbox SET state = 'queued', attempts = MAX(attempts - 1, 0), next_attempt_at = ?, lease_owner = NULL,
+                    lease_expires_at = NULL, updated_at = ? WHERE id = ?
+                """, arguments: [until.timeIntervalSince1970, now.timeIntervalSince1970, id])
+            guard let updated = try Self.fetch(db, id: id) else { throw StoreError("record \(id) vanished") }
+            try Self.audit(.retry, updated, context, outcome: "not sent: \(reason)", at: now, in: db)
+            return updated
+        }
+    }
+
+    public func record(sentMessageID: String) throws -> (record: OutboundRecord, digest: String)? {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns), sent_digest FROM outbox WHERE sent_message_id = ?",
+                                             arguments: [sentMessageID]),
+                  let digest: String = row["sent_digest"] else { return nil }
+            return (try Self.record(row), digest)
+        }
+    }
+
+    public func recordConsent(_ consent: ConsentRecord, now: Date, context: AuditContext) throws {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO consent (client_ref, allowed, recorded_on, source_message_id, updated_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (client_ref) DO UPDATE SET allowed = excluded.allowed, recorded_on = excluded.recorded_on,
+                    source_message_id = excluded.source_message_id, updated_at = excluded.updated_at
+                """, arguments: [consent.clientReference, consent.allowed.map(\.rawValue).sorted().joined(separator: ","),
+                                 consent.recordedOn, consent.sourceMessageID, now.timeIntervalSince1970])
+            try AuditChain.append(AuditEvent(kind: .receive, actor: context.actor, onBehalfOf: context.onBehalfOf,
+                                             clientReference: consent.clientReference, messageID: consent.sourceMessageID,
+                                             accessPoint: context.accessPoint, outcome: "consent recorded"), at: now, in: db)
+        }
+    }
+
+    public func consent(clientReference: String) throws -> ConsentRecord? {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM consent WHERE client_ref = ?", arguments: [clientReference]) else {
+                return nil
+            }
+            let allowed: String = row["allowed"]
+            return ConsentRecord(clientReference: clientReference,
+                                 allowed: Set(allowed.split(separator: ",").compactMap { RecipientType(rawValue: String($0)) }),
+                                 recordedOn: row["recorded_on"], sourceMessageID: row["source_message_id"])
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import KoerierDelivery
+import KoerierModel
+import KoerierSecurity
+import KoerierStore
+import KoerierTestSupport
+import KoerierXML
+import Testing
+
+/// Delivery by S/MIME mail through a real SMTP server (aiosmtpd, STARTTLS required),
+/// opened afterwards with `openssl cms`, as the recipient would.
+@Suite(.serialized) struct SMTPDeliveryTests {
+    static func employer(port: Int, certificate: Bool = true, id: String = "employer", type: String = "werkgever") -> String {
+        """
+          - id: \(id)
+            name: Gemeente Voorbeeldstad, afdeling HR
+            type: \(type)
+            smtp:
+              to: hr@voorbeeldstad.test
+              relay: 127.0.0.1
+              port: \(port)
+              relay_anchors: \(Repository.pki.appendingPathComponent("ca.pem").path)
+        \(certificate ? "      certificate: \(Repository.pki.appendingPathComponent("employer.pem").path)" : "")
+
+        """
+    }
+
+    /// `openssl cms -decrypt` with the employer's key, then `-verify` against the test root.
+    static func openMail(_ mail: Data, in folder: URL) throws -> String {
+        let mailFile = folder.appendingPathComponent("mail-\(UUID().uuidString).eml")
+        try mail.write(to: mailFile)
+        let pki = Repository.pki
+        let decrypted = try ProcessRunner.run("/usr/bin/openssl", ["cms", "-decrypt", "-in", mailFile.path,
+                                                                  "-recip", pki.appendingPathComponent("employer.pem").path,
+                                                                  "-inkey", pki.appendingPathComponent("employer.key").path])
+        #expect(decrypted.exitCode == 0, "\(decrypted.stderr)")
+        let signedFile = folder.appendingPathComponent("signed-\(UUID().uuidString).eml")
+        try decrypted.stdout.write(to: signedFile, atomically: true, encoding: .utf8)
+        let verified = try ProcessRunner.run("/usr/bin/openssl", ["cms", "-verify", "-in", signedFile.path,
+                                                                 "-CAfile", pki.appendingPathComponent("ca.pem").path])
+        #expect(verified.exitCode == 0 && verified.stderr.contains("Verification successful"), "\(verified.stderr)")
+        return verified.stdout
+    }
+
+    /// The base64 attachment of the inner MIME entity, decoded.
+    static func attachment(of entity: String) throws -> Data {
+        let parts = entity.components(separatedBy: "Content-Transfer-Encoding: base64")
+        let body = try #require(parts.last).components(separatedBy: "\r\n\r\n").dropFirst().first ?? ""
+        let base64 = body.components(separatedBy: "--koerier-").first ?? ""
+        return try #require(Data(base64Encoded: base64, options: .ignoreUnknownCharacters))
+    }
+
+    /// Every clinical field of a return letter, as text that must never reach an employer.
+    static func clinicalFragments(of letter: ReturnLetter) -> [String] {
+        var fragments = [letter.patient.bsn.digits, letter.patient.birthDate.description, letter.phase.rawValue,
+                         letter.soep.subjective.text, letter.soep.objective, letter.soep.evaluation.text, letter.soep.plan,
+                         letter.adviceToReferrer, letter.nextStep]
+        let codes: [IcpcCode] = letter.soep.subjective.icpc + letter.soep.evaluation.icpc
+        fragments += codes.flatMap { [$0.code, $0.label] }
+        fragments += letter.goals.flatMap { [$0.description, $0.measure] }
+        return fragments.filter { $0.count >= 3 }
+    }
+
+    @Test func theEmployerGetsOnlyAnEncryptedSignedParticipationNotice() async throws {
+        let rig = try DeliveryRig()
+        let sink = try rig.startSMTPSink()
+        try rig.configure(recipients: Self.employer(port: sink.port))
+        try rig.recordConsent(bsn: "999990019", allowed: [.werkgever])
+        let queued = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer", type: .werkgever)
+
+        #expect(try await rig.worker().deliverDue().handled[.delivered] == 1)
+        let record = try #require(try rig.store.record(queued.id))
+        #expect(record.state == .delivered, "\(record.lastError ?? "")")
+        let mails = rig.mails(in: sink.mailbox)
+        try #require(mails.count == 1)
+
+        let source = Repository.signedSamples.appendingPathComponent("return-letter-fase-2-rsa.xml")
+        guard case .returnLetter(let letter) = try rig.codec.decode(try Data(contentsOf: source)) else { Issue.record("not a letter"); return }
+        let fragments = Self.clinicalFragments(of: letter)
+        #expect(fragments.count >= 8)
+        // Not in the bytes that left the process: encrypted, and the plain body says nothing.
+        let raw = String(decoding: mails[0], as: UTF8.self)
+        #expect(raw.contains("application/pkcs7-mime") && raw.contains("enveloped-data"))
+        for fragment in fragments + [letter.patient.name.family] { #expect(!raw.contains(fragment), "mail shows '\(fragment)'") }
+
+        // Opened as the employer would: what is inside is a participation notice, signed by the centre.
+        let entity = try Self.openMail(mails[0], in: rig.folder)
+        #expect(!entity.contains("<ReturnLetter"))
+        let notice = try Self.attachment(of: entity)
+        for fragment in fragments { #expect(!String(decoding: notice, as: UTF8.self).contains(fragment), "notice shows '\(fragment)'") }
+        let decoded = try rig.codec.decodeKeepingDocument(notice)
+        guard case .participationNotice(let participation) = decoded.message else { Issue.record("not a notice"); return }
+        #expect(participation.participant.name == letter.patient.name)
+        #expect(participation.envelope.receiver.type == .werkgever)
+        let verifier = SignatureVerifier(trust: try TrustStore(anchorsFile: Repository.pki.appendingPathComponent("ca.pem")))
+        #expect(try verifier.verify(decoded.document).careIdentifier == "90000456")
+    }
+
+    @Test func aReceiptArrivingLaterAcknowledgesTheMailedNotice() async throws {
+        let rig = try DeliveryRig()
+        let sink = try rig.startSMTPSink()
+        try rig.configure(recipients: Self.employer(port: sink.port))
+        try rig.recordConsent(bsn: "999990019", allowed: [.werkgever])
+        let queued = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer", type: .werkgever)
+        _ = try await rig.worker().deliverDue()
+        let notice = try Self.attachment(of: try Self.openMail(try #require(rig.mails(in: sink.mailbox).first), in: rig.folder))
+
+        // The employer's system answers with a receipt signed with the employer's certificate.
+        let envelope = try rig.codec.decode(notice).envelope
+        let employer = try SigningIdentity(keyFile: Repository.pki.appendingPathComponent("employer.key"),
+                                           certificateFile: Repository.pki.appendingPathComponent("employer.pem"),
+                                           chainFile: Repository.pki.appendingPathComponent("chain.pem"))
+        let signing = MessageSigning(codec: rig.codec, signer: Signer(identity: employer))
+        let receipt = try signing.receipt(answering: envelope, bytes: notice, outcome: .accepted, from: envelope.receiver)
+        let intake = ReceiptIntake(store: rig.store, directory: try RecipientDirectory.load(file: rig.configuration.recipientsFile),
+                                   receipts: ReceiptCheck(codec: rig.codec, verifier: SignatureVerifier(
+                                       trust: try TrustStore(anchorsFile: Repository.pki.appendingPathComponent("ca.pem")))))
+        #expect(try intake.accept(receipt, context: DeliveryRig.context).state == .acknowledged)
+        #expect(try rig.store.record(queued.id)?.receiptID == (try rig.codec.decode(receipt)).envelope.messageID.value)
+
+        // A receipt for other bytes under the same id is refused.
+        let forged = try signing.receipt(answering: envelope, bytes: Data("other bytes".utf8), outcome: .accepted, from: envelope.receiver)
+        #expect(throws: DeliveryFailure.self) { try intake.accept(forged, context: DeliveryRig.context) }
+    }
+
+    @Test func withoutConsentOrWithoutACertificateNothingIsMailed() async throws {
+        let rig = try DeliveryRig()
+        let sink = try rig.startSMTPSink()
+        try rig.configure(recipients: Self.employer(port: sink.port)
+                          + Self.employer(port: sink.port, certificate: false, id: "wijkteam", type: "sociaal-domein"))
+        let noConsent = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer", type: .werkgever)
+        _ = try await rig.worker().deliverDue()
+        #expect(try rig.store.record(noConsent.id)?.state == .blocked)
+        #expect(try rig.store.record(noConsent.id)?.lastError?.hasPrefix("no-consent") == true)
+
+        try rig.recordConsent(bsn: "999990019", allowed: [.sociaalDomein])
+        let noCertificate = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "wijkteam", type: .sociaalDomein)
+        _ = try await rig.worker().deliverDue()
+        #expect(try rig.store.record(noCertificate.id)?.state == .blocked)
+        #expect(try rig.store.record(noCertificate.id)?.lastError?.hasPrefix("no-smime-certificate") == true)
+        #expect(rig.mails(in: sink.mailbox).isEmpty)
+    }
+
+    @Test func aRelayThatRefusesPermanentlyMakesTheRecordDeadAndATemporaryRefusalRetries() async throws {
+        let rig = try DeliveryRig()
+        let refusing = try rig.startSMTPSink(reply: "550")
+        let busy = try rig.startSMTPSink(reply: "451")
+        try rig.configure(recipients: Self.employer(port: refusing.port) + Self.employer(port: busy.port, id: "employer-busy"))
+        try rig.recordConsent(bsn: "999990019", allowed: [.werkgever])
+        let refused = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer", type: .werkgever)
+        let delayed = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer-busy", type: .werkgever)
+        _ = try await rig.worker().deliverDue()
+        #expect(try rig.store.record(refused.id)?.state == .dead)
+        #expect(try rig.store.record(refused.id)?.lastError?.hasPrefix("SMTP 550") == true)
+        #expect(try rig.store.record(delayed.id)?.state == .retrying)
+        #expect(try rig.store.record(delayed.id)?.lastError?.hasPrefix("SMTP 451") == true)
+    }
+}
