@@ -37,7 +37,7 @@ public enum DeliveryAssembly {
 
     public static func worker(configuration: KoerierConfiguration, parts: DeliveryWorker.Parts, owner: String) -> DeliveryWorker {
         let settings = configuration.delivery
-        return DeliveryWorker(parts: parts, owner: owner, batchSize: settings.workers * 4, leaseDuration: TimeInterval(settings.leaseSeconds),
+        return DeliveryWorker(parts: parts, owner: owner, threads: settings.workers, leaseDuration: TimeInterval(settings.leaseSeconds),
                               mailFrom: settings.mailFrom, circuitFailures: settings.circuitFailures,
                               circuitPause: TimeInterval(settings.circuitPauseSeconds))
     }

@@ -12,8 +12,10 @@ public struct DeliveryReport: Sendable, Equatable {
 }
 
 /// Leases due records and takes each through its adapter and transport, recording every
-/// attempt and its result in the store (and so in the audit log). Transfers are blocking
-/// libcurl calls; they run on Dispatch's threads, not on Swift's cooperative pool.
+/// attempt and its result in the store (and so in the audit log). Store writes and libcurl
+/// transfers block, so each round runs on its own small set of threads (like Postfix's
+/// delivery agents), never on Swift's cooperative pool, which a listener in the same
+/// process needs.
 public final class DeliveryWorker: Sendable {
     public struct Parts: Sendable {
         public let store: MessageStore
@@ -46,30 +48,42 @@ public final class DeliveryWorker: Sendable {
     let leaseDuration: TimeInterval
     let mailFrom: String
     let context: AuditContext
+    let threads: Int
     private let circuits: CircuitBreakers
-    private let limits = ConcurrencyLimits()
+    private let limits = RecipientSlots()
 
-    public init(parts: Parts, owner: String, batchSize: Int, leaseDuration: TimeInterval, mailFrom: String,
+    public init(parts: Parts, owner: String, threads: Int, leaseDuration: TimeInterval, mailFrom: String,
                 circuitFailures: Int, circuitPause: TimeInterval) {
         self.parts = parts
+        self.threads = threads
+        batchSize = threads * 4
         self.owner = owner
-        self.batchSize = batchSize
         self.leaseDuration = leaseDuration
         self.mailFrom = mailFrom
         context = AuditContext(actor: "service:koerier-deliver", accessPoint: owner)
         circuits = CircuitBreakers(threshold: circuitFailures, pause: circuitPause)
     }
 
-    /// One round: lease what is due now (up to the batch size) and deliver it concurrently.
+    /// One round: lease what is due now (up to the batch size) and deliver it on `threads` threads.
     public func deliverDue() async throws -> DeliveryReport {
         let leased = try parts.store.leaseDue(owner: owner, now: Date(), duration: leaseDuration, limit: batchSize, context: context)
-        var report = DeliveryReport()
-        let states = await withTaskGroup(of: DeliveryState.self) { group in
-            for record in leased {
-                group.addTask { await self.deliver(record) }
+        guard !leased.isEmpty else { return DeliveryReport() }
+        let states = await withTaskGroup(of: [DeliveryState].self) { group in
+            let next = LeaseQueue(leased)
+            for _ in 0..<min(threads, leased.count) {
+                group.addTask {
+                    await withCheckedContinuation { continuation in
+                        Thread.detachNewThread {
+                            var states: [DeliveryState] = []
+                            while let record = next.take() { states.append(self.deliver(record)) }
+                            continuation.resume(returning: states)
+                        }
+                    }
+                }
             }
-            return await group.reduce(into: [DeliveryState]()) { $0.append($1) }
+            return await group.reduce(into: [DeliveryState]()) { $0 += $1 }
         }
+        var report = DeliveryReport()
         for state in states { report.handled[state, default: 0] += 1 }
         return report
     }
@@ -82,21 +96,21 @@ public final class DeliveryWorker: Sendable {
         }
     }
 
-    private func deliver(_ record: OutboundRecord) async -> DeliveryState {
+    private func deliver(_ record: OutboundRecord) -> DeliveryState {
         do {
-            return try await attempt(record)
+            return try attempt(record)
         } catch {
             // A store failure mid-way: the lease expires and the record is tried again.
             return .sending
         }
     }
 
-    private func attempt(_ record: OutboundRecord) async throws -> DeliveryState {
+    private func attempt(_ record: OutboundRecord) throws -> DeliveryState {
         let store = parts.store
         guard let recipient = parts.directory[record.recipientID] else {
             return try finish(record, Transition(to: .dead, error: "unknown recipient '\(record.recipientID)': not in the recipient directory"))
         }
-        if let until = await circuits.pausedUntil(recipient.id, now: Date()) {
+        if let until = circuits.pausedUntil(recipient.id, now: Date()) {
             return try store.releaseLease(record.id, until: until, reason: "recipient \(recipient.id) paused after repeated failures",
                                           now: Date(), context: context).state
         }
@@ -119,15 +133,15 @@ public final class DeliveryWorker: Sendable {
             return .sending
         }
 
-        await limits.acquire(recipient.id, limit: recipient.concurrency)
+        limits.acquire(recipient.id, limit: recipient.concurrency)
         let outcome: TransportOutcome
         switch recipient.transport {
         case .https(let target):
-            outcome = await offPool { self.parts.https.post(outgoing.bytes, to: target) }
+            outcome = parts.https.post(outgoing.bytes, to: target)
         case .smtp(let target):
             guard let certificateFile = target.certificate,
                   let certificate = FileManager.default.contents(atPath: certificateFile.path).flatMap({ Certificate.loadPEM($0).first }) else {
-                await limits.release(recipient.id)
+                limits.release(recipient.id)
                 return try finish(record, Transition(to: .blocked,
                                                      error: "no-smime-certificate: \(recipient.id) has no readable S/MIME certificate; nothing is mailed unencrypted"))
             }
@@ -135,23 +149,23 @@ public final class DeliveryWorker: Sendable {
                 let mail = try MailComposer.mail(from: mailFrom, to: target.mailbox, messageID: outgoing.messageID.value,
                                                  kind: outgoing.kind.rawValue, signer: parts.mailSigner,
                                                  recipientCertificate: certificate, attachment: outgoing.bytes)
-                outcome = await offPool { self.parts.smtp.send(mail, to: target) }
+                outcome = parts.smtp.send(mail, to: target)
             } catch {
-                await limits.release(recipient.id)
+                limits.release(recipient.id)
                 return try finish(record, Transition(to: .dead, error: "S/MIME failed: \(error)"))
             }
         }
-        await limits.release(recipient.id)
-        return try await settle(record, recipient: recipient, outgoing: outgoing, outcome: outcome)
+        limits.release(recipient.id)
+        return try settle(record, recipient: recipient, outgoing: outgoing, outcome: outcome)
     }
 
     private func settle(_ record: OutboundRecord, recipient: Recipient, outgoing: OutgoingMessage,
-                        outcome: TransportOutcome) async throws -> DeliveryState {
+                        outcome: TransportOutcome) throws -> DeliveryState {
         let sentID = outgoing.messageID.value
         let digest = ReceiptMatch.sha256Hex(outgoing.bytes)
         switch outcome {
         case .accepted(_, let body):
-            await circuits.record(success: true, for: recipient.id, now: Date())
+            circuits.record(success: true, for: recipient.id, now: Date())
             guard case .https = recipient.transport else {
                 // Mail: the receipt comes later, through intake (`ReceiptIntake`).
                 return try finish(record, Transition(to: .delivered, sentMessageID: sentID, sentDigest: digest))
@@ -172,10 +186,10 @@ public final class DeliveryWorker: Sendable {
                                                      sentMessageID: sentID, sentDigest: digest))
             }
         case .refused(_, let reason):
-            await circuits.record(success: true, for: recipient.id, now: Date())  // it answered: not down
+            circuits.record(success: true, for: recipient.id, now: Date())  // it answered: not down
             return try finish(record, Transition(to: .dead, error: reason))
         case .failed(let reason):
-            await circuits.record(success: false, for: recipient.id, now: Date())
+            circuits.record(success: false, for: recipient.id, now: Date())
             switch parts.policy.verdict(attempts: record.attempts, createdAt: record.createdAt, now: Date()) {
             case .retry(let at): return try finish(record, Transition(to: .retrying, error: reason, nextAttemptAt: at))
             case .giveUp(let why): return try finish(record, Transition(to: .dead, error: "\(reason); \(why)"))
@@ -195,10 +209,12 @@ public final class DeliveryWorker: Sendable {
     private func finish(_ record: OutboundRecord, _ transition: Transition) throws -> DeliveryState {
         try parts.store.transition(record.id, transition, now: Date(), context: context).state
     }
+}
 
-    private func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: work()) }
-        }
-    }
+/// The records of one round, taken once each by the round's threads.
+final class LeaseQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var records: ArraySlice<OutboundRecord>
+    init(_ records: [OutboundRecord]) { self.records = records[...] }
+    func take() -> OutboundRecord? { lock.withLock { records.popFirst() } }
 }

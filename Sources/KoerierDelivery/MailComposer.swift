@@ -3,8 +3,8 @@ import KoerierSecurity
 
 /// The mail that carries one signed message: a short body that says nothing clinical, the
 /// XML as attachment, the whole signed and encrypted as S/MIME.
-enum MailComposer {
-    static func mail(from: String, to: String, messageID: String, kind: String, signer: SMIMESigner, recipientCertificate: Certificate,
+public enum MailComposer {
+    public static func mail(from: String, to: String, messageID: String, kind: String, signer: SMIMESigner, recipientCertificate: Certificate,
                      attachment: Data, now: Date = Date()) throws -> Data {
         let boundary = "koerier-" + UUID().uuidString.lowercased()
         let encoded = attachment.base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])

@@ -42,7 +42,8 @@ public struct RetryPolicy: Sendable {
 
 /// Per-recipient circuit: after `threshold` failures in a row the recipient is paused for
 /// `pause`, so one party that is down does not use up the workers or its records' attempts.
-actor CircuitBreakers {
+final class CircuitBreakers: @unchecked Sendable {
+    private let lock = NSLock()
     private var failures: [String: Int] = [:]
     private var pausedUntil: [String: Date] = [:]
     let threshold: Int
@@ -54,42 +55,42 @@ actor CircuitBreakers {
     }
 
     func pausedUntil(_ recipient: String, now: Date) -> Date? {
-        guard let until = pausedUntil[recipient], until > now else { return nil }
-        return until
+        lock.withLock {
+            guard let until = pausedUntil[recipient], until > now else { return nil }
+            return until
+        }
     }
 
     func record(success: Bool, for recipient: String, now: Date) {
-        if success {
-            failures[recipient] = 0
-            pausedUntil[recipient] = nil
-            return
+        lock.withLock {
+            if success {
+                failures[recipient] = 0
+                pausedUntil[recipient] = nil
+                return
+            }
+            let count = (failures[recipient] ?? 0) + 1
+            failures[recipient] = count
+            if count >= threshold { pausedUntil[recipient] = now.addingTimeInterval(pause) }
         }
-        let count = (failures[recipient] ?? 0) + 1
-        failures[recipient] = count
-        if count >= threshold { pausedUntil[recipient] = now.addingTimeInterval(pause) }
     }
 }
 
-/// At most `limit` transfers in flight per recipient.
-actor ConcurrencyLimits {
+/// At most `limit` transfers in flight per recipient; a delivery thread waits for a slot.
+final class RecipientSlots: @unchecked Sendable {
+    private let condition = NSCondition()
     private var inFlight: [String: Int] = [:]
-    private var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
 
-    func acquire(_ recipient: String, limit: Int) async {
-        if inFlight[recipient, default: 0] < limit {
-            inFlight[recipient, default: 0] += 1
-            return
-        }
-        await withCheckedContinuation { waiting[recipient, default: []].append($0) }
+    func acquire(_ recipient: String, limit: Int) {
+        condition.lock()
+        while inFlight[recipient, default: 0] >= limit { condition.wait() }
+        inFlight[recipient, default: 0] += 1
+        condition.unlock()
     }
 
     func release(_ recipient: String) {
-        if var queue = waiting[recipient], !queue.isEmpty {
-            let next = queue.removeFirst()
-            waiting[recipient] = queue
-            next.resume()  // the slot passes straight to the next waiter
-        } else {
-            inFlight[recipient, default: 1] -= 1
-        }
+        condition.lock()
+        inFlight[recipient, default: 1] -= 1
+        condition.broadcast()
+        condition.unlock()
     }
 }

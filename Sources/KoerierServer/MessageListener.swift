@@ -64,9 +64,13 @@ public struct MessageListener: Sendable {
     public let port: Int
     public let tls: ListenerTLS
     public let maxBodyBytes: Int
+    /// Hummingbird's own log level (connection errors, shutdown).
+    public let logLevel: Logger.Level
     let handler: @Sendable (InboundRequest) async -> ListenerAnswer
 
-    public init(host: String, port: Int, tls: ListenerTLS, maxBodyBytes: Int, handler: @escaping @Sendable (InboundRequest) async -> ListenerAnswer) {
+    public init(host: String, port: Int, tls: ListenerTLS, maxBodyBytes: Int, logLevel: Logger.Level = .warning,
+                handler: @escaping @Sendable (InboundRequest) async -> ListenerAnswer) {
+        self.logLevel = logLevel
         self.host = host
         self.port = port
         self.tls = tls
@@ -95,7 +99,7 @@ public struct MessageListener: Sendable {
             return Response(status: .init(code: answer.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
         }
         var logger = Logger(label: "koerier.listener")
-        logger.logLevel = .warning
+        logger.logLevel = logLevel
         let application = Application(
             router: router, server: try .tls(.http1(), tlsConfiguration: try tls.configuration()),
             configuration: .init(address: .hostname(host, port: port), serverName: "koerier"),

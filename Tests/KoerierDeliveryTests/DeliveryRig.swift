@@ -122,7 +122,7 @@ final class DeliveryRig: @unchecked Sendable {
         let listener = MessageListener(host: "127.0.0.1", port: port,
                                        tls: ListenerTLS(certificateChain: try chainFile(party), key: pki.appendingPathComponent("\(party).key"),
                                                         clientAnchors: pki.appendingPathComponent("ca.pem")),
-                                       maxBodyBytes: 1 << 20, handler: handler)
+                                       maxBodyBytes: 1 << 20, logLevel: .critical, handler: handler)
         let (ready, continuation) = AsyncStream<Int>.makeStream()
         let task = Task {
             do {
