@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "KoerierStoreTests", dependencies: ["KoerierStore", "KoerierModel", "KoerierTestSupport", "KoerierCrashProducer"]),
         .testTarget(name: "KoerierSecurityTests", dependencies: ["KoerierSecurity", "KoerierXML", "KoerierModel", "KoerierTestSupport"]),
         .testTarget(name: "KoerierDeliveryTests", dependencies: [
-            "KoerierDelivery", "KoerierServer", "KoerierStore", "KoerierSecurity", "KoerierXML", "KoerierModel", "KoerierConfig",
+            "koerier", "KoerierDelivery", "KoerierServer", "KoerierStore", "KoerierSecurity", "KoerierXML", "KoerierModel", "KoerierConfig",
             "KoerierTestSupport",
         ]),
         .testTarget(name: "KoerierCLITests", dependencies: ["koerier", "KoerierConfig", "KoerierXML", "KoerierSecurity", "KoerierModel", "KoerierTestSupport"]),

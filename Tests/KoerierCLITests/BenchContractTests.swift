@@ -47,4 +47,16 @@ import Testing
         let left = (try? FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("var").path)) ?? []
         #expect(left.allSatisfy { !$0.hasPrefix("bench-") })
     }
+
+    @Test func benchDeliverEndsWithTheJSONLine() throws {
+        let folder = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("koerier.yaml")
+        try "schemas: \(Repository.schemas.path)\nsamples: \(Repository.samples.path)\nstore:\n  path: var/koerier.sqlite\n"
+            .write(to: config, atomically: true, encoding: .utf8)
+        let object = try benchLine(["deliver", "--config", config.path, "--messages", "12", "--concurrency", "2"], bench: "deliver")
+        #expect(object["smtp_value"] != nil && object["ratio_smtp"] != nil && object["messages"] as? Int == 12)
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("var").path)) ?? []
+        #expect(left.allSatisfy { !$0.hasPrefix("bench-") })
+    }
 }

@@ -169,4 +169,17 @@ import Testing
         #expect(try rig.store.record(second.id)?.state == .acknowledged)
         #expect(received.all.count == 1)
     }
+
+    @Test func aRecipientThatKeepsFailingIsPausedWithoutSpendingAttempts() async throws {
+        let rig = try DeliveryRig()
+        let port = DeliveryRig.freePort()  // nothing listens there
+        try rig.configure(recipients: Self.gp(port: port), delivery: "  workers: 1\n  circuit_failures: 2\n  circuit_pause_seconds: 60\n")
+        let records = try ["return-letter-fase-2-rsa.xml", "return-letter-afsluiting-ecdsa.xml", "referral-huisarts-rsa.xml"]
+            .map { try rig.enqueue($0, to: "gp-de-linde", type: .huisarts) }
+        let report = try await rig.worker().deliverDue()
+        #expect(report.handled[.retrying] == 2 && report.handled[.queued] == 1)
+        let paused = try #require(try records.compactMap { try rig.store.record($0.id) }.first { $0.state == .queued })
+        #expect(paused.attempts == 0)
+        #expect(paused.nextAttemptAt > Date().addingTimeInterval(50))
+    }
 }

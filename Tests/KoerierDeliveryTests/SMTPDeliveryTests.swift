@@ -61,12 +61,13 @@ import Testing
         return fragments.filter { $0.count >= 3 }
     }
 
-    @Test func theEmployerGetsOnlyAnEncryptedSignedParticipationNotice() async throws {
+    @Test(arguments: [RecipientType.werkgever, .sociaalDomein])
+    func nonClinicalRecipientsGetOnlyAnEncryptedSignedParticipationNotice(type: RecipientType) async throws {
         let rig = try DeliveryRig()
         let sink = try rig.startSMTPSink()
-        try rig.configure(recipients: Self.employer(port: sink.port))
-        try rig.recordConsent(bsn: "999990019", allowed: [.werkgever])
-        let queued = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer", type: .werkgever)
+        try rig.configure(recipients: Self.employer(port: sink.port, type: type.rawValue))
+        try rig.recordConsent(bsn: "999990019", allowed: [type])
+        let queued = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer", type: type)
 
         #expect(try await rig.worker().deliverDue().handled[.delivered] == 1)
         let record = try #require(try rig.store.record(queued.id))
@@ -91,7 +92,7 @@ import Testing
         let decoded = try rig.codec.decodeKeepingDocument(notice)
         guard case .participationNotice(let participation) = decoded.message else { Issue.record("not a notice"); return }
         #expect(participation.participant.name == letter.patient.name)
-        #expect(participation.envelope.receiver.type == .werkgever)
+        #expect(participation.envelope.receiver.type.rawValue == type.rawValue)
         let verifier = SignatureVerifier(trust: try TrustStore(anchorsFile: Repository.pki.appendingPathComponent("ca.pem")))
         #expect(try verifier.verify(decoded.document).careIdentifier == "90000456")
     }

@@ -1,0 +1,56 @@
+import Foundation
+import KoerierModel
+import KoerierSecurity
+import KoerierTestSupport
+import KoerierXML
+import Testing
+
+/// The delivery commands through the real binary, against real peers on loopback.
+@Suite(.serialized) struct DeliverCommandTests {
+    @Test func consentEnqueueDeliverAndALaterReceiptThroughTheCLI() async throws {
+        let rig = try DeliveryRig()
+        let port = DeliveryRig.freePort()
+        let sink = try rig.startSMTPSink()
+        try rig.configure(recipients: HTTPSDeliveryTests.gp(port: port) + SMTPDeliveryTests.employer(port: sink.port))
+        let received = Received()
+        let responder = try rig.receiptingResponder(as: "gp", received: received)
+        _ = try await rig.startListener(as: "gp", port: port) { await responder.respond($0) }
+        let config = rig.folder.appendingPathComponent("koerier.yaml").path
+        let letter = Repository.signedSamples.appendingPathComponent("return-letter-fase-2-rsa.xml").path
+
+        let consent = try ProcessRunner.koerier(["consent", "import", "--config", config,
+                                                 Repository.signedSamples.appendingPathComponent("referral-huisarts-rsa.xml").path])
+        #expect(consent.exitCode == 0 && consent.stdout.contains("bedrijfsarts, huisarts, werkgever"), "\(consent.stderr)")
+        #expect(!consent.stdout.contains("999990019"))
+        #expect(try ProcessRunner.koerier(["enqueue", "--config", config, "--to", "gp-de-linde", letter]).exitCode == 0)
+        #expect(try ProcessRunner.koerier(["enqueue", "--config", config, "--to", "employer", letter]).exitCode == 0)
+        let unknown = try ProcessRunner.koerier(["enqueue", "--config", config, "--to", "nobody", letter])
+        #expect(unknown.exitCode == 1 && unknown.stderr.contains("no recipient 'nobody'"))
+
+        let deliver = try await Task.detached { try ProcessRunner.koerier(["deliver", "--once", "--config", config]) }.value
+        #expect(deliver.exitCode == 0 && deliver.stdout == "handled 2: acknowledged 1, delivered 1\n", "\(deliver.stdout)\(deliver.stderr)")
+        #expect(received.all.count == 1)
+        let mail = try #require(rig.mails(in: sink.mailbox).first)
+
+        // The employer's receipt for the notice it got, handed to `koerier receipt`.
+        let notice = try SMTPDeliveryTests.attachment(of: try SMTPDeliveryTests.openMail(mail, in: rig.folder))
+        let envelope = try rig.codec.decode(notice).envelope
+        let employer = try SigningIdentity(keyFile: Repository.pki.appendingPathComponent("employer.key"),
+                                           certificateFile: Repository.pki.appendingPathComponent("employer.pem"),
+                                           chainFile: Repository.pki.appendingPathComponent("chain.pem"))
+        let receiptFile = rig.folder.appendingPathComponent("receipt.xml")
+        try MessageSigning(codec: rig.codec, signer: Signer(identity: employer))
+            .receipt(answering: envelope, bytes: notice, outcome: .accepted, from: envelope.receiver).write(to: receiptFile)
+        let accepted = try ProcessRunner.koerier(["receipt", "--config", config, receiptFile.path])
+        #expect(accepted.exitCode == 0 && accepted.stdout.hasSuffix(": acknowledged\n"), "\(accepted.stderr)")
+        let wrong = try ProcessRunner.koerier(["receipt", "--config", config, letter])
+        #expect(wrong.exitCode == 1 && wrong.stderr.contains("not a receipt"))
+
+        let status = try ProcessRunner.koerier(["status", "--config", config, "--json"])
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+        let states = (summary["outbound"] as? [[String: Any]] ?? []).compactMap { $0["state"] as? String }
+        #expect(states == ["acknowledged", "acknowledged"], "\(status.stdout)")
+        #expect(try ProcessRunner.koerier(["audit", "verify", "--config", config]).stdout == "audit log intact\n")
+        #expect(try ProcessRunner.koerier(["deliver", "--once", "--config", config]).stdout == "nothing due\n")
+    }
+}
