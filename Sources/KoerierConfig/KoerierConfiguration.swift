@@ -28,6 +28,19 @@ public struct KoerierConfiguration: Sendable {
     /// authenticates itself over mutual TLS, and signs S/MIME mail with them.
     public let identity: Identity?
     public let delivery: DeliverySettings
+    public let serve: ServeSettings
+
+    /// `koerier serve`: where it listens, its drop folder, how it logs.
+    public struct ServeSettings: Sendable {
+        /// Intake over HTTPS with mutual TLS.
+        public var listenHost = "127.0.0.1"
+        public var listenPort = 8443
+        /// Health, metrics and phase events: plain HTTP, for this machine only.
+        public var adminHost = "127.0.0.1"
+        public var adminPort = 9090
+        public var inbox: URL
+        public var logFormat = "text"
+    }
 
     public struct Identity: Sendable {
         public let key: URL
@@ -84,7 +97,7 @@ public struct KoerierConfiguration: Sendable {
 
     private init(root: Node, file: URL, displayPath: String) throws {
         let fields = try YAMLFields(root, file: displayPath, path: "")
-        try fields.rejectUnknown(allowed: ["schemas", "samples", "limits", "trust", "store", "recipients", "identity", "delivery"])
+        try fields.rejectUnknown(allowed: ["schemas", "samples", "limits", "trust", "store", "recipients", "identity", "delivery", "serve"])
         let base = file.deletingLastPathComponent()
         func resolve(_ relative: String) -> URL {
             URL(fileURLWithPath: relative, relativeTo: base).standardizedFileURL
@@ -135,6 +148,34 @@ public struct KoerierConfiguration: Sendable {
             delivery.mailFrom = try section.string("mail_from") ?? delivery.mailFrom
         }
         self.delivery = delivery
+        var serve = ServeSettings(inbox: resolve("var/inbox"))
+        if let section = try fields.section("serve") {
+            try section.rejectUnknown(allowed: ["listen", "admin", "inbox", "log_format"])
+            func endpoint(_ key: String) throws -> (String, Int)? {
+                guard let text = try section.string(key) else { return nil }
+                let parts = text.split(separator: ":")
+                guard parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port) else {
+                    throw ConfigError(file: displayPath, line: section.line(of: key), message: "'serve.\(key)' must be HOST:PORT, not '\(text)'")
+                }
+                return (String(parts[0]), port)
+            }
+            if let (host, port) = try endpoint("listen") { (serve.listenHost, serve.listenPort) = (host, port) }
+            if let (host, port) = try endpoint("admin") {
+                guard host == "127.0.0.1" || host == "localhost" || host == "::1" else {
+                    throw ConfigError(file: displayPath, line: section.line(of: "admin"),
+                                      message: "'serve.admin' must be a loopback address: the admin port has no authentication")
+                }
+                (serve.adminHost, serve.adminPort) = (host, port)
+            }
+            if let inbox = try section.string("inbox") { serve.inbox = resolve(inbox) }
+            if let format = try section.string("log_format") {
+                guard format == "text" || format == "json" else {
+                    throw ConfigError(file: displayPath, line: section.line(of: "log_format"), message: "'serve.log_format' must be text or json")
+                }
+                serve.logFormat = format
+            }
+        }
+        self.serve = serve
     }
 
     private static func yamlLine(of error: YamlError) -> Int? {

@@ -42,6 +42,16 @@ public enum DeliveryAssembly {
                               circuitPause: TimeInterval(settings.circuitPauseSeconds))
     }
 
+    /// This gateway's certificate followed by its intermediates, as one PEM file.
+    public static func clientChainFile(configuration: KoerierConfiguration) throws -> URL {
+        guard let identity = configuration.identity,
+              let certificate = FileManager.default.contents(atPath: identity.certificate.path) else {
+            throw DeliveryFailure("\(configuration.file.path): cannot read 'identity.certificate'")
+        }
+        let chain = identity.chain.flatMap { FileManager.default.contents(atPath: $0.path) }
+        return try clientChainFile(certificate: certificate, chain: chain, next: configuration.storePath)
+    }
+
     /// libcurl reads the client certificate and its intermediates from one PEM file; it is
     /// written next to the store (certificates only, no key).
     static func clientChainFile(certificate: Data, chain: Data?, next store: URL) throws -> URL {

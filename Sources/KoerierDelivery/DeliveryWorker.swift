@@ -3,6 +3,7 @@ import KoerierModel
 import KoerierSecurity
 import KoerierStore
 import KoerierXML
+import Metrics
 
 /// What one delivery round did, per final state of each record it handled.
 public struct DeliveryReport: Sendable, Equatable {
@@ -207,7 +208,9 @@ public final class DeliveryWorker: Sendable {
     }
 
     private func finish(_ record: OutboundRecord, _ transition: Transition) throws -> DeliveryState {
-        try parts.store.transition(record.id, transition, now: Date(), context: context).state
+        let state = try parts.store.transition(record.id, transition, now: Date(), context: context).state
+        DeliveryMetrics.record(state, queuedAt: record.createdAt)
+        return state
     }
 }
 
@@ -217,4 +220,23 @@ final class LeaseQueue: @unchecked Sendable {
     private var records: ArraySlice<OutboundRecord>
     init(_ records: [OutboundRecord]) { self.records = records[...] }
     func take() -> OutboundRecord? { lock.withLock { records.popFirst() } }
+}
+
+/// What `GET /metrics` reports about deliveries (swift-metrics; `koerier serve` exports it
+/// in Prometheus form).
+enum DeliveryMetrics {
+    static func record(_ state: DeliveryState, queuedAt: Date) {
+        Counter(label: "koerier_deliveries_total", dimensions: [("outcome", state.rawValue)]).increment()
+        switch state {
+        case .delivered, .acknowledged:
+            Metrics.Timer(label: "koerier_delivery_latency_seconds").recordSeconds(max(0, Date().timeIntervalSince(queuedAt)))
+        case .retrying:
+            Counter(label: "koerier_delivery_failures_total").increment()
+        case .dead:
+            Counter(label: "koerier_delivery_failures_total").increment()
+            Counter(label: "koerier_dead_letters_total").increment()
+        default:
+            break
+        }
+    }
 }

@@ -28,8 +28,8 @@ enum ParticipationDerivation {
 /// An id for a message Koerier derives from another for one recipient. The same source and
 /// recipient always give the same id, so a retry after a crash cannot reach the recipient
 /// as a second, different message.
-enum DerivedMessageID {
-    static func make(from source: MessageID, recipient: String, purpose: String) -> MessageID {
+public enum DerivedMessageID {
+    public static func make(from source: MessageID, recipient: String, purpose: String) -> MessageID {
         var bytes = Array(SHA256.hash(data: Data("koerier \(purpose) v1|\(source.value)|\(recipient)".utf8)).prefix(16))
         bytes[6] = (bytes[6] & 0x0f) | 0x50  // version 5 style (name-based)
         bytes[8] = (bytes[8] & 0x3f) | 0x80  // RFC 4122 variant

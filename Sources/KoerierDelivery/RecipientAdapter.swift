@@ -29,16 +29,16 @@ public struct AdapterSet: Sendable {
 
     public func adapter(for type: RecipientType) -> any RecipientAdapter {
         switch type {
-        case .huisarts: return ReferrerAdapter()
+        case .huisarts, .centrum: return AddresseeAdapter()
         case .bedrijfsarts, .ggz: return ConsentedClinicalAdapter(type: type, signing: signing)
         case .werkgever, .sociaalDomein: return ParticipationAdapter(type: type, signing: signing)
         }
     }
 }
 
-/// The referring GP gets the full, signed letter as it was queued, provided it is
-/// addressed to this GP.
-struct ReferrerAdapter: RecipientAdapter {
+/// The referring GP (or, from a practice's gateway, the centre) gets the full signed
+/// message as it was queued, provided it is addressed to them.
+struct AddresseeAdapter: RecipientAdapter {
     func prepare(_ message: Message, bytes: Data, for recipient: Recipient, consent: ConsentRecord?) throws -> AdapterDecision {
         if let problem = Addressing.mismatch(message.envelope.receiver, recipient) { return .block("misaddressed: \(problem)") }
         return .send(OutgoingMessage(messageID: message.envelope.messageID, kind: message.kind, bytes: bytes))
@@ -71,8 +71,16 @@ struct ConsentedClinicalAdapter: RecipientAdapter {
     }
 }
 
-/// Whether an envelope's receiver is this recipient, by the identifiers both carry.
-enum Addressing {
+/// Whether an envelope's party is this recipient, by the identifiers both carry.
+public enum Addressing {
+    /// The directory entry that is this party: same type and the same URA or AGB.
+    public static func matches(_ recipient: Recipient, _ party: Party) -> Bool {
+        guard recipient.type.rawValue == party.type.rawValue else { return false }
+        if let ura = recipient.ura, let other = party.ura { return ura == other }
+        if let agb = recipient.agb, let other = party.agb { return agb == other }
+        return false
+    }
+
     static func mismatch(_ receiver: Party, _ recipient: Recipient) -> String? {
         if let ura = recipient.ura, let addressed = receiver.ura, ura != addressed {
             return "the message is for URA \(addressed.value), \(recipient.id) is URA \(ura.value)"

@@ -12,11 +12,13 @@ public enum PartyType: String, CaseIterable, Sendable {
 public enum RecipientType: String, CaseIterable, Sendable {
     case huisarts, bedrijfsarts, ggz, werkgever
     case sociaalDomein = "sociaal-domein"
+    /// The centre itself, as a referrer's gateway addresses it (a GP practice running Koerier).
+    case centrum
 
     /// Employers and the social domain never receive clinical content.
     public var mayReceiveClinicalContent: Bool {
         switch self {
-        case .huisarts, .bedrijfsarts, .ggz: return true
+        case .huisarts, .bedrijfsarts, .ggz, .centrum: return true
         case .werkgever, .sociaalDomein: return false
         }
     }

@@ -80,6 +80,12 @@ public struct MessageListener: Sendable {
 
     /// Runs until the task is cancelled; `onRunning` learns the bound port (useful with port 0).
     public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await application(onRunning: onRunning).runService(gracefulShutdownSignals: [])
+    }
+
+    /// The listener as a service for a service group (`koerier serve`): it stops accepting on
+    /// graceful shutdown and finishes the requests in flight.
+    public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let router = Router(context: PeerRequestContext.self)
         let maxBodyBytes = maxBodyBytes
         let handler = handler
@@ -100,11 +106,10 @@ public struct MessageListener: Sendable {
         }
         var logger = Logger(label: "koerier.listener")
         logger.logLevel = logLevel
-        let application = Application(
+        return Application(
             router: router, server: try .tls(.http1(), tlsConfiguration: try tls.configuration()),
             configuration: .init(address: .hostname(host, port: port), serverName: "koerier"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
-        try await application.runService(gracefulShutdownSignals: [])
     }
 
     static func text(_ status: Int, _ message: String) -> Response {

@@ -13,12 +13,24 @@ public struct ReceiptingResponder: Sendable {
     let verifier: SignatureVerifier
     let signing: MessageSigning
     let accept: @Sendable (Message, Data, VerifiedSigner) async throws -> Void
+    /// The receipt already given for a message id (a duplicate gets it again), and where
+    /// a new one is kept before it is sent.
+    let previousReceipt: @Sendable (MessageID) -> Data?
+    let keepReceipt: @Sendable (Data, MessageID) throws -> Void
+    /// Rejections and refusals, for the audit log: (message id if known, reason).
+    let refused: @Sendable (String?, String) -> Void
 
     public init(codec: MessageCodec, verifier: SignatureVerifier, signing: MessageSigning,
+                previousReceipt: @escaping @Sendable (MessageID) -> Data? = { _ in nil },
+                keepReceipt: @escaping @Sendable (Data, MessageID) throws -> Void = { _, _ in },
+                refused: @escaping @Sendable (String?, String) -> Void = { _, _ in },
                 accept: @escaping @Sendable (Message, Data, VerifiedSigner) async throws -> Void) {
         self.codec = codec
         self.verifier = verifier
         self.signing = signing
+        self.previousReceipt = previousReceipt
+        self.keepReceipt = keepReceipt
+        self.refused = refused
         self.accept = accept
     }
 
@@ -28,13 +40,17 @@ public struct ReceiptingResponder: Sendable {
             decoded = try codec.decodeKeepingDocument(request.body)
         } catch {
             let first = error.problems.first.map { "line \($0.line): [\($0.rule)] \($0.message)" } ?? "unreadable"
+            refused(nil, "400 not a valid Koerier message: \(first)")
             return ListenerAnswer(status: 400, body: Data("not a valid Koerier message: \(first)\n".utf8))
         }
         let envelope = decoded.message.envelope
+        if let previous = previousReceipt(envelope.messageID) { return ListenerAnswer(status: 200, body: previous) }
         func receipt(_ outcome: ReceiptOutcome) -> ListenerAnswer {
+            if case .rejected(let code, let text) = outcome { refused(envelope.messageID.value, "rejected \(code.rawValue): \(text)") }
             do {
-                return ListenerAnswer(status: 200, body: try signing.receipt(answering: envelope, bytes: request.body, outcome: outcome,
-                                                                             from: envelope.receiver))
+                let signed = try signing.receipt(answering: envelope, bytes: request.body, outcome: outcome, from: envelope.receiver)
+                try keepReceipt(signed, envelope.messageID)
+                return ListenerAnswer(status: 200, body: signed)
             } catch {
                 return ListenerAnswer(status: 500, body: Data("cannot sign a receipt: \(error)\n".utf8))
             }
@@ -56,9 +72,14 @@ public struct ReceiptingResponder: Sendable {
         }
         do {
             try await accept(decoded.message, request.body, signer)
+        } catch let refusal as IntakeRefusal {
+            refused(envelope.messageID.value, "\(refusal.status) \(refusal.reason)")
+            return ListenerAnswer(status: refusal.status, body: Data((refusal.reason + "\n").utf8))
         } catch {
             return ListenerAnswer(status: 503, body: Data("not stored, send again later: \(error)\n".utf8))
         }
+        // A receipt is not answered with another receipt.
+        if case .receipt = decoded.message { return ListenerAnswer(status: 204, body: Data()) }
         return receipt(.accepted)
     }
 
@@ -71,5 +92,15 @@ public struct ReceiptingResponder: Sendable {
         }
         return client.subjectOrganisation == signer.organisation ? nil
             : "the TLS client '\(client.subjectOrganisation ?? "")' is not the signer '\(signer.organisation ?? "")'"
+    }
+}
+
+/// Thrown by an intake's `accept` for a message it will not take: a 4xx with the reason.
+public struct IntakeRefusal: Error, Sendable {
+    public let status: Int
+    public let reason: String
+    public init(status: Int = 422, _ reason: String) {
+        self.status = status
+        self.reason = reason
     }
 }

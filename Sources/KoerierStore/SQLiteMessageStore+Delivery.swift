@@ -4,6 +4,11 @@ import KoerierModel
 
 /// Receipt matching and the consent register.
 extension SQLiteMessageStore {
+    /// An audit entry on its own (e.g. a message refused at intake).
+    public func recordAudit(_ event: AuditEvent, now: Date) throws {
+        try write { db in try AuditChain.append(event, at: now, in: db) }
+    }
+
     public func releaseLease(_ id: Int64, until: Date, reason: String, now: Date, context: AuditContext) throws -> OutboundRecord {
         try write { db in
             guard let current = try Self.fetch(db, id: id) else { throw StoreError("no record \(id)") }
@@ -15,6 +20,14 @@ extension SQLiteMessageStore {
             guard let updated = try Self.fetch(db, id: id) else { throw StoreError("record \(id) vanished") }
             try Self.audit(.retry, updated, context, outcome: "not sent: \(reason)", at: now, in: db)
             return updated
+        }
+    }
+
+    /// Records queued with this message id or delivered under it (a derived notice).
+    public func records(sentOrQueuedMessageID id: String) throws -> [OutboundRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM outbox WHERE message_id = ? OR sent_message_id = ? ORDER BY id",
+                             arguments: [id, id]).map(Self.record)
         }
     }
 

@@ -146,7 +146,18 @@ public final class SQLiteMessageStore: MessageStore {
                 table.column("updated_at", .double).notNull()
             }
         }
+        migrateTrajectories(&migrator)
         return migrator
+    }
+
+    /// Seals a payload with the current key, bound to its message id.
+    func seal(_ payload: Data, boundTo messageID: String) throws -> (keyID: String, data: Data) {
+        let box = try keys.seal(payload, boundTo: messageID)
+        return (box.keyID, box.sealed)
+    }
+
+    func openPayload(_ sealed: Data, keyID: String, boundTo messageID: String) throws -> Data {
+        try keys.open(sealed, keyID: keyID, boundTo: messageID)
     }
 
     // MARK: Outbound

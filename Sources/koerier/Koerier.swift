@@ -26,6 +26,7 @@ struct Koerier: AsyncParsableCommand {
         subcommands: [ValidateCommand.self, RenderCommand.self, SignCommand.self, VerifyCommand.self, PKICommand.self,
                       InitCommand.self, EnqueueCommand.self, StatusCommand.self, ListCommand.self, ShowCommand.self,
                       RetryCommand.self, CancelCommand.self, AuditCommand.self, PurgeCommand.self, DeliverCommand.self,
-                      ConsentCommand.self, ReceiptCommand.self, BenchCommand.self]
+                      ConsentCommand.self, ReceiptCommand.self, ServeCommand.self, TrajectoryCommand.self, PhaseCommand.self,
+                      TailCommand.self, InboxCommand.self, BenchCommand.self]
     )
 }

@@ -1,0 +1,64 @@
+import Foundation
+import KoerierConfig
+import KoerierDelivery
+import KoerierSecurity
+import KoerierStore
+import KoerierXML
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+/// `koerier serve`: intake listener (HTTPS, mutual TLS), delivery worker, drop folder and
+/// the local admin port, in one service group. SIGTERM or SIGINT stop intake from
+/// accepting, let requests and transfers in flight finish, then exit.
+public enum Gateway {
+    public static func run(configuration: KoerierConfiguration, store: SQLiteMessageStore, codec: MessageCodec, logger: Logger,
+                           registry: PrometheusCollectorRegistry) async throws {
+        guard let identity = configuration.identity, let anchors = configuration.trustAnchors else {
+            throw PhaseError("\(configuration.file.path): `serve` needs 'identity' and 'trust.anchors'")
+        }
+        let parts = try DeliveryAssembly.parts(configuration: configuration, store: store, codec: codec)
+        let verifier = SignatureVerifier(trust: try TrustStore(anchorsFile: anchors, crlFile: configuration.crl))
+        let signing = MessageSigning(codec: codec, signer: Signer(identity: try SigningIdentity(
+            keyFile: identity.key, certificateFile: identity.certificate, chainFile: identity.chain)))
+        let serve = configuration.serve
+        let intake = IntakeProcessor(store: store, directory: parts.directory,
+                                     receipts: ReceiptIntake(store: store, directory: parts.directory, receipts: parts.receipts),
+                                     accessPoint: "https://\(serve.listenHost):\(serve.listenPort)")
+        let audit = AuditContext(actor: "service:koerier-intake", accessPoint: "https://\(serve.listenHost):\(serve.listenPort)")
+        let responder = ReceiptingResponder(
+            codec: codec, verifier: verifier, signing: signing,
+            previousReceipt: { try? store.issuedReceipt(for: $0.value) },
+            keepReceipt: { receipt, id in try store.recordIssuedReceipt(receipt, for: id.value, now: Date()) },
+            refused: { messageID, reason in
+                logger.notice("intake refused a message", metadata: ["message_id": "\(messageID ?? "-")", "reason": "\(reason.prefix(160))"])
+                try? store.recordAudit(AuditEvent(kind: .receive, actor: audit.actor, messageID: messageID, accessPoint: audit.accessPoint,
+                                                  outcome: "refused: \(reason.prefix(300))"), now: Date())
+            },
+            accept: { message, bytes, signer in
+                try intake.accept(message, bytes: bytes, sender: signer.organisation ?? signer.subject)
+                logger.info("accepted", metadata: ["message_id": "\(message.envelope.messageID)", "kind": "\(message.kind.rawValue)"])
+            })
+        let chainFile = try DeliveryAssembly.clientChainFile(configuration: configuration)
+        let listener = MessageListener(host: serve.listenHost, port: serve.listenPort,
+                                       tls: ListenerTLS(certificateChain: chainFile, key: identity.key, clientAnchors: anchors),
+                                       maxBodyBytes: configuration.maxMessageBytes) { await responder.respond($0) }
+        let phases = PhaseCompletion(store: store, directory: parts.directory, codec: codec, signing: signing)
+        let admin = AdminListener(host: serve.adminHost, port: serve.adminPort, store: store, registry: registry, phases: phases, logger: logger)
+        try FileManager.default.createDirectory(at: serve.inbox, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let drop = DropDirectoryIntake(folder: serve.inbox, codec: codec, verifier: verifier, intake: intake, logger: logger)
+        let worker = DeliveryAssembly.worker(configuration: configuration, parts: parts, owner: "serve@\(ProcessInfo.processInfo.hostName):\(getpid())")
+
+        let services: [any Service] = [
+            try listener.application { port in logger.info("intake listening (mutual TLS)", metadata: ["port": "\(port)"]) },
+            admin.application { port in logger.info("admin listening (loopback)", metadata: ["port": "\(port)"]) },
+            DeliveryService(worker: worker, logger: logger),
+            DropDirectoryService(intake: drop, logger: logger),
+        ]
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        logger.info("stopped cleanly")
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import KoerierDelivery
+import KoerierModel
+import KoerierSecurity
+import KoerierStore
+
+/// What happens to a message that arrived and passed every check: it is stored durably
+/// before anyone is told it was accepted. A referral opens a trajectory (with the client's
+/// consent) in the same transaction; a receipt settles the outbound record it answers;
+/// letters and notices for this gateway land in the inbound queue.
+public struct IntakeProcessor: Sendable {
+    let store: SQLiteMessageStore
+    let directory: RecipientDirectory
+    let receipts: ReceiptIntake
+    let context: AuditContext
+
+    public init(store: SQLiteMessageStore, directory: RecipientDirectory, receipts: ReceiptIntake, accessPoint: String) {
+        self.store = store
+        self.directory = directory
+        self.receipts = receipts
+        context = AuditContext(actor: "service:koerier-intake", accessPoint: accessPoint)
+    }
+
+    public func accept(_ message: Message, bytes: Data, sender: String) throws {
+        let actor = AuditContext(actor: "remote:\(sender)", onBehalfOf: nil, accessPoint: context.accessPoint)
+        switch message {
+        case .referral(let referral):
+            let reference = store.clientReferencer.reference(bsn: referral.patient.bsn.digits)
+            let referrer = directory.recipients.values.first { Addressing.matches($0, referral.envelope.sender) }?.id
+            _ = try store.receiveReferral(
+                InboundMessage(messageID: referral.envelope.messageID, kind: .referral, sender: sender, payload: bytes, clientReference: reference),
+                referrerRecipientID: referrer,
+                consent: ConsentRecord(clientReference: reference, allowed: Set(referral.consent.allowed),
+                                       recordedOn: referral.consent.recordedOn.description, sourceMessageID: referral.envelope.messageID.value),
+                transactionID: referral.envelope.transactionID.value, now: Date(), context: actor)
+        case .receipt:
+            do {
+                _ = try receipts.accept(bytes, context: actor)
+            } catch {
+                throw IntakeRefusal("receipt not accepted: \(error)")
+            }
+        case .returnLetter, .participationNotice:
+            let bsn: String? = { if case .returnLetter(let letter) = message { return letter.patient.bsn.digits } else { return nil } }()
+            let stored = try store.receive(InboundMessage(messageID: message.envelope.messageID, kind: message.kind, sender: sender, payload: bytes,
+                                                          clientReference: bsn.map { store.clientReferencer.reference(bsn: $0) }),
+                                           now: Date(), context: actor)
+            if !stored.duplicate {
+                _ = try store.markInbound(message.envelope.messageID.value, .processed, reason: nil, now: Date(), context: actor)
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import KoerierDelivery
+import KoerierModel
+import KoerierSecurity
+import KoerierStore
+import KoerierXML
+
+/// A phase of a trajectory is complete: build the return letter from the trajectory and the
+/// practitioner's report, sign it, and queue it for the referring GP (found in the
+/// directory, never typed in) and for every other party the client's consent allows
+/// (their adapters decide what they see). Nothing is queued unless the whole letter passes
+/// the schema and rule gate. A phase completed before sends nothing again, unless it is an
+/// amendment, which goes out as a correction of the earlier letter.
+public struct PhaseCompletion: Sendable {
+    let store: SQLiteMessageStore
+    let directory: RecipientDirectory
+    let codec: MessageCodec
+    let signing: MessageSigning
+
+    public init(store: SQLiteMessageStore, directory: RecipientDirectory, codec: MessageCodec, signing: MessageSigning) {
+        self.store = store
+        self.directory = directory
+        self.codec = codec
+        self.signing = signing
+    }
+
+    public struct Outcome: Sendable {
+        public let letterID: String
+        public let queued: [(recipient: String, record: OutboundRecord)]
+        public let skipped: [(recipient: String, reason: String)]
+    }
+
+    public func complete(trajectory id: Int64, phase: Phase, report: PhaseReport, amend: Bool, context: AuditContext,
+                         now: Date = Date()) throws -> Outcome {
+        guard let trajectory = try store.trajectory(id) else { throw PhaseError("no trajectory \(id)") }
+        let earlier = try store.phaseLetters(of: id).filter { $0.phase == phase.rawValue }
+        if !amend, let first = earlier.first {
+            throw PhaseError("trajectory \(id): \(phase.rawValue) was already completed (letter \(first.messageID)); nothing sent. "
+                             + "Use --amend to send a correction")
+        }
+        if amend && earlier.isEmpty { throw PhaseError("trajectory \(id): \(phase.rawValue) has no letter to amend yet") }
+        guard let referrerID = trajectory.referrerRecipientID, let referrer = directory[referrerID] else {
+            throw PhaseError("trajectory \(id): its referrer is not in the recipient directory; add the practice (same URA or AGB) first")
+        }
+        let content = try report.clinicalContent()
+        let referralBytes = try store.inboundPayload(trajectory.referralMessageID, now: now, context: context)
+        guard case .referral(let referral) = try codec.decode(referralBytes) else { throw PhaseError("trajectory \(id): its referral is unreadable") }
+
+        let amendment = earlier.count
+        var sender = referral.envelope.receiver
+        sender.practitioner = report.practitioner ?? sender.practitioner
+        let letter = ReturnLetter(
+            envelope: Envelope(messageID: DerivedMessageID.make(from: referral.envelope.messageID, recipient: "\(phase.rawValue)#\(amendment)",
+                                                                purpose: "return letter"),
+                               transactionID: referral.envelope.transactionID,
+                               created: Timestamp(instant: now, timeZone: TimeZone(identifier: "Europe/Amsterdam") ?? .current),
+                               documentKind: amend ? .terugkoppelingCorrectie : .terugkoppeling,
+                               sender: sender, receiver: referral.envelope.sender, inReplyTo: referral.envelope.messageID),
+            patient: referral.patient, phase: phase, period: content.period,
+            corrects: amend ? earlier.last.flatMap { try? MessageID($0.messageID) } : nil,
+            soep: content.soep, measurements: content.measurements, goals: content.goals,
+            adviceToReferrer: report.adviceToReferrer, nextStep: report.nextStep)
+        let signed: Data
+        do {
+            signed = try signing.signedXML(.returnLetter(letter))
+        } catch let problems as XMLProblems {
+            throw PhaseError("the letter is not valid; nothing queued:\n" + problems.problems.map { "  report → letter line \($0)" }.joined(separator: "\n"))
+        }
+
+        let consent = try store.consent(clientReference: trajectory.clientReference)
+        var targets: [Recipient] = [referrer]
+        var skipped: [(String, String)] = []
+        if let named = report.recipients {
+            for recipientID in named where recipientID != referrer.id {
+                guard let recipient = directory[recipientID] else { throw PhaseError("recipients: no '\(recipientID)' in the recipient directory") }
+                targets.append(recipient)
+            }
+        } else {
+            for type in RecipientType.allCases where type != .huisarts && consent?.allowed.contains(type) == true {
+                let candidates = directory.recipients.values.filter { $0.type == type }
+                if candidates.count == 1 { targets.append(candidates[0]) } else if candidates.count > 1 {
+                    skipped.append((type.rawValue, "\(candidates.count) recipients of this type in the directory; name one in the report's recipients"))
+                }
+            }
+        }
+        var queued: [(String, OutboundRecord)] = []
+        for target in targets {
+            if target.type != .huisarts, consent?.allowed.contains(target.type) != true {
+                skipped.append((target.id, "no consent for \(target.type.rawValue)"))
+                continue
+            }
+            let outcome = try store.enqueue(OutboundMessage(messageID: letter.envelope.messageID, kind: .returnLetter, recipientID: target.id,
+                                                            recipientType: target.type, transactionID: letter.envelope.transactionID,
+                                                            urgency: .routine, payload: signed,
+                                                            clientReference: trajectory.clientReference),
+                                            now: now, context: context)
+            queued.append((target.id, outcome.record))
+        }
+        try store.recordPhaseLetter(PhaseLetter(trajectoryID: id, phase: phase.rawValue, amendment: amendment,
+                                                messageID: letter.envelope.messageID.value, createdAt: now), now: now, context: context)
+        return Outcome(letterID: letter.envelope.messageID.value, queued: queued, skipped: skipped)
+    }
+}

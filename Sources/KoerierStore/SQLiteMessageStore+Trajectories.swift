@@ -1,0 +1,126 @@
+import Foundation
+import GRDB
+import KoerierModel
+
+extension SQLiteMessageStore: TrajectoryStore {
+    static func migrateTrajectories(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v5: trajectories") { db in
+            try db.create(table: "trajectory") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("referral_message_id", .text).notNull().unique()
+                table.column("transaction_id", .text).notNull()
+                table.column("client_ref", .text).notNull()
+                table.column("referrer_recipient_id", .text)
+                table.column("current_phase", .text)
+                table.column("opened_at", .double).notNull()
+                table.column("updated_at", .double).notNull()
+            }
+            try db.create(table: "phase_letter") { table in
+                table.column("trajectory_id", .integer).notNull().references("trajectory")
+                table.column("phase", .text).notNull()
+                table.column("amendment", .integer).notNull()
+                table.column("message_id", .text).notNull()
+                table.column("created_at", .double).notNull()
+                table.primaryKey(["trajectory_id", "phase", "amendment"])
+            }
+            try db.create(table: "issued_receipt") { table in
+                table.column("message_id", .text).primaryKey()
+                table.column("receipt", .blob).notNull()
+                table.column("issued_at", .double).notNull()
+            }
+        }
+    }
+
+    private static func trajectory(_ row: Row) -> TrajectoryRecord {
+        TrajectoryRecord(id: row["id"], referralMessageID: row["referral_message_id"], transactionID: row["transaction_id"],
+                         clientReference: row["client_ref"], referrerRecipientID: row["referrer_recipient_id"],
+                         currentPhase: row["current_phase"], openedAt: Date(timeIntervalSince1970: row["opened_at"]),
+                         updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+    }
+
+    public func receiveReferral(_ message: InboundMessage, referrerRecipientID: String?, consent: ConsentRecord, transactionID: String,
+                                now: Date, context: AuditContext) throws -> (trajectory: TrajectoryRecord, duplicate: Bool) {
+        let sealed = try seal(message.payload, boundTo: message.messageID.value)
+        return try write { db in
+            let id = message.messageID.value
+            if let existing = try Row.fetchOne(db, sql: "SELECT * FROM trajectory WHERE referral_message_id = ?", arguments: [id]) {
+                try AuditChain.append(AuditEvent(kind: .receive, actor: context.actor, clientReference: message.clientReference, messageID: id,
+                                                 accessPoint: context.accessPoint, outcome: "duplicate"), at: now, in: db)
+                return (Self.trajectory(existing), true)
+            }
+            let time = now.timeIntervalSince1970
+            try db.execute(sql: """
+                INSERT INTO inbox (message_id, kind, sender, state, client_ref, received_at, updated_at, key_id, payload)
+                VALUES (?, ?, ?, 'processed', ?, ?, ?, ?, ?)
+                """, arguments: [id, message.kind.rawValue, message.sender, message.clientReference, time, time, sealed.keyID, sealed.data])
+            try AuditChain.append(AuditEvent(kind: .receive, actor: context.actor, clientReference: message.clientReference, messageID: id,
+                                             accessPoint: context.accessPoint, outcome: "accepted; trajectory opened"), at: now, in: db)
+            try db.execute(sql: """
+                INSERT INTO trajectory (referral_message_id, transaction_id, client_ref, referrer_recipient_id, opened_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [id, transactionID, consent.clientReference, referrerRecipientID, time, time])
+            let trajectoryID = db.lastInsertedRowID
+            try db.execute(sql: """
+                INSERT INTO consent (client_ref, allowed, recorded_on, source_message_id, updated_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (client_ref) DO UPDATE SET allowed = excluded.allowed, recorded_on = excluded.recorded_on,
+                    source_message_id = excluded.source_message_id, updated_at = excluded.updated_at
+                """, arguments: [consent.clientReference, consent.allowed.map(\.rawValue).sorted().joined(separator: ","),
+                                 consent.recordedOn, id, time])
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM trajectory WHERE id = ?", arguments: [trajectoryID]) else {
+                throw StoreError("trajectory vanished")
+            }
+            return (Self.trajectory(row), false)
+        }
+    }
+
+    public func trajectory(_ id: Int64) throws -> TrajectoryRecord? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM trajectory WHERE id = ?", arguments: [id]).map(Self.trajectory) }
+    }
+
+    public func trajectories(limit: Int) throws -> [TrajectoryRecord] {
+        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM trajectory ORDER BY id DESC LIMIT ?", arguments: [limit]).map(Self.trajectory) }
+    }
+
+    public func phaseLetters(of trajectory: Int64) throws -> [PhaseLetter] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM phase_letter WHERE trajectory_id = ? ORDER BY created_at, amendment", arguments: [trajectory]).map {
+                PhaseLetter(trajectoryID: $0["trajectory_id"], phase: $0["phase"], amendment: $0["amendment"], messageID: $0["message_id"],
+                            createdAt: Date(timeIntervalSince1970: $0["created_at"]))
+            }
+        }
+    }
+
+    public func recordPhaseLetter(_ letter: PhaseLetter, now: Date, context: AuditContext) throws {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO phase_letter (trajectory_id, phase, amendment, message_id, created_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT DO NOTHING
+                """, arguments: [letter.trajectoryID, letter.phase, letter.amendment, letter.messageID, letter.createdAt.timeIntervalSince1970])
+            try db.execute(sql: "UPDATE trajectory SET current_phase = ?, updated_at = ? WHERE id = ?",
+                           arguments: [letter.phase, now.timeIntervalSince1970, letter.trajectoryID])
+        }
+    }
+
+    public func inboundPayload(_ messageID: String, now: Date, context: AuditContext) throws -> Data {
+        let (keyID, sealed) = try write { db -> (String, Data) in
+            guard let row = try Row.fetchOne(db, sql: "SELECT key_id, payload, client_ref FROM inbox WHERE message_id = ?", arguments: [messageID]) else {
+                throw StoreError("no inbound message \(messageID)")
+            }
+            try AuditChain.append(AuditEvent(kind: .read, actor: context.actor, onBehalfOf: context.onBehalfOf, clientReference: row["client_ref"],
+                                             messageID: messageID, accessPoint: context.accessPoint), at: now, in: db)
+            return (row["key_id"], row["payload"])
+        }
+        return try openPayload(sealed, keyID: keyID, boundTo: messageID)
+    }
+
+    public func issuedReceipt(for messageID: String) throws -> Data? {
+        try read { db in try Data.fetchOne(db, sql: "SELECT receipt FROM issued_receipt WHERE message_id = ?", arguments: [messageID]) }
+    }
+
+    public func recordIssuedReceipt(_ receipt: Data, for messageID: String, now: Date) throws {
+        try write { db in
+            try db.execute(sql: "INSERT INTO issued_receipt (message_id, receipt, issued_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                           arguments: [messageID, receipt, now.timeIntervalSince1970])
+        }
+    }
+}
