@@ -44,12 +44,12 @@ public struct ReceiptingResponder: Sendable {
             return ListenerAnswer(status: 400, body: Data("not a valid Koerier message: \(first)\n".utf8))
         }
         let envelope = decoded.message.envelope
-        if let previous = previousReceipt(envelope.messageID) { return ListenerAnswer(status: 200, body: previous) }
         func receipt(_ outcome: ReceiptOutcome) -> ListenerAnswer {
             if case .rejected(let code, let text) = outcome { refused(envelope.messageID.value, "rejected \(code.rawValue): \(text)") }
             do {
                 let signed = try signing.receipt(answering: envelope, bytes: request.body, outcome: outcome, from: envelope.receiver)
-                try keepReceipt(signed, envelope.messageID)
+                // Only acceptances are kept: a rejected message sent again is judged again.
+                if case .accepted = outcome { try keepReceipt(signed, envelope.messageID) }
                 return ListenerAnswer(status: 200, body: signed)
             } catch {
                 return ListenerAnswer(status: 500, body: Data("cannot sign a receipt: \(error)\n".utf8))
@@ -69,6 +69,15 @@ public struct ReceiptingResponder: Sendable {
         }
         if let ours = signing.signer.identity.certificate.careIdentifier, ours.kind == "URA", envelope.receiver.ura?.value != ours.value {
             return receipt(.rejected(code: .unknownReceiver, text: "this gateway is URA \(ours.value), not the envelope's receiver"))
+        }
+        // A message sent again gets the receipt it got the first time; the same id with
+        // other bytes is refused (a message id names one message).
+        if let previous = previousReceipt(envelope.messageID) {
+            if case .receipt(let earlier)? = try? codec.decode(previous), earlier.answeredDigest.value == ReceiptMatch.sha256Hex(request.body) {
+                return ListenerAnswer(status: 200, body: previous)
+            }
+            refused(envelope.messageID.value, "rejected: the message id was already used for another message")
+            return ListenerAnswer(status: 409, body: Data("message id \(envelope.messageID) was already used for another message\n".utf8))
         }
         do {
             try await accept(decoded.message, request.body, signer)

@@ -1,0 +1,66 @@
+import Foundation
+import KoerierModel
+import KoerierTestSupport
+import Testing
+
+/// The README's walkthrough, end to end: two `koerier serve` gateways (a GP practice and the
+/// centre) with mutual TLS between them, aiosmtpd for the employer, the centre killed with
+/// SIGKILL halfway. The script tells the story; this test checks what it left behind.
+@Suite struct DemoStoryTests {
+    @Test func referralThreePhasesACrashAndNothingLostOrDoubled() throws {
+        let folder = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var environment = ProcessInfo.processInfo.environment
+        environment["DEMO_DIR"] = folder.path
+        environment["KOERIER"] = ProcessRunner.koerierBinary
+        let run = try ProcessRunner.run("/bin/bash", [Repository.samples.appendingPathComponent("demo/run-demo.sh").path], environment: environment)
+        #expect(run.exitCode == 0, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("centre killed; restarting"))
+        #expect(run.stdout.contains("gp stopped cleanly") && run.stdout.contains("centre stopped cleanly"))
+        func json(_ arguments: [String]) throws -> Any {
+            let result = try ProcessRunner.koerier(arguments)
+            return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
+        }
+        let centreConfig = folder.appendingPathComponent("centre.yaml").path
+        let gpConfig = folder.appendingPathComponent("gp.yaml").path
+
+        // The centre: three letters acknowledged by the GP, three notices mailed to the employer.
+        let centre = try #require(try json(["status", "--config", centreConfig, "--json"]) as? [String: Any])
+        let outbound = (centre["outbound"] as? [[String: Any]] ?? []).map { "\($0["state"]!) \($0["recipient_type"]!) \($0["count"]!)" }
+        #expect(Set(outbound) == ["acknowledged huisarts 3", "delivered werkgever 3"], "\(outbound)")
+        let trajectory = try #require(try json(["trajectory", "show", "1", "--config", centreConfig, "--json"]) as? [String: Any])
+        #expect((trajectory["letters"] as? [[String: Any]])?.compactMap { $0["phase"] as? String } == ["intake", "fase-1", "afsluiting"])
+
+        // The GP: each letter once in its inbound queue, its referral acknowledged.
+        let inbox = try #require(try json(["inbox", "--config", gpConfig, "--json"]) as? [[String: Any]])
+        let letters = inbox.filter { $0["kind"] as? String == "return-letter" }.compactMap { $0["message_id"] as? String }
+        #expect(letters.count == 3 && Set(letters).count == 3)
+        #expect(Set(letters) == Set((trajectory["letters"] as? [[String: Any]] ?? []).compactMap { $0["message_id"] as? String }))
+        let gp = try #require(try json(["status", "--config", gpConfig, "--json"]) as? [String: Any])
+        #expect((gp["outbound"] as? [[String: Any]])?.first?["state"] as? String == "acknowledged")
+        for config in [centreConfig, gpConfig] {
+            #expect(try ProcessRunner.koerier(["audit", "verify", "--config", config]).stdout == "audit log intact\n")
+        }
+
+        // The employer: three encrypted mails, participation notices only, nothing clinical.
+        let mailbox = folder.appendingPathComponent("employer-mail")
+        let mails = try FileManager.default.contentsOfDirectory(atPath: mailbox.path).filter { $0.hasSuffix(".eml") }.sorted()
+        #expect(mails.count == 3)
+        var clinical = ["999990019", "1984-03-21", "P78", "Surmenage", "fase-1", "4DKL", "distress"]
+        for name in ["intake", "fase-1", "afsluiting"] {
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Repository.samples.appendingPathComponent("phase-reports/\(name).json"))) as? [String: Any])
+            let soep = report["soep"] as? [String: Any] ?? [:]
+            clinical += [(soep["subjective"] as? [String: Any])?["text"] as? String, soep["objective"] as? String, soep["plan"] as? String,
+                         report["advice_to_referrer"] as? String, report["next_step"] as? String].compactMap { $0 }
+        }
+        for name in mails {
+            let raw = try Data(contentsOf: mailbox.appendingPathComponent(name))
+            let opened = try SMTPDeliveryTests.openMail(raw, in: folder)
+            let notice = String(decoding: try SMTPDeliveryTests.attachment(of: opened), as: UTF8.self)
+            #expect(notice.contains("<ParticipationNotice"))
+            for fragment in clinical {
+                #expect(!notice.contains(fragment) && !String(decoding: raw, as: UTF8.self).contains(fragment), "\(name) shows '\(fragment)'")
+            }
+        }
+    }
+}
