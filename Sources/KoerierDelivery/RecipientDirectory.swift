@@ -32,6 +32,12 @@ public struct HTTPSTarget: Sendable {
     public let serverAnchors: URL
     /// Connect here instead of resolving NAME (e.g. 127.0.0.1), still verifying NAME.
     public let address: String?
+
+    public init(url: URL, serverAnchors: URL, address: String? = nil) {
+        self.url = url
+        self.serverAnchors = serverAnchors
+        self.address = address
+    }
 }
 
 public struct SMTPTarget: Sendable {

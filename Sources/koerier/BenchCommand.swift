@@ -9,7 +9,8 @@ struct BenchCommand: AsyncParsableCommand {
         The last line of every benchmark is
         {"bench":NAME,"value":N,"unit":"msg/s","baseline":WHAT,"baseline_value":N,"ratio":N,...}
         """,
-        subcommands: [BenchParseCommand.self, BenchSignCommand.self, BenchEnqueueCommand.self, BenchDeliverCommand.self]
+        subcommands: [BenchParseCommand.self, BenchSignCommand.self, BenchEnqueueCommand.self, BenchDeliverCommand.self,
+                      BenchIntakeCommand.self]
     )
 }
 

@@ -41,15 +41,16 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: scratch) }
 
         // Receivers: the GP's Koerier listener, and a mail relay.
-        let gpChain = try concatenate([pki.appendingPathComponent("gp.pem"), pki.appendingPathComponent("chain.pem")], into: scratch, "gp-chain.pem")
-        let relayChain = try concatenate([pki.appendingPathComponent("arbo.pem"), pki.appendingPathComponent("chain.pem")], into: scratch, "relay-chain.pem")
+        let gpChain = try BenchLoopback.concatenate([pki.appendingPathComponent("gp.pem"), pki.appendingPathComponent("chain.pem")], into: scratch, "gp-chain.pem")
+        let relayChain = try BenchLoopback.concatenate([pki.appendingPathComponent("arbo.pem"), pki.appendingPathComponent("chain.pem")], into: scratch, "relay-chain.pem")
         let gpSigning = MessageSigning(codec: codec, signer: Signer(identity: try SigningIdentity(
             keyFile: pki.appendingPathComponent("gp.key"), certificateFile: pki.appendingPathComponent("gp.pem"),
             chainFile: pki.appendingPathComponent("chain.pem"))))
         let trust = try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem"))
         let responder = ReceiptingResponder(codec: codec, verifier: SignatureVerifier(trust: trust), signing: gpSigning) { _, _, _ in }
-        let port = try await startListener(chain: gpChain, key: pki.appendingPathComponent("gp.key"), anchors: pki.appendingPathComponent("ca.pem"),
-                                           responder: responder)
+        let port = try await BenchLoopback.startListener(
+            tls: ListenerTLS(certificateChain: gpChain, key: pki.appendingPathComponent("gp.key"), clientAnchors: pki.appendingPathComponent("ca.pem"))
+        ) { await responder.respond($0) }
         let sink = try SMTPSink(script: configuration.samplesDirectory.appendingPathComponent("../Tests/Peers/smtp_sink.py").standardizedFileURL,
                                 certificate: relayChain, key: pki.appendingPathComponent("arbo.key"), folder: scratch.appendingPathComponent("mail"))
         defer { sink.stop() }
@@ -80,7 +81,7 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         let https = parts.https
         guard case .https(let httpsTarget) = parts.directory["gp"]?.transport,
               case .smtp(let smtpTarget) = parts.directory["employer"]?.transport else { throw CommandFailure("bench directory incomplete") }
-        let bareHTTPS = try await bareRate(httpsLetters) { bytes in
+        let bareHTTPS = try await BenchLoopback.rate(httpsLetters, clients: concurrency) { bytes in
             if case .accepted = https.post(bytes, to: httpsTarget) { return true } else { return false }
         }
         print(String(format: "bare HTTPS clients:      %7.1f msg/s", bareHTTPS))
@@ -99,7 +100,7 @@ struct BenchDeliverCommand: AsyncParsableCommand {
                                          attachment: outgoing.bytes)
         }
         let smtp = parts.smtp
-        let bareSMTP = try await bareRate(notices) { mail in
+        let bareSMTP = try await BenchLoopback.rate(notices, clients: concurrency) { mail in
             if case .accepted = smtp.send(mail, to: smtpTarget) { return true } else { return false }
         }
         print(String(format: "bare SMTP clients:       %7.1f msg/s", bareSMTP))
@@ -147,50 +148,6 @@ struct BenchDeliverCommand: AsyncParsableCommand {
             throw CommandFailure("only \(reached) of \(letters.count) records reached \(expect.rawValue); see `koerier list` on the scratch store")
         }
         return Double(letters.count) / seconds
-    }
-
-    /// `concurrency` plain loops sharing the items; items per second.
-    private func bareRate(_ items: [Data], _ send: @escaping @Sendable (Data) -> Bool) async throws -> Double {
-        let next = Counter()
-        let start = DispatchTime.now().uptimeNanoseconds
-        let failures = await withTaskGroup(of: Int.self) { group in
-            for _ in 0..<concurrency {
-                group.addTask {
-                    await withCheckedContinuation { continuation in
-                        Thread.detachNewThread {
-                            var failed = 0
-                            while let index = next.take(below: items.count) {
-                                if !send(items[index]) { failed += 1 }
-                            }
-                            continuation.resume(returning: failed)
-                        }
-                    }
-                }
-            }
-            return await group.reduce(0, +)
-        }
-        guard failures == 0 else { throw CommandFailure("\(failures) baseline transfers failed") }
-        return Double(items.count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-    }
-
-    private func startListener(chain: URL, key: URL, anchors: URL, responder: ReceiptingResponder) async throws -> Int {
-        let listener = MessageListener(host: "127.0.0.1", port: 0, tls: ListenerTLS(certificateChain: chain, key: key, clientAnchors: anchors),
-                                       maxBodyBytes: 1 << 20, logLevel: .critical) { await responder.respond($0) }
-        let (ready, continuation) = AsyncStream<Int>.makeStream()
-        Task {
-            do { try await listener.run { continuation.yield($0) } } catch { continuation.finish() }
-        }
-        var iterator = ready.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else { throw CommandFailure("the loopback listener did not start") }
-        return port
-    }
-
-    private func concatenate(_ files: [URL], into folder: URL, _ name: String) throws -> URL {
-        var bundle = Data()
-        for file in files { bundle.append(try Data(contentsOf: file)) }
-        let target = folder.appendingPathComponent(name)
-        try bundle.write(to: target)
-        return target
     }
 
     private func writeConfiguration(in folder: URL, pki: URL, schemas: URL, httpsPort: Int, smtpPort: Int) throws -> URL {

@@ -59,4 +59,14 @@ import Testing
         let left = (try? FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("var").path)) ?? []
         #expect(left.allSatisfy { !$0.hasPrefix("bench-") })
     }
+
+    @Test func benchIntakeEndsWithTheJSONLine() throws {
+        let folder = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("koerier.yaml")
+        try "schemas: \(Repository.schemas.path)\nsamples: \(Repository.samples.path)\nstore:\n  path: var/koerier.sqlite\n"
+            .write(to: config, atomically: true, encoding: .utf8)
+        let object = try benchLine(["intake", "--config", config.path, "--messages", "16", "--clients", "4"], bench: "intake")
+        #expect(object["value_1_client"] != nil && object["ratio_1_client"] != nil && object["clients"] as? Int == 4)
+    }
 }

@@ -1,0 +1,51 @@
+import Foundation
+import KoerierServer
+
+/// Helpers the network benchmarks share: an in-process listener on a free loopback port,
+/// and plain concurrent client loops.
+enum BenchLoopback {
+    static func startListener(tls: ListenerTLS, handler: @escaping @Sendable (InboundRequest) async -> ListenerAnswer) async throws -> Int {
+        let listener = MessageListener(host: "127.0.0.1", port: 0, tls: tls, maxBodyBytes: 1 << 20, logLevel: .critical, handler: handler)
+        let (ready, continuation) = AsyncStream<Int>.makeStream()
+        Task {
+            do { try await listener.run { continuation.yield($0) } } catch { continuation.finish() }
+        }
+        var iterator = ready.makeAsyncIterator()
+        guard let port = await iterator.next(), port > 0 else { throw CommandFailure("the loopback listener did not start") }
+        return port
+    }
+
+    /// `clients` plain loops, each on its own thread, sharing the items once each; items
+    /// per second. Any item `send` reports as failed fails the measurement.
+    static func rate(_ items: [Data], clients: Int, _ send: @escaping @Sendable (Data) -> Bool) async throws -> Double {
+        let next = Counter()
+        let start = DispatchTime.now().uptimeNanoseconds
+        let failures = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<clients {
+                group.addTask {
+                    await withCheckedContinuation { continuation in
+                        Thread.detachNewThread {
+                            var failed = 0
+                            while let index = next.take(below: items.count) {
+                                if !send(items[index]) { failed += 1 }
+                            }
+                            continuation.resume(returning: failed)
+                        }
+                    }
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        guard failures == 0 else { throw CommandFailure("\(failures) of \(items.count) transfers failed") }
+        return Double(items.count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+
+    /// Files joined into one (a certificate followed by its chain).
+    static func concatenate(_ files: [URL], into folder: URL, _ name: String) throws -> URL {
+        var bundle = Data()
+        for file in files { bundle.append(try Data(contentsOf: file)) }
+        let target = folder.appendingPathComponent(name)
+        try bundle.write(to: target)
+        return target
+    }
+}
