@@ -59,7 +59,9 @@ import Testing
             let notice = String(decoding: try SMTPDeliveryTests.attachment(of: opened), as: UTF8.self)
             #expect(notice.contains("<ParticipationNotice"))
             for fragment in clinical {
-                #expect(!notice.contains(fragment) && !String(decoding: raw, as: UTF8.self).contains(fragment), "\(name) shows '\(fragment)'")
+                #expect(!notice.contains(fragment), "\(name) shows '\(fragment)'")
+                // Short codes can occur by chance in base64 ciphertext: the raw mail is checked for the longer texts.
+                if fragment.count >= 8 { #expect(!String(decoding: raw, as: UTF8.self).contains(fragment), "\(name) shows '\(fragment)'") }
             }
         }
     }

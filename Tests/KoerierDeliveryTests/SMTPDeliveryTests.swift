@@ -82,7 +82,11 @@ import Testing
         // Not in the bytes that left the process: encrypted, and the plain body says nothing.
         let raw = String(decoding: mails[0], as: UTF8.self)
         #expect(raw.contains("application/pkcs7-mime") && raw.contains("enveloped-data"))
-        for fragment in fragments + [letter.patient.name.family] { #expect(!raw.contains(fragment), "mail shows '\(fragment)'") }
+        // (Short codes like "P78" can occur by chance in base64 ciphertext: the raw mail is
+        // checked for the longer fields; the decrypted notice below for every field.)
+        for fragment in fragments + [letter.patient.name.family] where fragment.count >= 8 {
+            #expect(!raw.contains(fragment), "mail shows '\(fragment)'")
+        }
 
         // Opened as the employer would: what is inside is a participation notice, signed by the centre.
         let entity = try Self.openMail(mails[0], in: rig.folder)
