@@ -19,13 +19,14 @@ import Testing
         var process: Process?
         var config: String { rig.folder.appendingPathComponent("koerier.yaml").path }
 
-        init() throws {
+        init(extra: String = "") throws {
             rig = try DeliveryRig()
             try rig.configure(recipients: HTTPSDeliveryTests.gp(port: gpPort), delivery: """
                 serve:
                   listen: "127.0.0.1:\(port)"
                   admin: "127.0.0.1:\(admin)"
                   inbox: inbox
+                \(extra)
                 """)
         }
 
@@ -204,6 +205,32 @@ import Testing
         for _ in 0..<100 where process.isRunning { try await Task.sleep(nanoseconds: 100_000_000) }
         #expect(!process.isRunning && process.terminationStatus == 0, "\(centre.log)")
         #expect(centre.log.contains("stopped cleanly"))
+    }
+}
+
+extension ServeTests {
+    @Test func oversizedMessagesAreRefusedAndLogsAreJSONLinesWithoutPatientData() async throws {
+        let centre = try Centre(extra: "  log_format: json\nlimits:\n  max_message_bytes: 4096")
+        try await centre.start()
+        let big = try centre.post(try Data(contentsOf: Self.referral), as: "gp")
+        #expect(big.status == 413 && big.body.contains("larger than 4096 bytes"), "\(big.status) \(big.body)")
+        #expect(try centre.rig.store.trajectories(limit: 5).isEmpty)
+        let lines = centre.log.split(separator: "\n")
+        #expect(lines.count >= 2)
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["message"] != nil && object?["level"] != nil, "\(line)")
+        }
+        #expect(!centre.log.contains("999990019"))
+    }
+
+    @Test func tailShowsTheEventsWithoutContent() async throws {
+        let centre = try Centre()
+        try await centre.start()
+        #expect(try centre.post(try Data(contentsOf: Self.referral), as: "gp").status == 200)
+        let tail = try ProcessRunner.koerier(["tail", "--no-follow", "--lines", "5", "--config", centre.config])
+        #expect(tail.exitCode == 0 && tail.stdout.contains("receive") && tail.stdout.contains("3f1c2a9e-5b7d-4e21-9a0c-7d1e2f3a4b5c"))
+        #expect(tail.stdout.contains("trajectory opened") && !tail.stdout.contains("999990019"))
     }
 }
 
