@@ -115,7 +115,7 @@ public final class DeliveryWorker: Sendable {
             return try store.releaseLease(record.id, until: until, reason: "recipient \(recipient.id) paused after repeated failures",
                                           now: Date(), context: context).state
         }
-        let payload = try store.payload(of: record.id, now: Date(), context: context)
+        let payload = try store.deliveryPayload(of: record.id)
         let message: Message
         do {
             message = try parts.codec.decode(payload)
@@ -174,16 +174,19 @@ public final class DeliveryWorker: Sendable {
             do {
                 let checked = try parts.receipts.check(body)
                 try parts.receipts.require(checked, answers: outgoing.bytes, messageID: outgoing.messageID)
-                try keep(checked, bytes: body)
+                let receiptID = checked.receipt.envelope.messageID
+                var transition = Transition(to: .acknowledged, receiptID: receiptID.value, sentMessageID: sentID, sentDigest: digest)
                 if case .rejected(let code, let text) = checked.receipt.outcome {
-                    return try finish(record, Transition(to: .dead, error: "rejected by \(recipient.id): \(code.rawValue): \(text)",
-                                                         receiptID: checked.receipt.envelope.messageID.value,
-                                                         sentMessageID: sentID, sentDigest: digest))
+                    transition = Transition(to: .dead, error: "rejected by \(recipient.id): \(code.rawValue): \(text)",
+                                            receiptID: receiptID.value, sentMessageID: sentID, sentDigest: digest)
                 }
-                return try finish(record, Transition(to: .acknowledged, receiptID: checked.receipt.envelope.messageID.value,
-                                                     sentMessageID: sentID, sentDigest: digest))
-            } catch {
-                return try finish(record, Transition(to: .delivered, error: "accepted without a valid receipt: \(error)",
+                let receipt = InboundMessage(messageID: receiptID, kind: .receipt, sender: checked.signer.organisation ?? checked.signer.subject,
+                                             payload: body)
+                let state = try parts.store.settle(record.id, transition, receipt: receipt, now: Date(), context: context).state
+                DeliveryMetrics.record(state, queuedAt: record.createdAt)
+                return state
+            } catch let failure as DeliveryFailure {
+                return try finish(record, Transition(to: .delivered, error: "accepted without a valid receipt: \(failure)",
                                                      sentMessageID: sentID, sentDigest: digest))
             }
         case .refused(_, let reason):
@@ -196,15 +199,6 @@ public final class DeliveryWorker: Sendable {
             case .giveUp(let why): return try finish(record, Transition(to: .dead, error: "\(reason); \(why)"))
             }
         }
-    }
-
-    /// The receipt goes into the inbound queue, like any message that arrived.
-    private func keep(_ checked: CheckedReceipt, bytes: Data) throws {
-        let id = checked.receipt.envelope.messageID
-        let sender = checked.signer.organisation ?? checked.signer.subject
-        let stored = try parts.store.receive(InboundMessage(messageID: id, kind: .receipt, sender: sender, payload: bytes),
-                                             now: Date(), context: context)
-        if !stored.duplicate { _ = try parts.store.markInbound(id.value, .processed, reason: nil, now: Date(), context: context) }
     }
 
     private func finish(_ record: OutboundRecord, _ transition: Transition) throws -> DeliveryState {

@@ -192,6 +192,12 @@ public protocol MessageStore: Sendable {
     /// (its recipient is paused; nothing was sent).
     func releaseLease(_ id: Int64, until: Date, reason: String, now: Date, context: AuditContext) throws -> OutboundRecord
 
+    /// The payload of a leased record, for sending (the lease's audit entry covers the access).
+    func deliveryPayload(of id: Int64) throws -> Data
+
+    /// Moves a record on and keeps the receipt that proved the delivery, in one transaction.
+    func settle(_ id: Int64, _ transition: Transition, receipt: InboundMessage, now: Date, context: AuditContext) throws -> OutboundRecord
+
     /// The record whose delivered bytes had this message id, with their SHA-256.
     func record(sentMessageID: String) throws -> (record: OutboundRecord, digest: String)?
 

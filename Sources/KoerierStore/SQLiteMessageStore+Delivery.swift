@@ -4,6 +4,39 @@ import KoerierModel
 
 /// Receipt matching and the consent register.
 extension SQLiteMessageStore {
+    /// The payload of a leased record, for sending it. Not a separate audit entry: the
+    /// lease's `send` entry records this access.
+    public func deliveryPayload(of id: Int64) throws -> Data {
+        let (record, sealed) = try read { db -> (OutboundRecord, Data) in
+            guard let record = try Self.fetch(db, id: id),
+                  let sealed = try Data.fetchOne(db.cachedStatement(sql: "SELECT payload FROM outbox WHERE id = ?"), arguments: [id]) else {
+                throw StoreError("no record \(id)")
+            }
+            return (record, sealed)
+        }
+        return try openPayload(sealed, keyID: record.keyID, boundTo: record.messageID)
+    }
+
+    /// A delivery's outcome and the receipt that proved it, in one transaction: the receipt
+    /// joins the inbound queue (processed) and the record moves on.
+    public func settle(_ id: Int64, _ transition: Transition, receipt: InboundMessage, now: Date, context: AuditContext) throws -> OutboundRecord {
+        let sealed = try seal(receipt.payload, boundTo: receipt.messageID.value)
+        return try write { db in
+            let time = now.timeIntervalSince1970
+            try db.cachedStatement(sql: """
+                INSERT INTO inbox (message_id, kind, sender, state, client_ref, received_at, updated_at, key_id, payload)
+                VALUES (?, ?, ?, 'processed', ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING
+                """).execute(arguments: [receipt.messageID.value, receipt.kind.rawValue, receipt.sender, receipt.clientReference, time, time,
+                                         sealed.keyID, sealed.data])
+            if db.changesCount > 0 {
+                try AuditChain.append(AuditEvent(kind: .receive, actor: context.actor, onBehalfOf: context.onBehalfOf,
+                                                 clientReference: receipt.clientReference, messageID: receipt.messageID.value,
+                                                 accessPoint: context.accessPoint, outcome: "receipt processed"), at: now, in: db)
+            }
+            return try Self.transition(id, transition, now: now, context: context, in: db)
+        }
+    }
+
     /// An audit entry on its own (e.g. a message refused at intake).
     public func recordAudit(_ event: AuditEvent, now: Date) throws {
         try write { db in try AuditChain.append(event, at: now, in: db) }

@@ -262,7 +262,7 @@ public final class SQLiteMessageStore: MessageStore {
         }
     }
 
-    private static func auditKind(from: DeliveryState, to: DeliveryState) -> AuditEvent.Kind {
+    static func auditKind(from: DeliveryState, to: DeliveryState) -> AuditEvent.Kind {
         switch to {
         case .delivered: return .deliver
         case .acknowledged: return .acknowledge
@@ -276,28 +276,30 @@ public final class SQLiteMessageStore: MessageStore {
     }
 
     public func transition(_ id: Int64, _ transition: Transition, now: Date, context: AuditContext) throws -> OutboundRecord {
-        try write { db in
-            guard let current = try Self.fetch(db, id: id) else { throw StoreError("no record \(id)") }
-            guard current.state.successors.contains(transition.to) else {
-                throw StoreError("record \(id) is \(current.state.rawValue); it cannot become \(transition.to.rawValue)")
-            }
-            let time = now.timeIntervalSince1970
-            let keepsLease = transition.to == .sending
-            // A record put back by ops (dead → queued) is due now.
-            let next = transition.nextAttemptAt?.timeIntervalSince1970 ?? (transition.to == .queued ? time : nil)
-            try db.execute(sql: """
-                UPDATE outbox SET state = ?, last_error = COALESCE(?, last_error), next_attempt_at = COALESCE(?, next_attempt_at),
-                    receipt_id = COALESCE(?, receipt_id), lease_owner = CASE WHEN ? THEN lease_owner END,
-                    lease_expires_at = CASE WHEN ? THEN lease_expires_at END, updated_at = ?,
-                    sent_message_id = COALESCE(?, sent_message_id), sent_digest = COALESCE(?, sent_digest)
-                WHERE id = ?
-                """, arguments: [transition.to.rawValue, transition.error, next, transition.receiptID, keepsLease, keepsLease, time,
-                                 transition.sentMessageID, transition.sentDigest, id])
-            guard let updated = try Self.fetch(db, id: id) else { throw StoreError("record \(id) vanished") }
-            try Self.audit(Self.auditKind(from: current.state, to: transition.to), updated, context,
-                           outcome: transition.error ?? transition.to.rawValue, at: now, in: db)
-            return updated
+        try write { db in try Self.transition(id, transition, now: now, context: context, in: db) }
+    }
+
+    static func transition(_ id: Int64, _ transition: Transition, now: Date, context: AuditContext, in db: Database) throws -> OutboundRecord {
+        guard let current = try fetch(db, id: id) else { throw StoreError("no record \(id)") }
+        guard current.state.successors.contains(transition.to) else {
+            throw StoreError("record \(id) is \(current.state.rawValue); it cannot become \(transition.to.rawValue)")
         }
+        let time = now.timeIntervalSince1970
+        let keepsLease = transition.to == .sending
+        // A record put back by ops (dead → queued) is due now.
+        let next = transition.nextAttemptAt?.timeIntervalSince1970 ?? (transition.to == .queued ? time : nil)
+        try db.cachedStatement(sql: """
+            UPDATE outbox SET state = ?, last_error = COALESCE(?, last_error), next_attempt_at = COALESCE(?, next_attempt_at),
+                receipt_id = COALESCE(?, receipt_id), lease_owner = CASE WHEN ? THEN lease_owner END,
+                lease_expires_at = CASE WHEN ? THEN lease_expires_at END, updated_at = ?,
+                sent_message_id = COALESCE(?, sent_message_id), sent_digest = COALESCE(?, sent_digest)
+            WHERE id = ?
+            """).execute(arguments: [transition.to.rawValue, transition.error, next, transition.receiptID, keepsLease, keepsLease, time,
+                                     transition.sentMessageID, transition.sentDigest, id])
+        guard let updated = try fetch(db, id: id) else { throw StoreError("record \(id) vanished") }
+        try audit(auditKind(from: current.state, to: transition.to), updated, context,
+                  outcome: transition.error ?? transition.to.rawValue, at: now, in: db)
+        return updated
     }
 
     public func record(_ id: Int64) throws -> OutboundRecord? {
