@@ -14,7 +14,9 @@ public struct MessageSigning: Sendable {
     }
 
     public func signedXML(_ message: Message) throws -> Data {
-        let unsigned = try codec.encode(message)
+        // Written, then read back through the full gate (schema and rules) once: nothing
+        // invalid is ever signed.
+        let unsigned = try codec.encode(message, verify: false)
         let document = try codec.decodeKeepingDocument(unsigned).document
         return try signer.sign(document)
     }
