@@ -30,8 +30,7 @@ struct BenchEnqueueCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try global.loadConfiguration()
-        let scratch = configuration.storePath.deletingLastPathComponent().appendingPathComponent("bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let scratch = try BenchLoopback.scratchFolder(next: configuration.storePath)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let keyFile = scratch.appendingPathComponent("payload.keys")
         try PayloadKeyRing.createKeyFile(at: keyFile)

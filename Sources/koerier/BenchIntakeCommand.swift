@@ -34,8 +34,7 @@ struct BenchIntakeCommand: AsyncParsableCommand {
     func run() async throws {
         let (configuration, codec) = try global.loadCodec()
         let pki = configuration.samplesDirectory.appendingPathComponent("pki")
-        let scratch = configuration.storePath.deletingLastPathComponent().appendingPathComponent("bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let scratch = try BenchLoopback.scratchFolder(next: configuration.storePath)
         defer { try? FileManager.default.removeItem(at: scratch) }
 
         // The centre's intake on a scratch store.

@@ -48,4 +48,11 @@ enum BenchLoopback {
         try bundle.write(to: target)
         return target
     }
+
+    /// A fresh owner-only folder next to the configured store (the same disk), for one run.
+    static func scratchFolder(next store: URL) throws -> URL {
+        let scratch = store.deletingLastPathComponent().appendingPathComponent("bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        return scratch
+    }
 }

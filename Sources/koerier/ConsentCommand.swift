@@ -25,14 +25,7 @@ struct ConsentCommand: ParsableCommand {
         func run() throws {
             try Output.reportingFailures {
                 let (configuration, codec) = try global.loadCodec()
-                guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure("\(file): cannot read the file") }
-                let message: Message
-                do throws(XMLProblems) {
-                    message = try codec.decode(data)
-                } catch {
-                    for problem in error.problems { Output.error("\(file):\(problem)") }
-                    throw CommandFailure("\(file): no consent recorded: the message is invalid")
-                }
+                let (_, message) = try global.readMessage(file, codec: codec, refusal: "no consent recorded")
                 guard case .referral(let referral) = message else {
                     throw CommandFailure("\(file): no consent recorded: a \(message.kind.rawValue) carries no consent record")
                 }

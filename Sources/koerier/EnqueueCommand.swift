@@ -27,14 +27,7 @@ struct EnqueueCommand: ParsableCommand {
     func run() throws {
         try Output.reportingFailures {
             let (configuration, codec) = try global.loadCodec()
-            guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure("\(file): cannot read the file") }
-            let message: Message
-            do throws(XMLProblems) {
-                message = try codec.decode(data)
-            } catch {
-                for problem in error.problems { Output.error("\(file):\(problem)") }
-                throw CommandFailure("\(file): not queued: the message is invalid")
-            }
+            let (data, message) = try global.readMessage(file, codec: codec, refusal: "not queued")
             let envelope = message.envelope
             let directory: RecipientDirectory
             do {

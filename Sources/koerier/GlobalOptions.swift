@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KoerierConfig
+import KoerierModel
 import KoerierXML
 
 /// Options every command takes.
@@ -26,6 +27,20 @@ struct GlobalOptions: ParsableArguments {
         } catch {
             throw CommandFailure("cannot load the schemas from \(configuration.schemaDirectory.path): \(error)",
                                  exitCode: .configurationError)
+        }
+    }
+}
+
+extension GlobalOptions {
+    /// Reads and decodes a message file. Each problem goes to stderr as `FILE:LINE: …`;
+    /// then the command fails with "`FILE`: `refusal`: the message is invalid".
+    func readMessage(_ file: String, codec: MessageCodec, refusal: String) throws -> (data: Data, message: Message) {
+        guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure("\(file): cannot read the file") }
+        do throws(XMLProblems) {
+            return (data, try codec.decode(data))
+        } catch {
+            for problem in error.problems { Output.error("\(file):\(problem)") }
+            throw CommandFailure("\(file): \(refusal): the message is invalid")
         }
     }
 }
