@@ -43,7 +43,7 @@ trust: {anchors: $PKI/ca.pem, crl: $PKI/crl.pem}
 store: {path: $1/koerier.sqlite, key_file: $1/payload.keys}
 recipients: $1-recipients.yaml
 identity: {key: $PKI/$2.key, certificate: $PKI/$2.pem, chain: $PKI/chain.pem}
-delivery: {first_retry_seconds: 1, max_retry_seconds: 2, mail_from: koerier@centrum.test}
+delivery: {first_retry_seconds: 1, max_retry_seconds: 2, lease_seconds: 10, mail_from: koerier@centrum.test}
 serve: {listen: "127.0.0.1:$3", admin: "127.0.0.1:$4", inbox: $1/inbox}
 YAML
 }

@@ -38,7 +38,8 @@ public struct DropDirectoryIntake: Sendable {
             if let problem = take(file) {
                 try move(file, to: "rejected", name: name)
                 try Data((problem + "\n").utf8).write(to: folder.appendingPathComponent("rejected/\(name).error"), options: .atomic)
-                logger.warning("drop folder: rejected a file", metadata: ["file": "\(name)", "reason": "\(problem.prefix(200))"])
+                // File names of record-system exports may name the client: the log says where to look, not what.
+                logger.warning("drop folder: rejected a file; the reason is in rejected/*.error")
                 counts.rejected += 1
             } else {
                 try move(file, to: "processed", name: name)

@@ -48,7 +48,12 @@ public enum Gateway {
         let admin = AdminListener(host: serve.adminHost, port: serve.adminPort, store: store, registry: registry, phases: phases, logger: logger)
         try FileManager.default.createDirectory(at: serve.inbox, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let drop = DropDirectoryIntake(folder: serve.inbox, codec: codec, verifier: verifier, intake: intake, logger: logger)
-        let worker = DeliveryAssembly.worker(configuration: configuration, parts: parts, owner: "serve@\(ProcessInfo.processInfo.hostName):\(getpid())")
+        // One `serve` per store and host (like Postfix's queue manager): leases still held
+        // under this owner belong to a run that was killed, and go back to the queue now.
+        let owner = "serve@\(ProcessInfo.processInfo.hostName):\(configuration.storePath.path)"
+        let released = try store.releaseLeases(owner: owner, now: Date(), context: AuditContext(actor: "service:koerier-serve", accessPoint: owner))
+        if released > 0 { logger.notice("released the leases of a stopped run", metadata: ["records": "\(released)"]) }
+        let worker = DeliveryAssembly.worker(configuration: configuration, parts: parts, owner: owner)
 
         let services: [any Service] = [
             try listener.application { port in logger.info("intake listening (mutual TLS)", metadata: ["port": "\(port)"]) },

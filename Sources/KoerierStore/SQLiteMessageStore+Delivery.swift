@@ -37,6 +37,22 @@ extension SQLiteMessageStore {
         }
     }
 
+    /// Returns to the queue every record still leased to `owner`: at start-up, the leases a
+    /// previous run of the same worker held when it was killed (no need to wait for expiry).
+    public func releaseLeases(owner: String, now: Date, context: AuditContext) throws -> Int {
+        try write { db in
+            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM outbox WHERE state = 'sending' AND lease_owner = ?", arguments: [owner])
+            for id in ids {
+                try db.execute(sql: "UPDATE outbox SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?",
+                               arguments: [now.timeIntervalSince1970, id])
+                if let record = try Self.fetch(db, id: id) {
+                    try Self.audit(.retry, record, context, outcome: "lease of a stopped run released", at: now, in: db)
+                }
+            }
+            return ids.count
+        }
+    }
+
     /// An audit entry on its own (e.g. a message refused at intake).
     public func recordAudit(_ event: AuditEvent, now: Date) throws {
         try write { db in try AuditChain.append(event, at: now, in: db) }

@@ -63,6 +63,20 @@ import Testing
         #expect(again.first?.leaseOwner == "worker-2" && again.first?.attempts == 2)
     }
 
+    @Test func aRestartedWorkerTakesBackItsOwnLeasesAtOnce() throws {
+        let (store, folder) = try makeStore()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let mine = try store.enqueue(message(), now: t0, context: ops).record.id
+        let theirs = try store.enqueue(message(to: "arbo-voorbeeld"), now: t0, context: ops).record.id
+        _ = try store.leaseDue(owner: "serve@host:/store", now: t0, duration: 120, limit: 1, context: ops)
+        _ = try store.leaseDue(owner: "other", now: t0, duration: 120, limit: 1, context: ops)
+        #expect(try store.releaseLeases(owner: "serve@host:/store", now: t0.addingTimeInterval(1), context: ops) == 1)
+        #expect(try store.record(mine)?.state == .queued && store.record(mine)?.leaseOwner == nil)
+        #expect(try store.record(theirs)?.state == .sending)
+        #expect(try store.auditEntries(limit: 1).first?.event.outcome == "lease of a stopped run released")
+        #expect(try store.leaseDue(owner: "serve@host:/store", now: t0.addingTimeInterval(2), duration: 120, limit: 5, context: ops).map(\.id) == [mine])
+    }
+
     @Test func urgentMessagesAreLeasedFirst() throws {
         let (store, folder) = try makeStore()
         defer { try? FileManager.default.removeItem(at: folder) }
