@@ -18,6 +18,8 @@ final class CurlHandle {
         try set(CURLOPT_PROTOCOLS_STR, protocols)
         try set(CURLOPT_NOSIGNAL, 1)
         try set(CURLOPT_FOLLOWLOCATION, 0)
+        // Straight to the recipient: no proxy picked up from the environment.
+        try set(CURLOPT_PROXY, "")
         try set(CURLOPT_SSL_VERIFYPEER, 1)
         try set(CURLOPT_SSL_VERIFYHOST, 2)
         try set(CURLOPT_SSLVERSION, Int(CURL_SSLVERSION_TLSv1_2))

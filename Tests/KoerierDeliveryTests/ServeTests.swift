@@ -74,6 +74,12 @@ import Testing
                              "--data-binary", "@\(file.path)", "https://localhost:\(port)/v1/messages"])
         }
 
+        /// Connecting without a client certificate, or below TLS 1.2: curl's exit code.
+        func connectWithout(_ extra: [String]) throws -> Int32 {
+            try ProcessRunner.run("/usr/bin/curl", ["-s", "--cacert", Repository.pki.appendingPathComponent("ca.pem").path] + extra
+                                  + ["--data-binary", "x", "https://localhost:\(port)/v1/messages"]).exitCode
+        }
+
         private func curl(_ arguments: [String]) throws -> (status: Int, body: String) {
             let result = try ProcessRunner.run("/usr/bin/curl", ["-s", "-w", "\n%{http_code}"] + arguments)
             var lines = result.stdout.components(separatedBy: "\n")
@@ -121,6 +127,10 @@ import Testing
         #expect(impostor.body.contains("<Rejected") && impostor.body.contains("sender-mismatch"), "\(impostor.body)")
         #expect(try centre.post(signedAnother, as: "gp").body.contains("<Accepted"))
         #expect(try centre.rig.store.trajectories(limit: 5).count == 2)
+        // Mutual TLS is required, and TLS 1.2 at least.
+        #expect(try centre.connectWithout([]) != 0)
+        #expect(try centre.connectWithout(["--tls-max", "1.1", "--cert", try centre.rig.chainFile("gp").path,
+                                           "--key", Repository.pki.appendingPathComponent("gp.key").path]) != 0)
         let garbage = try centre.post(Data("hello".utf8), as: "gp")
         #expect(garbage.status == 400 && garbage.body.contains("not a valid Koerier message"))
         #expect(try centre.rig.store.trajectories(limit: 5).count == 2)
