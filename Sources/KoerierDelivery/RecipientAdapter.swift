@@ -23,7 +23,8 @@ public protocol RecipientAdapter: Sendable {
 
 /// The adapter for each recipient type (DOMAIN.md: who may see what).
 public struct AdapterSet: Sendable {
-    let signing: MessageSigning
+    /// This gateway's signer, for the messages adapters derive.
+    public let signing: MessageSigning
 
     public init(signing: MessageSigning) { self.signing = signing }
 

@@ -20,8 +20,7 @@ public enum Gateway {
         }
         let parts = try DeliveryAssembly.parts(configuration: configuration, store: store, codec: codec)
         let verifier = SignatureVerifier(trust: try TrustStore(anchorsFile: anchors, crlFile: configuration.crl))
-        let signing = MessageSigning(codec: codec, signer: Signer(identity: try SigningIdentity(
-            keyFile: identity.key, certificateFile: identity.certificate, chainFile: identity.chain)))
+        let signing = parts.adapters.signing
         let serve = configuration.serve
         let intake = IntakeProcessor(store: store, directory: parts.directory,
                                      receipts: ReceiptIntake(store: store, directory: parts.directory, receipts: parts.receipts),

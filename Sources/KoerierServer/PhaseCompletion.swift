@@ -39,12 +39,14 @@ public struct PhaseCompletion: Sendable {
                              + "Use --amend to send a correction")
         }
         if amend && earlier.isEmpty { throw PhaseError("trajectory \(id): \(phase.rawValue) has no letter to amend yet") }
-        guard let referrerID = trajectory.referrerRecipientID, let referrer = directory[referrerID] else {
-            throw PhaseError("trajectory \(id): its referrer is not in the recipient directory; add the practice (same URA or AGB) first")
-        }
         let content = try report.clinicalContent()
         let referralBytes = try store.inboundPayload(trajectory.referralMessageID, now: now, context: context)
         guard case .referral(let referral) = try codec.decode(referralBytes) else { throw PhaseError("trajectory \(id): its referral is unreadable") }
+        // The referrer as found at intake, or (added to the directory since) found now.
+        guard let referrer = trajectory.referrerRecipientID.flatMap({ directory[$0] })
+                ?? directory.recipients.values.first(where: { Addressing.matches($0, referral.envelope.sender) }) else {
+            throw PhaseError("trajectory \(id): its referrer is not in the recipient directory; add the practice (same URA or AGB) first")
+        }
 
         let amendment = earlier.count
         var sender = referral.envelope.receiver
