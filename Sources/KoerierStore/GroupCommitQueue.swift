@@ -17,6 +17,7 @@ public final class GroupCommitQueue: @unchecked Sendable {
     private var stopping = false
     private let maxBatch: Int
     private var flusher: Thread?
+    private let finished = DispatchSemaphore(value: 0)
 
     public init(store: MessageStore, maxBatch: Int = 512) {
         self.store = store
@@ -27,12 +28,14 @@ public final class GroupCommitQueue: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops the flusher after the messages already handed in are stored.
+    /// Stops the flusher after the messages already handed in are stored, and waits for it.
     public func shutdown() {
         condition.lock()
+        let first = !stopping
         stopping = true
         condition.signal()
         condition.unlock()
+        if first { finished.wait() }
     }
 
     public func enqueue(_ message: OutboundMessage, context: AuditContext) async throws -> EnqueueOutcome {
@@ -57,6 +60,7 @@ public final class GroupCommitQueue: @unchecked Sendable {
             while pending.isEmpty && !stopping { condition.wait() }
             if pending.isEmpty && stopping {
                 condition.unlock()
+                finished.signal()
                 return
             }
             let batch = Array(pending.prefix(maxBatch))

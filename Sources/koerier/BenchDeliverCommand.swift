@@ -37,7 +37,7 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         let (configuration, codec) = try global.loadCodec()
         let pki = configuration.samplesDirectory.appendingPathComponent("pki")
         let scratch = try BenchLoopback.scratchFolder(next: configuration.storePath)
-        defer { try? FileManager.default.removeItem(at: scratch) }
+        defer { BenchLoopback.removeScratch(scratch) }
 
         // Receivers: the GP's Koerier listener, and a mail relay.
         let gpChain = try BenchLoopback.concatenate([pki.appendingPathComponent("gp.pem"), pki.appendingPathComponent("chain.pem")], into: scratch, "gp-chain.pem")

@@ -31,7 +31,7 @@ struct BenchEnqueueCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try global.loadConfiguration()
         let scratch = try BenchLoopback.scratchFolder(next: configuration.storePath)
-        defer { try? FileManager.default.removeItem(at: scratch) }
+        defer { BenchLoopback.removeScratch(scratch) }
         let keyFile = scratch.appendingPathComponent("payload.keys")
         try PayloadKeyRing.createKeyFile(at: keyFile)
         let keys = try PayloadKeyRing.load(file: keyFile)

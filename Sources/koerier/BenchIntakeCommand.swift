@@ -35,7 +35,7 @@ struct BenchIntakeCommand: AsyncParsableCommand {
         let (configuration, codec) = try global.loadCodec()
         let pki = configuration.samplesDirectory.appendingPathComponent("pki")
         let scratch = try BenchLoopback.scratchFolder(next: configuration.storePath)
-        defer { try? FileManager.default.removeItem(at: scratch) }
+        defer { BenchLoopback.removeScratch(scratch) }
 
         // The centre's intake on a scratch store.
         let keyFile = scratch.appendingPathComponent("payload.keys")

@@ -49,6 +49,14 @@ enum BenchLoopback {
         return target
     }
 
+    /// Removes a scratch folder; a file SQLite was still closing can make the first try fail.
+    static func removeScratch(_ folder: URL) {
+        for _ in 0..<5 {
+            if (try? FileManager.default.removeItem(at: folder)) != nil || !FileManager.default.fileExists(atPath: folder.path) { return }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+    }
+
     /// A fresh owner-only folder next to the configured store (the same disk), for one run.
     static func scratchFolder(next store: URL) throws -> URL {
         let scratch = store.deletingLastPathComponent().appendingPathComponent("bench-\(UUID().uuidString)")
