@@ -58,7 +58,10 @@ public final class SigningIdentity: @unchecked Sendable {
             }
         }
         key = loaded
-        signingKeys = ContextPool(make: { xmlSecKeyDuplicate(loaded) }, destroy: { xmlSecKeyDestroy($0) })
+        // Copies are made one at a time: duplicating walks the shared key's certificates,
+        // and neither xmlsec nor OpenSSL promise that is safe from two threads at once.
+        let duplicating = NSLock()
+        signingKeys = ContextPool(make: { duplicating.withLock { xmlSecKeyDuplicate(loaded) } }, destroy: { xmlSecKeyDestroy($0) })
         self.certificate = certificate
     }
 
