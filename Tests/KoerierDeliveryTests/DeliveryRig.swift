@@ -149,13 +149,13 @@ final class DeliveryRig: @unchecked Sendable {
     }
 
     /// aiosmtpd on loopback with STARTTLS required; mail lands in the returned folder.
-    func startSMTPSink(reply: String? = nil) throws -> (port: Int, mailbox: URL) {
+    func startSMTPSink(reply: String? = nil, auth: String? = nil) throws -> (port: Int, mailbox: URL) {
         let mailbox = folder.appendingPathComponent("mail-\(sinks.count)")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", Repository.root.appendingPathComponent("Tests/Peers/smtp_sink.py").path,
                              "--cert", try chainFile("arbo").path, "--key", pki.appendingPathComponent("arbo.key").path,
-                             "--dir", mailbox.path] + (reply.map { ["--reply", $0] } ?? [])
+                             "--dir", mailbox.path] + (reply.map { ["--reply", $0] } ?? []) + (auth.map { ["--auth", $0] } ?? [])
         let output = Pipe()
         process.standardOutput = output
         process.standardInput = Pipe()  // the sink runs until this pipe closes

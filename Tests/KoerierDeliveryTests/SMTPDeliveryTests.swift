@@ -160,4 +160,26 @@ import Testing
         #expect(try rig.store.record(delayed.id)?.state == .retrying)
         #expect(try rig.store.record(delayed.id)?.lastError?.hasPrefix("SMTP 451") == true)
     }
+
+    @Test func aRelayThatRequiresAuthGetsTheConfiguredCredentialsAndRefusesWrongOnes() async throws {
+        let rig = try DeliveryRig()
+        let sink = try rig.startSMTPSink(auth: "koerier:s3cret-relay")
+        let right = rig.folder.appendingPathComponent("relay.password")
+        let wrong = rig.folder.appendingPathComponent("wrong.password")
+        try "s3cret-relay\n".write(to: right, atomically: true, encoding: .utf8)
+        try "guess\n".write(to: wrong, atomically: true, encoding: .utf8)
+        func entry(_ id: String, _ password: URL) -> String {
+            Self.employer(port: sink.port, id: id) + "      username: koerier\n      password_file: \(password.path)\n\n"
+        }
+        try rig.configure(recipients: entry("employer", right) + entry("employer-wrong", wrong))
+        try rig.recordConsent(bsn: "999990019", allowed: [.werkgever])
+        let good = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer", type: .werkgever)
+        let bad = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer-wrong", type: .werkgever)
+        _ = try await rig.worker().deliverDue()
+        #expect(try rig.store.record(good.id)?.state == .delivered)
+        let refused = try #require(try rig.store.record(bad.id))
+        // 535: the relay's final word on the credentials (5xx), so no retries.
+        #expect(refused.state == .dead && refused.lastError?.hasPrefix("SMTP 535") == true, "\(refused.state) \(refused.lastError ?? "")")
+        #expect(rig.mails(in: sink.mailbox).count == 1)
+    }
 }

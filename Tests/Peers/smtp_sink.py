@@ -4,6 +4,7 @@ aiosmtpd on loopback that requires STARTTLS (with a certificate from the test PK
 it accepts mail, and writes each message it accepts to DIR as NNNNNN.eml (written, then
 renamed, so a reader never sees half a file). Prints "PORT <n>" once it listens.
 --reply CODE answers every RCPT with CODE (e.g. 450 or 550) to test retries and refusals.
+--auth USER:PASSWORD requires SMTP AUTH (after STARTTLS) with exactly these credentials.
 """
 import argparse
 import asyncio
@@ -13,7 +14,7 @@ import ssl
 import sys
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Sink:
@@ -38,12 +39,25 @@ class Sink:
         return "250 Message accepted"
 
 
+class Credentials:
+    def __init__(self, pair):
+        self.user, _, self.password = pair.partition(":")
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == self.user and auth_data.password.decode() == self.password
+        return AuthResult(success=ok, handled=False)
+
+
 class TLSController(Controller):
-    def __init__(self, handler, context, **kwargs):
+    def __init__(self, handler, context, credentials, **kwargs):
         self.tls = context
+        self.credentials = credentials
         super().__init__(handler, **kwargs)
 
     def factory(self):
+        if self.credentials:
+            return SMTP(self.handler, require_starttls=True, tls_context=self.tls, auth_require_tls=True,
+                        auth_required=True, authenticator=self.credentials)
         return SMTP(self.handler, require_starttls=True, tls_context=self.tls, auth_require_tls=True)
 
 
@@ -54,6 +68,7 @@ def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--reply", default="")
+    parser.add_argument("--auth", default="")
     arguments = parser.parse_args()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -65,7 +80,8 @@ def main():
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-    controller = TLSController(Sink(arguments.dir, arguments.reply), context, hostname="127.0.0.1", port=port)
+    credentials = Credentials(arguments.auth) if arguments.auth else None
+    controller = TLSController(Sink(arguments.dir, arguments.reply), context, credentials, hostname="127.0.0.1", port=port)
     controller.start()
     print(f"PORT {port}", flush=True)
     try:
