@@ -134,29 +134,25 @@ public final class DeliveryWorker: Sendable {
             return .sending
         }
 
-        limits.acquire(recipient.id, limit: recipient.concurrency)
         let outcome: TransportOutcome
         switch recipient.transport {
         case .https(let target):
-            outcome = parts.https.post(outgoing.bytes, to: target)
+            outcome = limits.withSlot(recipient.id, limit: recipient.concurrency) { parts.https.post(outgoing.bytes, to: target) }
         case .smtp(let target):
             guard let certificateFile = target.certificate,
                   let certificate = FileManager.default.contents(atPath: certificateFile.path).flatMap({ Certificate.loadPEM($0).first }) else {
-                limits.release(recipient.id)
                 return try finish(record, Transition(to: .blocked,
                                                      error: "no-smime-certificate: \(recipient.id) has no readable S/MIME certificate; nothing is mailed unencrypted"))
             }
+            let mail: Data
             do {
-                let mail = try MailComposer.mail(from: mailFrom, to: target.mailbox, messageID: outgoing.messageID.value,
-                                                 kind: outgoing.kind.rawValue, signer: parts.mailSigner,
-                                                 recipientCertificate: certificate, attachment: outgoing.bytes)
-                outcome = parts.smtp.send(mail, to: target)
+                mail = try MailComposer.mail(from: mailFrom, to: target.mailbox, messageID: outgoing.messageID.value, kind: outgoing.kind.rawValue,
+                                             signer: parts.mailSigner, recipientCertificate: certificate, attachment: outgoing.bytes)
             } catch {
-                limits.release(recipient.id)
                 return try finish(record, Transition(to: .dead, error: "S/MIME failed: \(error)"))
             }
+            outcome = limits.withSlot(recipient.id, limit: recipient.concurrency) { parts.smtp.send(mail, to: target) }
         }
-        limits.release(recipient.id)
         return try settle(record, recipient: recipient, outgoing: outgoing, outcome: outcome)
     }
 

@@ -80,17 +80,18 @@ final class RecipientSlots: @unchecked Sendable {
     private let condition = NSCondition()
     private var inFlight: [String: Int] = [:]
 
-    func acquire(_ recipient: String, limit: Int) {
+    /// Runs `transfer` once one of the recipient's `limit` slots is free.
+    func withSlot<T>(_ recipient: String, limit: Int, _ transfer: () -> T) -> T {
         condition.lock()
         while inFlight[recipient, default: 0] >= limit { condition.wait() }
         inFlight[recipient, default: 0] += 1
         condition.unlock()
-    }
-
-    func release(_ recipient: String) {
-        condition.lock()
-        inFlight[recipient, default: 1] -= 1
-        condition.broadcast()
-        condition.unlock()
+        defer {
+            condition.lock()
+            inFlight[recipient, default: 1] -= 1
+            condition.broadcast()
+            condition.unlock()
+        }
+        return transfer()
     }
 }
