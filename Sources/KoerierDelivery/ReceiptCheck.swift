@@ -13,7 +13,8 @@ public struct CheckedReceipt: Sendable {
 
 public struct ReceiptCheck: Sendable {
     let codec: MessageCodec
-    let verifier: SignatureVerifier
+    /// The configured trust (anchors and CRL), shared with intake.
+    public let verifier: SignatureVerifier
 
     public init(codec: MessageCodec, verifier: SignatureVerifier) {
         self.codec = codec

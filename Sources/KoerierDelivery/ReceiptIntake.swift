@@ -30,9 +30,8 @@ public struct ReceiptIntake: Sendable {
         }
         if record.state == .acknowledged { return record }  // the same receipt again: nothing to do
         let sender = checked.signer.organisation ?? checked.signer.subject
-        let stored = try store.receive(InboundMessage(messageID: receipt.envelope.messageID, kind: .receipt, sender: sender, payload: bytes),
+        _ = try store.receiveProcessed(InboundMessage(messageID: receipt.envelope.messageID, kind: .receipt, sender: sender, payload: bytes),
                                        now: Date(), context: context)
-        if !stored.duplicate { _ = try store.markInbound(receipt.envelope.messageID.value, .processed, reason: nil, now: Date(), context: context) }
         let receiptID = receipt.envelope.messageID.value
         if case .rejected(let code, let text) = receipt.outcome {
             return try store.transition(record.id, Transition(to: .dead, error: "rejected by \(record.recipientID): \(code.rawValue): \(text)",

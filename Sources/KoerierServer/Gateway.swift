@@ -19,7 +19,7 @@ public enum Gateway {
             throw PhaseError("\(configuration.file.path): `serve` needs 'identity' and 'trust.anchors'")
         }
         let parts = try DeliveryAssembly.parts(configuration: configuration, store: store, codec: codec)
-        let verifier = SignatureVerifier(trust: try TrustStore(anchorsFile: anchors, crlFile: configuration.crl))
+        let verifier = parts.receipts.verifier
         let signing = parts.adapters.signing
         let serve = configuration.serve
         let intake = IntakeProcessor(store: store, directory: parts.directory,

@@ -12,17 +12,17 @@ public struct IntakeProcessor: Sendable {
     let store: SQLiteMessageStore
     let directory: RecipientDirectory
     let receipts: ReceiptIntake
-    let context: AuditContext
+    let accessPoint: String
 
     public init(store: SQLiteMessageStore, directory: RecipientDirectory, receipts: ReceiptIntake, accessPoint: String) {
         self.store = store
         self.directory = directory
         self.receipts = receipts
-        context = AuditContext(actor: "service:koerier-intake", accessPoint: accessPoint)
+        self.accessPoint = accessPoint
     }
 
     public func accept(_ message: Message, bytes: Data, sender: String) throws {
-        let actor = AuditContext(actor: "remote:\(sender)", onBehalfOf: nil, accessPoint: context.accessPoint)
+        let actor = AuditContext(actor: "remote:\(sender)", onBehalfOf: nil, accessPoint: accessPoint)
         switch message {
         case .referral(let referral):
             let reference = store.clientReferencer.reference(bsn: referral.patient.bsn.digits)
@@ -41,12 +41,9 @@ public struct IntakeProcessor: Sendable {
             }
         case .returnLetter, .participationNotice:
             let bsn: String? = { if case .returnLetter(let letter) = message { return letter.patient.bsn.digits } else { return nil } }()
-            let stored = try store.receive(InboundMessage(messageID: message.envelope.messageID, kind: message.kind, sender: sender, payload: bytes,
+            _ = try store.receiveProcessed(InboundMessage(messageID: message.envelope.messageID, kind: message.kind, sender: sender, payload: bytes,
                                                           clientReference: bsn.map { store.clientReferencer.reference(bsn: $0) }),
                                            now: Date(), context: actor)
-            if !stored.duplicate {
-                _ = try store.markInbound(message.envelope.messageID.value, .processed, reason: nil, now: Date(), context: actor)
-            }
         }
     }
 }

@@ -195,6 +195,10 @@ public protocol MessageStore: Sendable {
     /// The payload of a leased record, for sending (the lease's audit entry covers the access).
     func deliveryPayload(of id: Int64) throws -> Data
 
+    /// Stores an arrived message that needs no further step as processed, in one
+    /// transaction; true when its id was there already.
+    func receiveProcessed(_ message: InboundMessage, now: Date, context: AuditContext) throws -> Bool
+
     /// Moves a record on and keeps the receipt that proved the delivery, in one transaction.
     func settle(_ id: Int64, _ transition: Transition, receipt: InboundMessage, now: Date, context: AuditContext) throws -> OutboundRecord
 

@@ -22,19 +22,36 @@ extension SQLiteMessageStore {
     public func settle(_ id: Int64, _ transition: Transition, receipt: InboundMessage, now: Date, context: AuditContext) throws -> OutboundRecord {
         let sealed = try seal(receipt.payload, boundTo: receipt.messageID.value)
         return try write { db in
-            let time = now.timeIntervalSince1970
-            try db.cachedStatement(sql: """
-                INSERT INTO inbox (message_id, kind, sender, state, client_ref, received_at, updated_at, key_id, payload)
-                VALUES (?, ?, ?, 'processed', ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING
-                """).execute(arguments: [receipt.messageID.value, receipt.kind.rawValue, receipt.sender, receipt.clientReference, time, time,
-                                         sealed.keyID, sealed.data])
-            if db.changesCount > 0 {
-                try AuditChain.append(AuditEvent(kind: .receive, actor: context.actor, onBehalfOf: context.onBehalfOf,
-                                                 clientReference: receipt.clientReference, messageID: receipt.messageID.value,
-                                                 accessPoint: context.accessPoint, outcome: "receipt processed"), at: now, in: db)
-            }
+            try Self.insertProcessed(receipt, sealed: sealed, outcome: "receipt processed", at: now, context: context, in: db)
             return try Self.transition(id, transition, now: now, context: context, in: db)
         }
+    }
+
+    /// Stores an arrived message that needs no further step (a receipt, a letter for this
+    /// gateway) as processed, in one transaction; true when it was there already.
+    public func receiveProcessed(_ message: InboundMessage, now: Date, context: AuditContext) throws -> Bool {
+        let sealed = try seal(message.payload, boundTo: message.messageID.value)
+        return try write { db in
+            try !Self.insertProcessed(message, sealed: sealed, outcome: "processed", at: now, context: context, in: db)
+        }
+    }
+
+    /// Inserts an inbound message as processed, with its audit entry, unless its id is
+    /// there already; true when it was inserted.
+    @discardableResult
+    static func insertProcessed(_ message: InboundMessage, sealed: (keyID: String, data: Data), outcome: String, at now: Date,
+                                context: AuditContext, in db: Database) throws -> Bool {
+        let time = now.timeIntervalSince1970
+        try db.cachedStatement(sql: """
+            INSERT INTO inbox (message_id, kind, sender, state, client_ref, received_at, updated_at, key_id, payload)
+            VALUES (?, ?, ?, 'processed', ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING
+            """).execute(arguments: [message.messageID.value, message.kind.rawValue, message.sender, message.clientReference, time, time,
+                                     sealed.keyID, sealed.data])
+        let inserted = db.changesCount > 0
+        try AuditChain.append(AuditEvent(kind: .receive, actor: context.actor, onBehalfOf: context.onBehalfOf,
+                                         clientReference: message.clientReference, messageID: message.messageID.value,
+                                         accessPoint: context.accessPoint, outcome: inserted ? outcome : "duplicate"), at: now, in: db)
+        return inserted
     }
 
     /// Returns to the queue every record still leased to `owner`: at start-up, the leases a
@@ -91,16 +108,21 @@ extension SQLiteMessageStore {
 
     public func recordConsent(_ consent: ConsentRecord, now: Date, context: AuditContext) throws {
         try write { db in
-            try db.execute(sql: """
-                INSERT INTO consent (client_ref, allowed, recorded_on, source_message_id, updated_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (client_ref) DO UPDATE SET allowed = excluded.allowed, recorded_on = excluded.recorded_on,
-                    source_message_id = excluded.source_message_id, updated_at = excluded.updated_at
-                """, arguments: [consent.clientReference, consent.allowed.map(\.rawValue).sorted().joined(separator: ","),
-                                 consent.recordedOn, consent.sourceMessageID, now.timeIntervalSince1970])
+            try Self.upsertConsent(consent, at: now, in: db)
             try AuditChain.append(AuditEvent(kind: .receive, actor: context.actor, onBehalfOf: context.onBehalfOf,
                                              clientReference: consent.clientReference, messageID: consent.sourceMessageID,
                                              accessPoint: context.accessPoint, outcome: "consent recorded"), at: now, in: db)
         }
+    }
+
+    /// A client's consent, replacing any earlier one, inside the caller's transaction.
+    static func upsertConsent(_ consent: ConsentRecord, at now: Date, in db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO consent (client_ref, allowed, recorded_on, source_message_id, updated_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (client_ref) DO UPDATE SET allowed = excluded.allowed, recorded_on = excluded.recorded_on,
+                source_message_id = excluded.source_message_id, updated_at = excluded.updated_at
+            """).execute(arguments: [consent.clientReference, consent.allowed.map(\.rawValue).sorted().joined(separator: ","),
+                                     consent.recordedOn, consent.sourceMessageID, now.timeIntervalSince1970])
     }
 
     public func consent(clientReference: String) throws -> ConsentRecord? {

@@ -49,23 +49,15 @@ extension SQLiteMessageStore: TrajectoryStore {
                 return (Self.trajectory(existing), true)
             }
             let time = now.timeIntervalSince1970
-            try db.execute(sql: """
-                INSERT INTO inbox (message_id, kind, sender, state, client_ref, received_at, updated_at, key_id, payload)
-                VALUES (?, ?, ?, 'processed', ?, ?, ?, ?, ?)
-                """, arguments: [id, message.kind.rawValue, message.sender, message.clientReference, time, time, sealed.keyID, sealed.data])
-            try AuditChain.append(AuditEvent(kind: .receive, actor: context.actor, clientReference: message.clientReference, messageID: id,
-                                             accessPoint: context.accessPoint, outcome: "accepted; trajectory opened"), at: now, in: db)
+            try Self.insertProcessed(message, sealed: sealed, outcome: "accepted; trajectory opened", at: now, context: context, in: db)
             try db.execute(sql: """
                 INSERT INTO trajectory (referral_message_id, transaction_id, client_ref, referrer_recipient_id, opened_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?)
                 """, arguments: [id, transactionID, consent.clientReference, referrerRecipientID, time, time])
             let trajectoryID = db.lastInsertedRowID
-            try db.execute(sql: """
-                INSERT INTO consent (client_ref, allowed, recorded_on, source_message_id, updated_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (client_ref) DO UPDATE SET allowed = excluded.allowed, recorded_on = excluded.recorded_on,
-                    source_message_id = excluded.source_message_id, updated_at = excluded.updated_at
-                """, arguments: [consent.clientReference, consent.allowed.map(\.rawValue).sorted().joined(separator: ","),
-                                 consent.recordedOn, id, time])
+            var recorded = consent
+            recorded.sourceMessageID = id
+            try Self.upsertConsent(recorded, at: now, in: db)
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM trajectory WHERE id = ?", arguments: [trajectoryID]) else {
                 throw StoreError("trajectory vanished")
             }
