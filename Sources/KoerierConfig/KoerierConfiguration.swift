@@ -77,8 +77,9 @@ public struct KoerierConfiguration: Sendable {
     public static func load(path: String) throws -> KoerierConfiguration {
         let file = URL(fileURLWithPath: path).standardizedFileURL
         guard let data = FileManager.default.contents(atPath: file.path) else {
-            throw ConfigError(file: path, line: nil,
-                              message: "cannot read the configuration file (use --config FILE or set \(environmentVariable))")
+            throw ConfigError(
+                file: path, line: nil,
+                message: "cannot read the configuration file (use --config FILE or set \(environmentVariable))")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(file: path, line: nil, message: "the configuration file is not UTF-8 text")
@@ -124,23 +125,27 @@ public struct KoerierConfiguration: Sendable {
         recipientsFile = resolve(try fields.string("recipients") ?? "recipients.yaml")
         if let identity = try fields.section("identity") {
             try identity.rejectUnknown(allowed: ["key", "certificate", "chain"])
-            self.identity = Identity(key: resolve(try identity.requiredString("key")),
-                                     certificate: resolve(try identity.requiredString("certificate")),
-                                     chain: try identity.string("chain").map(resolve))
+            self.identity = Identity(
+                key: resolve(try identity.requiredString("key")),
+                certificate: resolve(try identity.requiredString("certificate")),
+                chain: try identity.string("chain").map(resolve))
         } else {
             identity = nil
         }
         var delivery = DeliverySettings()
         if let section = try fields.section("delivery") {
-            try section.rejectUnknown(allowed: ["max_attempts", "max_age_hours", "first_retry_seconds", "max_retry_seconds",
-                                                "lease_seconds", "connect_timeout_seconds", "total_timeout_seconds", "workers",
-                                                "circuit_failures", "circuit_pause_seconds", "mail_from"])
+            try section.rejectUnknown(allowed: [
+                "max_attempts", "max_age_hours", "first_retry_seconds", "max_retry_seconds",
+                "lease_seconds", "connect_timeout_seconds", "total_timeout_seconds", "workers",
+                "circuit_failures", "circuit_pause_seconds", "mail_from",
+            ])
             delivery.maxAttempts = try section.integer("max_attempts", range: 1...1000) ?? delivery.maxAttempts
             delivery.maxAgeSeconds = 3600 * (try section.integer("max_age_hours", range: 1...(24 * 90)) ?? delivery.maxAgeSeconds / 3600)
             delivery.firstRetrySeconds = try section.integer("first_retry_seconds", range: 1...86_400) ?? delivery.firstRetrySeconds
             delivery.maxRetrySeconds = try section.integer("max_retry_seconds", range: 1...86_400) ?? delivery.maxRetrySeconds
             delivery.leaseSeconds = try section.integer("lease_seconds", range: 10...3600) ?? delivery.leaseSeconds
-            delivery.connectTimeoutSeconds = try section.integer("connect_timeout_seconds", range: 1...300) ?? delivery.connectTimeoutSeconds
+            delivery.connectTimeoutSeconds =
+                try section.integer("connect_timeout_seconds", range: 1...300) ?? delivery.connectTimeoutSeconds
             delivery.totalTimeoutSeconds = try section.integer("total_timeout_seconds", range: 1...3600) ?? delivery.totalTimeoutSeconds
             delivery.workers = try section.integer("workers", range: 1...256) ?? delivery.workers
             delivery.circuitFailures = try section.integer("circuit_failures", range: 1...1000) ?? delivery.circuitFailures
@@ -155,22 +160,25 @@ public struct KoerierConfiguration: Sendable {
                 guard let text = try section.string(key) else { return nil }
                 let parts = text.split(separator: ":")
                 guard parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port) else {
-                    throw ConfigError(file: displayPath, line: section.line(of: key), message: "'serve.\(key)' must be HOST:PORT, not '\(text)'")
+                    throw ConfigError(
+                        file: displayPath, line: section.line(of: key), message: "'serve.\(key)' must be HOST:PORT, not '\(text)'")
                 }
                 return (String(parts[0]), port)
             }
             if let (host, port) = try endpoint("listen") { (serve.listenHost, serve.listenPort) = (host, port) }
             if let (host, port) = try endpoint("admin") {
                 guard host == "127.0.0.1" || host == "localhost" || host == "::1" else {
-                    throw ConfigError(file: displayPath, line: section.line(of: "admin"),
-                                      message: "'serve.admin' must be a loopback address: the admin port has no authentication")
+                    throw ConfigError(
+                        file: displayPath, line: section.line(of: "admin"),
+                        message: "'serve.admin' must be a loopback address: the admin port has no authentication")
                 }
                 (serve.adminHost, serve.adminPort) = (host, port)
             }
             if let inbox = try section.string("inbox") { serve.inbox = resolve(inbox) }
             if let format = try section.string("log_format") {
                 guard format == "text" || format == "json" else {
-                    throw ConfigError(file: displayPath, line: section.line(of: "log_format"), message: "'serve.log_format' must be text or json")
+                    throw ConfigError(
+                        file: displayPath, line: section.line(of: "log_format"), message: "'serve.log_format' must be text or json")
                 }
                 serve.logFormat = format
             }

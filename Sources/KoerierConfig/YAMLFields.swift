@@ -13,7 +13,8 @@ public struct YAMLFields {
 
     public init(_ node: Node, file: String, path: String) throws {
         guard case .mapping(let mapping) = node else {
-            throw ConfigError(file: file, line: node.mark?.line, message: "\(path.isEmpty ? "the file" : path) must be a mapping of keys to values")
+            throw ConfigError(
+                file: file, line: node.mark?.line, message: "\(path.isEmpty ? "the file" : path) must be a mapping of keys to values")
         }
         self.file = file
         self.path = path
@@ -25,8 +26,9 @@ public struct YAMLFields {
 
     public func rejectUnknown(allowed: Set<String>) throws {
         for entry in entries where !allowed.contains(entry.key) {
-            throw ConfigError(file: file, line: entry.line,
-                              message: "unknown key '\(qualified(entry.key))'; known keys: \(allowed.sorted().joined(separator: ", "))")
+            throw ConfigError(
+                file: file, line: entry.line,
+                message: "unknown key '\(qualified(entry.key))'; known keys: \(allowed.sorted().joined(separator: ", "))")
         }
     }
 
@@ -43,8 +45,9 @@ public struct YAMLFields {
     public func integer(_ key: String, range: ClosedRange<Int>) throws -> Int? {
         guard let entry = entry(key) else { return nil }
         guard case .scalar(let scalar) = entry.value, let value = Int(scalar.string), range.contains(value) else {
-            throw ConfigError(file: file, line: entry.line,
-                              message: "'\(qualified(key))' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            throw ConfigError(
+                file: file, line: entry.line,
+                message: "'\(qualified(key))' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return value
     }

@@ -33,7 +33,7 @@ final class CurlHandle {
 
     deinit {
         curl_easy_cleanup(handle)
-        lists.forEach { curl_slist_free_all($0) }
+        for list in lists { curl_slist_free_all(list) }
     }
 
     func set(_ option: CURLoption, _ value: Int) throws {

@@ -19,33 +19,40 @@ public enum DeliveryAssembly {
         let signing = MessageSigning(codec: codec, signer: Signer(identity: signingIdentity))
         let verifier = SignatureVerifier(trust: try TrustStore(anchorsFile: anchors, crlFile: configuration.crl))
         func read(_ url: URL) throws -> Data {
-            guard let data = FileManager.default.contents(atPath: url.path) else { throw DeliveryFailure("\(url.path): cannot read the file") }
+            guard let data = FileManager.default.contents(atPath: url.path) else {
+                throw DeliveryFailure("\(url.path): cannot read the file")
+            }
             return data
         }
         let certificate = try read(identity.certificate)
         let chain = try identity.chain.map(read)
         let mailSigner = try SMIMESigner(keyPEM: try read(identity.key), certificatePEM: certificate, chainPEM: chain)
-        let credentials = ClientCredentials(certificateChain: try clientChainFile(certificate: certificate, chain: chain, next: configuration.storePath),
-                                            key: identity.key)
-        let timeouts = TransportTimeouts(connect: configuration.delivery.connectTimeoutSeconds, total: configuration.delivery.totalTimeoutSeconds)
-        return DeliveryWorker.Parts(store: store, directory: directory, codec: codec, adapters: AdapterSet(signing: signing),
-                                    https: HTTPSTransport(credentials: credentials, timeouts: timeouts),
-                                    smtp: SMTPTransport(mailFrom: configuration.delivery.mailFrom, timeouts: timeouts),
-                                    mailSigner: mailSigner, receipts: ReceiptCheck(codec: codec, verifier: verifier),
-                                    policy: RetryPolicy(configuration.delivery))
+        let credentials = ClientCredentials(
+            certificateChain: try clientChainFile(certificate: certificate, chain: chain, next: configuration.storePath),
+            key: identity.key)
+        let timeouts = TransportTimeouts(
+            connect: configuration.delivery.connectTimeoutSeconds, total: configuration.delivery.totalTimeoutSeconds)
+        return DeliveryWorker.Parts(
+            store: store, directory: directory, codec: codec, adapters: AdapterSet(signing: signing),
+            https: HTTPSTransport(credentials: credentials, timeouts: timeouts),
+            smtp: SMTPTransport(mailFrom: configuration.delivery.mailFrom, timeouts: timeouts),
+            mailSigner: mailSigner, receipts: ReceiptCheck(codec: codec, verifier: verifier),
+            policy: RetryPolicy(configuration.delivery))
     }
 
     public static func worker(configuration: KoerierConfiguration, parts: DeliveryWorker.Parts, owner: String) -> DeliveryWorker {
         let settings = configuration.delivery
-        return DeliveryWorker(parts: parts, owner: owner, threads: settings.workers, leaseDuration: TimeInterval(settings.leaseSeconds),
-                              mailFrom: settings.mailFrom, circuitFailures: settings.circuitFailures,
-                              circuitPause: TimeInterval(settings.circuitPauseSeconds))
+        return DeliveryWorker(
+            parts: parts, owner: owner, threads: settings.workers, leaseDuration: TimeInterval(settings.leaseSeconds),
+            mailFrom: settings.mailFrom, circuitFailures: settings.circuitFailures,
+            circuitPause: TimeInterval(settings.circuitPauseSeconds))
     }
 
     /// This gateway's certificate followed by its intermediates, as one PEM file.
     public static func clientChainFile(configuration: KoerierConfiguration) throws -> URL {
         guard let identity = configuration.identity,
-              let certificate = FileManager.default.contents(atPath: identity.certificate.path) else {
+            let certificate = FileManager.default.contents(atPath: identity.certificate.path)
+        else {
             throw DeliveryFailure("\(configuration.file.path): cannot read 'identity.certificate'")
         }
         let chain = identity.chain.flatMap { FileManager.default.contents(atPath: $0.path) }

@@ -29,8 +29,10 @@ public final class DeliveryWorker: Sendable {
         public let receipts: ReceiptCheck
         public let policy: RetryPolicy
 
-        public init(store: MessageStore, directory: RecipientDirectory, codec: MessageCodec, adapters: AdapterSet, https: HTTPSTransport,
-                    smtp: SMTPTransport, mailSigner: SMIMESigner, receipts: ReceiptCheck, policy: RetryPolicy) {
+        public init(
+            store: MessageStore, directory: RecipientDirectory, codec: MessageCodec, adapters: AdapterSet, https: HTTPSTransport,
+            smtp: SMTPTransport, mailSigner: SMIMESigner, receipts: ReceiptCheck, policy: RetryPolicy
+        ) {
             self.store = store
             self.directory = directory
             self.codec = codec
@@ -53,8 +55,10 @@ public final class DeliveryWorker: Sendable {
     private let circuits: CircuitBreakers
     private let limits = RecipientSlots()
 
-    public init(parts: Parts, owner: String, threads: Int, leaseDuration: TimeInterval, mailFrom: String,
-                circuitFailures: Int, circuitPause: TimeInterval) {
+    public init(
+        parts: Parts, owner: String, threads: Int, leaseDuration: TimeInterval, mailFrom: String,
+        circuitFailures: Int, circuitPause: TimeInterval
+    ) {
         self.parts = parts
         self.threads = threads
         batchSize = threads * 4
@@ -109,18 +113,24 @@ public final class DeliveryWorker: Sendable {
     private func attempt(_ record: OutboundRecord) throws -> DeliveryState {
         let store = parts.store
         guard let recipient = parts.directory[record.recipientID] else {
-            return try finish(record, Transition(to: .dead, error: "unknown recipient '\(record.recipientID)': not in the recipient directory"))
+            return try finish(
+                record, Transition(to: .dead, error: "unknown recipient '\(record.recipientID)': not in the recipient directory"))
         }
         if let until = circuits.pausedUntil(recipient.id, now: Date()) {
-            return try store.releaseLease(record.id, until: until, reason: "recipient \(recipient.id) paused after repeated failures",
-                                          now: Date(), context: context).state
+            return try store.releaseLease(
+                record.id, until: until, reason: "recipient \(recipient.id) paused after repeated failures",
+                now: Date(), context: context
+            ).state
         }
         let payload = try store.deliveryPayload(of: record.id)
         let message: Message
         do {
             message = try parts.codec.decode(payload)
         } catch {
-            return try finish(record, Transition(to: .dead, error: "the stored message no longer passes validation: \(error.problems.first.map { "\($0)" } ?? "")"))
+            return try finish(
+                record,
+                Transition(
+                    to: .dead, error: "the stored message no longer passes validation: \(error.problems.first.map { "\($0)" } ?? "")"))
         }
         let consent = try record.clientReference.flatMap { try store.consent(clientReference: $0) }
         let decision: AdapterDecision
@@ -140,14 +150,19 @@ public final class DeliveryWorker: Sendable {
             outcome = limits.withSlot(recipient.id, limit: recipient.concurrency) { parts.https.post(outgoing.bytes, to: target) }
         case .smtp(let target):
             guard let certificateFile = target.certificate,
-                  let certificate = FileManager.default.contents(atPath: certificateFile.path).flatMap({ Certificate.loadPEM($0).first }) else {
-                return try finish(record, Transition(to: .blocked,
-                                                     error: "no-smime-certificate: \(recipient.id) has no readable S/MIME certificate; nothing is mailed unencrypted"))
+                let certificate = FileManager.default.contents(atPath: certificateFile.path).flatMap({ Certificate.loadPEM($0).first })
+            else {
+                return try finish(
+                    record,
+                    Transition(
+                        to: .blocked,
+                        error: "no-smime-certificate: \(recipient.id) has no readable S/MIME certificate; nothing is mailed unencrypted"))
             }
             let mail: Data
             do {
-                mail = try MailComposer.mail(from: mailFrom, to: target.mailbox, messageID: outgoing.messageID.value, kind: outgoing.kind.rawValue,
-                                             signer: parts.mailSigner, recipientCertificate: certificate, attachment: outgoing.bytes)
+                mail = try MailComposer.mail(
+                    from: mailFrom, to: target.mailbox, messageID: outgoing.messageID.value, kind: outgoing.kind.rawValue,
+                    signer: parts.mailSigner, recipientCertificate: certificate, attachment: outgoing.bytes)
             } catch {
                 return try finish(record, Transition(to: .dead, error: "S/MIME failed: \(error)"))
             }
@@ -156,8 +171,10 @@ public final class DeliveryWorker: Sendable {
         return try settle(record, recipient: recipient, outgoing: outgoing, outcome: outcome)
     }
 
-    private func settle(_ record: OutboundRecord, recipient: Recipient, outgoing: OutgoingMessage,
-                        outcome: TransportOutcome) throws -> DeliveryState {
+    private func settle(
+        _ record: OutboundRecord, recipient: Recipient, outgoing: OutgoingMessage,
+        outcome: TransportOutcome
+    ) throws -> DeliveryState {
         let sentID = outgoing.messageID.value
         let digest = ReceiptMatch.sha256Hex(outgoing.bytes)
         switch outcome {
@@ -173,17 +190,22 @@ public final class DeliveryWorker: Sendable {
                 let receiptID = checked.receipt.envelope.messageID
                 var transition = Transition(to: .acknowledged, receiptID: receiptID.value, sentMessageID: sentID, sentDigest: digest)
                 if case .rejected(let code, let text) = checked.receipt.outcome {
-                    transition = Transition(to: .dead, error: "rejected by \(recipient.id): \(code.rawValue): \(text)",
-                                            receiptID: receiptID.value, sentMessageID: sentID, sentDigest: digest)
+                    transition = Transition(
+                        to: .dead, error: "rejected by \(recipient.id): \(code.rawValue): \(text)",
+                        receiptID: receiptID.value, sentMessageID: sentID, sentDigest: digest)
                 }
-                let receipt = InboundMessage(messageID: receiptID, kind: .receipt, sender: checked.signer.organisation ?? checked.signer.subject,
-                                             payload: body)
+                let receipt = InboundMessage(
+                    messageID: receiptID, kind: .receipt, sender: checked.signer.organisation ?? checked.signer.subject,
+                    payload: body)
                 let state = try parts.store.settle(record.id, transition, receipt: receipt, now: Date(), context: context).state
                 DeliveryMetrics.record(state, queuedAt: record.createdAt)
                 return state
             } catch let failure as DeliveryFailure {
-                return try finish(record, Transition(to: .delivered, error: "accepted without a valid receipt: \(failure)",
-                                                     sentMessageID: sentID, sentDigest: digest))
+                return try finish(
+                    record,
+                    Transition(
+                        to: .delivered, error: "accepted without a valid receipt: \(failure)",
+                        sentMessageID: sentID, sentDigest: digest))
             }
         case .refused(_, let reason):
             circuits.record(success: true, for: recipient.id, now: Date())  // it answered: not down

@@ -16,8 +16,9 @@ public struct HTTPSTransport: Sendable {
 
     public func post(_ bytes: Data, to target: HTTPSTarget) -> TransportOutcome {
         do {
-            let curl = try CurlHandle(url: target.url.absoluteString, protocols: "https", anchors: target.serverAnchors,
-                                      connectTimeout: timeouts.connect, totalTimeout: timeouts.total)
+            let curl = try CurlHandle(
+                url: target.url.absoluteString, protocols: "https", anchors: target.serverAnchors,
+                connectTimeout: timeouts.connect, totalTimeout: timeouts.total)
             try curl.set(CURLOPT_SSLCERT, credentials.certificateChain.path)
             try curl.set(CURLOPT_SSLCERTTYPE, "PEM")
             try curl.set(CURLOPT_SSLKEY, credentials.key.path)

@@ -4,8 +4,10 @@ import KoerierSecurity
 /// The mail that carries one signed message: a short body that says nothing clinical, the
 /// XML as attachment, the whole signed and encrypted as S/MIME.
 public enum MailComposer {
-    public static func mail(from: String, to: String, messageID: String, kind: String, signer: SMIMESigner, recipientCertificate: Certificate,
-                     attachment: Data, now: Date = Date()) throws -> Data {
+    public static func mail(
+        from: String, to: String, messageID: String, kind: String, signer: SMIMESigner, recipientCertificate: Certificate,
+        attachment: Data, now: Date = Date()
+    ) throws -> Data {
         let boundary = "koerier-" + UUID().uuidString.lowercased()
         let encoded = attachment.base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
         let inner = [
@@ -31,13 +33,14 @@ public enum MailComposer {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
         let domain = from.split(separator: "@").last.map(String.init) ?? "localhost"
-        let headers = [
-            "From: <\(from)>",
-            "To: <\(to)>",
-            "Subject: Beveiligd bericht \(messageID)",
-            "Date: \(formatter.string(from: now))",
-            "Message-ID: <\(messageID).\(UUID().uuidString.lowercased())@\(domain)>",
-        ].joined(separator: "\r\n") + "\r\n"
+        let headers =
+            [
+                "From: <\(from)>",
+                "To: <\(to)>",
+                "Subject: Beveiligd bericht \(messageID)",
+                "Date: \(formatter.string(from: now))",
+                "Message-ID: <\(messageID).\(UUID().uuidString.lowercased())@\(domain)>",
+            ].joined(separator: "\r\n") + "\r\n"
         return Data(headers.utf8) + secured
     }
 }

@@ -10,12 +10,14 @@ enum ParticipationDerivation {
     static func notice(from letter: ReturnLetter, to recipient: Recipient) -> ParticipationNotice {
         let sender = letter.envelope.sender
         return ParticipationNotice(
-            envelope: Envelope(messageID: DerivedMessageID.make(from: letter.envelope.messageID, recipient: recipient.id, purpose: "participation notice"),
-                               transactionID: letter.envelope.transactionID, created: letter.envelope.created,
-                               documentKind: .deelnamebericht,
-                               sender: Party(type: sender.type, organisation: sender.organisation, agb: sender.agb, ura: sender.ura,
-                                             address: sender.address),
-                               receiver: recipient.party),
+            envelope: Envelope(
+                messageID: DerivedMessageID.make(from: letter.envelope.messageID, recipient: recipient.id, purpose: "participation notice"),
+                transactionID: letter.envelope.transactionID, created: letter.envelope.created,
+                documentKind: .deelnamebericht,
+                sender: Party(
+                    type: sender.type, organisation: sender.organisation, agb: sender.agb, ura: sender.ura,
+                    address: sender.address),
+                receiver: recipient.party),
             participant: Participant(name: letter.patient.name),
             status: letter.phase == .afsluiting ? .afgerond : .actief,
             // One block: the period this letter reports on (which phase it was is not the employer's business).
@@ -33,8 +35,11 @@ public enum DerivedMessageID {
         var bytes = Array(SHA256.hash(data: Data("koerier \(purpose) v1|\(source.value)|\(recipient)".utf8)).prefix(16))
         bytes[6] = (bytes[6] & 0x0f) | 0x50  // version 5 style (name-based)
         bytes[8] = (bytes[8] & 0x3f) | 0x80  // RFC 4122 variant
-        let uuid = UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                               bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        let uuid = UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
         return MessageID(uuid)
     }
 }

@@ -26,16 +26,21 @@ public struct ReceiptIntake: Sendable {
             throw DeliveryFailure("the receipt's SHA-256 is not that of the bytes delivered as \(receipt.answeredMessageID)")
         }
         if let recipient = directory[record.recipientID], let ura = recipient.ura, receipt.envelope.sender.ura != ura {
-            throw DeliveryFailure("the receipt comes from URA \(receipt.envelope.sender.ura?.value ?? "none"), not from \(recipient.id) (URA \(ura.value))")
+            throw DeliveryFailure(
+                "the receipt comes from URA \(receipt.envelope.sender.ura?.value ?? "none"), not from \(recipient.id) (URA \(ura.value))")
         }
         if record.state == .acknowledged { return record }  // the same receipt again: nothing to do
         let sender = checked.signer.organisation ?? checked.signer.subject
-        _ = try store.receiveProcessed(InboundMessage(messageID: receipt.envelope.messageID, kind: .receipt, sender: sender, payload: bytes),
-                                       now: Date(), context: context)
+        _ = try store.receiveProcessed(
+            InboundMessage(messageID: receipt.envelope.messageID, kind: .receipt, sender: sender, payload: bytes),
+            now: Date(), context: context)
         let receiptID = receipt.envelope.messageID.value
         if case .rejected(let code, let text) = receipt.outcome {
-            return try store.transition(record.id, Transition(to: .dead, error: "rejected by \(record.recipientID): \(code.rawValue): \(text)",
-                                                              receiptID: receiptID), now: Date(), context: context)
+            return try store.transition(
+                record.id,
+                Transition(
+                    to: .dead, error: "rejected by \(record.recipientID): \(code.rawValue): \(text)",
+                    receiptID: receiptID), now: Date(), context: context)
         }
         return try store.transition(record.id, Transition(to: .acknowledged, receiptID: receiptID), now: Date(), context: context)
     }

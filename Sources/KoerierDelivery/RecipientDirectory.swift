@@ -71,7 +71,9 @@ public struct RecipientDirectory: Sendable {
         }
         let root: Node
         do {
-            guard let node = try Yams.compose(yaml: text) else { throw ConfigError(file: shown, line: nil, message: "the directory is empty") }
+            guard let node = try Yams.compose(yaml: text) else {
+                throw ConfigError(file: shown, line: nil, message: "the directory is empty")
+            }
             root = node
         } catch let error as YamlError {
             throw ConfigError(file: shown, line: nil, message: "not valid YAML: \(error)")
@@ -117,26 +119,31 @@ public struct RecipientDirectory: Sendable {
             guard let url = URL(string: text), url.scheme == "https", url.host != nil else {
                 throw problem("https", "'\(text)' is not an https:// URL (plain HTTP is never used)")
             }
-            transport = .https(HTTPSTarget(url: url, serverAnchors: resolve(try https.requiredString("server_anchors")),
-                                           address: try https.string("address")))
+            transport = .https(
+                HTTPSTarget(
+                    url: url, serverAnchors: resolve(try https.requiredString("server_anchors")),
+                    address: try https.string("address")))
         case (nil, let smtp?):
             try smtp.rejectUnknown(allowed: ["to", "relay", "port", "relay_anchors", "certificate", "username", "password_file"])
             let mailbox = try smtp.requiredString("to")
             guard mailbox.contains("@"), !mailbox.contains(where: { $0 == "<" || $0 == ">" || $0.isWhitespace || $0.isNewline }) else {
                 throw problem("smtp", "'\(mailbox)' is not a mail address")
             }
-            transport = .smtp(SMTPTarget(mailbox: mailbox, relayHost: try smtp.requiredString("relay"),
-                                         relayPort: try smtp.integer("port", range: 1...65535) ?? 25,
-                                         relayAnchors: resolve(try smtp.requiredString("relay_anchors")),
-                                         certificate: try smtp.string("certificate").map(resolve),
-                                         username: try smtp.string("username"),
-                                         passwordFile: try smtp.string("password_file").map(resolve)))
+            transport = .smtp(
+                SMTPTarget(
+                    mailbox: mailbox, relayHost: try smtp.requiredString("relay"),
+                    relayPort: try smtp.integer("port", range: 1...65535) ?? 25,
+                    relayAnchors: resolve(try smtp.requiredString("relay_anchors")),
+                    certificate: try smtp.string("certificate").map(resolve),
+                    username: try smtp.string("username"),
+                    passwordFile: try smtp.string("password_file").map(resolve)))
         case (nil, nil):
             throw problem("id", "needs a transport: 'https' or 'smtp'")
         case (.some, .some):
             throw problem("smtp", "has both 'https' and 'smtp'; choose one")
         }
-        return Recipient(id: id, name: try entry.string("name") ?? id, type: type, agb: agb, ura: ura, transport: transport,
-                         concurrency: try entry.integer("concurrency", range: 1...64) ?? 2)
+        return Recipient(
+            id: id, name: try entry.string("name") ?? id, type: type, agb: agb, ura: ura, transport: transport,
+            concurrency: try entry.integer("concurrency", range: 1...64) ?? 2)
     }
 }

@@ -16,8 +16,9 @@ public struct RetryPolicy: Sendable {
     }
 
     public init(_ settings: KoerierConfiguration.DeliverySettings) {
-        self.init(maxAttempts: settings.maxAttempts, maxAge: TimeInterval(settings.maxAgeSeconds),
-                  firstDelay: TimeInterval(settings.firstRetrySeconds), maxDelay: TimeInterval(settings.maxRetrySeconds))
+        self.init(
+            maxAttempts: settings.maxAttempts, maxAge: TimeInterval(settings.maxAgeSeconds),
+            firstDelay: TimeInterval(settings.firstRetrySeconds), maxDelay: TimeInterval(settings.maxRetrySeconds))
     }
 
     public enum Verdict: Equatable, Sendable {

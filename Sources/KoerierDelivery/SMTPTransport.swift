@@ -14,8 +14,9 @@ public struct SMTPTransport: Sendable {
 
     public func send(_ mail: Data, to target: SMTPTarget) -> TransportOutcome {
         do {
-            let curl = try CurlHandle(url: "smtp://\(target.relayHost):\(target.relayPort)", protocols: "smtp",
-                                      anchors: target.relayAnchors, connectTimeout: timeouts.connect, totalTimeout: timeouts.total)
+            let curl = try CurlHandle(
+                url: "smtp://\(target.relayHost):\(target.relayPort)", protocols: "smtp",
+                anchors: target.relayAnchors, connectTimeout: timeouts.connect, totalTimeout: timeouts.total)
             try curl.set(CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue))
             try curl.set(CURLOPT_MAIL_FROM, "<\(mailFrom)>")
             try curl.set(CURLOPT_MAIL_RCPT, list: ["<\(target.mailbox)>"])

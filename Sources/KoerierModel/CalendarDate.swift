@@ -6,7 +6,8 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
 
     public init(year: Int, month: Int, day: Int) throws {
         guard (1...9999).contains(year), (1...12).contains(month),
-              (1...CalendarDate.daysIn(month: month, year: year)).contains(day) else {
+            (1...CalendarDate.daysIn(month: month, year: year)).contains(day)
+        else {
             throw FieldFormatError(rule: "date-format", message: "not a calendar date: \(year)-\(month)-\(day)")
         }
         self.year = year
@@ -18,7 +19,8 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
     public init(parsing text: String) throws {
         let bytes = Array(text.utf8)
         guard bytes.count == 10, bytes[4] == 0x2D, bytes[7] == 0x2D,
-              let year = decimal(bytes[0..<4]), let month = decimal(bytes[5..<7]), let day = decimal(bytes[8..<10]) else {
+            let year = decimal(bytes[0..<4]), let month = decimal(bytes[5..<7]), let day = decimal(bytes[8..<10])
+        else {
             throw FieldFormatError(rule: "date-format", message: "date must be written YYYY-MM-DD")
         }
         try self.init(year: year, month: month, day: day)

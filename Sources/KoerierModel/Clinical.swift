@@ -9,10 +9,12 @@ public struct IcpcCode: Hashable, Sendable {
         let bytes = Array(code.utf8)
         let chapters = Set("ABDFHKLNPRSTUWXYZ".utf8)
         let isDigit: (UInt8) -> Bool = { $0 >= 0x30 && $0 <= 0x39 }
-        let valid = (bytes.count == 3 || (bytes.count == 6 && bytes[3] == 0x2E && isDigit(bytes[4]) && isDigit(bytes[5])))
+        let valid =
+            (bytes.count == 3 || (bytes.count == 6 && bytes[3] == 0x2E && isDigit(bytes[4]) && isDigit(bytes[5])))
             && chapters.contains(bytes[0]) && isDigit(bytes[1]) && isDigit(bytes[2])
         guard valid else {
-            throw FieldFormatError(rule: "icpc-format", message: "ICPC code must be a chapter letter and two digits, optionally .NN (e.g. P78)")
+            throw FieldFormatError(
+                rule: "icpc-format", message: "ICPC code must be a chapter letter and two digits, optionally .NN (e.g. P78)")
         }
         self.code = code
         self.label = label
@@ -66,8 +68,10 @@ public struct PositiveHealth: Hashable, Sendable {
     public var meedoen: Int
     public var dagelijksFunctioneren: Int
 
-    public init(measuredOn: CalendarDate, lichaamsfuncties: Int, mentaalWelbevinden: Int, zingeving: Int,
-                kwaliteitVanLeven: Int, meedoen: Int, dagelijksFunctioneren: Int) {
+    public init(
+        measuredOn: CalendarDate, lichaamsfuncties: Int, mentaalWelbevinden: Int, zingeving: Int,
+        kwaliteitVanLeven: Int, meedoen: Int, dagelijksFunctioneren: Int
+    ) {
         self.measuredOn = measuredOn
         self.lichaamsfuncties = lichaamsfuncties
         self.mentaalWelbevinden = mentaalWelbevinden

@@ -16,8 +16,10 @@ public struct Envelope: Hashable, Sendable {
     public var receiver: Party
     public var inReplyTo: MessageID?
 
-    public init(messageID: MessageID, transactionID: TransactionID, created: Timestamp, documentKind: DocumentKind,
-                sender: Party, receiver: Party, inReplyTo: MessageID? = nil) {
+    public init(
+        messageID: MessageID, transactionID: TransactionID, created: Timestamp, documentKind: DocumentKind,
+        sender: Party, receiver: Party, inReplyTo: MessageID? = nil
+    ) {
         self.messageID = messageID
         self.transactionID = transactionID
         self.created = created

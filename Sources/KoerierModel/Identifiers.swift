@@ -113,9 +113,11 @@ public struct TransactionID: Hashable, Sendable, CustomStringConvertible {
         let letters = bytes.prefix { $0 >= 0x41 && $0 <= 0x5A }.count
         let digits = bytes.dropFirst(letters)
         guard (2...4).contains(letters), (6...20).contains(digits.count),
-              digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-            throw FieldFormatError(rule: "transaction-id-format",
-                                   message: "transaction id must be 2-4 capitals followed by 6-20 digits (e.g. ZD20261120001)")
+            digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
+        else {
+            throw FieldFormatError(
+                rule: "transaction-id-format",
+                message: "transaction id must be 2-4 capitals followed by 6-20 digits (e.g. ZD20261120001)")
         }
         value = text
     }

@@ -58,8 +58,10 @@ public struct ParticipationNotice: Hashable, Sendable {
     public var attendance: Attendance
     public var workAdvice: [AgreedAdvice]
 
-    public init(envelope: Envelope, participant: Participant, status: ParticipationStatus, programme: [ProgrammeBlock],
-                attendance: Attendance, workAdvice: [AgreedAdvice] = []) {
+    public init(
+        envelope: Envelope, participant: Participant, status: ParticipationStatus, programme: [ProgrammeBlock],
+        attendance: Attendance, workAdvice: [AgreedAdvice] = []
+    ) {
         self.envelope = envelope
         self.participant = participant
         self.status = status

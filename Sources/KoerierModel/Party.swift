@@ -47,8 +47,10 @@ public struct Party: Hashable, Sendable {
     public var ura: URANumber?
     public var address: Address?
 
-    public init(type: PartyType, organisation: String, practitioner: String? = nil,
-                agb: AGBCode? = nil, ura: URANumber? = nil, address: Address? = nil) {
+    public init(
+        type: PartyType, organisation: String, practitioner: String? = nil,
+        agb: AGBCode? = nil, ura: URANumber? = nil, address: Address? = nil
+    ) {
         self.type = type
         self.organisation = organisation
         self.practitioner = practitioner

@@ -36,8 +36,10 @@ public struct Receipt: Hashable, Sendable {
     public var outcome: ReceiptOutcome
     public var receivedAt: Timestamp
 
-    public init(envelope: Envelope, answeredMessageID: MessageID, answeredDigest: SHA256Hex, outcome: ReceiptOutcome,
-                receivedAt: Timestamp) {
+    public init(
+        envelope: Envelope, answeredMessageID: MessageID, answeredDigest: SHA256Hex, outcome: ReceiptOutcome,
+        receivedAt: Timestamp
+    ) {
         self.envelope = envelope
         self.answeredMessageID = answeredMessageID
         self.answeredDigest = answeredDigest

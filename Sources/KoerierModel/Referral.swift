@@ -75,8 +75,10 @@ public struct ReferralCore: Hashable, Sendable {
     public var fourDKL: FourDKL?
     public var phq9: PHQ9?
 
-    public init(reasons: [ReasonCode], question: String, episodes: [IcpcCode] = [], history: String? = nil,
-                medication: String? = nil, fourDKL: FourDKL? = nil, phq9: PHQ9? = nil) {
+    public init(
+        reasons: [ReasonCode], question: String, episodes: [IcpcCode] = [], history: String? = nil,
+        medication: String? = nil, fourDKL: FourDKL? = nil, phq9: PHQ9? = nil
+    ) {
         self.reasons = reasons
         self.question = question
         self.episodes = episodes
@@ -112,8 +114,10 @@ public struct Referral: Hashable, Sendable {
     public var consent: Consent
     public var attachments: [Attachment]
 
-    public init(envelope: Envelope, patient: Patient, requestType: RequestType, urgency: Urgency, forwards: MessageID? = nil,
-                core: ReferralCore, consent: Consent, attachments: [Attachment] = []) {
+    public init(
+        envelope: Envelope, patient: Patient, requestType: RequestType, urgency: Urgency, forwards: MessageID? = nil,
+        core: ReferralCore, consent: Consent, attachments: [Attachment] = []
+    ) {
         self.envelope = envelope
         self.patient = patient
         self.requestType = requestType

@@ -106,8 +106,10 @@ public struct ReturnLetter: Hashable, Sendable {
     public var adviceToReferrer: String
     public var nextStep: String
 
-    public init(envelope: Envelope, patient: Patient, phase: Phase, period: Period, corrects: MessageID? = nil, soep: Soep,
-                measurements: Measurements = Measurements(), goals: [Goal] = [], adviceToReferrer: String, nextStep: String) {
+    public init(
+        envelope: Envelope, patient: Patient, phase: Phase, period: Period, corrects: MessageID? = nil, soep: Soep,
+        measurements: Measurements = Measurements(), goals: [Goal] = [], adviceToReferrer: String, nextStep: String
+    ) {
         self.envelope = envelope
         self.patient = patient
         self.phase = phase

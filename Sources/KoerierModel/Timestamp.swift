@@ -14,7 +14,8 @@ public struct Timestamp: Hashable, Sendable, CustomStringConvertible {
 
     public init(date: CalendarDate, hour: Int, minute: Int, second: Int, millisecond: Int = 0, utcOffsetMinutes: Int) throws {
         guard (0...23).contains(hour), (0...59).contains(minute), (0...59).contains(second),
-              (0...999).contains(millisecond), (-14 * 60...14 * 60).contains(utcOffsetMinutes) else {
+            (0...999).contains(millisecond), (-14 * 60...14 * 60).contains(utcOffsetMinutes)
+        else {
             throw FieldFormatError(rule: "timestamp-format", message: "time of day or zone offset out of range")
         }
         self.date = date
@@ -27,10 +28,12 @@ public struct Timestamp: Hashable, Sendable, CustomStringConvertible {
 
     public init(parsing text: String) throws {
         let bytes = Array(text.utf8)
-        let invalid = FieldFormatError(rule: "timestamp-format",
-                                       message: "timestamp must be written YYYY-MM-DDThh:mm:ss[.fff] with a zone (Z or +hh:mm)")
+        let invalid = FieldFormatError(
+            rule: "timestamp-format",
+            message: "timestamp must be written YYYY-MM-DDThh:mm:ss[.fff] with a zone (Z or +hh:mm)")
         guard bytes.count >= 20, bytes[10] == 0x54, bytes[13] == 0x3A, bytes[16] == 0x3A,
-              let hour = decimal(bytes[11..<13]), let minute = decimal(bytes[14..<16]), let second = decimal(bytes[17..<19]) else {
+            let hour = decimal(bytes[11..<13]), let minute = decimal(bytes[14..<16]), let second = decimal(bytes[17..<19])
+        else {
             throw invalid
         }
         let date = try CalendarDate(parsing: String(decoding: bytes[0..<10], as: UTF8.self))
@@ -48,8 +51,9 @@ public struct Timestamp: Hashable, Sendable, CustomStringConvertible {
         if index == bytes.count - 1, bytes[index] == 0x5A {
             offset = 0
         } else if index == bytes.count - 6, bytes[index] == 0x2B || bytes[index] == 0x2D, bytes[index + 3] == 0x3A,
-                  let hours = decimal(bytes[(index + 1)..<(index + 3)]), let minutes = decimal(bytes[(index + 4)..<(index + 6)]),
-                  minutes < 60 {
+            let hours = decimal(bytes[(index + 1)..<(index + 3)]), let minutes = decimal(bytes[(index + 4)..<(index + 6)]),
+            minutes < 60
+        {
             offset = (bytes[index] == 0x2D ? -1 : 1) * (hours * 60 + minutes)
         } else {
             throw invalid

@@ -19,18 +19,18 @@ public enum HTMLRenderer {
 
     public static func render(_ document: LetterDocument) -> String {
         var html = """
-        <!DOCTYPE html>
-        <html lang="nl">
-        <head>
-        <meta charset="utf-8">
-        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-        <title>\(escape(document.title))</title>
-        <style>body{font-family:sans-serif;max-width:48em;margin:2em auto;line-height:1.4}th{text-align:left;padding-right:1em;vertical-align:top}p{white-space:pre-wrap}</style>
-        </head>
-        <body>
-        <h1>\(escape(document.title))</h1>
+            <!DOCTYPE html>
+            <html lang="nl">
+            <head>
+            <meta charset="utf-8">
+            <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+            <title>\(escape(document.title))</title>
+            <style>body{font-family:sans-serif;max-width:48em;margin:2em auto;line-height:1.4}th{text-align:left;padding-right:1em;vertical-align:top}p{white-space:pre-wrap}</style>
+            </head>
+            <body>
+            <h1>\(escape(document.title))</h1>
 
-        """
+            """
         for section in document.sections {
             html += "<section>\n<h2>\(escape(section.heading))</h2>\n"
             if !section.rows.isEmpty {

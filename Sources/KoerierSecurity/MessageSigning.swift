@@ -23,13 +23,16 @@ public struct MessageSigning: Sendable {
 
     /// A signed receipt answering `envelope`'s message, whose exact bytes were `original`:
     /// addressed back to its sender, from `receiver` (this gateway's party).
-    public func receipt(answering envelope: Envelope, bytes original: Data, outcome: ReceiptOutcome, from receiver: Party,
-                        now: Date = Date()) throws -> Data {
+    public func receipt(
+        answering envelope: Envelope, bytes original: Data, outcome: ReceiptOutcome, from receiver: Party,
+        now: Date = Date()
+    ) throws -> Data {
         let receipt = Receipt(
-            envelope: Envelope(messageID: .generate(), transactionID: envelope.transactionID,
-                               created: Timestamp(instant: now, timeZone: TimeZone(identifier: "Europe/Amsterdam") ?? .current),
-                               documentKind: .ontvangstbevestiging, sender: receiver, receiver: envelope.sender,
-                               inReplyTo: envelope.messageID),
+            envelope: Envelope(
+                messageID: .generate(), transactionID: envelope.transactionID,
+                created: Timestamp(instant: now, timeZone: TimeZone(identifier: "Europe/Amsterdam") ?? .current),
+                documentKind: .ontvangstbevestiging, sender: receiver, receiver: envelope.sender,
+                inReplyTo: envelope.messageID),
             answeredMessageID: envelope.messageID, answeredDigest: try SHA256Hex(ReceiptMatch.sha256Hex(original)),
             outcome: outcome, receivedAt: Timestamp(instant: now, timeZone: TimeZone(identifier: "Europe/Amsterdam") ?? .current))
         return try signedXML(.receipt(receipt))

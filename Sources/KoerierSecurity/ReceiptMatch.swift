@@ -22,7 +22,8 @@ public enum ReceiptMatch {
         }
         let digest = sha256Hex(original)
         guard receipt.answeredDigest.value == digest else {
-            throw SignatureError(.receiptMismatch, "the receipt's SHA-256 (\(receipt.answeredDigest.value)) is not that of the message's bytes (\(digest))")
+            throw SignatureError(
+                .receiptMismatch, "the receipt's SHA-256 (\(receipt.answeredDigest.value)) is not that of the message's bytes (\(digest))")
         }
     }
 }

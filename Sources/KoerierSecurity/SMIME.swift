@@ -14,15 +14,17 @@ public enum SMIME {
     /// ready to follow the mail's own header lines.
     public static func signAndEncrypt(_ entity: Data, signer: SMIMESigner, recipient: Certificate) throws -> Data {
         let signed = try withBIO(entity) { input in
-            try cmsOutput(CMS_sign(signer.certificate.pointer, signer.privateKey, signer.chainStack, input, UInt32(CMS_BINARY)),
-                          content: nil, flags: 0, what: "signing")
+            try cmsOutput(
+                CMS_sign(signer.certificate.pointer, signer.privateKey, signer.chainStack, input, UInt32(CMS_BINARY)),
+                content: nil, flags: 0, what: "signing")
         }
         guard let recipients = OPENSSL_sk_new_null() else { throw Failure(description: "out of memory") }
         defer { OPENSSL_sk_free(recipients) }
         OPENSSL_sk_push(recipients, UnsafeRawPointer(recipient.pointer))
         let encrypted = try withBIO(signed) { input in
-            try cmsOutput(CMS_encrypt(recipients, input, EVP_aes_256_cbc(), UInt32(CMS_BINARY)), content: nil,
-                          flags: Int32(SMIME_CRLFEOL), what: "encrypting to the recipient's certificate")
+            try cmsOutput(
+                CMS_encrypt(recipients, input, EVP_aes_256_cbc(), UInt32(CMS_BINARY)), content: nil,
+                flags: Int32(SMIME_CRLFEOL), what: "encrypting to the recipient's certificate")
         }
         return crlfLines(encrypted)
     }

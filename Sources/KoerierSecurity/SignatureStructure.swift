@@ -38,24 +38,30 @@ struct SignatureStructure {
     init(_ document: XMLDocument) throws(SignatureError) {
         let all = SignatureStructure.signatures(in: document)
         guard let signature = all.first else { throw SignatureError(.unsigned, "the message carries no XML Signature") }
-        guard all.count == 1 else { throw SignatureError(.multipleSignatures, "the message carries \(all.count) signatures; exactly one is allowed") }
+        guard all.count == 1 else {
+            throw SignatureError(.multipleSignatures, "the message carries \(all.count) signatures; exactly one is allowed")
+        }
         guard let root = document.rootElement, signature.pointee.parent == root, root.elementChildren.last == signature else {
-            throw SignatureError(.signaturePlacement, "the Signature must be the last child of the root element (line \(signature.lineNumber))")
+            throw SignatureError(
+                .signaturePlacement, "the Signature must be the last child of the root element (line \(signature.lineNumber))")
         }
         self.signature = signature
 
         let parts = signature.elementChildren
         guard parts.count == 3, SignatureStructure.isDSig(parts[0], "SignedInfo"), SignatureStructure.isDSig(parts[1], "SignatureValue"),
-              SignatureStructure.isDSig(parts[2], "KeyInfo") else {
+            SignatureStructure.isDSig(parts[2], "KeyInfo")
+        else {
             throw SignatureError(.signatureStructure, "Signature must hold exactly SignedInfo, SignatureValue and KeyInfo")
         }
         let signedInfo = parts[0].elementChildren
         guard signedInfo.count >= 3, SignatureStructure.isDSig(signedInfo[0], "CanonicalizationMethod"),
-              SignatureStructure.isDSig(signedInfo[1], "SignatureMethod") else {
+            SignatureStructure.isDSig(signedInfo[1], "SignatureMethod")
+        else {
             throw SignatureError(.signatureStructure, "SignedInfo must start with CanonicalizationMethod and SignatureMethod")
         }
         guard SignatureStructure.algorithm(signedInfo[0]) == DSig.exclusiveC14N else {
-            throw SignatureError(.disallowedTransform, "canonicalization \(SignatureStructure.algorithm(signedInfo[0]) ?? "none") is not exclusive C14N")
+            throw SignatureError(
+                .disallowedTransform, "canonicalization \(SignatureStructure.algorithm(signedInfo[0]) ?? "none") is not exclusive C14N")
         }
         switch SignatureStructure.algorithm(signedInfo[1]) {
         case DSig.rsaSHA256: method = .rsaSHA256
@@ -68,19 +74,26 @@ struct SignatureStructure {
             throw SignatureError(.wrappedReference, "SignedInfo must hold exactly one Reference; found \(references.count) element(s)")
         }
         guard let uri = SignatureStructure.attribute(reference, "URI"), uri.isEmpty else {
-            throw SignatureError(.wrappedReference, "the Reference must cover the whole document (URI=\"\"), not \(SignatureStructure.attribute(reference, "URI").map { "URI=\"\($0)\"" } ?? "a missing URI")")
+            throw SignatureError(
+                .wrappedReference,
+                "the Reference must cover the whole document (URI=\"\"), not \(SignatureStructure.attribute(reference, "URI").map { "URI=\"\($0)\"" } ?? "a missing URI")"
+            )
         }
         let referenceParts = reference.elementChildren
         guard referenceParts.count == 3, SignatureStructure.isDSig(referenceParts[0], "Transforms"),
-              SignatureStructure.isDSig(referenceParts[1], "DigestMethod"), SignatureStructure.isDSig(referenceParts[2], "DigestValue") else {
+            SignatureStructure.isDSig(referenceParts[1], "DigestMethod"), SignatureStructure.isDSig(referenceParts[2], "DigestValue")
+        else {
             throw SignatureError(.signatureStructure, "the Reference must hold Transforms, DigestMethod and DigestValue")
         }
         let transforms = referenceParts[0].elementChildren.map { SignatureStructure.algorithm($0) ?? "none" }
         guard transforms == [DSig.envelopedSignature, DSig.exclusiveC14N] else {
-            throw SignatureError(.disallowedTransform, "transforms must be exactly enveloped-signature then exclusive C14N; found \(transforms.joined(separator: ", "))")
+            throw SignatureError(
+                .disallowedTransform,
+                "transforms must be exactly enveloped-signature then exclusive C14N; found \(transforms.joined(separator: ", "))")
         }
         guard SignatureStructure.algorithm(referenceParts[1]) == DSig.sha256 else {
-            throw SignatureError(.weakAlgorithm, "digest \(SignatureStructure.algorithm(referenceParts[1]) ?? "none") is not allowed; only SHA-256 is")
+            throw SignatureError(
+                .weakAlgorithm, "digest \(SignatureStructure.algorithm(referenceParts[1]) ?? "none") is not allowed; only SHA-256 is")
         }
 
         var certificates: [Certificate] = []
@@ -88,7 +101,8 @@ struct SignatureStructure {
             for element in x509Data.elementChildren where SignatureStructure.isDSig(element, "X509Certificate") {
                 let text = SignatureStructure.text(element).filter { !$0.isWhitespace }
                 guard let der = Data(base64Encoded: text), let certificate = Certificate(der: der) else {
-                    throw SignatureError(.malformedCertificate, "an X509Certificate in KeyInfo is not a DER certificate (line \(element.lineNumber))")
+                    throw SignatureError(
+                        .malformedCertificate, "an X509Certificate in KeyInfo is not a DER certificate (line \(element.lineNumber))")
                 }
                 certificates.append(certificate)
             }

@@ -34,9 +34,10 @@ public struct SignatureVerifier: Sendable {
         try checkCertificate(signer, method: structure.method, at: date)
         try trust.verifyChain(leaf: signer, intermediates: Array(structure.certificates.dropFirst()), at: date)
         try verifyCryptography(structure, key: signer)
-        return VerifiedSigner(subject: signer.subject, organisation: signer.subjectOrganisation,
-                              careIdentifierKind: signer.careIdentifier?.kind, careIdentifier: signer.careIdentifier?.value,
-                              algorithm: structure.method)
+        return VerifiedSigner(
+            subject: signer.subject, organisation: signer.subjectOrganisation,
+            careIdentifierKind: signer.careIdentifier?.kind, careIdentifier: signer.careIdentifier?.value,
+            algorithm: structure.method)
     }
 
     /// The envelope's sender must be the party that signed: by URA or AGB when the
@@ -45,15 +46,21 @@ public struct SignatureVerifier: Sendable {
         switch signer.careIdentifierKind {
         case "URA":
             guard sender.ura?.value == signer.careIdentifier else {
-                throw SignatureError(.senderMismatch, "the envelope's sender URA (\(sender.ura?.value ?? "none")) is not the signer's (\(signer.careIdentifier ?? ""))")
+                throw SignatureError(
+                    .senderMismatch,
+                    "the envelope's sender URA (\(sender.ura?.value ?? "none")) is not the signer's (\(signer.careIdentifier ?? ""))")
             }
         case "AGB":
             guard sender.agb?.value == signer.careIdentifier else {
-                throw SignatureError(.senderMismatch, "the envelope's sender AGB (\(sender.agb?.value ?? "none")) is not the signer's (\(signer.careIdentifier ?? ""))")
+                throw SignatureError(
+                    .senderMismatch,
+                    "the envelope's sender AGB (\(sender.agb?.value ?? "none")) is not the signer's (\(signer.careIdentifier ?? ""))")
             }
         default:
             guard sender.organisation == signer.organisation else {
-                throw SignatureError(.senderMismatch, "the envelope's sender '\(sender.organisation)' is not the signer's organisation '\(signer.organisation ?? "")'")
+                throw SignatureError(
+                    .senderMismatch,
+                    "the envelope's sender '\(sender.organisation)' is not the signer's organisation '\(signer.organisation ?? "")'")
             }
         }
     }

@@ -17,17 +17,19 @@ public struct Signer: Sendable {
         if SignatureStructure.signatures(in: document).count > 0 {
             throw SignatureError(.alreadySigned, "the message is already signed")
         }
-        let method = identity.algorithm == .rsaSHA256 ? xmlSecOpenSSLTransformRsaSha256GetKlass() : xmlSecOpenSSLTransformEcdsaSha256GetKlass()
+        let method =
+            identity.algorithm == .rsaSHA256 ? xmlSecOpenSSLTransformRsaSha256GetKlass() : xmlSecOpenSSLTransformEcdsaSha256GetKlass()
         guard let signature = xmlSecTmplSignatureCreate(document.pointer, xmlSecTransformExclC14NGetKlass(), method, nil) else {
             throw SignatureError(.internalFailure, "cannot create the signature template")
         }
         xmlAddChild(root, signature)
         guard let reference = xmlSecTmplSignatureAddReference(signature, xmlSecOpenSSLTransformSha256GetKlass(), nil, "", nil),
-              xmlSecTmplReferenceAddTransform(reference, xmlSecTransformEnvelopedGetKlass()) != nil,
-              xmlSecTmplReferenceAddTransform(reference, xmlSecTransformExclC14NGetKlass()) != nil,
-              let keyInfo = xmlSecTmplSignatureEnsureKeyInfo(signature, nil),
-              let x509Data = xmlSecTmplKeyInfoAddX509Data(keyInfo),
-              xmlSecTmplX509DataAddCertificate(x509Data) != nil else {
+            xmlSecTmplReferenceAddTransform(reference, xmlSecTransformEnvelopedGetKlass()) != nil,
+            xmlSecTmplReferenceAddTransform(reference, xmlSecTransformExclC14NGetKlass()) != nil,
+            let keyInfo = xmlSecTmplSignatureEnsureKeyInfo(signature, nil),
+            let x509Data = xmlSecTmplKeyInfoAddX509Data(keyInfo),
+            xmlSecTmplX509DataAddCertificate(x509Data) != nil
+        else {
             throw SignatureError(.internalFailure, "cannot complete the signature template")
         }
         guard let context = xmlSecDSigCtxCreate(nil) else { throw SignatureError(.internalFailure, "cannot create a signing context") }

@@ -33,13 +33,15 @@ public final class SigningIdentity: @unchecked Sendable {
             throw SignatureError(.keyUsage, "the signer's certificate does not allow digitalSignature")
         }
         let loaded = keyPEM.withUnsafeBytes { buffer in
-            xmlSecOpenSSLAppKeyLoadMemory(buffer.bindMemory(to: UInt8.self).baseAddress, UInt32(buffer.count),
-                                          xmlSecKeyDataFormatPem, nil, nil, nil)
+            xmlSecOpenSSLAppKeyLoadMemory(
+                buffer.bindMemory(to: UInt8.self).baseAddress, UInt32(buffer.count),
+                xmlSecKeyDataFormatPem, nil, nil, nil)
         }
         guard let loaded else { throw SignatureError(.badKey, "cannot read the private key (PEM, unencrypted)") }
         // xmlsec would happily pair a key with someone else's certificate: check they match.
         guard let privateKey = xmlSecOpenSSLEvpKeyDataGetEvp(xmlSecKeyGetValue(loaded)),
-              X509_check_private_key(certificate.pointer, privateKey) == 1 else {
+            X509_check_private_key(certificate.pointer, privateKey) == 1
+        else {
             xmlSecKeyDestroy(loaded)
             ERR_clear_error()
             throw SignatureError(.badKey, "the certificate does not belong to the private key")
@@ -49,8 +51,9 @@ public final class SigningIdentity: @unchecked Sendable {
         for member in [certificate] + chain {
             let der = member.der
             let added = der.withUnsafeBytes { buffer in
-                xmlSecOpenSSLAppKeyCertLoadMemory(loaded, buffer.bindMemory(to: UInt8.self).baseAddress, UInt32(buffer.count),
-                                                  xmlSecKeyDataFormatDer)
+                xmlSecOpenSSLAppKeyCertLoadMemory(
+                    loaded, buffer.bindMemory(to: UInt8.self).baseAddress, UInt32(buffer.count),
+                    xmlSecKeyDataFormatDer)
             }
             guard added == 0 else {
                 xmlSecKeyDestroy(loaded)

@@ -31,13 +31,16 @@ public enum TestPKI {
         Party(file: "centre-ec", organisation: "Stress en Burn-out Centrum Haaglanden", identifier: "URA 90000456", key: .p256),
         Party(file: "arbo", organisation: "Arbodienst Voorbeeld", identifier: "URA 90000789", key: .rsa(bits: 2048)),
         Party(file: "employer", organisation: "Gemeente Voorbeeldstad, afdeling HR", identifier: nil, key: .p256),
-        Party(file: "expired", organisation: "Huisartsenpraktijk De Linde", identifier: "URA 90000123", key: .rsa(bits: 2048),
-              start: "20200101000000Z", end: "20210101000000Z"),
-        Party(file: "untrusted", organisation: "Huisartsenpraktijk De Linde", identifier: "URA 90000123", key: .rsa(bits: 2048),
-              issuer: .untrustedRoot),
+        Party(
+            file: "expired", organisation: "Huisartsenpraktijk De Linde", identifier: "URA 90000123", key: .rsa(bits: 2048),
+            start: "20200101000000Z", end: "20210101000000Z"),
+        Party(
+            file: "untrusted", organisation: "Huisartsenpraktijk De Linde", identifier: "URA 90000123", key: .rsa(bits: 2048),
+            issuer: .untrustedRoot),
         Party(file: "weak", organisation: "Huisartsenpraktijk De Linde", identifier: "URA 90000123", key: .rsa(bits: 1024)),
-        Party(file: "no-signing", organisation: "Huisartsenpraktijk De Linde", identifier: "URA 90000123", key: .rsa(bits: 2048),
-              keyUsage: "keyEncipherment"),
+        Party(
+            file: "no-signing", organisation: "Huisartsenpraktijk De Linde", identifier: "URA 90000123", key: .rsa(bits: 2048),
+            keyUsage: "keyEncipherment"),
         Party(file: "revoked", organisation: "Huisartsenpraktijk De Linde", identifier: "URA 90000123", key: .rsa(bits: 2048)),
     ]
 
@@ -62,14 +65,23 @@ public enum TestPKI {
             try "1000\n".write(to: work.appendingPathComponent("\(name).serial"), atomically: true, encoding: .utf8)
         }
         // Root and rogue root: self-signed. Intermediate: signed by the root.
-        try run(["req", "-x509", "-new", "-newkey", "rsa:3072", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "7300",
-                 "-subj", "/C=NL/O=Koerier TEST ONLY/CN=Koerier Test Root CA (TEST ONLY)", "-config", ".ca/ca.cnf", "-extensions", "v3_ca"])
-        try run(["req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", ".ca/rogue.key", "-out", "untrusted-ca.pem",
-                 "-days", "7300", "-subj", "/C=NL/O=Rogue TEST ONLY/CN=Rogue Root CA (TEST ONLY)", "-config", ".ca/ca.cnf", "-extensions", "v3_ca"])
-        try run(["req", "-new", "-newkey", "rsa:3072", "-nodes", "-keyout", "intermediate.key", "-out", ".ca/intermediate.csr",
-                 "-subj", "/C=NL/O=Koerier TEST ONLY/CN=Koerier Test Issuing CA (TEST ONLY)"])
-        try run(["ca", "-batch", "-config", ".ca/ca.cnf", "-name", "root_ca", "-extensions", "v3_intermediate", "-notext",
-                 "-startdate", "20250101000000Z", "-enddate", "20451231235959Z", "-in", ".ca/intermediate.csr", "-out", "chain.pem"])
+        try run([
+            "req", "-x509", "-new", "-newkey", "rsa:3072", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "7300",
+            "-subj", "/C=NL/O=Koerier TEST ONLY/CN=Koerier Test Root CA (TEST ONLY)", "-config", ".ca/ca.cnf", "-extensions", "v3_ca",
+        ])
+        try run([
+            "req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", ".ca/rogue.key", "-out", "untrusted-ca.pem",
+            "-days", "7300", "-subj", "/C=NL/O=Rogue TEST ONLY/CN=Rogue Root CA (TEST ONLY)", "-config", ".ca/ca.cnf", "-extensions",
+            "v3_ca",
+        ])
+        try run([
+            "req", "-new", "-newkey", "rsa:3072", "-nodes", "-keyout", "intermediate.key", "-out", ".ca/intermediate.csr",
+            "-subj", "/C=NL/O=Koerier TEST ONLY/CN=Koerier Test Issuing CA (TEST ONLY)",
+        ])
+        try run([
+            "ca", "-batch", "-config", ".ca/ca.cnf", "-name", "root_ca", "-extensions", "v3_intermediate", "-notext",
+            "-startdate", "20250101000000Z", "-enddate", "20451231235959Z", "-in", ".ca/intermediate.csr", "-out", "chain.pem",
+        ])
 
         for party in parties {
             let key = party.file + ".key"
@@ -92,16 +104,23 @@ public enum TestPKI {
             authorityKeyIdentifier = keyid
 
             """.write(to: extensions, atomically: true, encoding: .utf8)
-            try run(["ca", "-batch", "-config", ".ca/ca.cnf", "-name", party.issuer == .intermediate ? "intermediate_ca" : "rogue_ca",
-                     "-extfile", ".ca/\(party.file).ext", "-notext", "-startdate", party.start, "-enddate", party.end,
-                     "-in", ".ca/\(party.file).csr", "-out", party.file + ".pem"])
+            try run([
+                "ca", "-batch", "-config", ".ca/ca.cnf", "-name", party.issuer == .intermediate ? "intermediate_ca" : "rogue_ca",
+                "-extfile", ".ca/\(party.file).ext", "-notext", "-startdate", party.start, "-enddate", party.end,
+                "-in", ".ca/\(party.file).csr", "-out", party.file + ".pem",
+            ])
         }
         // Revoke one certificate; crl.pem holds the CRLs of both CAs (OpenSSL checks every
         // certificate in the chain against its issuer's CRL).
         try run(["ca", "-batch", "-config", ".ca/ca.cnf", "-name", "intermediate_ca", "-revoke", "revoked.pem"])
-        try run(["ca", "-batch", "-config", ".ca/ca.cnf", "-name", "intermediate_ca", "-gencrl", "-crldays", "7300", "-out", ".ca/intermediate.crl"])
+        try run([
+            "ca", "-batch", "-config", ".ca/ca.cnf", "-name", "intermediate_ca", "-gencrl", "-crldays", "7300", "-out",
+            ".ca/intermediate.crl",
+        ])
         try run(["ca", "-batch", "-config", ".ca/ca.cnf", "-name", "root_ca", "-gencrl", "-crldays", "7300", "-out", ".ca/root.crl"])
-        let crls = try [work.appendingPathComponent("intermediate.crl"), work.appendingPathComponent("root.crl")].map { try Data(contentsOf: $0) }
+        let crls = try [work.appendingPathComponent("intermediate.crl"), work.appendingPathComponent("root.crl")].map {
+            try Data(contentsOf: $0)
+        }
         try crls.reduce(Data(), +).write(to: directory.appendingPathComponent("crl.pem"))
         try """
         TEST ONLY. This certificate hierarchy was made by `koerier pki init` for tests, samples and
@@ -128,33 +147,34 @@ public enum TestPKI {
         let message = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw Failure(description: "openssl \(arguments.prefix(2).joined(separator: " ")) failed: "
-                + String(decoding: message, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+            throw Failure(
+                description: "openssl \(arguments.prefix(2).joined(separator: " ")) failed: "
+                    + String(decoding: message, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         }
     }
 
     private static let config = """
-    [ req ]
-    distinguished_name = dn
-    [ dn ]
-    [ v3_ca ]
-    basicConstraints = critical, CA:TRUE
-    keyUsage = critical, keyCertSign, cRLSign
-    subjectKeyIdentifier = hash
-    [ v3_intermediate ]
-    basicConstraints = critical, CA:TRUE, pathlen:0
-    keyUsage = critical, keyCertSign, cRLSign
-    subjectKeyIdentifier = hash
-    authorityKeyIdentifier = keyid
-    [ policy_any ]
-    countryName = optional
-    organizationName = optional
-    commonName = supplied
-    serialNumber = optional
-    \(caSection("root_ca", database: "root", certificate: "ca.pem", key: "ca.key"))
-    \(caSection("intermediate_ca", database: "intermediate", certificate: "chain.pem", key: "intermediate.key"))
-    \(caSection("rogue_ca", database: "rogue", certificate: "untrusted-ca.pem", key: ".ca/rogue.key"))
-    """
+        [ req ]
+        distinguished_name = dn
+        [ dn ]
+        [ v3_ca ]
+        basicConstraints = critical, CA:TRUE
+        keyUsage = critical, keyCertSign, cRLSign
+        subjectKeyIdentifier = hash
+        [ v3_intermediate ]
+        basicConstraints = critical, CA:TRUE, pathlen:0
+        keyUsage = critical, keyCertSign, cRLSign
+        subjectKeyIdentifier = hash
+        authorityKeyIdentifier = keyid
+        [ policy_any ]
+        countryName = optional
+        organizationName = optional
+        commonName = supplied
+        serialNumber = optional
+        \(caSection("root_ca", database: "root", certificate: "ca.pem", key: "ca.key"))
+        \(caSection("intermediate_ca", database: "intermediate", certificate: "chain.pem", key: "intermediate.key"))
+        \(caSection("rogue_ca", database: "rogue", certificate: "untrusted-ca.pem", key: ".ca/rogue.key"))
+        """
 
     private static func caSection(_ name: String, database: String, certificate: String, key: String) -> String {
         """

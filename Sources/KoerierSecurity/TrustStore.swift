@@ -33,7 +33,7 @@ public final class TrustStore: @unchecked Sendable {
         try self.init(anchorsPEM: anchors, crlPEM: crl)
     }
 
-    deinit { crls.forEach { X509_CRL_free($0) } }
+    deinit { for crl in crls { X509_CRL_free(crl) } }
 
     /// Verifies that `leaf` chains to an anchor at `date` (validity of every certificate in
     /// the chain, and revocation when CRLs are configured).

@@ -18,7 +18,9 @@ public struct AdminListener: Sendable {
     let phases: PhaseCompletion
     let logger: Logger
 
-    public init(host: String, port: Int, store: SQLiteMessageStore, registry: PrometheusCollectorRegistry, phases: PhaseCompletion, logger: Logger) {
+    public init(
+        host: String, port: Int, store: SQLiteMessageStore, registry: PrometheusCollectorRegistry, phases: PhaseCompletion, logger: Logger
+    ) {
         self.host = host
         self.port = port
         self.store = store
@@ -63,11 +65,16 @@ public struct AdminListener: Sendable {
             let body = try await request.body.collect(upTo: 1 << 20)
             do {
                 let report = try PhaseReport.decode(Data(buffer: body))
-                let outcome = try phases.complete(trajectory: id, phase: phase, report: report, amend: amend,
-                                                  context: AuditContext(actor: "service:koerier-admin", accessPoint: "admin@127.0.0.1"))
-                return Self.json(201, ["letter": outcome.letterID,
-                                       "queued": outcome.queued.map { ["recipient": $0.recipient, "record": $0.record.id] },
-                                       "skipped": outcome.skipped.map { ["recipient": $0.recipient, "reason": $0.reason] }])
+                let outcome = try phases.complete(
+                    trajectory: id, phase: phase, report: report, amend: amend,
+                    context: AuditContext(actor: "service:koerier-admin", accessPoint: "admin@127.0.0.1"))
+                return Self.json(
+                    201,
+                    [
+                        "letter": outcome.letterID,
+                        "queued": outcome.queued.map { ["recipient": $0.recipient, "record": $0.record.id] },
+                        "skipped": outcome.skipped.map { ["recipient": $0.recipient, "reason": $0.reason] },
+                    ])
             } catch let error as PhaseError {
                 return Self.json(error.description.contains("already completed") ? 409 : 422, ["error": error.description])
             } catch {
@@ -76,8 +83,9 @@ public struct AdminListener: Sendable {
         }
         var quiet = logger
         quiet.logLevel = .warning
-        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "koerier-admin"),
-                           onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: quiet)
+        return Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "koerier-admin"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: quiet)
     }
 
     static func json(_ status: Int, _ object: [String: Any]) -> Response {

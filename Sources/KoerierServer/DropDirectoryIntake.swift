@@ -29,7 +29,8 @@ public struct DropDirectoryIntake: Sendable {
     public func sweep() throws -> (accepted: Int, rejected: Int) {
         let manager = FileManager.default
         for sub in ["processed", "rejected"] {
-            try manager.createDirectory(at: folder.appendingPathComponent(sub), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try manager.createDirectory(
+                at: folder.appendingPathComponent(sub), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         let names = try manager.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".xml") && !$0.hasPrefix(".") }.sorted()
         var counts = (accepted: 0, rejected: 0)

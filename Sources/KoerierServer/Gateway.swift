@@ -13,8 +13,10 @@ import ServiceLifecycle
 /// the local admin port, in one service group. SIGTERM or SIGINT stop intake from
 /// accepting, let requests and transfers in flight finish, then exit.
 public enum Gateway {
-    public static func run(configuration: KoerierConfiguration, store: SQLiteMessageStore, codec: MessageCodec, logger: Logger,
-                           registry: PrometheusCollectorRegistry) async throws {
+    public static func run(
+        configuration: KoerierConfiguration, store: SQLiteMessageStore, codec: MessageCodec, logger: Logger,
+        registry: PrometheusCollectorRegistry
+    ) async throws {
         guard let identity = configuration.identity, let anchors = configuration.trustAnchors else {
             throw PhaseError("\(configuration.file.path): `serve` needs 'identity' and 'trust.anchors'")
         }
@@ -22,35 +24,43 @@ public enum Gateway {
         let verifier = parts.receipts.verifier
         let signing = parts.adapters.signing
         let serve = configuration.serve
-        let intake = IntakeProcessor(store: store, directory: parts.directory,
-                                     receipts: ReceiptIntake(store: store, directory: parts.directory, receipts: parts.receipts),
-                                     accessPoint: "https://\(serve.listenHost):\(serve.listenPort)")
+        let intake = IntakeProcessor(
+            store: store, directory: parts.directory,
+            receipts: ReceiptIntake(store: store, directory: parts.directory, receipts: parts.receipts),
+            accessPoint: "https://\(serve.listenHost):\(serve.listenPort)")
         let audit = AuditContext(actor: "service:koerier-intake", accessPoint: "https://\(serve.listenHost):\(serve.listenPort)")
         let responder = ReceiptingResponder(
             codec: codec, verifier: verifier, signing: signing,
             previousReceipt: { try? store.issuedReceipt(for: $0.value) },
             keepReceipt: { receipt, id in try store.recordIssuedReceipt(receipt, for: id.value, now: Date()) },
             refused: { messageID, reason in
-                logger.notice("intake refused a message", metadata: ["message_id": "\(messageID ?? "-")", "reason": "\(reason.prefix(160))"])
-                try? store.recordAudit(AuditEvent(kind: .receive, actor: audit.actor, messageID: messageID, accessPoint: audit.accessPoint,
-                                                  outcome: "refused: \(reason.prefix(300))"), now: Date())
+                logger.notice(
+                    "intake refused a message", metadata: ["message_id": "\(messageID ?? "-")", "reason": "\(reason.prefix(160))"])
+                try? store.recordAudit(
+                    AuditEvent(
+                        kind: .receive, actor: audit.actor, messageID: messageID, accessPoint: audit.accessPoint,
+                        outcome: "refused: \(reason.prefix(300))"), now: Date())
             },
             accept: { message, bytes, signer in
                 try intake.accept(message, bytes: bytes, sender: signer.organisation ?? signer.subject)
                 logger.info("accepted", metadata: ["message_id": "\(message.envelope.messageID)", "kind": "\(message.kind.rawValue)"])
             })
         let chainFile = try DeliveryAssembly.clientChainFile(configuration: configuration)
-        let listener = MessageListener(host: serve.listenHost, port: serve.listenPort,
-                                       tls: ListenerTLS(certificateChain: chainFile, key: identity.key, clientAnchors: anchors),
-                                       maxBodyBytes: configuration.maxMessageBytes) { await responder.respond($0) }
+        let listener = MessageListener(
+            host: serve.listenHost, port: serve.listenPort,
+            tls: ListenerTLS(certificateChain: chainFile, key: identity.key, clientAnchors: anchors),
+            maxBodyBytes: configuration.maxMessageBytes
+        ) { await responder.respond($0) }
         let phases = PhaseCompletion(store: store, directory: parts.directory, codec: codec, signing: signing)
-        let admin = AdminListener(host: serve.adminHost, port: serve.adminPort, store: store, registry: registry, phases: phases, logger: logger)
+        let admin = AdminListener(
+            host: serve.adminHost, port: serve.adminPort, store: store, registry: registry, phases: phases, logger: logger)
         try FileManager.default.createDirectory(at: serve.inbox, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let drop = DropDirectoryIntake(folder: serve.inbox, codec: codec, verifier: verifier, intake: intake, logger: logger)
         // One `serve` per store and host (like Postfix's queue manager): leases still held
         // under this owner belong to a run that was killed, and go back to the queue now.
         let owner = "serve@\(ProcessInfo.processInfo.hostName):\(configuration.storePath.path)"
-        let released = try store.releaseLeases(owner: owner, now: Date(), context: AuditContext(actor: "service:koerier-serve", accessPoint: owner))
+        let released = try store.releaseLeases(
+            owner: owner, now: Date(), context: AuditContext(actor: "service:koerier-serve", accessPoint: owner))
         if released > 0 { logger.notice("released the leases of a stopped run", metadata: ["records": "\(released)"]) }
         let worker = DeliveryAssembly.worker(configuration: configuration, parts: parts, owner: owner)
 
@@ -60,8 +70,10 @@ public enum Gateway {
             DeliveryService(worker: worker, logger: logger),
             DropDirectoryService(intake: drop, logger: logger),
         ]
-        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
-                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("stopped cleanly")
     }

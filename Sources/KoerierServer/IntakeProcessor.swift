@@ -28,10 +28,12 @@ public struct IntakeProcessor: Sendable {
             let reference = store.clientReferencer.reference(bsn: referral.patient.bsn.digits)
             let referrer = directory.recipients.values.first { Addressing.matches($0, referral.envelope.sender) }?.id
             _ = try store.receiveReferral(
-                InboundMessage(messageID: referral.envelope.messageID, kind: .referral, sender: sender, payload: bytes, clientReference: reference),
+                InboundMessage(
+                    messageID: referral.envelope.messageID, kind: .referral, sender: sender, payload: bytes, clientReference: reference),
                 referrerRecipientID: referrer,
-                consent: ConsentRecord(clientReference: reference, allowed: Set(referral.consent.allowed),
-                                       recordedOn: referral.consent.recordedOn.description, sourceMessageID: referral.envelope.messageID.value),
+                consent: ConsentRecord(
+                    clientReference: reference, allowed: Set(referral.consent.allowed),
+                    recordedOn: referral.consent.recordedOn.description, sourceMessageID: referral.envelope.messageID.value),
                 transactionID: referral.envelope.transactionID.value, now: Date(), context: actor)
         case .receipt:
             do {
@@ -41,9 +43,11 @@ public struct IntakeProcessor: Sendable {
             }
         case .returnLetter, .participationNotice:
             let bsn: String? = { if case .returnLetter(let letter) = message { return letter.patient.bsn.digits } else { return nil } }()
-            _ = try store.receiveProcessed(InboundMessage(messageID: message.envelope.messageID, kind: message.kind, sender: sender, payload: bytes,
-                                                          clientReference: bsn.map { store.clientReferencer.reference(bsn: $0) }),
-                                           now: Date(), context: actor)
+            _ = try store.receiveProcessed(
+                InboundMessage(
+                    messageID: message.envelope.messageID, kind: message.kind, sender: sender, payload: bytes,
+                    clientReference: bsn.map { store.clientReferencer.reference(bsn: $0) }),
+                now: Date(), context: actor)
         }
     }
 }

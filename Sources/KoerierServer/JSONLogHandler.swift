@@ -16,10 +16,14 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var object: [String: Any] = ["time": ISO8601DateFormatter().string(from: Date()), "level": event.level.rawValue,
-                                     "label": label, "message": "\(event.message)"]
+        var object: [String: Any] = [
+            "time": ISO8601DateFormatter().string(from: Date()), "level": event.level.rawValue,
+            "label": label, "message": "\(event.message)",
+        ]
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { object[key] = "\(value)" }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            return
+        }
         FileHandle.standardError.write(data + Data("\n".utf8))
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
-import Logging
 import HummingbirdTLS
+import Logging
 import NIOCore
 import NIOSSL
 
@@ -68,8 +68,10 @@ public struct MessageListener: Sendable {
     public let logLevel: Logger.Level
     let handler: @Sendable (InboundRequest) async -> ListenerAnswer
 
-    public init(host: String, port: Int, tls: ListenerTLS, maxBodyBytes: Int, logLevel: Logger.Level = .warning,
-                handler: @escaping @Sendable (InboundRequest) async -> ListenerAnswer) {
+    public init(
+        host: String, port: Int, tls: ListenerTLS, maxBodyBytes: Int, logLevel: Logger.Level = .warning,
+        handler: @escaping @Sendable (InboundRequest) async -> ListenerAnswer
+    ) {
         self.logLevel = logLevel
         self.host = host
         self.port = port
@@ -100,7 +102,8 @@ public struct MessageListener: Sendable {
             let der = try? peer.map { Data(try $0.toDERBytes()) }
             let answer = await handler(InboundRequest(body: Data(buffer: body), clientCertificateDER: der ?? nil))
             var headers = HTTPFields()
-            headers[.contentType] = answer.status < 300 || answer.body.starts(with: Data("<?xml".utf8))
+            headers[.contentType] =
+                answer.status < 300 || answer.body.starts(with: Data("<?xml".utf8))
                 ? "application/xml; charset=utf-8" : "text/plain; charset=utf-8"
             return Response(status: .init(code: answer.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
         }

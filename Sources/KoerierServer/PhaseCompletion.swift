@@ -30,21 +30,28 @@ public struct PhaseCompletion: Sendable {
         public let skipped: [(recipient: String, reason: String)]
     }
 
-    public func complete(trajectory id: Int64, phase: Phase, report: PhaseReport, amend: Bool, context: AuditContext,
-                         now: Date = Date()) throws -> Outcome {
+    public func complete(
+        trajectory id: Int64, phase: Phase, report: PhaseReport, amend: Bool, context: AuditContext,
+        now: Date = Date()
+    ) throws -> Outcome {
         guard let trajectory = try store.trajectory(id) else { throw PhaseError("no trajectory \(id)") }
         let earlier = try store.phaseLetters(of: id).filter { $0.phase == phase.rawValue }
         if !amend, let first = earlier.first {
-            throw PhaseError("trajectory \(id): \(phase.rawValue) was already completed (letter \(first.messageID)); nothing sent. "
-                             + "Use --amend to send a correction")
+            throw PhaseError(
+                "trajectory \(id): \(phase.rawValue) was already completed (letter \(first.messageID)); nothing sent. "
+                    + "Use --amend to send a correction")
         }
         if amend && earlier.isEmpty { throw PhaseError("trajectory \(id): \(phase.rawValue) has no letter to amend yet") }
         let content = try report.clinicalContent()
         let referralBytes = try store.inboundPayload(trajectory.referralMessageID, now: now, context: context)
-        guard case .referral(let referral) = try codec.decode(referralBytes) else { throw PhaseError("trajectory \(id): its referral is unreadable") }
+        guard case .referral(let referral) = try codec.decode(referralBytes) else {
+            throw PhaseError("trajectory \(id): its referral is unreadable")
+        }
         // The referrer as found at intake, or (added to the directory since) found now.
-        guard let referrer = trajectory.referrerRecipientID.flatMap({ directory[$0] })
-                ?? directory.recipients.values.first(where: { Addressing.matches($0, referral.envelope.sender) }) else {
+        guard
+            let referrer = trajectory.referrerRecipientID.flatMap({ directory[$0] })
+                ?? directory.recipients.values.first(where: { Addressing.matches($0, referral.envelope.sender) })
+        else {
             throw PhaseError("trajectory \(id): its referrer is not in the recipient directory; add the practice (same URA or AGB) first")
         }
 
@@ -52,12 +59,14 @@ public struct PhaseCompletion: Sendable {
         var sender = referral.envelope.receiver
         sender.practitioner = report.practitioner ?? sender.practitioner
         let letter = ReturnLetter(
-            envelope: Envelope(messageID: DerivedMessageID.make(from: referral.envelope.messageID, recipient: "\(phase.rawValue)#\(amendment)",
-                                                                purpose: "return letter"),
-                               transactionID: referral.envelope.transactionID,
-                               created: Timestamp(instant: now, timeZone: TimeZone(identifier: "Europe/Amsterdam") ?? .current),
-                               documentKind: amend ? .terugkoppelingCorrectie : .terugkoppeling,
-                               sender: sender, receiver: referral.envelope.sender, inReplyTo: referral.envelope.messageID),
+            envelope: Envelope(
+                messageID: DerivedMessageID.make(
+                    from: referral.envelope.messageID, recipient: "\(phase.rawValue)#\(amendment)",
+                    purpose: "return letter"),
+                transactionID: referral.envelope.transactionID,
+                created: Timestamp(instant: now, timeZone: TimeZone(identifier: "Europe/Amsterdam") ?? .current),
+                documentKind: amend ? .terugkoppelingCorrectie : .terugkoppeling,
+                sender: sender, receiver: referral.envelope.sender, inReplyTo: referral.envelope.messageID),
             patient: referral.patient, phase: phase, period: content.period,
             corrects: amend ? earlier.last.flatMap { try? MessageID($0.messageID) } : nil,
             soep: content.soep, measurements: content.measurements, goals: content.goals,
@@ -66,7 +75,9 @@ public struct PhaseCompletion: Sendable {
         do {
             signed = try signing.signedXML(.returnLetter(letter))
         } catch let problems as XMLProblems {
-            throw PhaseError("the letter is not valid; nothing queued:\n" + problems.problems.map { "  report → letter line \($0)" }.joined(separator: "\n"))
+            throw PhaseError(
+                "the letter is not valid; nothing queued:\n"
+                    + problems.problems.map { "  report → letter line \($0)" }.joined(separator: "\n"))
         }
 
         let consent = try store.consent(clientReference: trajectory.clientReference)
@@ -74,14 +85,20 @@ public struct PhaseCompletion: Sendable {
         var skipped: [(String, String)] = []
         if let named = report.recipients {
             for recipientID in named where recipientID != referrer.id {
-                guard let recipient = directory[recipientID] else { throw PhaseError("recipients: no '\(recipientID)' in the recipient directory") }
+                guard let recipient = directory[recipientID] else {
+                    throw PhaseError("recipients: no '\(recipientID)' in the recipient directory")
+                }
                 targets.append(recipient)
             }
         } else {
             for type in RecipientType.allCases where type != .huisarts && consent?.allowed.contains(type) == true {
                 let candidates = directory.recipients.values.filter { $0.type == type }
-                if candidates.count == 1 { targets.append(candidates[0]) } else if candidates.count > 1 {
-                    skipped.append((type.rawValue, "\(candidates.count) recipients of this type in the directory; name one in the report's recipients"))
+                if candidates.count == 1 {
+                    targets.append(candidates[0])
+                } else if candidates.count > 1 {
+                    skipped.append(
+                        (type.rawValue, "\(candidates.count) recipients of this type in the directory; name one in the report's recipients")
+                    )
                 }
             }
         }
@@ -91,15 +108,19 @@ public struct PhaseCompletion: Sendable {
                 skipped.append((target.id, "no consent for \(target.type.rawValue)"))
                 continue
             }
-            let outcome = try store.enqueue(OutboundMessage(messageID: letter.envelope.messageID, kind: .returnLetter, recipientID: target.id,
-                                                            recipientType: target.type, transactionID: letter.envelope.transactionID,
-                                                            urgency: .routine, payload: signed,
-                                                            clientReference: trajectory.clientReference),
-                                            now: now, context: context)
+            let outcome = try store.enqueue(
+                OutboundMessage(
+                    messageID: letter.envelope.messageID, kind: .returnLetter, recipientID: target.id,
+                    recipientType: target.type, transactionID: letter.envelope.transactionID,
+                    urgency: .routine, payload: signed,
+                    clientReference: trajectory.clientReference),
+                now: now, context: context)
             queued.append((target.id, outcome.record))
         }
-        try store.recordPhaseLetter(PhaseLetter(trajectoryID: id, phase: phase.rawValue, amendment: amendment,
-                                                messageID: letter.envelope.messageID.value, createdAt: now), now: now, context: context)
+        try store.recordPhaseLetter(
+            PhaseLetter(
+                trajectoryID: id, phase: phase.rawValue, amendment: amendment,
+                messageID: letter.envelope.messageID.value, createdAt: now), now: now, context: context)
         return Outcome(letterID: letter.envelope.messageID.value, queued: queued, skipped: skipped)
     }
 }

@@ -89,12 +89,14 @@ public struct PhaseReport: Decodable, Sendable {
 
     private static func describe(_ error: DecodingError) -> String {
         func path(_ keys: [CodingKey]) -> String {
-            keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+            keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(
+                in: CharacterSet(charactersIn: "."))
         }
         switch error {
         case .keyNotFound(let key, let context):
             let field = path(context.codingPath + [key])
-            return "\(field) is missing (JSON keys are snake_case: \(field.replacingOccurrences(of: "([a-z])([A-Z])", with: "$1_$2", options: .regularExpression).lowercased()))"
+            return
+                "\(field) is missing (JSON keys are snake_case: \(field.replacingOccurrences(of: "([a-z])([A-Z])", with: "$1_$2", options: .regularExpression).lowercased()))"
         case .typeMismatch(_, let context), .valueNotFound(_, let context):
             return "\(path(context.codingPath)) has the wrong type: \(context.debugDescription)"
         case .dataCorrupted(let context):
@@ -115,33 +117,40 @@ public struct PhaseReport: Decodable, Sendable {
                 do { return try IcpcCode(code: value.code, label: value.label) } catch { throw PhaseError("\(field)[\(index)]: \(error)") }
             }
         }
-        let soepModel = Soep(subjective: SoepLine(text: soep.subjective.text, icpc: try codes(soep.subjective.icpc, "soep.subjective.icpc")),
-                             objective: soep.objective,
-                             evaluation: SoepLine(text: soep.evaluation.text, icpc: try codes(soep.evaluation.icpc, "soep.evaluation.icpc")),
-                             plan: soep.plan)
+        let soepModel = Soep(
+            subjective: SoepLine(text: soep.subjective.text, icpc: try codes(soep.subjective.icpc, "soep.subjective.icpc")),
+            objective: soep.objective,
+            evaluation: SoepLine(text: soep.evaluation.text, icpc: try codes(soep.evaluation.icpc, "soep.evaluation.icpc")),
+            plan: soep.plan)
         var values = Measurements()
         if let scores = measurements?.fourDKL {
-            values.fourDKL = FourDKL(measuredOn: try date(scores.measuredOn, "measurements.four_dkl.measured_on"), distress: scores.distress,
-                                     depressie: scores.depressie, angst: scores.angst, somatisatie: scores.somatisatie)
+            values.fourDKL = FourDKL(
+                measuredOn: try date(scores.measuredOn, "measurements.four_dkl.measured_on"), distress: scores.distress,
+                depressie: scores.depressie, angst: scores.angst, somatisatie: scores.somatisatie)
         }
         if let score = measurements?.phq9 {
             values.phq9 = PHQ9(measuredOn: try date(score.measuredOn, "measurements.phq9.measured_on"), total: score.total)
         }
         if let scores = measurements?.positiveHealth {
             values.positiveHealth = PositiveHealth(
-                measuredOn: try date(scores.measuredOn, "measurements.positive_health.measured_on"), lichaamsfuncties: scores.lichaamsfuncties,
+                measuredOn: try date(scores.measuredOn, "measurements.positive_health.measured_on"),
+                lichaamsfuncties: scores.lichaamsfuncties,
                 mentaalWelbevinden: scores.mentaalWelbevinden, zingeving: scores.zingeving, kwaliteitVanLeven: scores.kwaliteitVanLeven,
                 meedoen: scores.meedoen, dagelijksFunctioneren: scores.dagelijksFunctioneren)
         }
         let goalModels = try (goals ?? []).enumerated().map { index, goal -> Goal in
             guard let status = GoalStatus(rawValue: goal.status) else {
-                throw PhaseError("goals[\(index)].status: '\(goal.status)' is not one of \(GoalStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw PhaseError(
+                    "goals[\(index)].status: '\(goal.status)' is not one of \(GoalStatus.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            return Goal(description: goal.description, measure: goal.measure, targetDate: try date(goal.targetDate, "goals[\(index)].target_date"),
-                        status: status)
+            return Goal(
+                description: goal.description, measure: goal.measure, targetDate: try date(goal.targetDate, "goals[\(index)].target_date"),
+                status: status)
         }
-        return (KoerierModel.Period(start: try date(period.start, "period.start"), end: try date(period.end, "period.end")),
-                soepModel, values, goalModels)
+        return (
+            KoerierModel.Period(start: try date(period.start, "period.start"), end: try date(period.end, "period.end")),
+            soepModel, values, goalModels
+        )
     }
 }
 

@@ -20,11 +20,13 @@ public struct ReceiptingResponder: Sendable {
     /// Rejections and refusals, for the audit log: (message id if known, reason).
     let refused: @Sendable (String?, String) -> Void
 
-    public init(codec: MessageCodec, verifier: SignatureVerifier, signing: MessageSigning,
-                previousReceipt: @escaping @Sendable (MessageID) -> Data? = { _ in nil },
-                keepReceipt: @escaping @Sendable (Data, MessageID) throws -> Void = { _, _ in },
-                refused: @escaping @Sendable (String?, String) -> Void = { _, _ in },
-                accept: @escaping @Sendable (Message, Data, VerifiedSigner) async throws -> Void) {
+    public init(
+        codec: MessageCodec, verifier: SignatureVerifier, signing: MessageSigning,
+        previousReceipt: @escaping @Sendable (MessageID) -> Data? = { _ in nil },
+        keepReceipt: @escaping @Sendable (Data, MessageID) throws -> Void = { _, _ in },
+        refused: @escaping @Sendable (String?, String) -> Void = { _, _ in },
+        accept: @escaping @Sendable (Message, Data, VerifiedSigner) async throws -> Void
+    ) {
         self.codec = codec
         self.verifier = verifier
         self.signing = signing
@@ -60,7 +62,9 @@ public struct ReceiptingResponder: Sendable {
             signer = try verifier.verify(decoded.document)
             try SignatureVerifier.requireSender(envelope.sender, matches: signer)
         } catch {
-            let code: RejectionCode = error.reason == .senderMismatch ? .senderMismatch
+            let code: RejectionCode =
+                error.reason == .senderMismatch
+                ? .senderMismatch
                 : (error.reason == .untrustedChain || error.reason == .revoked ? .untrustedSender : .signatureInvalid)
             return receipt(.rejected(code: code, text: error.message))
         }
@@ -73,7 +77,9 @@ public struct ReceiptingResponder: Sendable {
         // A message sent again gets the receipt it got the first time; the same id with
         // other bytes is refused (a message id names one message).
         if let previous = previousReceipt(envelope.messageID) {
-            if case .receipt(let earlier)? = try? codec.decode(previous), earlier.answeredDigest.value == ReceiptMatch.sha256Hex(request.body) {
+            if case .receipt(let earlier)? = try? codec.decode(previous),
+                earlier.answeredDigest.value == ReceiptMatch.sha256Hex(request.body)
+            {
                 return ListenerAnswer(status: 200, body: previous)
             }
             refused(envelope.messageID.value, "rejected: the message id was already used for another message")
@@ -96,10 +102,12 @@ public struct ReceiptingResponder: Sendable {
     private func clientMismatch(_ der: Data?, signer: VerifiedSigner) -> String? {
         guard let der, let client = Certificate(der: der) else { return "no client certificate" }
         if let identifier = client.careIdentifier {
-            return identifier.kind == signer.careIdentifierKind && identifier.value == signer.careIdentifier ? nil
+            return identifier.kind == signer.careIdentifierKind && identifier.value == signer.careIdentifier
+                ? nil
                 : "the TLS client (\(identifier.kind) \(identifier.value)) is not the signer (\(signer.careIdentifierKind ?? "") \(signer.careIdentifier ?? ""))"
         }
-        return client.subjectOrganisation == signer.organisation ? nil
+        return client.subjectOrganisation == signer.organisation
+            ? nil
             : "the TLS client '\(client.subjectOrganisation ?? "")' is not the signer '\(signer.organisation ?? "")'"
     }
 }

@@ -19,8 +19,10 @@ public struct AuditEvent: Sendable, Equatable {
     public var accessPoint: String
     public var outcome: String
 
-    public init(kind: Kind, actor: String, onBehalfOf: String? = nil, clientReference: String? = nil, messageID: String? = nil,
-                accessPoint: String, outcome: String = "ok") {
+    public init(
+        kind: Kind, actor: String, onBehalfOf: String? = nil, clientReference: String? = nil, messageID: String? = nil,
+        accessPoint: String, outcome: String = "ok"
+    ) {
         self.kind = kind
         self.actor = actor
         self.onBehalfOf = onBehalfOf
@@ -67,14 +69,18 @@ enum AuditChain {
             }
             try db.execute(sql: "INSERT INTO audit_head (id, count, last_hash) VALUES (1, 0, ?)", arguments: [genesis])
             // Append-only at the database level too: updates and deletes of entries fail.
-            try db.execute(sql: "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END")
-            try db.execute(sql: "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END")
+            try db.execute(
+                sql: "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END")
+            try db.execute(
+                sql: "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END")
         }
     }
 
     static func hash(previous: String, sequence: Int64, at: Double, event: AuditEvent) -> String {
-        let fields = [previous, String(sequence), String(at), event.kind.rawValue, event.actor, event.onBehalfOf ?? "",
-                      event.clientReference ?? "", event.messageID ?? "", event.accessPoint, event.outcome]
+        let fields = [
+            previous, String(sequence), String(at), event.kind.rawValue, event.actor, event.onBehalfOf ?? "",
+            event.clientReference ?? "", event.messageID ?? "", event.accessPoint, event.outcome,
+        ]
         return hex(SHA256.hash(data: Data(fields.joined(separator: "\u{1F}").utf8)))
     }
 
@@ -105,11 +111,15 @@ enum AuditChain {
             let sequence = count + 1
             let at = date.timeIntervalSince1970
             let hash = AuditChain.hash(previous: previous, sequence: sequence, at: at, event: event)
-            try db.cachedStatement(sql: """
-                INSERT INTO audit (sequence, at, kind, actor, on_behalf_of, client_ref, message_id, access_point, outcome, previous_hash, hash)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [sequence, at, event.kind.rawValue, event.actor, event.onBehalfOf, event.clientReference, event.messageID,
-                                 event.accessPoint, event.outcome, previous, hash])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO audit (sequence, at, kind, actor, on_behalf_of, client_ref, message_id, access_point, outcome, previous_hash, hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                sequence, at, event.kind.rawValue, event.actor, event.onBehalfOf, event.clientReference, event.messageID,
+                event.accessPoint, event.outcome, previous, hash,
+            ])
             count = sequence
             previous = hash
         }
@@ -122,11 +132,13 @@ enum AuditChain {
 
     static func entry(_ row: Row) -> AuditEntry? {
         guard let kind = AuditEvent.Kind(rawValue: row["kind"]) else { return nil }
-        return AuditEntry(sequence: row["sequence"], at: Date(timeIntervalSince1970: row["at"]),
-                          event: AuditEvent(kind: kind, actor: row["actor"], onBehalfOf: row["on_behalf_of"],
-                                            clientReference: row["client_ref"], messageID: row["message_id"],
-                                            accessPoint: row["access_point"], outcome: row["outcome"]),
-                          previousHash: row["previous_hash"], hash: row["hash"])
+        return AuditEntry(
+            sequence: row["sequence"], at: Date(timeIntervalSince1970: row["at"]),
+            event: AuditEvent(
+                kind: kind, actor: row["actor"], onBehalfOf: row["on_behalf_of"],
+                clientReference: row["client_ref"], messageID: row["message_id"],
+                accessPoint: row["access_point"], outcome: row["outcome"]),
+            previousHash: row["previous_hash"], hash: row["hash"])
     }
 
     /// The first break in the chain, or nil when it is whole.

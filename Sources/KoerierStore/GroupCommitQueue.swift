@@ -75,8 +75,10 @@ public final class GroupCommitQueue: @unchecked Sendable {
         // together, keeping each caller's own context in its audit entry.
         var groups: [(AuditContext, [Pending])] = []
         for item in batch {
-            if let index = groups.firstIndex(where: { $0.0.actor == item.context.actor && $0.0.accessPoint == item.context.accessPoint
-                && $0.0.onBehalfOf == item.context.onBehalfOf }) {
+            if let index = groups.firstIndex(where: {
+                $0.0.actor == item.context.actor && $0.0.accessPoint == item.context.accessPoint
+                    && $0.0.onBehalfOf == item.context.onBehalfOf
+            }) {
                 groups[index].1.append(item)
             } else {
                 groups.append((item.context, [item]))

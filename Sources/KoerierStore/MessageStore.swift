@@ -15,8 +15,10 @@ public struct OutboundMessage: Sendable {
     /// message concerns a client.
     public var clientReference: String?
 
-    public init(messageID: MessageID, kind: MessageKind, recipientID: String, recipientType: RecipientType,
-                transactionID: TransactionID, urgency: Urgency, payload: Data, clientReference: String? = nil) {
+    public init(
+        messageID: MessageID, kind: MessageKind, recipientID: String, recipientType: RecipientType,
+        transactionID: TransactionID, urgency: Urgency, payload: Data, clientReference: String? = nil
+    ) {
         self.clientReference = clientReference
         self.messageID = messageID
         self.kind = kind
@@ -80,8 +82,10 @@ public struct Transition: Sendable {
     public var sentMessageID: String?
     public var sentDigest: String?
 
-    public init(to: DeliveryState, error: String? = nil, nextAttemptAt: Date? = nil, receiptID: String? = nil,
-                sentMessageID: String? = nil, sentDigest: String? = nil) {
+    public init(
+        to: DeliveryState, error: String? = nil, nextAttemptAt: Date? = nil, receiptID: String? = nil,
+        sentMessageID: String? = nil, sentDigest: String? = nil
+    ) {
         self.to = to
         self.error = error
         self.nextAttemptAt = nextAttemptAt
@@ -230,7 +234,9 @@ public struct ConsentRecord: Sendable, Equatable {
 extension MessageStore {
     /// Stores the message durably before returning; idempotent per (message id, recipient).
     public func enqueue(_ message: OutboundMessage, now: Date, context: AuditContext) throws -> EnqueueOutcome {
-        guard let outcome = try enqueueBatch([message], now: now, context: context).first else { throw StoreError("enqueue stored nothing") }
+        guard let outcome = try enqueueBatch([message], now: now, context: context).first else {
+            throw StoreError("enqueue stored nothing")
+        }
         return outcome
     }
 

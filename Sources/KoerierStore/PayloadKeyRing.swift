@@ -30,12 +30,15 @@ public struct PayloadKeyRing: Sendable {
     public static func load(file: URL) throws -> PayloadKeyRing {
         let path = file.path
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let permissions = attributes[.posixPermissions] as? NSNumber else {
+            let permissions = attributes[.posixPermissions] as? NSNumber
+        else {
             throw Failure(description: "\(path): cannot read the payload key file")
         }
         let mode = permissions.intValue & 0o777
         guard mode & 0o077 == 0 else {
-            throw Failure(description: "\(path): the payload key file has mode \(String(mode, radix: 8)); it must be 600 (owner only): chmod 600 \(path)")
+            throw Failure(
+                description:
+                    "\(path): the payload key file has mode \(String(mode, radix: 8)); it must be 600 (owner only): chmod 600 \(path)")
         }
         guard let text = try? String(contentsOf: file, encoding: .utf8) else {
             throw Failure(description: "\(path): cannot read the payload key file")
@@ -56,7 +59,8 @@ public struct PayloadKeyRing: Sendable {
     /// Writes a new key file (mode 600) with one fresh random key.
     public static func createKeyFile(at file: URL, id: String = "k1") throws {
         let key = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
-        let text = "# Koerier payload keys: first line encrypts, all decrypt. Keep this file mode 600.\n\(id) \(key.base64EncodedString())\n"
+        let text =
+            "# Koerier payload keys: first line encrypts, all decrypt. Keep this file mode 600.\n\(id) \(key.base64EncodedString())\n"
         guard FileManager.default.createFile(atPath: file.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
             throw Failure(description: "\(file.path): cannot create the payload key file")
         }
@@ -72,9 +76,12 @@ public struct PayloadKeyRing: Sendable {
     }
 
     func open(_ sealed: Data, keyID: String, boundTo messageID: String) throws -> Data {
-        guard let key = keys[keyID] else { throw Failure(description: "payload encrypted with key '\(keyID)', which the key file no longer holds") }
+        guard let key = keys[keyID] else {
+            throw Failure(description: "payload encrypted with key '\(keyID)', which the key file no longer holds")
+        }
         do {
-            return try AES.GCM.open(try AES.GCM.SealedBox(combined: sealed), using: SymmetricKey(data: key), authenticating: Data(messageID.utf8))
+            return try AES.GCM.open(
+                try AES.GCM.SealedBox(combined: sealed), using: SymmetricKey(data: key), authenticating: Data(messageID.utf8))
         } catch {
             throw Failure(description: "payload of \(messageID) does not decrypt: altered, or not this record's")
         }
@@ -82,8 +89,9 @@ public struct PayloadKeyRing: Sendable {
 
     /// A key for another purpose, derived (HKDF-SHA256) from the oldest key.
     func derivedKey(purpose: String) -> Data {
-        let derived = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: keys[oldestID] ?? Data()),
-                                             info: Data(purpose.utf8), outputByteCount: 32)
+        let derived = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: keys[oldestID] ?? Data()),
+            info: Data(purpose.utf8), outputByteCount: 32)
         return derived.withUnsafeBytes { Data($0) }
     }
 }

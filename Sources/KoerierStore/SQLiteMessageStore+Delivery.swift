@@ -9,7 +9,8 @@ extension SQLiteMessageStore {
     public func deliveryPayload(of id: Int64) throws -> Data {
         let (record, sealed) = try read { db -> (OutboundRecord, Data) in
             guard let record = try Self.fetch(db, id: id),
-                  let sealed = try Data.fetchOne(db.cachedStatement(sql: "SELECT payload FROM outbox WHERE id = ?"), arguments: [id]) else {
+                let sealed = try Data.fetchOne(db.cachedStatement(sql: "SELECT payload FROM outbox WHERE id = ?"), arguments: [id])
+            else {
                 throw StoreError("no record \(id)")
             }
             return (record, sealed)
@@ -19,7 +20,9 @@ extension SQLiteMessageStore {
 
     /// A delivery's outcome and the receipt that proved it, in one transaction: the receipt
     /// joins the inbound queue (processed) and the record moves on.
-    public func settle(_ id: Int64, _ transition: Transition, receipt: InboundMessage, now: Date, context: AuditContext) throws -> OutboundRecord {
+    public func settle(_ id: Int64, _ transition: Transition, receipt: InboundMessage, now: Date, context: AuditContext) throws
+        -> OutboundRecord
+    {
         let sealed = try seal(receipt.payload, boundTo: receipt.messageID.value)
         return try write { db in
             try Self.insertProcessed(receipt, sealed: sealed, outcome: "receipt processed", at: now, context: context, in: db)
@@ -39,18 +42,26 @@ extension SQLiteMessageStore {
     /// Inserts an inbound message as processed, with its audit entry, unless its id is
     /// there already; true when it was inserted.
     @discardableResult
-    static func insertProcessed(_ message: InboundMessage, sealed: (keyID: String, data: Data), outcome: String, at now: Date,
-                                context: AuditContext, in db: Database) throws -> Bool {
+    static func insertProcessed(
+        _ message: InboundMessage, sealed: (keyID: String, data: Data), outcome: String, at now: Date,
+        context: AuditContext, in db: Database
+    ) throws -> Bool {
         let time = now.timeIntervalSince1970
-        try db.cachedStatement(sql: """
-            INSERT INTO inbox (message_id, kind, sender, state, client_ref, received_at, updated_at, key_id, payload)
-            VALUES (?, ?, ?, 'processed', ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING
-            """).execute(arguments: [message.messageID.value, message.kind.rawValue, message.sender, message.clientReference, time, time,
-                                     sealed.keyID, sealed.data])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO inbox (message_id, kind, sender, state, client_ref, received_at, updated_at, key_id, payload)
+                VALUES (?, ?, ?, 'processed', ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING
+                """
+        ).execute(arguments: [
+            message.messageID.value, message.kind.rawValue, message.sender, message.clientReference, time, time,
+            sealed.keyID, sealed.data,
+        ])
         let inserted = db.changesCount > 0
-        try AuditChain.append(AuditEvent(kind: .receive, actor: context.actor, onBehalfOf: context.onBehalfOf,
-                                         clientReference: message.clientReference, messageID: message.messageID.value,
-                                         accessPoint: context.accessPoint, outcome: inserted ? outcome : "duplicate"), at: now, in: db)
+        try AuditChain.append(
+            AuditEvent(
+                kind: .receive, actor: context.actor, onBehalfOf: context.onBehalfOf,
+                clientReference: message.clientReference, messageID: message.messageID.value,
+                accessPoint: context.accessPoint, outcome: inserted ? outcome : "duplicate"), at: now, in: db)
         return inserted
     }
 
@@ -60,8 +71,9 @@ extension SQLiteMessageStore {
         try write { db in
             let ids = try Int64.fetchAll(db, sql: "SELECT id FROM outbox WHERE state = 'sending' AND lease_owner = ?", arguments: [owner])
             for id in ids {
-                try db.execute(sql: "UPDATE outbox SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?",
-                               arguments: [now.timeIntervalSince1970, id])
+                try db.execute(
+                    sql: "UPDATE outbox SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?",
+                    arguments: [now.timeIntervalSince1970, id])
                 if let record = try Self.fetch(db, id: id) {
                     try Self.audit(.retry, record, context, outcome: "lease of a stopped run released", at: now, in: db)
                 }
@@ -79,10 +91,11 @@ extension SQLiteMessageStore {
         try write { db in
             guard let current = try Self.fetch(db, id: id) else { throw StoreError("no record \(id)") }
             guard current.state == .sending else { throw StoreError("record \(id) is \(current.state.rawValue), not leased") }
-            try db.execute(sql: """
-                UPDATE outbox SET state = 'queued', attempts = MAX(attempts - 1, 0), next_attempt_at = ?, lease_owner = NULL,
-                    lease_expires_at = NULL, updated_at = ? WHERE id = ?
-                """, arguments: [until.timeIntervalSince1970, now.timeIntervalSince1970, id])
+            try db.execute(
+                sql: """
+                    UPDATE outbox SET state = 'queued', attempts = MAX(attempts - 1, 0), next_attempt_at = ?, lease_owner = NULL,
+                        lease_expires_at = NULL, updated_at = ? WHERE id = ?
+                    """, arguments: [until.timeIntervalSince1970, now.timeIntervalSince1970, id])
             guard let updated = try Self.fetch(db, id: id) else { throw StoreError("record \(id) vanished") }
             try Self.audit(.retry, updated, context, outcome: "not sent: \(reason)", at: now, in: db)
             return updated
@@ -92,16 +105,21 @@ extension SQLiteMessageStore {
     /// Records queued with this message id or delivered under it (a derived notice).
     public func records(sentOrQueuedMessageID id: String) throws -> [OutboundRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM outbox WHERE message_id = ? OR sent_message_id = ? ORDER BY id",
-                             arguments: [id, id]).map(Self.record)
+            try Row.fetchAll(
+                db, sql: "SELECT \(Self.columns) FROM outbox WHERE message_id = ? OR sent_message_id = ? ORDER BY id",
+                arguments: [id, id]
+            ).map(Self.record)
         }
     }
 
     public func record(sentMessageID: String) throws -> (record: OutboundRecord, digest: String)? {
         try read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.columns), sent_digest FROM outbox WHERE sent_message_id = ?",
-                                             arguments: [sentMessageID]),
-                  let digest: String = row["sent_digest"] else { return nil }
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT \(Self.columns), sent_digest FROM outbox WHERE sent_message_id = ?",
+                    arguments: [sentMessageID]),
+                let digest: String = row["sent_digest"]
+            else { return nil }
             return (try Self.record(row), digest)
         }
     }
@@ -109,20 +127,26 @@ extension SQLiteMessageStore {
     public func recordConsent(_ consent: ConsentRecord, now: Date, context: AuditContext) throws {
         try write { db in
             try Self.upsertConsent(consent, at: now, in: db)
-            try AuditChain.append(AuditEvent(kind: .receive, actor: context.actor, onBehalfOf: context.onBehalfOf,
-                                             clientReference: consent.clientReference, messageID: consent.sourceMessageID,
-                                             accessPoint: context.accessPoint, outcome: "consent recorded"), at: now, in: db)
+            try AuditChain.append(
+                AuditEvent(
+                    kind: .receive, actor: context.actor, onBehalfOf: context.onBehalfOf,
+                    clientReference: consent.clientReference, messageID: consent.sourceMessageID,
+                    accessPoint: context.accessPoint, outcome: "consent recorded"), at: now, in: db)
         }
     }
 
     /// A client's consent, replacing any earlier one, inside the caller's transaction.
     static func upsertConsent(_ consent: ConsentRecord, at now: Date, in db: Database) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO consent (client_ref, allowed, recorded_on, source_message_id, updated_at) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (client_ref) DO UPDATE SET allowed = excluded.allowed, recorded_on = excluded.recorded_on,
-                source_message_id = excluded.source_message_id, updated_at = excluded.updated_at
-            """).execute(arguments: [consent.clientReference, consent.allowed.map(\.rawValue).sorted().joined(separator: ","),
-                                     consent.recordedOn, consent.sourceMessageID, now.timeIntervalSince1970])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO consent (client_ref, allowed, recorded_on, source_message_id, updated_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (client_ref) DO UPDATE SET allowed = excluded.allowed, recorded_on = excluded.recorded_on,
+                    source_message_id = excluded.source_message_id, updated_at = excluded.updated_at
+                """
+        ).execute(arguments: [
+            consent.clientReference, consent.allowed.map(\.rawValue).sorted().joined(separator: ","),
+            consent.recordedOn, consent.sourceMessageID, now.timeIntervalSince1970,
+        ])
     }
 
     public func consent(clientReference: String) throws -> ConsentRecord? {
@@ -131,9 +155,10 @@ extension SQLiteMessageStore {
                 return nil
             }
             let allowed: String = row["allowed"]
-            return ConsentRecord(clientReference: clientReference,
-                                 allowed: Set(allowed.split(separator: ",").compactMap { RecipientType(rawValue: String($0)) }),
-                                 recordedOn: row["recorded_on"], sourceMessageID: row["source_message_id"])
+            return ConsentRecord(
+                clientReference: clientReference,
+                allowed: Set(allowed.split(separator: ",").compactMap { RecipientType(rawValue: String($0)) }),
+                recordedOn: row["recorded_on"], sourceMessageID: row["source_message_id"])
         }
     }
 }

@@ -32,28 +32,34 @@ extension SQLiteMessageStore: TrajectoryStore {
     }
 
     private static func trajectory(_ row: Row) -> TrajectoryRecord {
-        TrajectoryRecord(id: row["id"], referralMessageID: row["referral_message_id"], transactionID: row["transaction_id"],
-                         clientReference: row["client_ref"], referrerRecipientID: row["referrer_recipient_id"],
-                         currentPhase: row["current_phase"], openedAt: Date(timeIntervalSince1970: row["opened_at"]),
-                         updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+        TrajectoryRecord(
+            id: row["id"], referralMessageID: row["referral_message_id"], transactionID: row["transaction_id"],
+            clientReference: row["client_ref"], referrerRecipientID: row["referrer_recipient_id"],
+            currentPhase: row["current_phase"], openedAt: Date(timeIntervalSince1970: row["opened_at"]),
+            updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
     }
 
-    public func receiveReferral(_ message: InboundMessage, referrerRecipientID: String?, consent: ConsentRecord, transactionID: String,
-                                now: Date, context: AuditContext) throws -> (trajectory: TrajectoryRecord, duplicate: Bool) {
+    public func receiveReferral(
+        _ message: InboundMessage, referrerRecipientID: String?, consent: ConsentRecord, transactionID: String,
+        now: Date, context: AuditContext
+    ) throws -> (trajectory: TrajectoryRecord, duplicate: Bool) {
         let sealed = try seal(message.payload, boundTo: message.messageID.value)
         return try write { db in
             let id = message.messageID.value
             if let existing = try Row.fetchOne(db, sql: "SELECT * FROM trajectory WHERE referral_message_id = ?", arguments: [id]) {
-                try AuditChain.append(AuditEvent(kind: .receive, actor: context.actor, clientReference: message.clientReference, messageID: id,
-                                                 accessPoint: context.accessPoint, outcome: "duplicate"), at: now, in: db)
+                try AuditChain.append(
+                    AuditEvent(
+                        kind: .receive, actor: context.actor, clientReference: message.clientReference, messageID: id,
+                        accessPoint: context.accessPoint, outcome: "duplicate"), at: now, in: db)
                 return (Self.trajectory(existing), true)
             }
             let time = now.timeIntervalSince1970
             try Self.insertProcessed(message, sealed: sealed, outcome: "accepted; trajectory opened", at: now, context: context, in: db)
-            try db.execute(sql: """
-                INSERT INTO trajectory (referral_message_id, transaction_id, client_ref, referrer_recipient_id, opened_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [id, transactionID, consent.clientReference, referrerRecipientID, time, time])
+            try db.execute(
+                sql: """
+                    INSERT INTO trajectory (referral_message_id, transaction_id, client_ref, referrer_recipient_id, opened_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [id, transactionID, consent.clientReference, referrerRecipientID, time, time])
             let trajectoryID = db.lastInsertedRowID
             var recorded = consent
             recorded.sourceMessageID = id
@@ -70,36 +76,49 @@ extension SQLiteMessageStore: TrajectoryStore {
     }
 
     public func trajectories(limit: Int) throws -> [TrajectoryRecord] {
-        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM trajectory ORDER BY id DESC LIMIT ?", arguments: [limit]).map(Self.trajectory) }
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM trajectory ORDER BY id DESC LIMIT ?", arguments: [limit]).map(Self.trajectory)
+        }
     }
 
     public func phaseLetters(of trajectory: Int64) throws -> [PhaseLetter] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM phase_letter WHERE trajectory_id = ? ORDER BY created_at, amendment", arguments: [trajectory]).map {
-                PhaseLetter(trajectoryID: $0["trajectory_id"], phase: $0["phase"], amendment: $0["amendment"], messageID: $0["message_id"],
-                            createdAt: Date(timeIntervalSince1970: $0["created_at"]))
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM phase_letter WHERE trajectory_id = ? ORDER BY created_at, amendment", arguments: [trajectory]
+            ).map {
+                PhaseLetter(
+                    trajectoryID: $0["trajectory_id"], phase: $0["phase"], amendment: $0["amendment"], messageID: $0["message_id"],
+                    createdAt: Date(timeIntervalSince1970: $0["created_at"]))
             }
         }
     }
 
     public func recordPhaseLetter(_ letter: PhaseLetter, now: Date, context: AuditContext) throws {
         try write { db in
-            try db.execute(sql: """
-                INSERT INTO phase_letter (trajectory_id, phase, amendment, message_id, created_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT DO NOTHING
-                """, arguments: [letter.trajectoryID, letter.phase, letter.amendment, letter.messageID, letter.createdAt.timeIntervalSince1970])
-            try db.execute(sql: "UPDATE trajectory SET current_phase = ?, updated_at = ? WHERE id = ?",
-                           arguments: [letter.phase, now.timeIntervalSince1970, letter.trajectoryID])
+            try db.execute(
+                sql: """
+                    INSERT INTO phase_letter (trajectory_id, phase, amendment, message_id, created_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT DO NOTHING
+                    """,
+                arguments: [letter.trajectoryID, letter.phase, letter.amendment, letter.messageID, letter.createdAt.timeIntervalSince1970])
+            try db.execute(
+                sql: "UPDATE trajectory SET current_phase = ?, updated_at = ? WHERE id = ?",
+                arguments: [letter.phase, now.timeIntervalSince1970, letter.trajectoryID])
         }
     }
 
     public func inboundPayload(_ messageID: String, now: Date, context: AuditContext) throws -> Data {
         let (keyID, sealed) = try write { db -> (String, Data) in
-            guard let row = try Row.fetchOne(db, sql: "SELECT key_id, payload, client_ref FROM inbox WHERE message_id = ?", arguments: [messageID]) else {
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT key_id, payload, client_ref FROM inbox WHERE message_id = ?", arguments: [messageID])
+            else {
                 throw StoreError("no inbound message \(messageID)")
             }
-            try AuditChain.append(AuditEvent(kind: .read, actor: context.actor, onBehalfOf: context.onBehalfOf, clientReference: row["client_ref"],
-                                             messageID: messageID, accessPoint: context.accessPoint), at: now, in: db)
+            try AuditChain.append(
+                AuditEvent(
+                    kind: .read, actor: context.actor, onBehalfOf: context.onBehalfOf, clientReference: row["client_ref"],
+                    messageID: messageID, accessPoint: context.accessPoint), at: now, in: db)
             return (row["key_id"], row["payload"])
         }
         return try openPayload(sealed, keyID: keyID, boundTo: messageID)
@@ -111,8 +130,9 @@ extension SQLiteMessageStore: TrajectoryStore {
 
     public func recordIssuedReceipt(_ receipt: Data, for messageID: String, now: Date) throws {
         try write { db in
-            try db.execute(sql: "INSERT INTO issued_receipt (message_id, receipt, issued_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                           arguments: [messageID, receipt, now.timeIntervalSince1970])
+            try db.execute(
+                sql: "INSERT INTO issued_receipt (message_id, receipt, issued_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                arguments: [messageID, receipt, now.timeIntervalSince1970])
         }
     }
 }

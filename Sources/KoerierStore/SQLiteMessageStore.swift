@@ -22,8 +22,9 @@ public final class SQLiteMessageStore: MessageStore {
         configuration.busyMode = .timeout(10)
         do {
             // Owner-only: the metadata names messages and recipients (payloads are encrypted).
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                    withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent,
+                withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             database = try DatabasePool(path: path, configuration: configuration)
             try SQLiteMessageStore.migrator.migrate(database)
         } catch {
@@ -110,25 +111,26 @@ public final class SQLiteMessageStore: MessageStore {
         AuditChain.migrate(&migrator)
         migrator.registerMigration("v3: maintained counts") { db in
             // `status` reads these instead of counting a million rows; triggers keep them exact.
-            try db.execute(sql: """
-                CREATE TABLE outbox_counts (state TEXT NOT NULL, recipient_type TEXT NOT NULL, n INTEGER NOT NULL,
-                                            PRIMARY KEY (state, recipient_type));
-                INSERT INTO outbox_counts SELECT state, recipient_type, COUNT(*) FROM outbox GROUP BY state, recipient_type;
-                CREATE TRIGGER outbox_count_insert AFTER INSERT ON outbox BEGIN
-                    INSERT INTO outbox_counts VALUES (NEW.state, NEW.recipient_type, 1)
-                    ON CONFLICT (state, recipient_type) DO UPDATE SET n = n + 1;
-                END;
-                CREATE TRIGGER outbox_count_update AFTER UPDATE OF state ON outbox WHEN OLD.state <> NEW.state BEGIN
-                    UPDATE outbox_counts SET n = n - 1 WHERE state = OLD.state AND recipient_type = OLD.recipient_type;
-                    INSERT INTO outbox_counts VALUES (NEW.state, NEW.recipient_type, 1)
-                    ON CONFLICT (state, recipient_type) DO UPDATE SET n = n + 1;
-                END;
-                CREATE TRIGGER outbox_count_delete AFTER DELETE ON outbox BEGIN
-                    UPDATE outbox_counts SET n = n - 1 WHERE state = OLD.state AND recipient_type = OLD.recipient_type;
-                END;
-                CREATE INDEX outbox_pending_age ON outbox (state, created_at);
-                CREATE INDEX inbox_state ON inbox (state);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE outbox_counts (state TEXT NOT NULL, recipient_type TEXT NOT NULL, n INTEGER NOT NULL,
+                                                PRIMARY KEY (state, recipient_type));
+                    INSERT INTO outbox_counts SELECT state, recipient_type, COUNT(*) FROM outbox GROUP BY state, recipient_type;
+                    CREATE TRIGGER outbox_count_insert AFTER INSERT ON outbox BEGIN
+                        INSERT INTO outbox_counts VALUES (NEW.state, NEW.recipient_type, 1)
+                        ON CONFLICT (state, recipient_type) DO UPDATE SET n = n + 1;
+                    END;
+                    CREATE TRIGGER outbox_count_update AFTER UPDATE OF state ON outbox WHEN OLD.state <> NEW.state BEGIN
+                        UPDATE outbox_counts SET n = n - 1 WHERE state = OLD.state AND recipient_type = OLD.recipient_type;
+                        INSERT INTO outbox_counts VALUES (NEW.state, NEW.recipient_type, 1)
+                        ON CONFLICT (state, recipient_type) DO UPDATE SET n = n + 1;
+                    END;
+                    CREATE TRIGGER outbox_count_delete AFTER DELETE ON outbox BEGIN
+                        UPDATE outbox_counts SET n = n - 1 WHERE state = OLD.state AND recipient_type = OLD.recipient_type;
+                    END;
+                    CREATE INDEX outbox_pending_age ON outbox (state, created_at);
+                    CREATE INDEX inbox_state ON inbox (state);
+                    """)
         }
         migrator.registerMigration("v4: delivery") { db in
             // What actually left for a record (a derived notice has its own message id), so a
@@ -169,7 +171,9 @@ public final class SQLiteMessageStore: MessageStore {
 
     static func record(_ row: Row) throws -> OutboundRecord {
         let stateName: String = row["state"]
-        guard let state = DeliveryState(rawValue: stateName) else { throw StoreError("record \(row["id"] as Int64) has unknown state \(stateName)") }
+        guard let state = DeliveryState(rawValue: stateName) else {
+            throw StoreError("record \(row["id"] as Int64) has unknown state \(stateName)")
+        }
         return OutboundRecord(
             id: row["id"], messageID: row["message_id"], kind: row["kind"], recipientID: row["recipient_id"],
             recipientType: row["recipient_type"], transactionID: row["transaction_id"],
@@ -187,12 +191,15 @@ public final class SQLiteMessageStore: MessageStore {
     }
 
     static func event(_ kind: AuditEvent.Kind, _ record: OutboundRecord, _ context: AuditContext, outcome: String = "ok") -> AuditEvent {
-        AuditEvent(kind: kind, actor: context.actor, onBehalfOf: context.onBehalfOf, clientReference: record.clientReference,
-                   messageID: record.messageID, accessPoint: context.accessPoint, outcome: outcome)
+        AuditEvent(
+            kind: kind, actor: context.actor, onBehalfOf: context.onBehalfOf, clientReference: record.clientReference,
+            messageID: record.messageID, accessPoint: context.accessPoint, outcome: outcome)
     }
 
-    static func audit(_ kind: AuditEvent.Kind, _ record: OutboundRecord, _ context: AuditContext, outcome: String = "ok",
-                              at date: Date, in db: Database) throws {
+    static func audit(
+        _ kind: AuditEvent.Kind, _ record: OutboundRecord, _ context: AuditContext, outcome: String = "ok",
+        at date: Date, in db: Database
+    ) throws {
         try AuditChain.append(event(kind, record, context, outcome: outcome), at: date, in: db)
     }
 
@@ -207,19 +214,25 @@ public final class SQLiteMessageStore: MessageStore {
             var audit = try AuditChain.Writer(db)
             let outcomes = try messages.map { sealed -> EnqueueOutcome in
                 let message = sealed.message
-                if let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.columns) FROM outbox WHERE message_id = ? AND recipient_id = ?"),
-                                                   arguments: [message.messageID.value, message.recipientID]) {
+                if let existing = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT \(Self.columns) FROM outbox WHERE message_id = ? AND recipient_id = ?"),
+                    arguments: [message.messageID.value, message.recipientID])
+                {
                     let record = try Self.record(existing)
                     try audit.append(Self.event(.enqueue, record, context, outcome: "duplicate"), at: now)
                     return .duplicate(record)
                 }
-                try db.cachedStatement(sql: """
-                    INSERT INTO outbox (message_id, recipient_id, kind, recipient_type, transaction_id, urgency, state, attempts,
-                                        next_attempt_at, client_ref, created_at, updated_at, key_id, payload)
-                    VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [message.messageID.value, message.recipientID, message.kind.rawValue, message.recipientType.rawValue,
-                                     message.transactionID.value, message.urgency.rank, time, message.clientReference,
-                                     time, time, sealed.keyID, sealed.sealedPayload])
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO outbox (message_id, recipient_id, kind, recipient_type, transaction_id, urgency, state, attempts,
+                                            next_attempt_at, client_ref, created_at, updated_at, key_id, payload)
+                        VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)
+                        """
+                ).execute(arguments: [
+                    message.messageID.value, message.recipientID, message.kind.rawValue, message.recipientType.rawValue,
+                    message.transactionID.value, message.urgency.rank, time, message.clientReference,
+                    time, time, sealed.keyID, sealed.sealedPayload,
+                ])
                 // Built from the values just written: re-reading the row cost a query per message.
                 let stored = OutboundRecord(
                     id: db.lastInsertedRowID, messageID: message.messageID.value, kind: message.kind.rawValue,
@@ -239,20 +252,24 @@ public final class SQLiteMessageStore: MessageStore {
         let time = now.timeIntervalSince1970
         return try write { db in
             // Crash recovery: a lease nobody renewed returns its record to the queue.
-            try db.execute(sql: """
-                UPDATE outbox SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
-                WHERE state = 'sending' AND lease_expires_at < ?
-                """, arguments: [time, time])
-            let ids = try Int64.fetchAll(db, sql: """
-                SELECT id FROM outbox WHERE state IN ('queued', 'retrying') AND next_attempt_at <= ?
-                ORDER BY urgency DESC, next_attempt_at, id LIMIT ?
-                """, arguments: [time, limit])
+            try db.execute(
+                sql: """
+                    UPDATE outbox SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+                    WHERE state = 'sending' AND lease_expires_at < ?
+                    """, arguments: [time, time])
+            let ids = try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM outbox WHERE state IN ('queued', 'retrying') AND next_attempt_at <= ?
+                    ORDER BY urgency DESC, next_attempt_at, id LIMIT ?
+                    """, arguments: [time, limit])
             var leased: [OutboundRecord] = []
             for id in ids {
-                try db.execute(sql: """
-                    UPDATE outbox SET state = 'sending', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
-                    WHERE id = ?
-                    """, arguments: [owner, time + duration, time, id])
+                try db.execute(
+                    sql: """
+                        UPDATE outbox SET state = 'sending', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
+                        WHERE id = ?
+                        """, arguments: [owner, time + duration, time, id])
                 if let record = try Self.fetch(db, id: id) {
                     try Self.audit(.send, record, context, outcome: "attempt \(record.attempts)", at: now, in: db)
                     leased.append(record)
@@ -279,7 +296,9 @@ public final class SQLiteMessageStore: MessageStore {
         try write { db in try Self.transition(id, transition, now: now, context: context, in: db) }
     }
 
-    static func transition(_ id: Int64, _ transition: Transition, now: Date, context: AuditContext, in db: Database) throws -> OutboundRecord {
+    static func transition(_ id: Int64, _ transition: Transition, now: Date, context: AuditContext, in db: Database) throws
+        -> OutboundRecord
+    {
         guard let current = try fetch(db, id: id) else { throw StoreError("no record \(id)") }
         guard current.state.successors.contains(transition.to) else {
             throw StoreError("record \(id) is \(current.state.rawValue); it cannot become \(transition.to.rawValue)")
@@ -288,17 +307,22 @@ public final class SQLiteMessageStore: MessageStore {
         let keepsLease = transition.to == .sending
         // A record put back by ops (dead → queued) is due now.
         let next = transition.nextAttemptAt?.timeIntervalSince1970 ?? (transition.to == .queued ? time : nil)
-        try db.cachedStatement(sql: """
-            UPDATE outbox SET state = ?, last_error = COALESCE(?, last_error), next_attempt_at = COALESCE(?, next_attempt_at),
-                receipt_id = COALESCE(?, receipt_id), lease_owner = CASE WHEN ? THEN lease_owner END,
-                lease_expires_at = CASE WHEN ? THEN lease_expires_at END, updated_at = ?,
-                sent_message_id = COALESCE(?, sent_message_id), sent_digest = COALESCE(?, sent_digest)
-            WHERE id = ?
-            """).execute(arguments: [transition.to.rawValue, transition.error, next, transition.receiptID, keepsLease, keepsLease, time,
-                                     transition.sentMessageID, transition.sentDigest, id])
+        try db.cachedStatement(
+            sql: """
+                UPDATE outbox SET state = ?, last_error = COALESCE(?, last_error), next_attempt_at = COALESCE(?, next_attempt_at),
+                    receipt_id = COALESCE(?, receipt_id), lease_owner = CASE WHEN ? THEN lease_owner END,
+                    lease_expires_at = CASE WHEN ? THEN lease_expires_at END, updated_at = ?,
+                    sent_message_id = COALESCE(?, sent_message_id), sent_digest = COALESCE(?, sent_digest)
+                WHERE id = ?
+                """
+        ).execute(arguments: [
+            transition.to.rawValue, transition.error, next, transition.receiptID, keepsLease, keepsLease, time,
+            transition.sentMessageID, transition.sentDigest, id,
+        ])
         guard let updated = try fetch(db, id: id) else { throw StoreError("record \(id) vanished") }
-        try audit(auditKind(from: current.state, to: transition.to), updated, context,
-                  outcome: transition.error ?? transition.to.rawValue, at: now, in: db)
+        try audit(
+            auditKind(from: current.state, to: transition.to), updated, context,
+            outcome: transition.error ?? transition.to.rawValue, at: now, in: db)
         return updated
     }
 
@@ -309,7 +333,8 @@ public final class SQLiteMessageStore: MessageStore {
     public func payload(of id: Int64, now: Date, context: AuditContext) throws -> Data {
         let (record, sealed) = try write { db -> (OutboundRecord, Data) in
             guard let record = try Self.fetch(db, id: id),
-                  let sealed = try Data.fetchOne(db, sql: "SELECT payload FROM outbox WHERE id = ?", arguments: [id]) else {
+                let sealed = try Data.fetchOne(db, sql: "SELECT payload FROM outbox WHERE id = ?", arguments: [id])
+            else {
                 throw StoreError("no record \(id)")
             }
             try Self.audit(.read, record, context, at: now, in: db)
@@ -336,8 +361,10 @@ public final class SQLiteMessageStore: MessageStore {
             }
             arguments.append(limit)
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            return try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM outbox \(filter) ORDER BY id DESC LIMIT ?",
-                                    arguments: StatementArguments(arguments)).map(Self.record)
+            return try Row.fetchAll(
+                db, sql: "SELECT \(Self.columns) FROM outbox \(filter) ORDER BY id DESC LIMIT ?",
+                arguments: StatementArguments(arguments)
+            ).map(Self.record)
         }
     }
 
@@ -345,7 +372,9 @@ public final class SQLiteMessageStore: MessageStore {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT state, recipient_type, n FROM outbox_counts WHERE n > 0 ORDER BY state, recipient_type")
                 .compactMap { row in
-                    DeliveryState(rawValue: row["state"]).map { (state: $0, recipientType: row["recipient_type"] as String, count: row["n"] as Int) }
+                    DeliveryState(rawValue: row["state"]).map {
+                        (state: $0, recipientType: row["recipient_type"] as String, count: row["n"] as Int)
+                    }
                 }
         }
     }
@@ -366,19 +395,25 @@ public final class SQLiteMessageStore: MessageStore {
             let oldest = try ["queued", "retrying", "sending"].compactMap {
                 try Double.fetchOne(db, sql: "SELECT MIN(created_at) FROM outbox WHERE state = ?", arguments: [$0])
             }.min()
-            let late = try Row.fetchAll(db, sql: """
-                SELECT \(Self.columns) FROM outbox WHERE urgency = 2 AND state IN ('queued', 'retrying', 'sending') AND created_at < ?
-                ORDER BY created_at LIMIT 100
-                """, arguments: [urgentBefore.timeIntervalSince1970]).map(Self.record)
+            let late = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.columns) FROM outbox WHERE urgency = 2 AND state IN ('queued', 'retrying', 'sending') AND created_at < ?
+                    ORDER BY created_at LIMIT 100
+                    """, arguments: [urgentBefore.timeIntervalSince1970]
+            ).map(Self.record)
             return (oldest.map(Date.init(timeIntervalSince1970:)), late)
         }
     }
 
     public func purge(deliveredBefore date: Date, now: Date, context: AuditContext) throws -> Int {
         try write { db in
-            let doomed = try Row.fetchAll(db, sql: """
-                SELECT \(Self.columns) FROM outbox WHERE state IN ('delivered', 'acknowledged') AND updated_at < ?
-                """, arguments: [date.timeIntervalSince1970]).map(Self.record)
+            let doomed = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.columns) FROM outbox WHERE state IN ('delivered', 'acknowledged') AND updated_at < ?
+                    """, arguments: [date.timeIntervalSince1970]
+            ).map(Self.record)
             for record in doomed {
                 try db.execute(sql: "DELETE FROM outbox WHERE id = ?", arguments: [record.id])
                 try Self.audit(.purge, record, context, at: now, in: db)
@@ -391,15 +426,17 @@ public final class SQLiteMessageStore: MessageStore {
 
     private static func inboundRecord(_ row: Row) throws -> InboundRecord {
         guard let state = InboundState(rawValue: row["state"]) else { throw StoreError("inbound message has an unknown state") }
-        return InboundRecord(messageID: row["message_id"], kind: row["kind"], sender: row["sender"], state: state, reason: row["reason"],
-                             receivedAt: Date(timeIntervalSince1970: row["received_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+        return InboundRecord(
+            messageID: row["message_id"], kind: row["kind"], sender: row["sender"], state: state, reason: row["reason"],
+            receivedAt: Date(timeIntervalSince1970: row["received_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
     }
 
     public func receive(_ message: InboundMessage, now: Date, context: AuditContext) throws -> (record: InboundRecord, duplicate: Bool) {
         let (keyID, sealed) = try keys.seal(message.payload, boundTo: message.messageID.value)
         return try write { db in
-            let event = AuditEvent(kind: .receive, actor: context.actor, onBehalfOf: context.onBehalfOf, clientReference: message.clientReference,
-                                   messageID: message.messageID.value, accessPoint: context.accessPoint)
+            let event = AuditEvent(
+                kind: .receive, actor: context.actor, onBehalfOf: context.onBehalfOf, clientReference: message.clientReference,
+                messageID: message.messageID.value, accessPoint: context.accessPoint)
             if let existing = try Row.fetchOne(db, sql: "SELECT * FROM inbox WHERE message_id = ?", arguments: [message.messageID.value]) {
                 var duplicate = event
                 duplicate.outcome = "duplicate"
@@ -407,19 +444,26 @@ public final class SQLiteMessageStore: MessageStore {
                 return (try Self.inboundRecord(existing), true)
             }
             let time = now.timeIntervalSince1970
-            try db.execute(sql: """
-                INSERT INTO inbox (message_id, kind, sender, state, client_ref, received_at, updated_at, key_id, payload)
-                VALUES (?, ?, ?, 'received', ?, ?, ?, ?, ?)
-                """, arguments: [message.messageID.value, message.kind.rawValue, message.sender, message.clientReference, time, time, keyID, sealed])
+            try db.execute(
+                sql: """
+                    INSERT INTO inbox (message_id, kind, sender, state, client_ref, received_at, updated_at, key_id, payload)
+                    VALUES (?, ?, ?, 'received', ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    message.messageID.value, message.kind.rawValue, message.sender, message.clientReference, time, time, keyID, sealed,
+                ])
             try AuditChain.append(event, at: now, in: db)
-            guard let stored = try Row.fetchOne(db, sql: "SELECT * FROM inbox WHERE message_id = ?", arguments: [message.messageID.value]) else {
+            guard let stored = try Row.fetchOne(db, sql: "SELECT * FROM inbox WHERE message_id = ?", arguments: [message.messageID.value])
+            else {
                 throw StoreError("received message vanished")
             }
             return (try Self.inboundRecord(stored), false)
         }
     }
 
-    public func markInbound(_ messageID: String, _ state: InboundState, reason: String?, now: Date, context: AuditContext) throws -> InboundRecord {
+    public func markInbound(_ messageID: String, _ state: InboundState, reason: String?, now: Date, context: AuditContext) throws
+        -> InboundRecord
+    {
         try write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM inbox WHERE message_id = ?", arguments: [messageID]) else {
                 throw StoreError("no inbound message \(messageID)")
@@ -428,11 +472,14 @@ public final class SQLiteMessageStore: MessageStore {
             guard current.state == .received, state != .received else {
                 throw StoreError("inbound message \(messageID) is \(current.state.rawValue); it cannot become \(state.rawValue)")
             }
-            try db.execute(sql: "UPDATE inbox SET state = ?, reason = ?, updated_at = ? WHERE message_id = ?",
-                           arguments: [state.rawValue, reason, now.timeIntervalSince1970, messageID])
-            try AuditChain.append(AuditEvent(kind: .receive, actor: context.actor, onBehalfOf: context.onBehalfOf,
-                                             clientReference: row["client_ref"], messageID: messageID, accessPoint: context.accessPoint,
-                                             outcome: state.rawValue + (reason.map { ": \($0)" } ?? "")), at: now, in: db)
+            try db.execute(
+                sql: "UPDATE inbox SET state = ?, reason = ?, updated_at = ? WHERE message_id = ?",
+                arguments: [state.rawValue, reason, now.timeIntervalSince1970, messageID])
+            try AuditChain.append(
+                AuditEvent(
+                    kind: .receive, actor: context.actor, onBehalfOf: context.onBehalfOf,
+                    clientReference: row["client_ref"], messageID: messageID, accessPoint: context.accessPoint,
+                    outcome: state.rawValue + (reason.map { ": \($0)" } ?? "")), at: now, in: db)
             guard let updated = try Row.fetchOne(db, sql: "SELECT * FROM inbox WHERE message_id = ?", arguments: [messageID]) else {
                 throw StoreError("inbound message vanished")
             }
@@ -443,10 +490,13 @@ public final class SQLiteMessageStore: MessageStore {
     public func inbound(state: InboundState?, limit: Int) throws -> [InboundRecord] {
         try read { db in
             if let state {
-                return try Row.fetchAll(db, sql: "SELECT * FROM inbox WHERE state = ? ORDER BY received_at DESC LIMIT ?",
-                                        arguments: [state.rawValue, limit]).map(Self.inboundRecord)
+                return try Row.fetchAll(
+                    db, sql: "SELECT * FROM inbox WHERE state = ? ORDER BY received_at DESC LIMIT ?",
+                    arguments: [state.rawValue, limit]
+                ).map(Self.inboundRecord)
             }
-            return try Row.fetchAll(db, sql: "SELECT * FROM inbox ORDER BY received_at DESC LIMIT ?", arguments: [limit]).map(Self.inboundRecord)
+            return try Row.fetchAll(db, sql: "SELECT * FROM inbox ORDER BY received_at DESC LIMIT ?", arguments: [limit]).map(
+                Self.inboundRecord)
         }
     }
 

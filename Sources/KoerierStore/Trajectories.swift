@@ -37,8 +37,10 @@ public struct PhaseLetter: Sendable, Equatable {
 public protocol TrajectoryStore: Sendable {
     /// Stores an arrived message and, if it is new, opens its trajectory and records its
     /// consent: one transaction, so an accepted referral always has both.
-    func receiveReferral(_ message: InboundMessage, referrerRecipientID: String?, consent: ConsentRecord, transactionID: String,
-                         now: Date, context: AuditContext) throws -> (trajectory: TrajectoryRecord, duplicate: Bool)
+    func receiveReferral(
+        _ message: InboundMessage, referrerRecipientID: String?, consent: ConsentRecord, transactionID: String,
+        now: Date, context: AuditContext
+    ) throws -> (trajectory: TrajectoryRecord, duplicate: Bool)
 
     func trajectory(_ id: Int64) throws -> TrajectoryRecord?
     func trajectories(limit: Int) throws -> [TrajectoryRecord]

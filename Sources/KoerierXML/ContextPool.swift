@@ -20,8 +20,10 @@ package final class ContextPool<Context>: @unchecked Sendable {
 
     /// Runs `body` with a context. `reusable` decides afterwards whether the context goes
     /// back to the pool (e.g. not when its name dictionary has grown past a bound).
-    package func with<Result, Failure: Error>(reusable: (Context) -> Bool = { _ in true },
-                                      _ body: (Context?) throws(Failure) -> Result) throws(Failure) -> Result {
+    package func with<Result, Failure: Error>(
+        reusable: (Context) -> Bool = { _ in true },
+        _ body: (Context?) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
         lock.lock()
         let pooled = idle.popLast()
         lock.unlock()

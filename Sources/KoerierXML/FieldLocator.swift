@@ -11,7 +11,8 @@ enum FieldLocator {
             var name = Substring(segment)
             var index = 1
             if let open = segment.firstIndex(of: "["), segment.hasSuffix("]"),
-               let number = Int(segment[segment.index(after: open)..<segment.index(before: segment.endIndex)]) {
+                let number = Int(segment[segment.index(after: open)..<segment.index(before: segment.endIndex)])
+            {
                 name = segment[..<open]
                 index = number
             }

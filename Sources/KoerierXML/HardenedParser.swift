@@ -16,11 +16,12 @@ public struct HardenedParser: Sendable {
     public init(limits: XMLLimits = .standard) {
         self.limits = limits
         LibXML.initialise(maxDepth: limits.maxDepth)
-        contexts = ContextPool(make: {
-            guard let context = xmlNewParserCtxt() else { return nil }
-            context.pointee.sax.pointee.internalSubset = HardenedParser.refuseDoctype
-            return context
-        }, destroy: { xmlFreeParserCtxt($0) })
+        contexts = ContextPool(
+            make: {
+                guard let context = xmlNewParserCtxt() else { return nil }
+                context.pointee.sax.pointee.internalSubset = HardenedParser.refuseDoctype
+                return context
+            }, destroy: { xmlFreeParserCtxt($0) })
     }
 
     /// XML_PARSE_NONET: no network; COMPACT stores short texts inside their node (fewer
@@ -42,29 +43,38 @@ public struct HardenedParser: Sendable {
             throw XMLProblems([XMLProblem(line: 1, rule: "empty", message: "empty file: expected an XML message")])
         }
         if data.count > limits.maxMessageBytes {
-            throw XMLProblems([XMLProblem(line: 1, rule: "size-limit",
-                                          message: "message is \(data.count) bytes; the limit is \(limits.maxMessageBytes) bytes")])
+            throw XMLProblems([
+                XMLProblem(
+                    line: 1, rule: "size-limit",
+                    message: "message is \(data.count) bytes; the limit is \(limits.maxMessageBytes) bytes")
+            ])
         }
-        return try contexts.with(reusable: { xmlDictSize($0.pointee.dict) < HardenedParser.maxReusedDictionarySize }) {
-            (context) throws(XMLProblems) -> XMLDocument in
-            guard let context else {
-                throw XMLProblems([XMLProblem(line: 1, rule: "internal", message: "could not create an XML parser")])
-            }
-            return try parse(data, with: context)
-        }
+        return try contexts.with(
+            reusable: { xmlDictSize($0.pointee.dict) < HardenedParser.maxReusedDictionarySize },
+            {
+                (context) throws(XMLProblems) -> XMLDocument in
+                guard let context else {
+                    throw XMLProblems([XMLProblem(line: 1, rule: "internal", message: "could not create an XML parser")])
+                }
+                return try parse(data, with: context)
+            })
     }
 
     private func parse(_ data: Data, with context: xmlParserCtxtPtr) throws(XMLProblems) -> XMLDocument {
         let document = data.withUnsafeBytes { buffer in
-            xmlCtxtReadMemory(context, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(buffer.count),
-                              "message.xml", "UTF-8", HardenedParser.options)
+            xmlCtxtReadMemory(
+                context, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(buffer.count),
+                "message.xml", "UTF-8", HardenedParser.options)
         }
 
         if context.pointee.errNo == Int32(XML_ERR_USER_STOP.rawValue) {
             if let document { xmlFreeDoc(document) }
             let line = context.pointee.input.map { Int($0.pointee.line) } ?? 1
-            throw XMLProblems([XMLProblem(line: line, rule: "no-dtd",
-                                          message: "DOCTYPE declarations are not allowed: Koerier refuses DTDs and entity declarations (XXE, entity expansion)")])
+            throw XMLProblems([
+                XMLProblem(
+                    line: line, rule: "no-dtd",
+                    message: "DOCTYPE declarations are not allowed: Koerier refuses DTDs and entity declarations (XXE, entity expansion)")
+            ])
         }
         guard let document, context.pointee.wellFormed != 0 else {
             if let document { xmlFreeDoc(document) }
@@ -80,9 +90,10 @@ public struct HardenedParser: Sendable {
         let rule: String
         switch code {
         case Int32(XML_ERR_INVALID_CHAR.rawValue), Int32(XML_ERR_INVALID_ENCODING.rawValue),
-             Int32(XML_ERR_UNSUPPORTED_ENCODING.rawValue):
-            return XMLProblem(line: max(1, Int(error.pointee.line)), rule: "encoding",
-                              message: "not UTF-8 (Koerier accepts UTF-8 only): " + message)
+            Int32(XML_ERR_UNSUPPORTED_ENCODING.rawValue):
+            return XMLProblem(
+                line: max(1, Int(error.pointee.line)), rule: "encoding",
+                message: "not UTF-8 (Koerier accepts UTF-8 only): " + message)
         case Int32(XML_ERR_INTERNAL_ERROR.rawValue) where message.contains("depth"):
             rule = "depth-limit"
         default:

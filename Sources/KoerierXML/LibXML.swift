@@ -35,7 +35,10 @@ final class ErrorCollector {
         guard let context, let error else { return }
         let collector = Unmanaged<ErrorCollector>.fromOpaque(context).takeUnretainedValue()
         let text = error.pointee.message.map { String(cString: $0) } ?? "unknown error"
-        collector.errors.append((Int(error.pointee.line), error.pointee.node?.assumingMemoryBound(to: xmlNode.self),
-                                 LibXML.flatten(text)))
+        collector.errors.append(
+            (
+                Int(error.pointee.line), error.pointee.node?.assumingMemoryBound(to: xmlNode.self),
+                LibXML.flatten(text)
+            ))
     }
 }

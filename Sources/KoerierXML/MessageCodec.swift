@@ -41,9 +41,10 @@ public final class MessageCodec: Sendable {
         }
         let violations = message.ruleViolations()
         if !violations.isEmpty {
-            throw XMLProblems(violations.map {
-                XMLProblem(line: FieldLocator.line(of: $0.field, in: document), field: $0.field, rule: $0.rule, message: $0.message)
-            })
+            throw XMLProblems(
+                violations.map {
+                    XMLProblem(line: FieldLocator.line(of: $0.field, in: document), field: $0.field, rule: $0.rule, message: $0.message)
+                })
         }
         return (message, document)
     }
@@ -80,13 +81,19 @@ public final class MessageCodec: Sendable {
         let name = root.localName
         guard let kind = MessageKind(rootElement: name) else {
             let expected = MessageKind.allCases.map(\.rootElement).joined(separator: ", ")
-            throw XMLProblems([XMLProblem(line: root.lineNumber, field: name, rule: "root-element",
-                                          message: "unknown root element '\(name)'; expected one of \(expected)")])
+            throw XMLProblems([
+                XMLProblem(
+                    line: root.lineNumber, field: name, rule: "root-element",
+                    message: "unknown root element '\(name)'; expected one of \(expected)")
+            ])
         }
         guard root.namespaceURI == kind.namespace else {
             let found = root.namespaceURI.map { "'\($0)'" } ?? "no namespace"
-            throw XMLProblems([XMLProblem(line: root.lineNumber, field: name, rule: "namespace",
-                                          message: "root element \(name) is in \(found); expected '\(kind.namespace)'")])
+            throw XMLProblems([
+                XMLProblem(
+                    line: root.lineNumber, field: name, rule: "namespace",
+                    message: "root element \(name) is in \(found); expected '\(kind.namespace)'")
+            ])
         }
         return kind
     }

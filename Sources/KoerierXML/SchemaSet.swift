@@ -38,7 +38,8 @@ public final class SchemaSet: @unchecked Sendable {
 
     private static func compile(_ file: URL) throws -> xmlSchemaPtr {
         guard FileManager.default.isReadableFile(atPath: file.path) else {
-            throw LoadError(file: file.path, problems: [XMLProblem(line: 1, rule: "schema-missing", message: "schema file not found or not readable")])
+            throw LoadError(
+                file: file.path, problems: [XMLProblem(line: 1, rule: "schema-missing", message: "schema file not found or not readable")])
         }
         guard let parser = xmlSchemaNewParserCtxt(file.path) else {
             throw LoadError(file: file.path, problems: [])
@@ -47,9 +48,11 @@ public final class SchemaSet: @unchecked Sendable {
         let collector = ErrorCollector()
         xmlSchemaSetParserStructuredErrors(parser, ErrorCollector.callback, collector.context)
         guard let schema = xmlSchemaParse(parser) else {
-            throw LoadError(file: file.path, problems: collector.errors.map {
-                XMLProblem(line: max(1, $0.line), rule: "schema-compile", message: $0.message)
-            })
+            throw LoadError(
+                file: file.path,
+                problems: collector.errors.map {
+                    XMLProblem(line: max(1, $0.line), rule: "schema-compile", message: $0.message)
+                })
         }
         return schema
     }
@@ -68,10 +71,12 @@ public final class SchemaSet: @unchecked Sendable {
         }
         if result == 0 { return [] }
         let problems = collector.errors.map { error in
-            XMLProblem(line: max(1, error.line), field: error.node.map(\.fieldPath).flatMap { $0.isEmpty ? nil : $0 },
-                       rule: "schema", message: SchemaSet.readable(error.message))
+            XMLProblem(
+                line: max(1, error.line), field: error.node.map(\.fieldPath).flatMap { $0.isEmpty ? nil : $0 },
+                rule: "schema", message: SchemaSet.readable(error.message))
         }
-        return problems.isEmpty ? [XMLProblem(line: 1, rule: "schema", message: "document does not match \(kind.schemaFileName)")] : problems
+        return problems.isEmpty
+            ? [XMLProblem(line: 1, rule: "schema", message: "document does not match \(kind.schemaFileName)")] : problems
     }
 
     /// libxml2 writes element names as `{urn:koerier:referral:1}BSN`; the namespace is

@@ -22,21 +22,28 @@ struct AuditListCommand: ParsableCommand {
             let (_, store) = try global.openStore()
             let entries = try storeOperation { try store.auditEntries(limit: limit) }
             if output.json {
-                try JSONOutput.print(entries.map { entry -> [String: Any] in
-                    var object: [String: Any] = ["sequence": entry.sequence, "at": iso(entry.at), "event": entry.event.kind.rawValue,
-                                                 "actor": entry.event.actor, "access_point": entry.event.accessPoint,
-                                                 "outcome": entry.event.outcome, "hash": entry.hash]
-                    object["on_behalf_of"] = entry.event.onBehalfOf
-                    object["client_ref"] = entry.event.clientReference
-                    object["message_id"] = entry.event.messageID
-                    return object
-                })
+                try JSONOutput.print(
+                    entries.map { entry -> [String: Any] in
+                        var object: [String: Any] = [
+                            "sequence": entry.sequence, "at": iso(entry.at), "event": entry.event.kind.rawValue,
+                            "actor": entry.event.actor, "access_point": entry.event.accessPoint,
+                            "outcome": entry.event.outcome, "hash": entry.hash,
+                        ]
+                        object["on_behalf_of"] = entry.event.onBehalfOf
+                        object["client_ref"] = entry.event.clientReference
+                        object["message_id"] = entry.event.messageID
+                        return object
+                    })
                 return
             }
-            Table.print(["SEQ", "AT", "EVENT", "ACTOR", "ON BEHALF OF", "CLIENT", "MESSAGE", "FROM", "OUTCOME"], entries.map {
-                [String($0.sequence), iso($0.at), $0.event.kind.rawValue, $0.event.actor, $0.event.onBehalfOf ?? "",
-                 $0.event.clientReference ?? "", $0.event.messageID ?? "", $0.event.accessPoint, $0.event.outcome]
-            })
+            Table.print(
+                ["SEQ", "AT", "EVENT", "ACTOR", "ON BEHALF OF", "CLIENT", "MESSAGE", "FROM", "OUTCOME"],
+                entries.map {
+                    [
+                        String($0.sequence), iso($0.at), $0.event.kind.rawValue, $0.event.actor, $0.event.onBehalfOf ?? "",
+                        $0.event.clientReference ?? "", $0.event.messageID ?? "", $0.event.accessPoint, $0.event.outcome,
+                    ]
+                })
         }
     }
 }

@@ -6,11 +6,13 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks; each measures an independent baseline in the same run and ends with one JSON line.",
         discussion: """
-        The last line of every benchmark is
-        {"bench":NAME,"value":N,"unit":"msg/s","baseline":WHAT,"baseline_value":N,"ratio":N,...}
-        """,
-        subcommands: [BenchParseCommand.self, BenchSignCommand.self, BenchEnqueueCommand.self, BenchDeliverCommand.self,
-                      BenchIntakeCommand.self]
+            The last line of every benchmark is
+            {"bench":NAME,"value":N,"unit":"msg/s","baseline":WHAT,"baseline_value":N,"ratio":N,...}
+            """,
+        subcommands: [
+            BenchParseCommand.self, BenchSignCommand.self, BenchEnqueueCommand.self, BenchDeliverCommand.self,
+            BenchIntakeCommand.self,
+        ]
     )
 }
 

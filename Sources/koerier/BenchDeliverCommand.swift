@@ -13,16 +13,16 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         commandName: "deliver",
         abstract: "End-to-end deliveries/s from the queue to a loopback HTTPS receiver and SMTP server, against bare clients.",
         discussion: """
-        A scratch store next to the configured one is filled with distinct signed return \
-        letters (TEST ONLY identities from the samples' pki). The worker then delivers them \
-        with everything it does in production: lease, audited payload read, decryption, \
-        validation, adapter, transport, receipt verification, state change. HTTPS goes to an \
-        in-process Koerier listener (mutual TLS) that verifies each letter and answers with a \
-        signed receipt; mail goes as S/MIME participation notices to aiosmtpd (STARTTLS). The \
-        baselines, in the same run, feed the same receivers the same pre-signed bytes from a \
-        plain loop of as many concurrent libcurl clients, with no queue and no adapter. The JSON \
-        line's ratio is the HTTPS one; ratio_smtp is the mail one.
-        """
+            A scratch store next to the configured one is filled with distinct signed return \
+            letters (TEST ONLY identities from the samples' pki). The worker then delivers them \
+            with everything it does in production: lease, audited payload read, decryption, \
+            validation, adapter, transport, receipt verification, state change. HTTPS goes to an \
+            in-process Koerier listener (mutual TLS) that verifies each letter and answers with a \
+            signed receipt; mail goes as S/MIME participation notices to aiosmtpd (STARTTLS). The \
+            baselines, in the same run, feed the same receivers the same pre-signed bytes from a \
+            plain loop of as many concurrent libcurl clients, with no queue and no adapter. The JSON \
+            line's ratio is the HTTPS one; ratio_smtp is the mail one.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -40,33 +40,47 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         defer { BenchLoopback.removeScratch(scratch) }
 
         // Receivers: the GP's Koerier listener, and a mail relay.
-        let gpChain = try BenchLoopback.concatenate([pki.appendingPathComponent("gp.pem"), pki.appendingPathComponent("chain.pem")], into: scratch, "gp-chain.pem")
-        let relayChain = try BenchLoopback.concatenate([pki.appendingPathComponent("arbo.pem"), pki.appendingPathComponent("chain.pem")], into: scratch, "relay-chain.pem")
-        let gpSigning = MessageSigning(codec: codec, signer: Signer(identity: try SigningIdentity(
-            keyFile: pki.appendingPathComponent("gp.key"), certificateFile: pki.appendingPathComponent("gp.pem"),
-            chainFile: pki.appendingPathComponent("chain.pem"))))
+        let gpChain = try BenchLoopback.concatenate(
+            [pki.appendingPathComponent("gp.pem"), pki.appendingPathComponent("chain.pem")], into: scratch, "gp-chain.pem")
+        let relayChain = try BenchLoopback.concatenate(
+            [pki.appendingPathComponent("arbo.pem"), pki.appendingPathComponent("chain.pem")], into: scratch, "relay-chain.pem")
+        let gpSigning = MessageSigning(
+            codec: codec,
+            signer: Signer(
+                identity: try SigningIdentity(
+                    keyFile: pki.appendingPathComponent("gp.key"), certificateFile: pki.appendingPathComponent("gp.pem"),
+                    chainFile: pki.appendingPathComponent("chain.pem"))))
         let trust = try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem"))
         let responder = ReceiptingResponder(codec: codec, verifier: SignatureVerifier(trust: trust), signing: gpSigning) { _, _, _ in }
         let port = try await BenchLoopback.startListener(
-            tls: ListenerTLS(certificateChain: gpChain, key: pki.appendingPathComponent("gp.key"), clientAnchors: pki.appendingPathComponent("ca.pem"))
+            tls: ListenerTLS(
+                certificateChain: gpChain, key: pki.appendingPathComponent("gp.key"), clientAnchors: pki.appendingPathComponent("ca.pem"))
         ) { await responder.respond($0) }
-        let sink = try SMTPSink(script: configuration.samplesDirectory.appendingPathComponent("../Tests/Peers/smtp_sink.py").standardizedFileURL,
-                                certificate: relayChain, key: pki.appendingPathComponent("arbo.key"), folder: scratch.appendingPathComponent("mail"))
+        let sink = try SMTPSink(
+            script: configuration.samplesDirectory.appendingPathComponent("../Tests/Peers/smtp_sink.py").standardizedFileURL,
+            certificate: relayChain, key: pki.appendingPathComponent("arbo.key"), folder: scratch.appendingPathComponent("mail"))
         defer { sink.stop() }
 
-        let config = try writeConfiguration(in: scratch, pki: pki, schemas: configuration.schemaDirectory, httpsPort: port, smtpPort: sink.port)
+        let config = try writeConfiguration(
+            in: scratch, pki: pki, schemas: configuration.schemaDirectory, httpsPort: port, smtpPort: sink.port)
         let benchConfiguration = try KoerierConfiguration.load(path: config.path)
         try PayloadKeyRing.createKeyFile(at: benchConfiguration.payloadKeyFile)
-        let store = try SQLiteMessageStore(path: benchConfiguration.storePath.path, keys: try PayloadKeyRing.load(file: benchConfiguration.payloadKeyFile))
+        let store = try SQLiteMessageStore(
+            path: benchConfiguration.storePath.path, keys: try PayloadKeyRing.load(file: benchConfiguration.payloadKeyFile))
         let parts = try DeliveryAssembly.parts(configuration: benchConfiguration, store: store, codec: codec)
-        let centre = MessageSigning(codec: codec, signer: Signer(identity: try SigningIdentity(
-            keyFile: pki.appendingPathComponent("centre.key"), certificateFile: pki.appendingPathComponent("centre.pem"),
-            chainFile: pki.appendingPathComponent("chain.pem"))))
+        let centre = MessageSigning(
+            codec: codec,
+            signer: Signer(
+                identity: try SigningIdentity(
+                    keyFile: pki.appendingPathComponent("centre.key"), certificateFile: pki.appendingPathComponent("centre.pem"),
+                    chainFile: pki.appendingPathComponent("chain.pem"))))
         let sample = try Data(contentsOf: configuration.samplesDirectory.appendingPathComponent("signed/return-letter-fase-2-rsa.xml"))
         guard case .returnLetter(let template) = try codec.decode(sample) else { throw CommandFailure("the sample is not a return letter") }
         let reference = store.clientReferencer.reference(bsn: template.patient.bsn.digits)
-        try store.recordConsent(ConsentRecord(clientReference: reference, allowed: [.werkgever], recordedOn: "2026-01-12",
-                                              sourceMessageID: MessageID.generate().value), now: Date(), context: context)
+        try store.recordConsent(
+            ConsentRecord(
+                clientReference: reference, allowed: [.werkgever], recordedOn: "2026-01-12",
+                sourceMessageID: MessageID.generate().value), now: Date(), context: context)
         print("signing \(messages * 2) distinct letters …")
         let letters = try (0..<(messages * 2)).map { _ -> Data in
             var letter = template
@@ -79,24 +93,28 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         // Baselines: the same bytes, posted or mailed by plain concurrent loops.
         let https = parts.https
         guard case .https(let httpsTarget) = parts.directory["gp"]?.transport,
-              case .smtp(let smtpTarget) = parts.directory["employer"]?.transport else { throw CommandFailure("bench directory incomplete") }
+            case .smtp(let smtpTarget) = parts.directory["employer"]?.transport
+        else { throw CommandFailure("bench directory incomplete") }
         let bareHTTPS = try await BenchLoopback.rate(httpsLetters, clients: concurrency) { bytes in
             if case .accepted = https.post(bytes, to: httpsTarget) { return true } else { return false }
         }
         print(String(format: "bare HTTPS clients:      %7.1f msg/s", bareHTTPS))
         guard let employer = parts.directory["employer"], let certificateFile = smtpTarget.certificate,
-              let employerCertificate = Certificate.loadPEM(try Data(contentsOf: certificateFile)).first else {
+            let employerCertificate = Certificate.loadPEM(try Data(contentsOf: certificateFile)).first
+        else {
             throw CommandFailure("bench directory incomplete")
         }
         let consent = ConsentRecord(clientReference: reference, allowed: [.werkgever], recordedOn: "2026-01-12", sourceMessageID: "bench")
         let notices = try mailLetters.map { bytes -> Data in
             guard case .returnLetter(let letter) = try codec.decode(bytes),
-                  case .send(let outgoing) = try parts.adapters.adapter(for: .werkgever).prepare(.returnLetter(letter), bytes: bytes,
-                                                                                               for: employer, consent: consent)
+                case .send(let outgoing) = try parts.adapters.adapter(for: .werkgever).prepare(
+                    .returnLetter(letter), bytes: bytes,
+                    for: employer, consent: consent)
             else { throw CommandFailure("cannot prepare a notice") }
-            return try MailComposer.mail(from: benchConfiguration.delivery.mailFrom, to: smtpTarget.mailbox, messageID: outgoing.messageID.value,
-                                         kind: outgoing.kind.rawValue, signer: parts.mailSigner, recipientCertificate: employerCertificate,
-                                         attachment: outgoing.bytes)
+            return try MailComposer.mail(
+                from: benchConfiguration.delivery.mailFrom, to: smtpTarget.mailbox, messageID: outgoing.messageID.value,
+                kind: outgoing.kind.rawValue, signer: parts.mailSigner, recipientCertificate: employerCertificate,
+                attachment: outgoing.bytes)
         }
         let smtp = parts.smtp
         let bareSMTP = try await BenchLoopback.rate(notices, clients: concurrency) { mail in
@@ -111,28 +129,38 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         let e2eSMTP = try await endToEnd(mailLetters, to: "employer", type: .werkgever, store: store, worker: worker, expect: .delivered)
         print(String(format: "queue -> SMTP server:    %7.1f msg/s (%.2f× bare)", e2eSMTP, e2eSMTP / bareSMTP))
 
-        let result = BenchResult(bench: "deliver", value: e2eHTTPS,
-                                 baseline: "same loopback mTLS listener (verifies, signs a receipt), pre-signed letters posted by \(concurrency) plain libcurl clients",
-                                 baselineValue: bareHTTPS,
-                                 extra: ["smtp_value": (e2eSMTP * 10).rounded() / 10, "smtp_baseline_value": (bareSMTP * 10).rounded() / 10,
-                                         "ratio_smtp": ((e2eSMTP / bareSMTP) * 1000).rounded() / 1000, "messages": messages,
-                                         "concurrency": concurrency])
+        let result = BenchResult(
+            bench: "deliver", value: e2eHTTPS,
+            baseline:
+                "same loopback mTLS listener (verifies, signs a receipt), pre-signed letters posted by \(concurrency) plain libcurl clients",
+            baselineValue: bareHTTPS,
+            extra: [
+                "smtp_value": (e2eSMTP * 10).rounded() / 10, "smtp_baseline_value": (bareSMTP * 10).rounded() / 10,
+                "ratio_smtp": ((e2eSMTP / bareSMTP) * 1000).rounded() / 1000, "messages": messages,
+                "concurrency": concurrency,
+            ])
         print(try result.jsonLine())
     }
 
     private var context: AuditContext { AuditContext(actor: "bench", accessPoint: "bench") }
 
-    private func endToEnd(_ letters: [Data], to recipient: String, type: RecipientType, store: SQLiteMessageStore, worker: DeliveryWorker,
-                          expect: DeliveryState) async throws -> Double {
+    private func endToEnd(
+        _ letters: [Data], to recipient: String, type: RecipientType, store: SQLiteMessageStore, worker: DeliveryWorker,
+        expect: DeliveryState
+    ) async throws -> Double {
         let codec = try global.loadCodec().1
         var ids: [Int64] = []
         for bytes in letters {
             let message = try codec.decode(bytes)
             let bsn: String? = { if case .returnLetter(let letter) = message { return letter.patient.bsn.digits } else { return nil } }()
-            ids.append(try store.enqueue(OutboundMessage(messageID: message.envelope.messageID, kind: message.kind, recipientID: recipient,
-                                                         recipientType: type, transactionID: message.envelope.transactionID, urgency: .routine,
-                                                         payload: bytes, clientReference: bsn.map { store.clientReferencer.reference(bsn: $0) }),
-                                         now: Date(), context: context).record.id)
+            ids.append(
+                try store.enqueue(
+                    OutboundMessage(
+                        messageID: message.envelope.messageID, kind: message.kind, recipientID: recipient,
+                        recipientType: type, transactionID: message.envelope.transactionID, urgency: .routine,
+                        payload: bytes, clientReference: bsn.map { store.clientReferencer.reference(bsn: $0) }),
+                    now: Date(), context: context
+                ).record.id)
         }
         let start = DispatchTime.now().uptimeNanoseconds
         var handled = 0
@@ -144,7 +172,8 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let reached = try ids.filter { try store.record($0)?.state == expect }.count
         guard reached == letters.count else {
-            throw CommandFailure("only \(reached) of \(letters.count) records reached \(expect.rawValue); see `koerier list` on the scratch store")
+            throw CommandFailure(
+                "only \(reached) of \(letters.count) records reached \(expect.rawValue); see `koerier list` on the scratch store")
         }
         return Double(letters.count) / seconds
     }

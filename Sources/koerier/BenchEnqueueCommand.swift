@@ -8,13 +8,13 @@ struct BenchEnqueueCommand: AsyncParsableCommand {
         commandName: "enqueue",
         abstract: "Durable enqueues/s with 1 and 16 producers against the disk's raw write+fsync rate; status time at 1M records.",
         discussion: """
-        Runs in a scratch store next to the configured one (same disk), removed afterwards. \
-        The baseline, measured in the same run on the same disk, is small writes each followed \
-        by fsync: the bound for storing one message at a time durably. 16 producers go through \
-        group commit (many enqueues share one transaction and one flush). The JSON line's \
-        ratio is the 16-producer rate against that baseline. Then a store is filled with \
-        --status-records small records and the queries of `koerier status` are timed.
-        """
+            Runs in a scratch store next to the configured one (same disk), removed afterwards. \
+            The baseline, measured in the same run on the same disk, is small writes each followed \
+            by fsync: the bound for storing one message at a time durably. 16 producers go through \
+            group commit (many enqueues share one transaction and one flush). The JSON line's \
+            ratio is the 16-producer rate against that baseline. Then a store is filled with \
+            --status-records small records and the queries of `koerier status` are timed.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -35,13 +35,16 @@ struct BenchEnqueueCommand: AsyncParsableCommand {
         let keyFile = scratch.appendingPathComponent("payload.keys")
         try PayloadKeyRing.createKeyFile(at: keyFile)
         let keys = try PayloadKeyRing.load(file: keyFile)
-        let payload = FileManager.default.contents(atPath: configuration.samplesDirectory
-            .appendingPathComponent("signed/return-letter-fase-2-rsa.xml").path) ?? Data(repeating: 0x41, count: 6000)
+        let payload =
+            FileManager.default.contents(
+                atPath: configuration.samplesDirectory
+                    .appendingPathComponent("signed/return-letter-fase-2-rsa.xml").path) ?? Data(repeating: 0x41, count: 6000)
         let context = AuditContext(actor: "bench", accessPoint: "bench")
         let transaction = try TransactionID("ZD20260302007")
         func message(_ payload: Data) -> OutboundMessage {
-            OutboundMessage(messageID: .generate(), kind: .returnLetter, recipientID: "gp", recipientType: .huisarts,
-                            transactionID: transaction, urgency: .routine, payload: payload)
+            OutboundMessage(
+                messageID: .generate(), kind: .returnLetter, recipientID: "gp", recipientType: .huisarts,
+                transactionID: transaction, urgency: .routine, payload: payload)
         }
 
         let fsyncRate = try rawFsyncRate(in: scratch, seconds: seconds)
@@ -74,12 +77,15 @@ struct BenchEnqueueCommand: AsyncParsableCommand {
         let statusMilliseconds = try timeStatus(records: statusRecords, in: scratch, keys: keys, context: context)
         print(String(format: "status with %d records: %.1f ms", statusRecords, statusMilliseconds))
 
-        let result = BenchResult(bench: "enqueue", value: concurrent, baseline: "raw 256-byte write+fsync on the store's disk, one at a time",
-                                 baselineValue: fsyncRate,
-                                 extra: ["producers": producers, "value_1_producer": Int(single),
-                                         "ratio_1_producer": (single / fsyncRate * 1000).rounded() / 1000,
-                                         "payload_bytes": payload.count, "status_ms": (statusMilliseconds * 10).rounded() / 10,
-                                         "status_records": statusRecords])
+        let result = BenchResult(
+            bench: "enqueue", value: concurrent, baseline: "raw 256-byte write+fsync on the store's disk, one at a time",
+            baselineValue: fsyncRate,
+            extra: [
+                "producers": producers, "value_1_producer": Int(single),
+                "ratio_1_producer": (single / fsyncRate * 1000).rounded() / 1000,
+                "payload_bytes": payload.count, "status_ms": (statusMilliseconds * 10).rounded() / 10,
+                "status_records": statusRecords,
+            ])
         print(try result.jsonLine())
     }
 
@@ -107,9 +113,10 @@ struct BenchEnqueueCommand: AsyncParsableCommand {
         var made = 0
         while made < records {
             let batch = (0..<min(10_000, records - made)).map { index in
-                OutboundMessage(messageID: .generate(), kind: .returnLetter, recipientID: "r\(index % 50)",
-                                recipientType: types[index % types.count], transactionID: transaction,
-                                urgency: index % 97 == 0 ? .urgent : .routine, payload: Data(repeating: 0x41, count: 200))
+                OutboundMessage(
+                    messageID: .generate(), kind: .returnLetter, recipientID: "r\(index % 50)",
+                    recipientType: types[index % types.count], transactionID: transaction,
+                    urgency: index % 97 == 0 ? .urgent : .routine, payload: Data(repeating: 0x41, count: 200))
             }
             _ = try store.enqueueBatch(batch, now: Date(), context: context)
             made += batch.count

@@ -11,16 +11,17 @@ import KoerierXML
 struct BenchIntakeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "intake",
-        abstract: "Accepted referrals/s over mutual TLS with 1 and 16 clients, against the same listener answering without storing or verifying.",
+        abstract:
+            "Accepted referrals/s over mutual TLS with 1 and 16 clients, against the same listener answering without storing or verifying.",
         discussion: """
-        The intake is the one `koerier serve` runs: each referral is size-checked, parsed, \
-        validated, its signature and chain verified, the TLS client matched to the signer, \
-        stored durably with its trajectory and consent, and answered with a signed receipt \
-        that is kept too. The baseline, in the same run, is the same listener (Hummingbird, \
-        mutual TLS) answering every POST with a fixed receipt: no parsing, verifying or \
-        storing. Clients are plain libcurl loops with the GP's TLS client certificate, each \
-        request on a new connection, on both sides. The JSON line's ratio is the 16-client one.
-        """
+            The intake is the one `koerier serve` runs: each referral is size-checked, parsed, \
+            validated, its signature and chain verified, the TLS client matched to the signer, \
+            stored durably with its trajectory and consent, and answered with a signed receipt \
+            that is kept too. The baseline, in the same run, is the same listener (Hummingbird, \
+            mutual TLS) answering every POST with a fixed receipt: no parsing, verifying or \
+            storing. Clients are plain libcurl loops with the GP's TLS client certificate, each \
+            request on a new connection, on both sides. The JSON line's ratio is the 16-client one.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -40,19 +41,24 @@ struct BenchIntakeCommand: AsyncParsableCommand {
         // The centre's intake on a scratch store.
         let keyFile = scratch.appendingPathComponent("payload.keys")
         try PayloadKeyRing.createKeyFile(at: keyFile)
-        let store = try SQLiteMessageStore(path: scratch.appendingPathComponent("intake.sqlite").path, keys: try PayloadKeyRing.load(file: keyFile))
+        let store = try SQLiteMessageStore(
+            path: scratch.appendingPathComponent("intake.sqlite").path, keys: try PayloadKeyRing.load(file: keyFile))
         let trust = try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem"))
         let verifier = SignatureVerifier(trust: trust)
         func signing(_ party: String) throws -> MessageSigning {
-            MessageSigning(codec: codec, signer: Signer(identity: try SigningIdentity(
-                keyFile: pki.appendingPathComponent("\(party).key"), certificateFile: pki.appendingPathComponent("\(party).pem"),
-                chainFile: pki.appendingPathComponent("chain.pem"))))
+            MessageSigning(
+                codec: codec,
+                signer: Signer(
+                    identity: try SigningIdentity(
+                        keyFile: pki.appendingPathComponent("\(party).key"), certificateFile: pki.appendingPathComponent("\(party).pem"),
+                        chainFile: pki.appendingPathComponent("chain.pem"))))
         }
         let centre = try signing("centre")
         let directory = RecipientDirectory(recipients: [])
-        let intake = IntakeProcessor(store: store, directory: directory,
-                                     receipts: ReceiptIntake(store: store, directory: directory, receipts: ReceiptCheck(codec: codec, verifier: verifier)),
-                                     accessPoint: "bench")
+        let intake = IntakeProcessor(
+            store: store, directory: directory,
+            receipts: ReceiptIntake(store: store, directory: directory, receipts: ReceiptCheck(codec: codec, verifier: verifier)),
+            accessPoint: "bench")
         let responder = ReceiptingResponder(
             codec: codec, verifier: verifier, signing: centre,
             previousReceipt: { try? store.issuedReceipt(for: $0.value) },
@@ -69,18 +75,24 @@ struct BenchIntakeCommand: AsyncParsableCommand {
             referral.envelope.messageID = .generate()
             return try gp.signedXML(.referral(referral))
         }
-        let fixedReceipt = try centre.receipt(answering: template.envelope, bytes: sample, outcome: .accepted, from: template.envelope.receiver)
+        let fixedReceipt = try centre.receipt(
+            answering: template.envelope, bytes: sample, outcome: .accepted, from: template.envelope.receiver)
 
-        let serverChain = try BenchLoopback.concatenate([pki.appendingPathComponent("centre.pem"), pki.appendingPathComponent("chain.pem")],
-                                                        into: scratch, "centre-chain.pem")
-        let tls = ListenerTLS(certificateChain: serverChain, key: pki.appendingPathComponent("centre.key"), clientAnchors: pki.appendingPathComponent("ca.pem"))
+        let serverChain = try BenchLoopback.concatenate(
+            [pki.appendingPathComponent("centre.pem"), pki.appendingPathComponent("chain.pem")],
+            into: scratch, "centre-chain.pem")
+        let tls = ListenerTLS(
+            certificateChain: serverChain, key: pki.appendingPathComponent("centre.key"),
+            clientAnchors: pki.appendingPathComponent("ca.pem"))
         let realPort = try await BenchLoopback.startListener(tls: tls) { await responder.respond($0) }
         let barePort = try await BenchLoopback.startListener(tls: tls) { _ in ListenerAnswer(status: 200, body: fixedReceipt) }
 
-        let gpChain = try BenchLoopback.concatenate([pki.appendingPathComponent("gp.pem"), pki.appendingPathComponent("chain.pem")],
-                                                    into: scratch, "gp-chain.pem")
-        let transport = HTTPSTransport(credentials: ClientCredentials(certificateChain: gpChain, key: pki.appendingPathComponent("gp.key")),
-                                       timeouts: TransportTimeouts(connect: 10, total: 60))
+        let gpChain = try BenchLoopback.concatenate(
+            [pki.appendingPathComponent("gp.pem"), pki.appendingPathComponent("chain.pem")],
+            into: scratch, "gp-chain.pem")
+        let transport = HTTPSTransport(
+            credentials: ClientCredentials(certificateChain: gpChain, key: pki.appendingPathComponent("gp.key")),
+            timeouts: TransportTimeouts(connect: 10, total: 60))
         let anchors = pki.appendingPathComponent("ca.pem")
         let real = HTTPSTarget(url: URL(string: "https://localhost:\(realPort)/v1/messages")!, serverAnchors: anchors)
         let bare = HTTPSTarget(url: URL(string: "https://localhost:\(barePort)/v1/messages")!, serverAnchors: anchors)
@@ -96,16 +108,22 @@ struct BenchIntakeCommand: AsyncParsableCommand {
         print(String(format: "1 client:   %6.1f accepted/s; bare listener %6.1f/s (%.2f×)", real1, bare1, real1 / bare1))
         let bareMany = try await BenchLoopback.rate(many, clients: clients) { accepted(transport.post($0, to: bare)) }
         let realMany = try await BenchLoopback.rate(many, clients: clients) { accepted(transport.post($0, to: real)) }
-        print(String(format: "%d clients: %6.1f accepted/s; bare listener %6.1f/s (%.2f×)", clients, realMany, bareMany, realMany / bareMany))
+        print(
+            String(format: "%d clients: %6.1f accepted/s; bare listener %6.1f/s (%.2f×)", clients, realMany, bareMany, realMany / bareMany))
         let stored = try store.trajectories(limit: 100_000).count
-        guard stored == single.count + many.count else { throw CommandFailure("\(stored) trajectories stored for \(single.count + many.count) referrals") }
+        guard stored == single.count + many.count else {
+            throw CommandFailure("\(stored) trajectories stored for \(single.count + many.count) referrals")
+        }
 
-        let result = BenchResult(bench: "intake", value: realMany,
-                                 baseline: "same mTLS listener answering a fixed receipt without parsing, verifying or storing, \(clients) clients",
-                                 baselineValue: bareMany,
-                                 extra: ["clients": clients, "value_1_client": (real1 * 10).rounded() / 10,
-                                         "baseline_1_client": (bare1 * 10).rounded() / 10, "ratio_1_client": ((real1 / bare1) * 1000).rounded() / 1000,
-                                         "messages": many.count])
+        let result = BenchResult(
+            bench: "intake", value: realMany,
+            baseline: "same mTLS listener answering a fixed receipt without parsing, verifying or storing, \(clients) clients",
+            baselineValue: bareMany,
+            extra: [
+                "clients": clients, "value_1_client": (real1 * 10).rounded() / 10,
+                "baseline_1_client": (bare1 * 10).rounded() / 10, "ratio_1_client": ((real1 / bare1) * 1000).rounded() / 1000,
+                "messages": many.count,
+            ])
         print(try result.jsonLine())
     }
 }

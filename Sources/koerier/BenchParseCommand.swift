@@ -7,13 +7,13 @@ struct BenchParseCommand: ParsableCommand {
         commandName: "parse",
         abstract: "Parse+validate rate of a typical ReturnLetter on one core, against Python lxml in the same run.",
         discussion: """
-        Koerier's side runs the full gate on one thread: hardened parse, XSD validation, \
-        decoding to the model and the rules beyond the schema. The baseline is lxml (libxml2 \
-        under Python, from PyPI) doing parse + XSD validation of the same bytes in-process, \
-        also on one thread, in a long-lived child process. The sides alternate in short rounds \
-        and each side's best round counts, so both see the same moments of a noisy machine. \
-        Needs python3 with lxml (pip install lxml).
-        """
+            Koerier's side runs the full gate on one thread: hardened parse, XSD validation, \
+            decoding to the model and the rules beyond the schema. The baseline is lxml (libxml2 \
+            under Python, from PyPI) doing parse + XSD validation of the same bytes in-process, \
+            also on one thread, in a long-lived child process. The sides alternate in short rounds \
+            and each side's best round counts, so both see the same moments of a noisy machine. \
+            Needs python3 with lxml (pip install lxml).
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -71,11 +71,14 @@ struct BenchParseCommand: ParsableCommand {
             print(String(format: "koerier parse+xsd+model+rules: %.0f msg/s (best of %d slices of %.1f s)", koerier.rate, rounds, seconds))
             print(String(format: "lxml parse+xsd:                %.0f msg/s (best of %d slices of %.1f s)", baseline.rate, rounds, seconds))
 
-            let result = BenchResult(bench: "parse", value: koerier.rate, baseline: "python-lxml parse+xsd, in-process, 1 core",
-                                     baselineValue: baseline.rate,
-                                     extra: ["bytes": data.count, "rounds": rounds, "seconds_per_round": seconds, "kind": kind.rawValue, "cores": 1,
-                                             "koerier_stages": "parse+xsd+model+rules",
-                                             "parse_only_value": Int(parseOnly.rate), "parse_xsd_value": Int(parseAndSchema.rate), "lxml_version": baseline.version])
+            let result = BenchResult(
+                bench: "parse", value: koerier.rate, baseline: "python-lxml parse+xsd, in-process, 1 core",
+                baselineValue: baseline.rate,
+                extra: [
+                    "bytes": data.count, "rounds": rounds, "seconds_per_round": seconds, "kind": kind.rawValue, "cores": 1,
+                    "koerier_stages": "parse+xsd+model+rules",
+                    "parse_only_value": Int(parseOnly.rate), "parse_xsd_value": Int(parseAndSchema.rate), "lxml_version": baseline.version,
+                ])
             print(try result.jsonLine())
         }
     }
@@ -84,17 +87,17 @@ struct BenchParseCommand: ParsableCommand {
 extension BenchParseCommand {
     /// lxml's side: parse + XSD validation of the same bytes.
     static let lxmlScript = #"""
-    import sys
-    try:
-        from lxml import etree
-    except ImportError:
-        sys.stderr.write("the baseline needs Python's lxml: pip install lxml\n"); sys.exit(3)
-    schema_path, message_path = sys.argv[1], sys.argv[2]
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-    schema = etree.XMLSchema(etree.parse(schema_path))
-    data = open(message_path, "rb").read()
-    VERSION = etree.__version__
-    def once():
-        schema.assertValid(etree.fromstring(data, parser))
-    """#
+        import sys
+        try:
+            from lxml import etree
+        except ImportError:
+            sys.stderr.write("the baseline needs Python's lxml: pip install lxml\n"); sys.exit(3)
+        schema_path, message_path = sys.argv[1], sys.argv[2]
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+        schema = etree.XMLSchema(etree.parse(schema_path))
+        data = open(message_path, "rb").read()
+        VERSION = etree.__version__
+        def once():
+            schema.assertValid(etree.fromstring(data, parser))
+        """#
 }

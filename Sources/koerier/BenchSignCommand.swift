@@ -8,16 +8,16 @@ struct BenchSignCommand: ParsableCommand {
         commandName: "sign",
         abstract: "Sign and verify rates on one core (RSA-2048, ECDSA-P256) against openssl speed and Python signxml.",
         discussion: """
-        Koerier's sign pipeline is: hardened parse of the letter's bytes, enveloped signature \
-        (exclusive C14N, SHA-256 digest, RSA or ECDSA) and serialization. Its verify pipeline \
-        is: hardened parse, the signature-shape policy, certificate checks, chain to the \
-        anchor, digest and signature value. The baselines, measured in the same run: the raw \
-        signature rate of the same key type and size from `openssl speed` (the physical \
-        bound of the signing step), and Python's signxml signing the same letter with the \
-        same key in-process (key loaded once). The JSON line's ratio is Koerier's RSA-2048 \
-        sign pipeline against openssl speed's RSA-2048 sign rate; ratio_signxml is against \
-        signxml. Needs python3 with signxml (pip install signxml).
-        """
+            Koerier's sign pipeline is: hardened parse of the letter's bytes, enveloped signature \
+            (exclusive C14N, SHA-256 digest, RSA or ECDSA) and serialization. Its verify pipeline \
+            is: hardened parse, the signature-shape policy, certificate checks, chain to the \
+            anchor, digest and signature value. The baselines, measured in the same run: the raw \
+            signature rate of the same key type and size from `openssl speed` (the physical \
+            bound of the signing step), and Python's signxml signing the same letter with the \
+            same key in-process (key loaded once). The JSON line's ratio is Koerier's RSA-2048 \
+            sign pipeline against openssl speed's RSA-2048 sign rate; ratio_signxml is against \
+            signxml. Needs python3 with signxml (pip install signxml).
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -31,8 +31,10 @@ struct BenchSignCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Message to sign (default: return-letter-fase-2.xml in the samples folder).", valueName: "FILE"))
     var file: String?
 
-    @Option(help: ArgumentHelp("TEST ONLY hierarchy with centre(.key|.pem), centre-ec, chain.pem, ca.pem (default: pki in the samples folder).",
-                               valueName: "DIR"))
+    @Option(
+        help: ArgumentHelp(
+            "TEST ONLY hierarchy with centre(.key|.pem), centre-ec, chain.pem, ca.pem (default: pki in the samples folder).",
+            valueName: "DIR"))
     var pki: String?
 
     @Option(help: "Python interpreter for the signxml baseline.")
@@ -46,22 +48,29 @@ struct BenchSignCommand: ParsableCommand {
             let (configuration, codec) = try global.loadCodec()
             let path = file ?? configuration.samplesDirectory.appendingPathComponent("return-letter-fase-2.xml").path
             let folder = URL(fileURLWithPath: pki ?? configuration.samplesDirectory.appendingPathComponent("pki").path)
-            guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("\(path): cannot read the benchmark message") }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw CommandFailure("\(path): cannot read the benchmark message")
+            }
             guard codec.problems(in: data).isEmpty else { throw CommandFailure("\(path): the benchmark message is invalid") }
 
-            let rsa: SigningIdentity, ecdsa: SigningIdentity, verifier: SignatureVerifier
+            let rsa: SigningIdentity
+            let ecdsa: SigningIdentity
+            let verifier: SignatureVerifier
             do {
-                rsa = try SigningIdentity(keyFile: folder.appendingPathComponent("centre.key"), certificateFile: folder.appendingPathComponent("centre.pem"),
-                                          chainFile: folder.appendingPathComponent("chain.pem"))
-                ecdsa = try SigningIdentity(keyFile: folder.appendingPathComponent("centre-ec.key"),
-                                            certificateFile: folder.appendingPathComponent("centre-ec.pem"), chainFile: folder.appendingPathComponent("chain.pem"))
+                rsa = try SigningIdentity(
+                    keyFile: folder.appendingPathComponent("centre.key"), certificateFile: folder.appendingPathComponent("centre.pem"),
+                    chainFile: folder.appendingPathComponent("chain.pem"))
+                ecdsa = try SigningIdentity(
+                    keyFile: folder.appendingPathComponent("centre-ec.key"),
+                    certificateFile: folder.appendingPathComponent("centre-ec.pem"), chainFile: folder.appendingPathComponent("chain.pem"))
                 verifier = SignatureVerifier(trust: try TrustStore(anchorsFile: folder.appendingPathComponent("ca.pem")))
             } catch {
                 throw CommandFailure("\(folder.path): cannot load the benchmark keys: \(error)")
             }
             let parser = codec.parser
             func signed(_ identity: SigningIdentity) throws -> Data { try Signer(identity: identity).sign(try parser.parse(data)) }
-            let rsaSigned = try signed(rsa), ecdsaSigned = try signed(ecdsa)
+            let rsaSigned = try signed(rsa)
+            let ecdsaSigned = try signed(ecdsa)
 
             // Started after Koerier's first measurements, so a profiler that cannot follow
             // child processes still sees Koerier's side.
@@ -69,9 +78,12 @@ struct BenchSignCommand: ParsableCommand {
             defer { signxmlChild?.stop() }
             func signxml() throws -> PythonBaseline {
                 if let signxmlChild { return signxmlChild }
-                let child = try PythonBaseline(python: python, name: "signxml", script: BenchSignCommand.signxmlScript,
-                                               arguments: [folder.appendingPathComponent("centre.key").path,
-                                                           folder.appendingPathComponent("centre.pem").path, path])
+                let child = try PythonBaseline(
+                    python: python, name: "signxml", script: BenchSignCommand.signxmlScript,
+                    arguments: [
+                        folder.appendingPathComponent("centre.key").path,
+                        folder.appendingPathComponent("centre.pem").path, path,
+                    ])
                 signxmlChild = child
                 return child
             }
@@ -95,41 +107,50 @@ struct BenchSignCommand: ParsableCommand {
                 }
             }
             let rate = { (name: String) in best[name] ?? 0 }
-            print(String(format: "RSA-2048   sign %6.0f msg/s (openssl speed %6.0f sig/s, signxml %5.0f msg/s)   verify %6.0f msg/s (openssl %6.0f)",
-                         rate("rsa_sign"), rate("openssl_rsa_sign"), rate("signxml_rsa_sign"), rate("rsa_verify"), rate("openssl_rsa_verify")))
-            print(String(format: "ECDSA-P256 sign %6.0f msg/s (openssl speed %6.0f sig/s)                       verify %6.0f msg/s (openssl %6.0f)",
-                         rate("ecdsa_sign"), rate("openssl_ecdsa_sign"), rate("ecdsa_verify"), rate("openssl_ecdsa_verify")))
-            var extra: [String: Any] = ["cores": 1, "rounds": rounds, "seconds_per_round": seconds, "bytes": data.count,
-                                        "ratio_signxml": ((rate("rsa_sign") / max(rate("signxml_rsa_sign"), 1)) * 1000).rounded() / 1000,
-                                        "koerier_sign_stages": "parse+sign+serialize"]
+            print(
+                String(
+                    format:
+                        "RSA-2048   sign %6.0f msg/s (openssl speed %6.0f sig/s, signxml %5.0f msg/s)   verify %6.0f msg/s (openssl %6.0f)",
+                    rate("rsa_sign"), rate("openssl_rsa_sign"), rate("signxml_rsa_sign"), rate("rsa_verify"), rate("openssl_rsa_verify")))
+            print(
+                String(
+                    format:
+                        "ECDSA-P256 sign %6.0f msg/s (openssl speed %6.0f sig/s)                       verify %6.0f msg/s (openssl %6.0f)",
+                    rate("ecdsa_sign"), rate("openssl_ecdsa_sign"), rate("ecdsa_verify"), rate("openssl_ecdsa_verify")))
+            var extra: [String: Any] = [
+                "cores": 1, "rounds": rounds, "seconds_per_round": seconds, "bytes": data.count,
+                "ratio_signxml": ((rate("rsa_sign") / max(rate("signxml_rsa_sign"), 1)) * 1000).rounded() / 1000,
+                "koerier_sign_stages": "parse+sign+serialize",
+            ]
             for (name, value) in best where name != "rsa_sign" { extra[name + "_value"] = Int(value) }
-            let result = BenchResult(bench: "sign", value: rate("rsa_sign"), baseline: "openssl speed rsa2048 sign, 1 core",
-                                     baselineValue: rate("openssl_rsa_sign"), extra: extra)
+            let result = BenchResult(
+                bench: "sign", value: rate("rsa_sign"), baseline: "openssl speed rsa2048 sign, 1 core",
+                baselineValue: rate("openssl_rsa_sign"), extra: extra)
             print(try result.jsonLine())
         }
     }
 
     /// signxml's side: parse + enveloped RSA-SHA256 signature + serialization, key loaded once.
     static let signxmlScript = #"""
-    import sys
-    try:
-        from lxml import etree
-        import signxml
-        from signxml import XMLSigner, methods
-        from cryptography.hazmat.primitives import serialization
-    except ImportError:
-        sys.stderr.write("the baseline needs Python's signxml: pip install signxml\n"); sys.exit(3)
-    key_path, cert_path, message_path = sys.argv[1:4]
-    key = serialization.load_pem_private_key(open(key_path, "rb").read(), None)
-    cert = open(cert_path, "rb").read().decode()
-    data = open(message_path, "rb").read()
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    signer = XMLSigner(method=methods.enveloped, signature_algorithm="rsa-sha256", digest_algorithm="sha256",
-                       c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#")
-    VERSION = getattr(signxml, "__version__", "?")
-    def once():
-        etree.tostring(signer.sign(etree.fromstring(data, parser), key=key, cert=cert))
-    """#
+        import sys
+        try:
+            from lxml import etree
+            import signxml
+            from signxml import XMLSigner, methods
+            from cryptography.hazmat.primitives import serialization
+        except ImportError:
+            sys.stderr.write("the baseline needs Python's signxml: pip install signxml\n"); sys.exit(3)
+        key_path, cert_path, message_path = sys.argv[1:4]
+        key = serialization.load_pem_private_key(open(key_path, "rb").read(), None)
+        cert = open(cert_path, "rb").read().decode()
+        data = open(message_path, "rb").read()
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+        signer = XMLSigner(method=methods.enveloped, signature_algorithm="rsa-sha256", digest_algorithm="sha256",
+                           c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#")
+        VERSION = getattr(signxml, "__version__", "?")
+        def once():
+            etree.tostring(signer.sign(etree.fromstring(data, parser), key=key, cert=cert))
+        """#
 }
 
 /// `openssl speed` for RSA-2048 and ECDSA P-256: raw signatures and verifications per second

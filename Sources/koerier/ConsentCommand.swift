@@ -9,10 +9,10 @@ struct ConsentCommand: ParsableCommand {
         commandName: "consent",
         abstract: "Record a client's consent (which recipient types may hear about them) from a referral.",
         discussion: """
-        Reads the referral's consent record (validated first) and stores it under the client's \
-        pseudonymous reference; the delivery adapters read it before anything goes to a \
-        bedrijfsarts, ggz, werkgever or sociaal-domein recipient. A later referral replaces it.
-        """,
+            Reads the referral's consent record (validated first) and stores it under the client's \
+            pseudonymous reference; the delivery adapters read it before anything goes to a \
+            bedrijfsarts, ggz, werkgever or sociaal-domein recipient. A later referral replaces it.
+            """,
         subcommands: [Import.self]
     )
 
@@ -32,10 +32,12 @@ struct ConsentCommand: ParsableCommand {
                 let (_, store) = try global.openStore(configuration)
                 let reference = store.clientReferencer.reference(bsn: referral.patient.bsn.digits)
                 try storeOperation {
-                    try store.recordConsent(ConsentRecord(clientReference: reference, allowed: Set(referral.consent.allowed),
-                                                          recordedOn: referral.consent.recordedOn.description,
-                                                          sourceMessageID: referral.envelope.messageID.value),
-                                            now: Date(), context: CLIContext.audit)
+                    try store.recordConsent(
+                        ConsentRecord(
+                            clientReference: reference, allowed: Set(referral.consent.allowed),
+                            recordedOn: referral.consent.recordedOn.description,
+                            sourceMessageID: referral.envelope.messageID.value),
+                        now: Date(), context: CLIContext.audit)
                 }
                 let allowed = referral.consent.allowed.map(\.rawValue).sorted()
                 print("consent recorded for client \(reference): \(allowed.isEmpty ? "none" : allowed.joined(separator: ", "))")

@@ -8,13 +8,13 @@ struct DeliverCommand: AsyncParsableCommand {
         commandName: "deliver",
         abstract: "Deliver due outbound records: adapter per recipient type, then HTTPS (mutual TLS) or S/MIME mail.",
         discussion: """
-        Leases due records (urgent first), lets the recipient type's adapter decide what may \
-        be sent, sends it, and records the result: acknowledged (a verified receipt), \
-        delivered, retrying (with backoff), dead (refused, or out of attempts) or blocked \
-        (no consent, no S/MIME certificate). Every attempt is in the audit log. With --once \
-        it handles what is due now and exits; otherwise it runs until SIGTERM or SIGINT and \
-        finishes the transfers in flight first.
-        """
+            Leases due records (urgent first), lets the recipient type's adapter decide what may \
+            be sent, sends it, and records the result: acknowledged (a verified receipt), \
+            delivered, retrying (with backoff), dead (refused, or out of attempts) or blocked \
+            (no consent, no S/MIME certificate). Every attempt is in the audit log. With --once \
+            it handles what is due now and exits; otherwise it runs until SIGTERM or SIGINT and \
+            finishes the transfers in flight first.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -28,7 +28,8 @@ struct DeliverCommand: AsyncParsableCommand {
             let (configuration, codec) = try global.loadCodec()
             let (_, store) = try global.openStore(configuration)
             let parts = try DeliveryAssembly.parts(configuration: configuration, store: store, codec: codec)
-            worker = DeliveryAssembly.worker(configuration: configuration, parts: parts, owner: "deliver@\(ProcessInfo.processInfo.hostName):\(getpid())")
+            worker = DeliveryAssembly.worker(
+                configuration: configuration, parts: parts, owner: "deliver@\(ProcessInfo.processInfo.hostName):\(getpid())")
         } catch let failure as CommandFailure {
             Output.error("koerier: \(failure.description)")
             throw failure.exitCode

@@ -10,10 +10,10 @@ struct EnqueueCommand: ParsableCommand {
         commandName: "enqueue",
         abstract: "Validate a message and queue it for one recipient; an invalid message is refused.",
         discussion: """
-        The recipient must be in the recipient directory, which gives its type. Enqueueing the same message for \
-        the same recipient twice stores one record. Nothing is reported as queued before it is \
-        durably stored.
-        """
+            The recipient must be in the recipient directory, which gives its type. Enqueueing the same message for \
+            the same recipient twice stores one record. Nothing is reported as queued before it is \
+            durably stored.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -50,13 +50,15 @@ struct EnqueueCommand: ParsableCommand {
                 }
             }()
             let urgency: Urgency = { if case .referral(let referral) = message { return referral.urgency } else { return .routine } }()
-            let outbound = OutboundMessage(messageID: envelope.messageID, kind: message.kind, recipientID: to, recipientType: type,
-                                           transactionID: envelope.transactionID, urgency: urgency, payload: data,
-                                           clientReference: bsn.map { store.clientReferencer.reference(bsn: $0) })
+            let outbound = OutboundMessage(
+                messageID: envelope.messageID, kind: message.kind, recipientID: to, recipientType: type,
+                transactionID: envelope.transactionID, urgency: urgency, payload: data,
+                clientReference: bsn.map { store.clientReferencer.reference(bsn: $0) })
             let outcome = try storeOperation { try store.enqueue(outbound, now: Date(), context: CLIContext.audit) }
             switch outcome {
             case .stored(let record): print("\(record.id) \(record.messageID): queued for \(to) (\(type.rawValue))")
-            case .duplicate(let record): print("\(record.id) \(record.messageID): already queued for \(to) (\(record.state.rawValue)); nothing stored")
+            case .duplicate(let record):
+                print("\(record.id) \(record.messageID): already queued for \(to) (\(record.state.rawValue)); nothing stored")
             }
         }
     }

@@ -6,8 +6,10 @@ import KoerierXML
 
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "Configuration file.", discussion: "Default: $KOERIER_CONFIG, else Config/koerier.yaml.", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Configuration file.", discussion: "Default: $KOERIER_CONFIG, else Config/koerier.yaml.", valueName: "FILE"))
     var config: String?
 
     func loadConfiguration() throws -> KoerierConfiguration {
@@ -25,8 +27,9 @@ struct GlobalOptions: ParsableArguments {
         do {
             return (configuration, try MessageCodec(schemaDirectory: configuration.schemaDirectory, limits: limits))
         } catch {
-            throw CommandFailure("cannot load the schemas from \(configuration.schemaDirectory.path): \(error)",
-                                 exitCode: .configurationError)
+            throw CommandFailure(
+                "cannot load the schemas from \(configuration.schemaDirectory.path): \(error)",
+                exitCode: .configurationError)
         }
     }
 }

@@ -20,13 +20,15 @@ struct Koerier: AsyncParsableCommand {
         commandName: "koerier",
         abstract: "Secure messaging gateway for care communication: referrals, SOEP return letters, receipts.",
         discussion: """
-        Every command reads the configuration from --config FILE, else $KOERIER_CONFIG, \
-        else Config/koerier.yaml. Paths inside it are relative to the configuration file.
-        """,
-        subcommands: [ValidateCommand.self, RenderCommand.self, SignCommand.self, VerifyCommand.self, PKICommand.self,
-                      InitCommand.self, EnqueueCommand.self, StatusCommand.self, ListCommand.self, ShowCommand.self,
-                      RetryCommand.self, CancelCommand.self, AuditCommand.self, PurgeCommand.self, DeliverCommand.self,
-                      ConsentCommand.self, ReceiptCommand.self, ServeCommand.self, TrajectoryCommand.self, PhaseCommand.self,
-                      TailCommand.self, InboxCommand.self, BenchCommand.self]
+            Every command reads the configuration from --config FILE, else $KOERIER_CONFIG, \
+            else Config/koerier.yaml. Paths inside it are relative to the configuration file.
+            """,
+        subcommands: [
+            ValidateCommand.self, RenderCommand.self, SignCommand.self, VerifyCommand.self, PKICommand.self,
+            InitCommand.self, EnqueueCommand.self, StatusCommand.self, ListCommand.self, ShowCommand.self,
+            RetryCommand.self, CancelCommand.self, AuditCommand.self, PurgeCommand.self, DeliverCommand.self,
+            ConsentCommand.self, ReceiptCommand.self, ServeCommand.self, TrajectoryCommand.self, PhaseCommand.self,
+            TailCommand.self, InboxCommand.self, BenchCommand.self,
+        ]
     )
 }

@@ -35,10 +35,14 @@ struct ListCommand: ParsableCommand {
                 try JSONOutput.print(records.map(\.json))
                 return
             }
-            Table.print(["ID", "MESSAGE", "KIND", "RECIPIENT", "TYPE", "URGENCY", "STATE", "TRIES", "UPDATED", "LAST ERROR"], records.map {
-                [String($0.id), $0.messageID, $0.kind, $0.recipientID, $0.recipientType, $0.urgency.rawValue, $0.state.rawValue,
-                 String($0.attempts), iso($0.updatedAt), $0.lastError ?? ""]
-            })
+            Table.print(
+                ["ID", "MESSAGE", "KIND", "RECIPIENT", "TYPE", "URGENCY", "STATE", "TRIES", "UPDATED", "LAST ERROR"],
+                records.map {
+                    [
+                        String($0.id), $0.messageID, $0.kind, $0.recipientID, $0.recipientType, $0.urgency.rawValue, $0.state.rawValue,
+                        String($0.attempts), iso($0.updatedAt), $0.lastError ?? "",
+                    ]
+                })
         }
     }
 }

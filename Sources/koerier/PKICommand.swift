@@ -15,10 +15,10 @@ struct PKIInitCommand: ParsableCommand {
         commandName: "init",
         abstract: "Create a TEST ONLY certificate hierarchy in DIR (uses the openssl command).",
         discussion: """
-        Creates ca.pem (the trust anchor), chain.pem (the intermediate CA) and a key and \
-        certificate per party: \(TestPKI.parties.map(\.file).joined(separator: ", ")), plus \
-        untrusted-ca.pem. The private keys are not protected: never use them for real care data.
-        """
+            Creates ca.pem (the trust anchor), chain.pem (the intermediate CA) and a key and \
+            certificate per party: \(TestPKI.parties.map(\.file).joined(separator: ", ")), plus \
+            untrusted-ca.pem. The private keys are not protected: never use them for real care data.
+            """
     )
 
     @OptionGroup var global: GlobalOptions

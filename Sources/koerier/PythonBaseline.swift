@@ -7,24 +7,24 @@ import Foundation
 final class PythonBaseline {
     static let harness = #"""
 
-    import json as _json, sys as _sys, time as _time
-    _end = _time.perf_counter() + 0.3
-    while _time.perf_counter() < _end:
-        once()
-    print(_json.dumps({"ready": True}), flush=True)
-    for _line in _sys.stdin:
-        _seconds = float(_line)
-        _runs = 0
-        _start = _time.perf_counter()
-        while True:
-            for _ in range(4):
-                once()
-            _runs += 4
-            if _time.perf_counter() - _start >= _seconds:
-                break
-        _elapsed = _time.perf_counter() - _start
-        print(_json.dumps({"rate": _runs / _elapsed, "runs": _runs, "version": VERSION}), flush=True)
-    """#
+        import json as _json, sys as _sys, time as _time
+        _end = _time.perf_counter() + 0.3
+        while _time.perf_counter() < _end:
+            once()
+        print(_json.dumps({"ready": True}), flush=True)
+        for _line in _sys.stdin:
+            _seconds = float(_line)
+            _runs = 0
+            _start = _time.perf_counter()
+            while True:
+                for _ in range(4):
+                    once()
+                _runs += 4
+                if _time.perf_counter() - _start >= _seconds:
+                    break
+            _elapsed = _time.perf_counter() - _start
+            print(_json.dumps({"rate": _runs / _elapsed, "runs": _runs, "version": VERSION}), flush=True)
+        """#
 
     struct Measurement: Decodable {
         let rate: Double
@@ -75,7 +75,8 @@ final class PythonBaseline {
             let chunk = output.fileHandleForReading.availableData
             if chunk.isEmpty {
                 process.waitUntilExit()
-                throw CommandFailure("the \(name) baseline stopped (exit \(process.terminationStatus)); is it installed? (.ci/setup installs it)")
+                throw CommandFailure(
+                    "the \(name) baseline stopped (exit \(process.terminationStatus)); is it installed? (.ci/setup installs it)")
             }
             buffered.append(chunk)
         }

@@ -21,9 +21,13 @@ struct RetryCommand: ParsableCommand {
     func run() throws {
         try Output.reportingFailures {
             let (_, store) = try global.openStore()
-            let ids = try dead ? storeOperation { try store.records(state: .dead, recipientType: nil, since: nil, limit: 1_000_000).map(\.id) } : [id!]
+            let ids =
+                try dead
+                ? storeOperation { try store.records(state: .dead, recipientType: nil, since: nil, limit: 1_000_000).map(\.id) } : [id!]
             for id in ids {
-                let record = try storeOperation { try store.transition(id, Transition(to: .queued), now: Date(), context: CLIContext.audit) }
+                let record = try storeOperation {
+                    try store.transition(id, Transition(to: .queued), now: Date(), context: CLIContext.audit)
+                }
                 print("\(record.id) \(record.messageID): queued again")
             }
             if ids.isEmpty { print("no dead records") }

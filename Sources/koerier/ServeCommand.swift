@@ -10,16 +10,16 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the gateway: HTTPS intake (mutual TLS), delivery, the drop folder, and the local admin port.",
         discussion: """
-        Intake: POST /v1/messages on serve.listen (mutual TLS, clients chain to trust.anchors). \
-        Each message is size-checked, parsed, validated and verified, the TLS client must be \
-        the signer and the envelope's sender, and it is stored durably before the answer: a \
-        signed receipt (accepted, or rejected with a reason code). A duplicate gets its \
-        original receipt back. An accepted referral opens a trajectory. Drop folder: \
-        serve.inbox (*.xml, complete files only). Admin (loopback only): GET /health, \
-        GET /metrics (Prometheus), POST /v1/trajectories/ID/phases?phase=P[&amend=true]. \
-        SIGTERM or SIGINT drain in-flight work and stop. Logs (serve.log_format text or json) \
-        name message ids, never patient data.
-        """
+            Intake: POST /v1/messages on serve.listen (mutual TLS, clients chain to trust.anchors). \
+            Each message is size-checked, parsed, validated and verified, the TLS client must be \
+            the signer and the envelope's sender, and it is stored durably before the answer: a \
+            signed receipt (accepted, or rejected with a reason code). A duplicate gets its \
+            original receipt back. An accepted referral opens a trajectory. Drop folder: \
+            serve.inbox (*.xml, complete files only). Admin (loopback only): GET /health, \
+            GET /metrics (Prometheus), POST /v1/trajectories/ID/phases?phase=P[&amend=true]. \
+            SIGTERM or SIGINT drain in-flight work and stop. Logs (serve.log_format text or json) \
+            name message ids, never patient data.
+            """
     )
 
     @OptionGroup var global: GlobalOptions

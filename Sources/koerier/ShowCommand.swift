@@ -27,7 +27,10 @@ struct ShowCommand: ParsableCommand {
                 return
             }
             for key in record.json.keys.sorted() { print("\(key): \(record.json[key]!)") }
-            if let body { print(""); print(String(decoding: body, as: UTF8.self)) }
+            if let body {
+                print("")
+                print(String(decoding: body, as: UTF8.self))
+            }
         }
     }
 }

@@ -42,8 +42,9 @@ struct SignCommand: ParsableCommand {
             }
             let signed: Data
             do {
-                let identity = try SigningIdentity(keyFile: URL(fileURLWithPath: key), certificateFile: URL(fileURLWithPath: cert),
-                                                   chainFile: chain.map { URL(fileURLWithPath: $0) })
+                let identity = try SigningIdentity(
+                    keyFile: URL(fileURLWithPath: key), certificateFile: URL(fileURLWithPath: cert),
+                    chainFile: chain.map { URL(fileURLWithPath: $0) })
                 signed = try Signer(identity: identity).sign(document)
             } catch {
                 throw CommandFailure("\(file): not signed: \(error)")

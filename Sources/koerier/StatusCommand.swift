@@ -17,8 +17,11 @@ struct StatusCommand: ParsableCommand {
             let (configuration, store) = try global.openStore()
             let now = Date()
             let (counts, summary, inbound) = try storeOperation {
-                (try store.counts(), try store.pendingSummary(urgentBefore: now.addingTimeInterval(-Double(configuration.urgentAlarmSeconds))),
-                 try store.inboundCounts())
+                (
+                    try store.counts(),
+                    try store.pendingSummary(urgentBefore: now.addingTimeInterval(-Double(configuration.urgentAlarmSeconds))),
+                    try store.inboundCounts()
+                )
             }
             let dead = counts.filter { $0.state == .dead }.map(\.count).reduce(0, +)
             let oldestAge = summary.oldestPending.map { Int(now.timeIntervalSince($0)) }
@@ -34,11 +37,16 @@ struct StatusCommand: ParsableCommand {
             print("Outbound")
             Table.print(["STATE", "RECIPIENT", "COUNT"], counts.map { [$0.state.rawValue, $0.recipientType, String($0.count)] })
             print("")
-            print("Inbound: " + (inboundCounts.isEmpty ? "none" : inboundCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
+            print(
+                "Inbound: "
+                    + (inboundCounts.isEmpty
+                        ? "none" : inboundCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
             print("Oldest pending: " + (oldestAge.map { "\($0 / 60) min \($0 % 60) s" } ?? "none"))
             print("Dead letters: \(dead)")
             for record in summary.lateUrgent {
-                print("ALARM: urgent message \(record.messageID) to \(record.recipientID) is \(record.state.rawValue) since \(iso(record.createdAt))")
+                print(
+                    "ALARM: urgent message \(record.messageID) to \(record.recipientID) is \(record.state.rawValue) since \(iso(record.createdAt))"
+                )
             }
         }
     }

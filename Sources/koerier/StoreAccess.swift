@@ -10,8 +10,9 @@ extension GlobalOptions {
     func openStore(_ loaded: KoerierConfiguration? = nil) throws -> (KoerierConfiguration, SQLiteMessageStore) {
         let configuration = try loaded ?? loadConfiguration()
         guard FileManager.default.fileExists(atPath: configuration.payloadKeyFile.path) else {
-            throw CommandFailure("\(configuration.payloadKeyFile.path): no payload key file; run `koerier init` first",
-                                 exitCode: .configurationError)
+            throw CommandFailure(
+                "\(configuration.payloadKeyFile.path): no payload key file; run `koerier init` first",
+                exitCode: .configurationError)
         }
         do {
             let keys = try PayloadKeyRing.load(file: configuration.payloadKeyFile)
@@ -27,7 +28,9 @@ enum CLIContext {
     static var audit: AuditContext {
         var host = [CChar](repeating: 0, count: 256)
         gethostname(&host, host.count)
-        return AuditContext(actor: "os-user:" + NSUserName(), accessPoint: "cli@" + String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        return AuditContext(
+            actor: "os-user:" + NSUserName(),
+            accessPoint: "cli@" + String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 }
 
@@ -56,7 +59,7 @@ enum Table {
                 .trimmingCharacters(in: .whitespaces)
         }
         Swift.print(line(header))
-        rows.forEach { Swift.print(line($0)) }
+        for row in rows { Swift.print(line(row)) }
     }
 }
 
@@ -73,8 +76,9 @@ func parseMoment(_ text: String, option: String) throws -> Date {
         return Date(timeIntervalSince1970: Double(date.daysSinceEpoch) * 86_400)
     }
     if let timestamp = try? Timestamp(parsing: text) { return timestamp.instant }
-    throw CommandFailure("\(option): '\(text)' is not a date (YYYY-MM-DD) or a timestamp (2026-11-24T10:00:00+01:00)",
-                         exitCode: .configurationError)
+    throw CommandFailure(
+        "\(option): '\(text)' is not a date (YYYY-MM-DD) or a timestamp (2026-11-24T10:00:00+01:00)",
+        exitCode: .configurationError)
 }
 
 func iso(_ date: Date) -> String { Timestamp(instant: date, timeZone: TimeZone(identifier: "UTC")!).description }

@@ -6,7 +6,8 @@ struct TailCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tail",
         abstract: "Follow the gateway's events live (the audit log: receive, enqueue, send, deliver, …).",
-        discussion: "Prints the last --lines events, then each new one as it is written, until interrupted. No patient data: ids and outcomes."
+        discussion:
+            "Prints the last --lines events, then each new one as it is written, until interrupted. No patient data: ids and outcomes."
     )
     @OptionGroup var global: GlobalOptions
     @Option(help: "Events to show first.") var lines = 10
@@ -20,7 +21,8 @@ struct TailCommand: ParsableCommand {
             func show(_ entries: [AuditEntry]) {
                 for entry in entries.sorted(by: { $0.sequence < $1.sequence }) where entry.sequence > last {
                     let event = entry.event
-                    let line = "\(iso(entry.at))  \(event.kind.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(event.messageID ?? "-")  \(event.outcome)  [\(event.actor)]\n"
+                    let line =
+                        "\(iso(entry.at))  \(event.kind.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(event.messageID ?? "-")  \(event.outcome)  [\(event.actor)]\n"
                     FileHandle.standardOutput.write(Data(line.utf8))  // unbuffered: a follower sees it at once
                     last = entry.sequence
                 }

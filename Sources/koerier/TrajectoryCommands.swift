@@ -24,15 +24,21 @@ struct TrajectoryCommand: ParsableCommand {
                 let (_, store) = try global.openStore()
                 let trajectories = try storeOperation { try store.trajectories(limit: limit) }
                 if output.json { return try JSONOutput.print(trajectories.map(\.json)) }
-                Table.print(["ID", "REFERRAL", "REFERRER", "PHASE", "OPENED"],
-                            trajectories.map { [String($0.id), $0.referralMessageID, $0.referrerRecipientID ?? "(not in directory)",
-                                                $0.currentPhase ?? "-", iso($0.openedAt)] })
+                Table.print(
+                    ["ID", "REFERRAL", "REFERRER", "PHASE", "OPENED"],
+                    trajectories.map {
+                        [
+                            String($0.id), $0.referralMessageID, $0.referrerRecipientID ?? "(not in directory)",
+                            $0.currentPhase ?? "-", iso($0.openedAt),
+                        ]
+                    })
             }
         }
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "show", abstract: "One trajectory with its phase letters and their deliveries.")
+        static let configuration = CommandConfiguration(
+            commandName: "show", abstract: "One trajectory with its phase letters and their deliveries.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputFormat
         @Argument(help: "The trajectory id.") var id: Int64
@@ -47,16 +53,24 @@ struct TrajectoryCommand: ParsableCommand {
                 object["consent"] = consent.map { $0.allowed.map(\.rawValue).sorted() } ?? []
                 object["letters"] = try letters.map { letter -> [String: Any] in
                     let records = try store.records(sentOrQueuedMessageID: letter.messageID)
-                    return ["phase": letter.phase, "amendment": letter.amendment, "message_id": letter.messageID, "created_at": iso(letter.createdAt),
-                            "deliveries": records.map { ["recipient": $0.recipientID, "state": $0.state.rawValue] }]
+                    return [
+                        "phase": letter.phase, "amendment": letter.amendment, "message_id": letter.messageID,
+                        "created_at": iso(letter.createdAt),
+                        "deliveries": records.map { ["recipient": $0.recipientID, "state": $0.state.rawValue] },
+                    ]
                 }
                 if output.json { return try JSONOutput.print(object) }
-                print("trajectory \(trajectory.id): referral \(trajectory.referralMessageID), referrer \(trajectory.referrerRecipientID ?? "(not in directory)")")
-                print("phase: \(trajectory.currentPhase ?? "none completed"); consent: \((object["consent"] as? [String])?.joined(separator: ", ") ?? "")")
+                print(
+                    "trajectory \(trajectory.id): referral \(trajectory.referralMessageID), referrer \(trajectory.referrerRecipientID ?? "(not in directory)")"
+                )
+                print(
+                    "phase: \(trajectory.currentPhase ?? "none completed"); consent: \((object["consent"] as? [String])?.joined(separator: ", ") ?? "")"
+                )
                 for letter in letters {
                     let records = try store.records(sentOrQueuedMessageID: letter.messageID)
-                    print("  \(letter.phase)\(letter.amendment > 0 ? " (correction \(letter.amendment))" : "") \(letter.messageID): "
-                          + records.map { "\($0.recipientID) \($0.state.rawValue)" }.joined(separator: ", "))
+                    print(
+                        "  \(letter.phase)\(letter.amendment > 0 ? " (correction \(letter.amendment))" : "") \(letter.messageID): "
+                            + records.map { "\($0.recipientID) \($0.state.rawValue)" }.joined(separator: ", "))
                 }
             }
         }
@@ -75,13 +89,13 @@ struct PhaseCommand: ParsableCommand {
             commandName: "complete",
             abstract: "Build, sign and queue the return letter for a completed phase.",
             discussion: """
-            The letter is built from the trajectory (client, referrer, transaction, the referral \
-            it answers) and the report (period, SOEP, measurements, goals, advice, next step; \
-            JSON with snake_case keys, see Samples/phase-reports/). It goes to the \
-            referring GP and to every other party the client's consent allows. Missing or \
-            out-of-range data is refused before anything is queued. A phase completed before \
-            sends nothing, unless --amend: then a correction of the earlier letter goes out.
-            """
+                The letter is built from the trajectory (client, referrer, transaction, the referral \
+                it answers) and the report (period, SOEP, measurements, goals, advice, next step; \
+                JSON with snake_case keys, see Samples/phase-reports/). It goes to the \
+                referring GP and to every other party the client's consent allows. Missing or \
+                out-of-range data is refused before anything is queued. A phase completed before \
+                sends nothing, unless --amend: then a correction of the earlier letter goes out.
+                """
         )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The trajectory id.") var trajectory: Int64
@@ -95,18 +109,25 @@ struct PhaseCommand: ParsableCommand {
                     throw CommandFailure("--phase: '\(phase)' is not one of \(Phase.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 let (configuration, codec) = try global.loadCodec()
-                guard let data = FileManager.default.contents(atPath: report) else { throw CommandFailure("\(report): cannot read the file") }
+                guard let data = FileManager.default.contents(atPath: report) else {
+                    throw CommandFailure("\(report): cannot read the file")
+                }
                 guard let identity = configuration.identity else {
                     throw CommandFailure("\(configuration.file.path): 'identity' is needed to sign letters", exitCode: .configurationError)
                 }
                 let (_, store) = try global.openStore(configuration)
                 do {
                     let parsed = try PhaseReport.decode(data)
-                    let signing = MessageSigning(codec: codec, signer: Signer(identity: try SigningIdentity(
-                        keyFile: identity.key, certificateFile: identity.certificate, chainFile: identity.chain)))
-                    let completion = PhaseCompletion(store: store, directory: try RecipientDirectory.load(file: configuration.recipientsFile),
-                                                     codec: codec, signing: signing)
-                    let outcome = try completion.complete(trajectory: trajectory, phase: phaseValue, report: parsed, amend: amend, context: CLIContext.audit)
+                    let signing = MessageSigning(
+                        codec: codec,
+                        signer: Signer(
+                            identity: try SigningIdentity(
+                                keyFile: identity.key, certificateFile: identity.certificate, chainFile: identity.chain)))
+                    let completion = PhaseCompletion(
+                        store: store, directory: try RecipientDirectory.load(file: configuration.recipientsFile),
+                        codec: codec, signing: signing)
+                    let outcome = try completion.complete(
+                        trajectory: trajectory, phase: phaseValue, report: parsed, amend: amend, context: CLIContext.audit)
                     print("letter \(outcome.letterID) (\(phase)\(amend ? ", correction" : "")):")
                     for (recipient, record) in outcome.queued { print("  queued for \(recipient) as record \(record.id)") }
                     for (recipient, reason) in outcome.skipped { print("  not for \(recipient): \(reason)") }
@@ -120,7 +141,9 @@ struct PhaseCommand: ParsableCommand {
 
 extension TrajectoryRecord {
     var json: [String: Any] {
-        ["id": id, "referral_message_id": referralMessageID, "transaction_id": transactionID,
-         "referrer": referrerRecipientID as Any, "phase": currentPhase as Any, "opened_at": iso(openedAt), "updated_at": iso(updatedAt)]
+        [
+            "id": id, "referral_message_id": referralMessageID, "transaction_id": transactionID,
+            "referrer": referrerRecipientID as Any, "phase": currentPhase as Any, "opened_at": iso(openedAt), "updated_at": iso(updatedAt),
+        ]
     }
 }

@@ -17,8 +17,9 @@ struct TrustOptions: ParsableArguments {
         if crl != nil { throw CommandFailure("--crl needs --trust", exitCode: .configurationError) }
         guard let configuration else { return nil }
         guard let anchors = configuration.trustAnchors else {
-            throw CommandFailure("no trust anchors: give --trust ANCHORS.pem or set trust.anchors in the configuration",
-                                 exitCode: .configurationError)
+            throw CommandFailure(
+                "no trust anchors: give --trust ANCHORS.pem or set trust.anchors in the configuration",
+                exitCode: .configurationError)
         }
         return SignatureVerifier(trust: try loadTrustStore(anchors.path, crl: configuration.crl?.path))
     }

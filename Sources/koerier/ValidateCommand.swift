@@ -8,12 +8,12 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Check messages: well-formed, safe, schema-valid, and the rules beyond the schema.",
         discussion: """
-        Prints one line per valid file ("FILE: valid KIND") and one line per problem \
-        ("FILE:LINE: FIELD: message [rule]"). With --trust, every file must also carry a \
-        signature that verifies against those anchors (as koerier verify checks it). Exits 0 \
-        when every file is valid, 1 when any is not, 2 when the configuration, schemas or \
-        anchors cannot be loaded.
-        """
+            Prints one line per valid file ("FILE: valid KIND") and one line per problem \
+            ("FILE:LINE: FIELD: message [rule]"). With --trust, every file must also carry a \
+            signature that verifies against those anchors (as koerier verify checks it). Exits 0 \
+            when every file is valid, 1 when any is not, 2 when the configuration, schemas or \
+            anchors cannot be loaded.
+            """
     )
 
     @OptionGroup var global: GlobalOptions

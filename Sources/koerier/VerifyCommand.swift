@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import KoerierSecurity
 import KoerierModel
+import KoerierSecurity
 import KoerierXML
 
 struct VerifyCommand: ParsableCommand {
@@ -9,13 +9,13 @@ struct VerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Verify a signed message against trust anchors; print the signer or the precise reason.",
         discussion: """
-        Checks, in order: the message itself (as validate does), exactly one signature at \
-        its fixed place, a single reference to the whole document, the allowed transforms and \
-        algorithms (no SHA-1, no HMAC, RSA >= 2048 or ECDSA P-256), the signer's certificate \
-        (validity now, keyUsage digitalSignature, chain to an anchor, CRL when given), the \
-        digest and signature value, and that the envelope's sender is the signer. Exits 0 and \
-        prints the signer; exits 1 and prints "FILE: reason [code]" otherwise.
-        """
+            Checks, in order: the message itself (as validate does), exactly one signature at \
+            its fixed place, a single reference to the whole document, the allowed transforms and \
+            algorithms (no SHA-1, no HMAC, RSA >= 2048 or ECDSA P-256), the signer's certificate \
+            (validity now, keyUsage digitalSignature, chain to an anchor, CRL when given), the \
+            digest and signature value, and that the envelope's sender is the signer. Exits 0 and \
+            prints the signer; exits 1 and prints "FILE: reason [code]" otherwise.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -52,8 +52,10 @@ struct VerificationFailure: Error {
 }
 
 /// Verifies each file, printing `success(file, signer)` or the failure lines; true when all pass.
-func verifyAll(_ files: [String], codec: MessageCodec, verifier: SignatureVerifier, answering original: OriginalMessage? = nil,
-               success: (String, String) -> String?) -> Bool {
+func verifyAll(
+    _ files: [String], codec: MessageCodec, verifier: SignatureVerifier, answering original: OriginalMessage? = nil,
+    success: (String, String) -> String?
+) -> Bool {
     var allValid = true
     for file in files {
         switch verifyFile(file, codec: codec, verifier: verifier, answering: original) {
@@ -61,7 +63,7 @@ func verifyAll(_ files: [String], codec: MessageCodec, verifier: SignatureVerifi
             if let line = success(file, signer) { print(line) }
         case .failure(let failure):
             allValid = false
-            failure.lines.forEach { print($0) }
+            for line in failure.lines { print(line) }
         }
     }
     return allValid
@@ -84,8 +86,10 @@ func loadOriginal(_ file: String, codec: MessageCodec) throws -> OriginalMessage
 
 /// Validates a file and verifies its signature (and, for a receipt, that it answers
 /// `original`); the lines to print on failure.
-func verifyFile(_ file: String, codec: MessageCodec, verifier: SignatureVerifier,
-                answering original: OriginalMessage? = nil) -> Result<String, VerificationFailure> {
+func verifyFile(
+    _ file: String, codec: MessageCodec, verifier: SignatureVerifier,
+    answering original: OriginalMessage? = nil
+) -> Result<String, VerificationFailure> {
     guard let data = FileManager.default.contents(atPath: file) else {
         return .failure(VerificationFailure(lines: ["\(file): cannot read the file (missing, a directory, or not readable) [read]"]))
     }

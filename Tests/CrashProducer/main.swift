@@ -11,8 +11,9 @@ let context = AuditContext(actor: "crash-producer", accessPoint: "crash-test")
 let transaction = try TransactionID("ZD20260302007")
 while true {
     let id = MessageID.generate()
-    let message = OutboundMessage(messageID: id, kind: .returnLetter, recipientID: "gp", recipientType: .huisarts,
-                                  transactionID: transaction, urgency: .routine, payload: Data("payload of \(id.value)".utf8))
+    let message = OutboundMessage(
+        messageID: id, kind: .returnLetter, recipientID: "gp", recipientType: .huisarts,
+        transactionID: transaction, urgency: .routine, payload: Data("payload of \(id.value)".utf8))
     _ = try store.enqueue(message, now: Date(), context: context)
     // Unbuffered: the id is written only after its enqueue returned.
     FileHandle.standardOutput.write(Data((id.value + "\n").utf8))

@@ -29,8 +29,10 @@ import Testing
     @Test func benchSignEndsWithTheJSONLine() throws {
         let object = try benchLine(["sign", "--config", Repository.config.path, "--seconds", "0.2", "--rounds", "1"], bench: "sign")
         #expect((object["baseline"] as? String)?.contains("openssl speed") == true)
-        for key in ["ratio_signxml", "ecdsa_sign_value", "rsa_verify_value", "ecdsa_verify_value", "signxml_rsa_sign_value",
-                    "openssl_ecdsa_sign_value"] {
+        for key in [
+            "ratio_signxml", "ecdsa_sign_value", "rsa_verify_value", "ecdsa_verify_value", "signxml_rsa_sign_value",
+            "openssl_ecdsa_sign_value",
+        ] {
             #expect(object[key] != nil, "missing \(key)")
         }
     }

@@ -6,16 +6,20 @@ import Testing
     private let config = Repository.config.path
 
     @Test func rendersALetterAsText() throws {
-        let result = try ProcessRunner.koerier(["render", "--config", config,
-                                                Repository.samples.appendingPathComponent("return-letter-intake.xml").path])
+        let result = try ProcessRunner.koerier([
+            "render", "--config", config,
+            Repository.samples.appendingPathComponent("return-letter-intake.xml").path,
+        ])
         #expect(result.exitCode == 0)
         #expect(result.stdout.hasPrefix("Terugkoppeling — Intake"))
         #expect(result.stdout.contains("S – Subjectief"))
     }
 
     @Test func rendersHTML() throws {
-        let result = try ProcessRunner.koerier(["render", "--config", config, "--format", "html",
-                                                Repository.samples.appendingPathComponent("referral-forwarded-urgent.xml").path])
+        let result = try ProcessRunner.koerier([
+            "render", "--config", config, "--format", "html",
+            Repository.samples.appendingPathComponent("referral-forwarded-urgent.xml").path,
+        ])
         #expect(result.exitCode == 0)
         #expect(result.stdout.hasPrefix("<!DOCTYPE html>"))
         #expect(result.stdout.contains("<h1>Consultatieverzoek — SPOED</h1>"))

@@ -30,7 +30,9 @@ import Testing
         let beforeInit = try koerier(["status", "--config", config])
         #expect(beforeInit.exitCode == 2 && beforeInit.stderr.contains("koerier init"))
         #expect(try koerier(["init", "--config", config]).exitCode == 0)
-        let keyMode = try FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent("var/payload.keys").path)[.posixPermissions] as? Int
+        let keyMode =
+            try FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent("var/payload.keys").path)[.posixPermissions]
+            as? Int
         #expect(keyMode == 0o600)
 
         let first = try koerier(["enqueue", "--config", config, "--to", "gp-de-linde", letter])
@@ -38,8 +40,10 @@ import Testing
         let again = try koerier(["enqueue", "--config", config, "--to", "gp-de-linde", letter])
         #expect(again.exitCode == 0 && again.stdout.contains("already queued"))
         #expect(try koerier(["enqueue", "--config", config, "--to", "ggz-1", urgent]).exitCode == 0)
-        let refused = try koerier(["enqueue", "--config", config, "--to", "x",
-                                   Repository.invalidSamples.appendingPathComponent("bsn-elfproef.xml").path])
+        let refused = try koerier([
+            "enqueue", "--config", config, "--to", "x",
+            Repository.invalidSamples.appendingPathComponent("bsn-elfproef.xml").path,
+        ])
         #expect(refused.exitCode == 1 && refused.stderr.contains("[bsn-elfproef]") && refused.stderr.contains("not queued"))
 
         let list = try koerier(["list", "--config", config, "--json"])
@@ -76,7 +80,8 @@ import Testing
         let (config, folder) = try workspace()
         defer { try? FileManager.default.removeItem(at: folder) }
         #expect(try koerier(["init", "--config", config]).exitCode == 0)
-        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: folder.appendingPathComponent("var/payload.keys").path)
+        try FileManager.default.setAttributes(
+            [.posixPermissions: 0o640], ofItemAtPath: folder.appendingPathComponent("var/payload.keys").path)
         let result = try koerier(["status", "--config", config])
         #expect(result.exitCode == 2)
         #expect(result.stderr.contains("mode 640") && result.stderr.contains("chmod 600"))

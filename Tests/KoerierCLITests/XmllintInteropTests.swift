@@ -7,8 +7,12 @@ import Testing
 /// xmllint (Debian libxml2-utils) is the independent judge of the schemas.
 @Suite struct XmllintInteropTests {
     private func xmllint(schema: String, file: String) throws -> ProcessResult {
-        try ProcessRunner.run("xmllint", ["--noout", "--nonet", "--schema",
-                                          Repository.schemas.appendingPathComponent("\(schema).xsd").path, file])
+        try ProcessRunner.run(
+            "xmllint",
+            [
+                "--noout", "--nonet", "--schema",
+                Repository.schemas.appendingPathComponent("\(schema).xsd").path, file,
+            ])
     }
 
     @Test func xmllintIsInstalled() throws {

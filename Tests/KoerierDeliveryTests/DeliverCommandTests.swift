@@ -18,8 +18,10 @@ import Testing
         let config = rig.folder.appendingPathComponent("koerier.yaml").path
         let letter = Repository.signedSamples.appendingPathComponent("return-letter-fase-2-rsa.xml").path
 
-        let consent = try ProcessRunner.koerier(["consent", "import", "--config", config,
-                                                 Repository.signedSamples.appendingPathComponent("referral-huisarts-rsa.xml").path])
+        let consent = try ProcessRunner.koerier([
+            "consent", "import", "--config", config,
+            Repository.signedSamples.appendingPathComponent("referral-huisarts-rsa.xml").path,
+        ])
         #expect(consent.exitCode == 0 && consent.stdout.contains("bedrijfsarts, huisarts, werkgever"), "\(consent.stderr)")
         #expect(!consent.stdout.contains("999990019"))
         #expect(try ProcessRunner.koerier(["enqueue", "--config", config, "--to", "gp-de-linde", letter]).exitCode == 0)
@@ -35,9 +37,10 @@ import Testing
         // The employer's receipt for the notice it got, handed to `koerier receipt`.
         let notice = try SMTPDeliveryTests.attachment(of: try SMTPDeliveryTests.openMail(mail, in: rig.folder))
         let envelope = try rig.codec.decode(notice).envelope
-        let employer = try SigningIdentity(keyFile: Repository.pki.appendingPathComponent("employer.key"),
-                                           certificateFile: Repository.pki.appendingPathComponent("employer.pem"),
-                                           chainFile: Repository.pki.appendingPathComponent("chain.pem"))
+        let employer = try SigningIdentity(
+            keyFile: Repository.pki.appendingPathComponent("employer.key"),
+            certificateFile: Repository.pki.appendingPathComponent("employer.pem"),
+            chainFile: Repository.pki.appendingPathComponent("chain.pem"))
         let receiptFile = rig.folder.appendingPathComponent("receipt.xml")
         try MessageSigning(codec: rig.codec, signer: Signer(identity: employer))
             .receipt(answering: envelope, bytes: notice, outcome: .accepted, from: envelope.receiver).write(to: receiptFile)

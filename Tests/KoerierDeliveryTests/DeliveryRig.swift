@@ -27,7 +27,7 @@ final class DeliveryRig: @unchecked Sendable {
     }
 
     deinit {
-        listeners.forEach { $0.cancel() }
+        for listener in listeners { listener.cancel() }
         for sink in sinks where sink.isRunning { sink.terminate() }
         try? FileManager.default.removeItem(at: folder)
     }
@@ -59,14 +59,16 @@ final class DeliveryRig: @unchecked Sendable {
         try "recipients:\n\(recipients)".write(to: folder.appendingPathComponent("recipients.yaml"), atomically: true, encoding: .utf8)
         configuration = try KoerierConfiguration.load(path: folder.appendingPathComponent("koerier.yaml").path)
         if store == nil {
-            store = try SQLiteMessageStore(path: configuration.storePath.path, keys: try PayloadKeyRing.load(file: configuration.payloadKeyFile))
+            store = try SQLiteMessageStore(
+                path: configuration.storePath.path, keys: try PayloadKeyRing.load(file: configuration.payloadKeyFile))
         }
     }
 
     func worker() throws -> DeliveryWorker {
-        DeliveryAssembly.worker(configuration: configuration,
-                                parts: try DeliveryAssembly.parts(configuration: configuration, store: store, codec: codec),
-                                owner: "test-worker")
+        DeliveryAssembly.worker(
+            configuration: configuration,
+            parts: try DeliveryAssembly.parts(configuration: configuration, store: store, codec: codec),
+            owner: "test-worker")
     }
 
     static let context = AuditContext(actor: "test", accessPoint: "test")
@@ -79,16 +81,21 @@ final class DeliveryRig: @unchecked Sendable {
         var bsn: String?
         if case .returnLetter(let letter) = message { bsn = letter.patient.bsn.digits }
         if case .referral(let referral) = message { bsn = referral.patient.bsn.digits }
-        return try store.enqueue(OutboundMessage(messageID: message.envelope.messageID, kind: message.kind, recipientID: recipientID,
-                                                 recipientType: type, transactionID: message.envelope.transactionID, urgency: .routine,
-                                                 payload: bytes, clientReference: bsn.map { store.clientReferencer.reference(bsn: $0) }),
-                                 now: Date(), context: Self.context).record
+        return try store.enqueue(
+            OutboundMessage(
+                messageID: message.envelope.messageID, kind: message.kind, recipientID: recipientID,
+                recipientType: type, transactionID: message.envelope.transactionID, urgency: .routine,
+                payload: bytes, clientReference: bsn.map { store.clientReferencer.reference(bsn: $0) }),
+            now: Date(), context: Self.context
+        ).record
     }
 
     func recordConsent(bsn: String, allowed: Set<RecipientType>) throws {
-        try store.recordConsent(ConsentRecord(clientReference: store.clientReferencer.reference(bsn: bsn), allowed: allowed,
-                                              recordedOn: "2026-01-12", sourceMessageID: MessageID.generate().value),
-                                now: Date(), context: Self.context)
+        try store.recordConsent(
+            ConsentRecord(
+                clientReference: store.clientReferencer.reference(bsn: bsn), allowed: allowed,
+                recordedOn: "2026-01-12", sourceMessageID: MessageID.generate().value),
+            now: Date(), context: Self.context)
     }
 
     // MARK: Peers
@@ -112,17 +119,23 @@ final class DeliveryRig: @unchecked Sendable {
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Starts an HTTPS listener (mutual TLS, clients from the test PKI) as `party`; returns
     /// once it accepts connections.
-    func startListener(as party: String, port: Int, handler: @escaping @Sendable (InboundRequest) async -> ListenerAnswer) async throws -> Task<Void, Never> {
-        let listener = MessageListener(host: "127.0.0.1", port: port,
-                                       tls: ListenerTLS(certificateChain: try chainFile(party), key: pki.appendingPathComponent("\(party).key"),
-                                                        clientAnchors: pki.appendingPathComponent("ca.pem")),
-                                       maxBodyBytes: 1 << 20, logLevel: .critical, handler: handler)
+    func startListener(as party: String, port: Int, handler: @escaping @Sendable (InboundRequest) async -> ListenerAnswer) async throws
+        -> Task<Void, Never>
+    {
+        let listener = MessageListener(
+            host: "127.0.0.1", port: port,
+            tls: ListenerTLS(
+                certificateChain: try chainFile(party), key: pki.appendingPathComponent("\(party).key"),
+                clientAnchors: pki.appendingPathComponent("ca.pem")),
+            maxBodyBytes: 1 << 20, logLevel: .critical, handler: handler)
         let (ready, continuation) = AsyncStream<Int>.makeStream()
         let task = Task {
             do {
@@ -140,10 +153,14 @@ final class DeliveryRig: @unchecked Sendable {
     /// A receiving gateway for `party` that verifies and answers with signed receipts,
     /// counting what it accepted.
     func receiptingResponder(as party: String, received: Received) throws -> ReceiptingResponder {
-        let identity = try SigningIdentity(keyFile: pki.appendingPathComponent("\(party).key"), certificateFile: pki.appendingPathComponent("\(party).pem"),
-                                           chainFile: pki.appendingPathComponent("chain.pem"))
-        let verifier = SignatureVerifier(trust: try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem")))
-        return ReceiptingResponder(codec: codec, verifier: verifier, signing: MessageSigning(codec: codec, signer: Signer(identity: identity))) { _, bytes, _ in
+        let identity = try SigningIdentity(
+            keyFile: pki.appendingPathComponent("\(party).key"), certificateFile: pki.appendingPathComponent("\(party).pem"),
+            chainFile: pki.appendingPathComponent("chain.pem"))
+        let verifier = SignatureVerifier(
+            trust: try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem")))
+        return ReceiptingResponder(
+            codec: codec, verifier: verifier, signing: MessageSigning(codec: codec, signer: Signer(identity: identity))
+        ) { _, bytes, _ in
             received.add(bytes)
         }
     }
@@ -153,9 +170,12 @@ final class DeliveryRig: @unchecked Sendable {
         let mailbox = folder.appendingPathComponent("mail-\(sinks.count)")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Repository.root.appendingPathComponent("Tests/Peers/smtp_sink.py").path,
-                             "--cert", try chainFile("arbo").path, "--key", pki.appendingPathComponent("arbo.key").path,
-                             "--dir", mailbox.path] + (reply.map { ["--reply", $0] } ?? []) + (auth.map { ["--auth", $0] } ?? [])
+        process.arguments =
+            [
+                "python3", Repository.root.appendingPathComponent("Tests/Peers/smtp_sink.py").path,
+                "--cert", try chainFile("arbo").path, "--key", pki.appendingPathComponent("arbo.key").path,
+                "--dir", mailbox.path,
+            ] + (reply.map { ["--reply", $0] } ?? []) + (auth.map { ["--auth", $0] } ?? [])
         let output = Pipe()
         process.standardOutput = output
         process.standardInput = Pipe()  // the sink runs until this pipe closes

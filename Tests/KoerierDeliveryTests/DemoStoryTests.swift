@@ -13,7 +13,8 @@ import Testing
         var environment = ProcessInfo.processInfo.environment
         environment["DEMO_DIR"] = folder.path
         environment["KOERIER"] = ProcessRunner.koerierBinary
-        let run = try ProcessRunner.run("/bin/bash", [Repository.samples.appendingPathComponent("demo/run-demo.sh").path], environment: environment)
+        let run = try ProcessRunner.run(
+            "/bin/bash", [Repository.samples.appendingPathComponent("demo/run-demo.sh").path], environment: environment)
         #expect(run.exitCode == 0, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("centre killed; restarting"))
         #expect(run.stdout.contains("gp stopped cleanly") && run.stdout.contains("centre stopped cleanly"))
@@ -48,10 +49,14 @@ import Testing
         #expect(mails.count == 3)
         var clinical = ["999990019", "1984-03-21", "P78", "Surmenage", "fase-1", "4DKL", "distress"]
         for name in ["intake", "fase-1", "afsluiting"] {
-            let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Repository.samples.appendingPathComponent("phase-reports/\(name).json"))) as? [String: Any])
+            let report = try #require(
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: Repository.samples.appendingPathComponent("phase-reports/\(name).json"))) as? [String: Any])
             let soep = report["soep"] as? [String: Any] ?? [:]
-            clinical += [(soep["subjective"] as? [String: Any])?["text"] as? String, soep["objective"] as? String, soep["plan"] as? String,
-                         report["advice_to_referrer"] as? String, report["next_step"] as? String].compactMap { $0 }
+            clinical += [
+                (soep["subjective"] as? [String: Any])?["text"] as? String, soep["objective"] as? String, soep["plan"] as? String,
+                report["advice_to_referrer"] as? String, report["next_step"] as? String,
+            ].compactMap { $0 }
         }
         for name in mails {
             let raw = try Data(contentsOf: mailbox.appendingPathComponent(name))

@@ -13,14 +13,31 @@ import Testing
     }
 
     @Test(arguments: [
-        ("  - id: a\n    type: dokter\n    https:\n      url: https://x/\n      server_anchors: ca.pem\n", "recipients.yaml:3: recipient 'a': unknown type 'dokter'"),
+        (
+            "  - id: a\n    type: dokter\n    https:\n      url: https://x/\n      server_anchors: ca.pem\n",
+            "recipients.yaml:3: recipient 'a': unknown type 'dokter'"
+        ),
         ("  - id: a\n    type: huisarts\n", "recipients.yaml:2: recipient 'a': needs a transport"),
-        ("  - id: a\n    type: huisarts\n    https:\n      url: http://x/\n      server_anchors: ca.pem\n", "recipient 'a': 'http://x/' is not an https:// URL"),
-        ("  - id: a\n    type: huisarts\n    agb: \"123\"\n    https:\n      url: https://x/\n      server_anchors: ca.pem\n", "recipients.yaml:4: recipient 'a': '123' is not an AGB code"),
-        ("  - id: a\n    type: huisarts\n    https:\n      url: https://x/\n      server_anchor: ca.pem\n", "recipients.yaml:6: unknown key 'recipients[0].https.server_anchor'"),
-        ("  - id: a\n    type: werkgever\n    smtp:\n      to: not-an-address\n      relay: r\n      relay_anchors: ca.pem\n", "recipient 'a': 'not-an-address' is not a mail address"),
-        ("  - id: a\n    type: huisarts\n    https:\n      url: https://x/\n      server_anchors: ca.pem\n  - id: a\n    type: ggz\n    https:\n      url: https://y/\n      server_anchors: ca.pem\n",
-         "recipients.yaml:7: recipient id 'a' appears twice"),
+        (
+            "  - id: a\n    type: huisarts\n    https:\n      url: http://x/\n      server_anchors: ca.pem\n",
+            "recipient 'a': 'http://x/' is not an https:// URL"
+        ),
+        (
+            "  - id: a\n    type: huisarts\n    agb: \"123\"\n    https:\n      url: https://x/\n      server_anchors: ca.pem\n",
+            "recipients.yaml:4: recipient 'a': '123' is not an AGB code"
+        ),
+        (
+            "  - id: a\n    type: huisarts\n    https:\n      url: https://x/\n      server_anchor: ca.pem\n",
+            "recipients.yaml:6: unknown key 'recipients[0].https.server_anchor'"
+        ),
+        (
+            "  - id: a\n    type: werkgever\n    smtp:\n      to: not-an-address\n      relay: r\n      relay_anchors: ca.pem\n",
+            "recipient 'a': 'not-an-address' is not a mail address"
+        ),
+        (
+            "  - id: a\n    type: huisarts\n    https:\n      url: https://x/\n      server_anchors: ca.pem\n  - id: a\n    type: ggz\n    https:\n      url: https://y/\n      server_anchors: ca.pem\n",
+            "recipients.yaml:7: recipient id 'a' appears twice"
+        ),
     ])
     func aBadEntryIsReportedWithFileAndLine(entry: String, expected: String) throws {
         let folder = try Repository.temporaryDirectory()
@@ -44,7 +61,8 @@ import Testing
         #expect(policy.verdict(attempts: 4, createdAt: start, now: start, jitter: 1) == .retry(at: start.addingTimeInterval(240)))
         #expect(policy.verdict(attempts: 5, createdAt: start, now: start, jitter: 1) == .giveUp("gave up after 5 attempts"))
         // Too old: the next try would fall past the maximum age.
-        #expect(policy.verdict(attempts: 2, createdAt: start, now: start.addingTimeInterval(3590), jitter: 1)
+        #expect(
+            policy.verdict(attempts: 2, createdAt: start, now: start.addingTimeInterval(3590), jitter: 1)
                 == .giveUp("gave up: older than 1 hours"))
     }
 }

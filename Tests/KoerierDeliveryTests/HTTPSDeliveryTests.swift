@@ -144,16 +144,17 @@ import Testing
     @Test func aClinicalRecipientWithoutConsentIsBlockedAndNeverContacted() async throws {
         let rig = try DeliveryRig()
         let port = DeliveryRig.freePort()
-        try rig.configure(recipients: """
-              - id: arbo
-                name: Arbodienst Voorbeeld
-                type: bedrijfsarts
-                ura: "90000789"
-                https:
-                  url: https://localhost:\(port)/v1/messages
-                  server_anchors: \(Repository.pki.appendingPathComponent("ca.pem").path)
+        try rig.configure(
+            recipients: """
+                  - id: arbo
+                    name: Arbodienst Voorbeeld
+                    type: bedrijfsarts
+                    ura: "90000789"
+                    https:
+                      url: https://localhost:\(port)/v1/messages
+                      server_anchors: \(Repository.pki.appendingPathComponent("ca.pem").path)
 
-            """)
+                """)
         let received = Received()
         let responder = try rig.receiptingResponder(as: "arbo", received: received)
         _ = try await rig.startListener(as: "arbo", port: port) { await responder.respond($0) }

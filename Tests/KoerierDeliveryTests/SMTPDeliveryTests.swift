@@ -30,14 +30,22 @@ import Testing
         let mailFile = folder.appendingPathComponent("mail-\(UUID().uuidString).eml")
         try mail.write(to: mailFile)
         let pki = Repository.pki
-        let decrypted = try ProcessRunner.run("/usr/bin/openssl", ["cms", "-decrypt", "-in", mailFile.path,
-                                                                  "-recip", pki.appendingPathComponent("employer.pem").path,
-                                                                  "-inkey", pki.appendingPathComponent("employer.key").path])
+        let decrypted = try ProcessRunner.run(
+            "/usr/bin/openssl",
+            [
+                "cms", "-decrypt", "-in", mailFile.path,
+                "-recip", pki.appendingPathComponent("employer.pem").path,
+                "-inkey", pki.appendingPathComponent("employer.key").path,
+            ])
         #expect(decrypted.exitCode == 0, "\(decrypted.stderr)")
         let signedFile = folder.appendingPathComponent("signed-\(UUID().uuidString).eml")
         try decrypted.stdout.write(to: signedFile, atomically: true, encoding: .utf8)
-        let verified = try ProcessRunner.run("/usr/bin/openssl", ["cms", "-verify", "-in", signedFile.path,
-                                                                 "-CAfile", pki.appendingPathComponent("ca.pem").path])
+        let verified = try ProcessRunner.run(
+            "/usr/bin/openssl",
+            [
+                "cms", "-verify", "-in", signedFile.path,
+                "-CAfile", pki.appendingPathComponent("ca.pem").path,
+            ])
         #expect(verified.exitCode == 0 && verified.stderr.contains("Verification successful"), "\(verified.stderr)")
         return verified.stdout
     }
@@ -52,9 +60,11 @@ import Testing
 
     /// Every clinical field of a return letter, as text that must never reach an employer.
     static func clinicalFragments(of letter: ReturnLetter) -> [String] {
-        var fragments = [letter.patient.bsn.digits, letter.patient.birthDate.description, letter.phase.rawValue,
-                         letter.soep.subjective.text, letter.soep.objective, letter.soep.evaluation.text, letter.soep.plan,
-                         letter.adviceToReferrer, letter.nextStep]
+        var fragments = [
+            letter.patient.bsn.digits, letter.patient.birthDate.description, letter.phase.rawValue,
+            letter.soep.subjective.text, letter.soep.objective, letter.soep.evaluation.text, letter.soep.plan,
+            letter.adviceToReferrer, letter.nextStep,
+        ]
         let codes: [IcpcCode] = letter.soep.subjective.icpc + letter.soep.evaluation.icpc
         fragments += codes.flatMap { [$0.code, $0.label] }
         fragments += letter.goals.flatMap { [$0.description, $0.measure] }
@@ -76,7 +86,10 @@ import Testing
         try #require(mails.count == 1)
 
         let source = Repository.signedSamples.appendingPathComponent("return-letter-fase-2-rsa.xml")
-        guard case .returnLetter(let letter) = try rig.codec.decode(try Data(contentsOf: source)) else { Issue.record("not a letter"); return }
+        guard case .returnLetter(let letter) = try rig.codec.decode(try Data(contentsOf: source)) else {
+            Issue.record("not a letter")
+            return
+        }
         let fragments = Self.clinicalFragments(of: letter)
         #expect(fragments.count >= 8)
         // Not in the bytes that left the process: encrypted, and the plain body says nothing.
@@ -94,7 +107,10 @@ import Testing
         let notice = try Self.attachment(of: entity)
         for fragment in fragments { #expect(!String(decoding: notice, as: UTF8.self).contains(fragment), "notice shows '\(fragment)'") }
         let decoded = try rig.codec.decodeKeepingDocument(notice)
-        guard case .participationNotice(let participation) = decoded.message else { Issue.record("not a notice"); return }
+        guard case .participationNotice(let participation) = decoded.message else {
+            Issue.record("not a notice")
+            return
+        }
         #expect(participation.participant.name == letter.patient.name)
         #expect(participation.envelope.receiver.type.rawValue == type.rawValue)
         let verifier = SignatureVerifier(trust: try TrustStore(anchorsFile: Repository.pki.appendingPathComponent("ca.pem")))
@@ -112,14 +128,18 @@ import Testing
 
         // The employer's system answers with a receipt signed with the employer's certificate.
         let envelope = try rig.codec.decode(notice).envelope
-        let employer = try SigningIdentity(keyFile: Repository.pki.appendingPathComponent("employer.key"),
-                                           certificateFile: Repository.pki.appendingPathComponent("employer.pem"),
-                                           chainFile: Repository.pki.appendingPathComponent("chain.pem"))
+        let employer = try SigningIdentity(
+            keyFile: Repository.pki.appendingPathComponent("employer.key"),
+            certificateFile: Repository.pki.appendingPathComponent("employer.pem"),
+            chainFile: Repository.pki.appendingPathComponent("chain.pem"))
         let signing = MessageSigning(codec: rig.codec, signer: Signer(identity: employer))
         let receipt = try signing.receipt(answering: envelope, bytes: notice, outcome: .accepted, from: envelope.receiver)
-        let intake = ReceiptIntake(store: rig.store, directory: try RecipientDirectory.load(file: rig.configuration.recipientsFile),
-                                   receipts: ReceiptCheck(codec: rig.codec, verifier: SignatureVerifier(
-                                       trust: try TrustStore(anchorsFile: Repository.pki.appendingPathComponent("ca.pem")))))
+        let intake = ReceiptIntake(
+            store: rig.store, directory: try RecipientDirectory.load(file: rig.configuration.recipientsFile),
+            receipts: ReceiptCheck(
+                codec: rig.codec,
+                verifier: SignatureVerifier(
+                    trust: try TrustStore(anchorsFile: Repository.pki.appendingPathComponent("ca.pem")))))
         #expect(try intake.accept(receipt, context: DeliveryRig.context).state == .acknowledged)
         #expect(try rig.store.record(queued.id)?.receiptID == (try rig.codec.decode(receipt)).envelope.messageID.value)
 
@@ -131,8 +151,9 @@ import Testing
     @Test func withoutConsentOrWithoutACertificateNothingIsMailed() async throws {
         let rig = try DeliveryRig()
         let sink = try rig.startSMTPSink()
-        try rig.configure(recipients: Self.employer(port: sink.port)
-                          + Self.employer(port: sink.port, certificate: false, id: "wijkteam", type: "sociaal-domein"))
+        try rig.configure(
+            recipients: Self.employer(port: sink.port)
+                + Self.employer(port: sink.port, certificate: false, id: "wijkteam", type: "sociaal-domein"))
         let noConsent = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer", type: .werkgever)
         _ = try await rig.worker().deliverDue()
         #expect(try rig.store.record(noConsent.id)?.state == .blocked)

@@ -21,13 +21,15 @@ import Testing
 
         init(extra: String = "") throws {
             rig = try DeliveryRig()
-            try rig.configure(recipients: HTTPSDeliveryTests.gp(port: gpPort), delivery: """
-                serve:
-                  listen: "127.0.0.1:\(port)"
-                  admin: "127.0.0.1:\(admin)"
-                  inbox: inbox
-                \(extra)
-                """)
+            try rig.configure(
+                recipients: HTTPSDeliveryTests.gp(port: gpPort),
+                delivery: """
+                    serve:
+                      listen: "127.0.0.1:\(port)"
+                      admin: "127.0.0.1:\(admin)"
+                      inbox: inbox
+                    \(extra)
+                    """)
         }
 
         deinit {
@@ -39,11 +41,12 @@ import Testing
             process.executableURL = URL(fileURLWithPath: ProcessRunner.koerierBinary)
             process.arguments = ["serve", "--config", config]
             process.standardOutput = FileHandle.nullDevice
-            process.standardError = try FileHandle(forWritingTo: { () -> URL in
-                let log = rig.folder.appendingPathComponent("serve.log")
-                FileManager.default.createFile(atPath: log.path, contents: nil)
-                return log
-            }())
+            process.standardError = try FileHandle(
+                forWritingTo: { () -> URL in
+                    let log = rig.folder.appendingPathComponent("serve.log")
+                    FileManager.default.createFile(atPath: log.path, contents: nil)
+                    return log
+                }())
             try process.run()
             self.process = process
             for _ in 0..<100 {
@@ -61,23 +64,30 @@ import Testing
         }
 
         func postPhase(_ trajectory: Int, _ phase: String, report: URL, amend: Bool = false) throws -> (status: Int, body: String) {
-            try curl(["-X", "POST", "--data-binary", "@\(report.path)",
-                      "http://127.0.0.1:\(admin)/v1/trajectories/\(trajectory)/phases?phase=\(phase)\(amend ? "&amend=true" : "")"])
+            try curl([
+                "-X", "POST", "--data-binary", "@\(report.path)",
+                "http://127.0.0.1:\(admin)/v1/trajectories/\(trajectory)/phases?phase=\(phase)\(amend ? "&amend=true" : "")",
+            ])
         }
 
         /// POSTs a message to the intake with a party's client certificate.
         func post(_ message: Data, as party: String) throws -> (status: Int, body: String) {
             let file = rig.folder.appendingPathComponent("post-\(UUID().uuidString).xml")
             try message.write(to: file)
-            return try curl(["--cacert", Repository.pki.appendingPathComponent("ca.pem").path,
-                             "--cert", try rig.chainFile(party).path, "--key", Repository.pki.appendingPathComponent("\(party).key").path,
-                             "--data-binary", "@\(file.path)", "https://localhost:\(port)/v1/messages"])
+            return try curl([
+                "--cacert", Repository.pki.appendingPathComponent("ca.pem").path,
+                "--cert", try rig.chainFile(party).path, "--key", Repository.pki.appendingPathComponent("\(party).key").path,
+                "--data-binary", "@\(file.path)", "https://localhost:\(port)/v1/messages",
+            ])
         }
 
         /// Connecting without a client certificate, or below TLS 1.2: curl's exit code.
         func connectWithout(_ extra: [String]) throws -> Int32 {
-            try ProcessRunner.run("/usr/bin/curl", ["-s", "--cacert", Repository.pki.appendingPathComponent("ca.pem").path] + extra
-                                  + ["--data-binary", "x", "https://localhost:\(port)/v1/messages"]).exitCode
+            try ProcessRunner.run(
+                "/usr/bin/curl",
+                ["-s", "--cacert", Repository.pki.appendingPathComponent("ca.pem").path] + extra
+                    + ["--data-binary", "x", "https://localhost:\(port)/v1/messages"]
+            ).exitCode
         }
 
         private func curl(_ arguments: [String]) throws -> (status: Int, body: String) {
@@ -99,7 +109,10 @@ import Testing
         let first = try centre.post(referral, as: "gp")
         #expect(first.status == 200 && first.body.contains("<Accepted"), "\(first.body)")
         let receipt = try centre.rig.codec.decodeKeepingDocument(Data(first.body.utf8))
-        guard case .receipt(let answer) = receipt.message else { Issue.record("not a receipt"); return }
+        guard case .receipt(let answer) = receipt.message else {
+            Issue.record("not a receipt")
+            return
+        }
         try ReceiptMatch.require(answer, answers: referral, messageID: try centre.rig.codec.decode(referral).envelope.messageID)
         let verifier = SignatureVerifier(trust: try TrustStore(anchorsFile: Repository.pki.appendingPathComponent("ca.pem")))
         #expect(try verifier.verify(receipt.document).careIdentifier == "90000456")
@@ -117,11 +130,18 @@ import Testing
         let tampered = try centre.post(referral.replacingOccurrences(of: "Sanne", with: "Sarah"), as: "gp")
         #expect(tampered.body.contains("<Rejected") && tampered.body.contains("signature-invalid"), "\(tampered.body)")
         // A new referral, validly signed by the GP, but posted by another party's TLS client.
-        guard case .referral(var another) = try centre.rig.codec.decode(referral) else { Issue.record("not a referral"); return }
+        guard case .referral(var another) = try centre.rig.codec.decode(referral) else {
+            Issue.record("not a referral")
+            return
+        }
         another.envelope.messageID = .generate()
-        let gp = MessageSigning(codec: centre.rig.codec, signer: Signer(identity: try SigningIdentity(
-            keyFile: Repository.pki.appendingPathComponent("gp.key"), certificateFile: Repository.pki.appendingPathComponent("gp.pem"),
-            chainFile: Repository.pki.appendingPathComponent("chain.pem"))))
+        let gp = MessageSigning(
+            codec: centre.rig.codec,
+            signer: Signer(
+                identity: try SigningIdentity(
+                    keyFile: Repository.pki.appendingPathComponent("gp.key"),
+                    certificateFile: Repository.pki.appendingPathComponent("gp.pem"),
+                    chainFile: Repository.pki.appendingPathComponent("chain.pem"))))
         let signedAnother = try gp.signedXML(.referral(another))
         let impostor = try centre.post(signedAnother, as: "arbo")
         #expect(impostor.body.contains("<Rejected") && impostor.body.contains("sender-mismatch"), "\(impostor.body)")
@@ -129,8 +149,11 @@ import Testing
         #expect(try centre.rig.store.trajectories(limit: 5).count == 2)
         // Mutual TLS is required, and TLS 1.2 at least.
         #expect(try centre.connectWithout([]) != 0)
-        #expect(try centre.connectWithout(["--tls-max", "1.1", "--cert", try centre.rig.chainFile("gp").path,
-                                           "--key", Repository.pki.appendingPathComponent("gp.key").path]) != 0)
+        #expect(
+            try centre.connectWithout([
+                "--tls-max", "1.1", "--cert", try centre.rig.chainFile("gp").path,
+                "--key", Repository.pki.appendingPathComponent("gp.key").path,
+            ]) != 0)
         let garbage = try centre.post(Data("hello".utf8), as: "gp")
         #expect(garbage.status == 400 && garbage.body.contains("not a valid Koerier message"))
         #expect(try centre.rig.store.trajectories(limit: 5).count == 2)
@@ -149,7 +172,8 @@ import Testing
 
         // Missing data and an out-of-range score: refused, nothing queued.
         let broken = centre.rig.folder.appendingPathComponent("broken.json")
-        var report = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.reports.appendingPathComponent("fase-1.json"))) as! [String: Any]
+        var report =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: Self.reports.appendingPathComponent("fase-1.json"))) as! [String: Any]
         report.removeValue(forKey: "advice_to_referrer")
         try JSONSerialization.data(withJSONObject: report).write(to: broken)
         let missing = try centre.postPhase(1, "fase-1", report: broken)
@@ -168,16 +192,23 @@ import Testing
         #expect(done.status == 201 && done.body.contains("gp-de-linde"), "\(done.body)")
         let again = try centre.postPhase(1, "fase-1", report: Self.reports.appendingPathComponent("fase-1.json"))
         #expect(again.status == 409 && again.body.contains("already completed"))
-        let amended = try ProcessRunner.koerier(["phase", "complete", "1", "--phase", "fase-1", "--amend", "--config", centre.config,
-                                                 "--report", Self.reports.appendingPathComponent("fase-1.json").path])
+        let amended = try ProcessRunner.koerier([
+            "phase", "complete", "1", "--phase", "fase-1", "--amend", "--config", centre.config,
+            "--report", Self.reports.appendingPathComponent("fase-1.json").path,
+        ])
         #expect(amended.exitCode == 0 && amended.stdout.contains("correction"), "\(amended.stderr)")
         let records = try centre.rig.store.records(state: nil, recipientType: nil, since: nil, limit: 10)
         #expect(records.count == 2)
         // The correction says which letter it corrects.
-        let correction = try centre.rig.codec.decode(try centre.rig.store.payload(of: records.map(\.id).max()!, now: Date(), context: DeliveryRig.context))
-        guard case .returnLetter(let letter) = correction else { Issue.record("not a letter"); return }
+        let correction = try centre.rig.codec.decode(
+            try centre.rig.store.payload(of: records.map(\.id).max()!, now: Date(), context: DeliveryRig.context))
+        guard case .returnLetter(let letter) = correction else {
+            Issue.record("not a letter")
+            return
+        }
         #expect(letter.envelope.documentKind == .terugkoppelingCorrectie && letter.corrects != nil)
-        #expect(letter.envelope.receiver.ura?.value == "90000123" && letter.envelope.inReplyTo?.value == "3f1c2a9e-5b7d-4e21-9a0c-7d1e2f3a4b5c")
+        #expect(
+            letter.envelope.receiver.ura?.value == "90000123" && letter.envelope.inReplyTo?.value == "3f1c2a9e-5b7d-4e21-9a0c-7d1e2f3a4b5c")
     }
 
     @Test func theDropFolderTakesGoodFilesAndExplainsBadOnes() async throws {
@@ -185,8 +216,9 @@ import Testing
         try await centre.start()
         let inbox = centre.rig.folder.appendingPathComponent("inbox")
         try FileManager.default.copyItem(at: Self.referral, to: inbox.appendingPathComponent("referral.xml"))
-        try FileManager.default.copyItem(at: Repository.invalidSamples.appendingPathComponent("bsn-elfproef.xml"),
-                                         to: inbox.appendingPathComponent("bad.xml"))
+        try FileManager.default.copyItem(
+            at: Repository.invalidSamples.appendingPathComponent("bsn-elfproef.xml"),
+            to: inbox.appendingPathComponent("bad.xml"))
         try Data("half a file".utf8).write(to: inbox.appendingPathComponent("incoming.part"))
         for _ in 0..<50 where !FileManager.default.fileExists(atPath: inbox.appendingPathComponent("rejected/bad.xml.error").path) {
             try await Task.sleep(nanoseconds: 100_000_000)

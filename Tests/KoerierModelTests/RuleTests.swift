@@ -95,10 +95,11 @@ import Testing
         letter.measurements.phq9?.total = 28
         letter.measurements.fourDKL?.angst = -1
         letter.measurements.positiveHealth?.zingeving = 11
-        #expect(Set(violations(.returnLetter(letter))) == [
-            "score-range @ Measurements/PHQ9/Total", "score-range @ Measurements/FourDKL/Angst",
-            "score-range @ Measurements/PositiveHealth/Zingeving",
-        ])
+        #expect(
+            Set(violations(.returnLetter(letter))) == [
+                "score-range @ Measurements/PHQ9/Total", "score-range @ Measurements/FourDKL/Angst",
+                "score-range @ Measurements/PositiveHealth/Zingeving",
+            ])
     }
 
     @Test func blankTextIsNotText() {

@@ -21,7 +21,9 @@ import Testing
             }
             #expect(signed.count == 48)
             if party == "centre" {
-                for bytes in signed.prefix(8) { #expect(try verifier.verify(try codec.decodeKeepingDocument(bytes).document).careIdentifier == "90000456") }
+                for bytes in signed.prefix(8) {
+                    #expect(try verifier.verify(try codec.decodeKeepingDocument(bytes).document).careIdentifier == "90000456")
+                }
             }
         }
     }

@@ -28,8 +28,10 @@ import Testing
     @Test func anyChangeAfterSigningIsDetected() throws {
         let signed = try sign(.returnLetter(Fixtures.returnLetter()), as: "centre")
         let text = String(decoding: signed, as: UTF8.self)
-        for (original, replacement) in [("Slaapt beter.", "Slaapt slecht."), ("<Total>7</Total>", "<Total>8</Total>"),
-                                        ("ZD20260302007", "ZD20260302008")] {
+        for (original, replacement) in [
+            ("Slaapt beter.", "Slaapt slecht."), ("<Total>7</Total>", "<Total>8</Total>"),
+            ("ZD20260302007", "ZD20260302008"),
+        ] {
             #expect(text.contains(original))
             let tampered = Data(text.replacingOccurrences(of: original, with: replacement).utf8)
             let document = try codec.decodeKeepingDocument(tampered).document
@@ -101,8 +103,10 @@ import Testing
         #expect(throws: TrustStore.LoadError.self) { try TrustStore(anchorsPEM: Data("not a certificate".utf8)) }
     }
 
-    @Test(arguments: ["http://www.w3.org/2000/09/xmldsig#hmac-sha1", "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256",
-                      "http://www.w3.org/2000/09/xmldsig#rsa-sha1", "http://www.w3.org/2000/09/xmldsig#dsa-sha1"])
+    @Test(arguments: [
+        "http://www.w3.org/2000/09/xmldsig#hmac-sha1", "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256",
+        "http://www.w3.org/2000/09/xmldsig#rsa-sha1", "http://www.w3.org/2000/09/xmldsig#dsa-sha1",
+    ])
     func hmacAndSHA1MethodsAreRefused(_ method: String) throws {
         let signed = String(decoding: try sign(.returnLetter(Fixtures.returnLetter()), as: "centre"), as: UTF8.self)
         let altered = signed.replacingOccurrences(of: "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", with: method)
@@ -117,7 +121,8 @@ import Testing
 
     @Test func aSHA1DigestIsRefused() throws {
         let signed = String(decoding: try sign(.returnLetter(Fixtures.returnLetter()), as: "centre"), as: UTF8.self)
-        let altered = signed.replacingOccurrences(of: "http://www.w3.org/2001/04/xmlenc#sha256", with: "http://www.w3.org/2000/09/xmldsig#sha1")
+        let altered = signed.replacingOccurrences(
+            of: "http://www.w3.org/2001/04/xmlenc#sha256", with: "http://www.w3.org/2000/09/xmldsig#sha1")
         let document = try codec.decodeKeepingDocument(Data(altered.utf8)).document
         #expect {
             try verifier.verify(document)

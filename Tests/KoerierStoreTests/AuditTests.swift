@@ -18,9 +18,10 @@ import Testing
         let path = folder.appendingPathComponent("koerier.sqlite").path
         let store = try SQLiteMessageStore(path: path, keys: keys)
         let reference = ClientReferencer(keys: keys).reference(bsn: "999990019")
-        let message = OutboundMessage(messageID: Fixtures.id("2e3f4a5b-6c7d-4e8f-8091-a2b3c4d5e6f7"), kind: .returnLetter, recipientID: "gp",
-                                      recipientType: .huisarts, transactionID: try TransactionID("ZD20260302007"), urgency: .routine,
-                                      payload: Data("<ReturnLetter/>".utf8), clientReference: reference)
+        let message = OutboundMessage(
+            messageID: Fixtures.id("2e3f4a5b-6c7d-4e8f-8091-a2b3c4d5e6f7"), kind: .returnLetter, recipientID: "gp",
+            recipientType: .huisarts, transactionID: try TransactionID("ZD20260302007"), urgency: .routine,
+            payload: Data("<ReturnLetter/>".utf8), clientReference: reference)
         let id = try store.enqueue(message, now: t0, context: ops).record.id
         _ = try store.leaseDue(owner: "worker", now: t0, duration: 30, limit: 10, context: ops)
         _ = try store.transition(id, Transition(to: .delivered), now: t0.addingTimeInterval(1), context: ops)
@@ -42,7 +43,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let entries = try store.auditEntries(limit: 10).reversed()
         #expect(entries.map(\.event.kind) == [.enqueue, .send, .deliver, .read])
-        #expect(entries.allSatisfy { $0.event.actor == "ops-user" && $0.event.accessPoint == "cli@gateway-1" && $0.event.onBehalfOf == "centre" })
+        #expect(
+            entries.allSatisfy {
+                $0.event.actor == "ops-user" && $0.event.accessPoint == "cli@gateway-1" && $0.event.onBehalfOf == "centre"
+            })
         #expect(entries.allSatisfy { $0.event.messageID == "2e3f4a5b-6c7d-4e8f-8091-a2b3c4d5e6f7" })
         let reference = try #require(entries.first?.event.clientReference)
         #expect(reference.count == 32 && !reference.contains("999990019"))
@@ -63,10 +67,12 @@ import Testing
         ("UPDATE audit SET at = at + 3600 WHERE sequence = 1", "entry 1 was changed"),
         ("DELETE FROM audit WHERE sequence = 2", "entry 2 is missing"),
         ("DELETE FROM audit WHERE sequence = 4", "the last entries were removed"),
-        ("""
-         UPDATE audit SET sequence = 100 WHERE sequence = 2; UPDATE audit SET sequence = 2 WHERE sequence = 3;
-         UPDATE audit SET sequence = 3 WHERE sequence = 100
-         """, "entry 2 does not follow entry 1"),
+        (
+            """
+            UPDATE audit SET sequence = 100 WHERE sequence = 2; UPDATE audit SET sequence = 2 WHERE sequence = 3;
+            UPDATE audit SET sequence = 3 WHERE sequence = 100
+            """, "entry 2 does not follow entry 1"
+        ),
     ])
     func verifyFindsEveryKindOfTampering(_ sql: String, _ finding: String) throws {
         let (store, path, folder) = try storeWithHistory()

@@ -24,8 +24,9 @@ import Testing
 
         let store = try SQLiteMessageStore(path: path, keys: try PayloadKeyRing.load(file: keyFile))
         let ops = AuditContext(actor: "crash-test", accessPoint: "test")
-        let stored = Dictionary(try store.records(state: nil, recipientType: nil, since: nil, limit: 10_000_000).map { ($0.messageID, $0.id) },
-                                uniquingKeysWith: { first, _ in first })
+        let stored = Dictionary(
+            try store.records(state: nil, recipientType: nil, since: nil, limit: 10_000_000).map { ($0.messageID, $0.id) },
+            uniquingKeysWith: { first, _ in first })
         let missing = printed.filter { stored[$0] == nil }
         #expect(missing.isEmpty, "\(missing.count) accepted ids missing, e.g. \(missing.prefix(3))")
         for id in printed {

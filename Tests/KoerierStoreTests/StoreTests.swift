@@ -18,19 +18,28 @@ import Testing
     private let t0 = Date(timeIntervalSince1970: 1_780_000_000)
     private let ops = AuditContext(actor: "test", accessPoint: "unit-test")
 
-    private func message(_ id: String = "2e3f4a5b-6c7d-4e8f-8091-a2b3c4d5e6f7", to recipient: String = "gp-de-linde",
-                         urgency: Urgency = .routine, payload: Data = Data("<ReturnLetter/>".utf8)) -> OutboundMessage {
-        OutboundMessage(messageID: Fixtures.id(id), kind: .returnLetter, recipientID: recipient, recipientType: .huisarts,
-                        transactionID: try! TransactionID("ZD20260302007"), urgency: urgency, payload: payload)
+    private func message(
+        _ id: String = "2e3f4a5b-6c7d-4e8f-8091-a2b3c4d5e6f7", to recipient: String = "gp-de-linde",
+        urgency: Urgency = .routine, payload: Data = Data("<ReturnLetter/>".utf8)
+    ) -> OutboundMessage {
+        OutboundMessage(
+            messageID: Fixtures.id(id), kind: .returnLetter, recipientID: recipient, recipientType: .huisarts,
+            transactionID: try! TransactionID("ZD20260302007"), urgency: urgency, payload: payload)
     }
 
     @Test func enqueueIsIdempotentPerMessageAndRecipient() throws {
         let (store, folder) = try makeStore()
         defer { try? FileManager.default.removeItem(at: folder) }
-        guard case .stored(let first) = try store.enqueue(message(), now: t0, context: ops) else { Issue.record("not stored"); return }
+        guard case .stored(let first) = try store.enqueue(message(), now: t0, context: ops) else {
+            Issue.record("not stored")
+            return
+        }
         #expect(first.state == .queued && first.attempts == 0)
         #expect(try store.enqueue(message(), now: t0.addingTimeInterval(5), context: ops) == .duplicate(first))
-        guard case .stored = try store.enqueue(message(to: "arbo-voorbeeld"), now: t0, context: ops) else { Issue.record("second recipient"); return }
+        guard case .stored = try store.enqueue(message(to: "arbo-voorbeeld"), now: t0, context: ops) else {
+            Issue.record("second recipient")
+            return
+        }
         #expect(try store.counts().map(\.count).reduce(0, +) == 2 && store.counts().allSatisfy { $0.state == .queued })
     }
 
@@ -44,8 +53,9 @@ import Testing
         #expect(leased.first?.state == .sending && leased.first?.attempts == 1 && leased.first?.leaseOwner == "worker-1")
         let delivered = try store.transition(id, Transition(to: .delivered), now: t0.addingTimeInterval(1), context: ops)
         #expect(delivered.state == .delivered && delivered.leaseOwner == nil)
-        let acknowledged = try store.transition(id, Transition(to: .acknowledged, receiptID: "7e8f9a0b-1c2d-4e3f-8a4b-5c6d7e8f9a0b"),
-                                                now: t0.addingTimeInterval(2), context: ops)
+        let acknowledged = try store.transition(
+            id, Transition(to: .acknowledged, receiptID: "7e8f9a0b-1c2d-4e3f-8a4b-5c6d7e8f9a0b"),
+            now: t0.addingTimeInterval(2), context: ops)
         #expect(acknowledged.receiptID == "7e8f9a0b-1c2d-4e3f-8a4b-5c6d7e8f9a0b")
         for next in DeliveryState.allCases {
             #expect(throws: StoreError.self) { try store.transition(id, Transition(to: next), now: t0, context: ops) }
@@ -74,7 +84,9 @@ import Testing
         #expect(try store.record(mine)?.state == .queued && store.record(mine)?.leaseOwner == nil)
         #expect(try store.record(theirs)?.state == .sending)
         #expect(try store.auditEntries(limit: 1).first?.event.outcome == "lease of a stopped run released")
-        #expect(try store.leaseDue(owner: "serve@host:/store", now: t0.addingTimeInterval(2), duration: 120, limit: 5, context: ops).map(\.id) == [mine])
+        #expect(
+            try store.leaseDue(owner: "serve@host:/store", now: t0.addingTimeInterval(2), duration: 120, limit: 5, context: ops).map(\.id)
+                == [mine])
     }
 
     @Test func urgentMessagesAreLeasedFirst() throws {
@@ -82,9 +94,11 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         _ = try store.enqueue(message("0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5"), now: t0, context: ops)
         _ = try store.enqueue(message("1d2e3f4a-5b6c-4d7e-9f80-91a2b3c4d5e6", urgency: .soon), now: t0.addingTimeInterval(1), context: ops)
-        let urgent = try store.enqueue(message("8a0d4c11-2e3f-4b5a-8c6d-9e0f1a2b3c4d", urgency: .urgent), now: t0.addingTimeInterval(2), context: ops)
+        let urgent = try store.enqueue(
+            message("8a0d4c11-2e3f-4b5a-8c6d-9e0f1a2b3c4d", urgency: .urgent), now: t0.addingTimeInterval(2), context: ops)
         let now = t0.addingTimeInterval(3)
-        let order = try (0..<3).flatMap { _ in try store.leaseDue(owner: "w", now: now, duration: 30, limit: 1, context: ops) }.map(\.urgency)
+        let order = try (0..<3).flatMap { _ in try store.leaseDue(owner: "w", now: now, duration: 30, limit: 1, context: ops) }.map(
+            \.urgency)
         #expect(order == [.urgent, .soon, .routine])
         #expect(try store.record(urgent.record.id)?.state == .sending)
     }
@@ -94,8 +108,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let id = try store.enqueue(message(), now: t0, context: ops).record.id
         _ = try store.leaseDue(owner: "w", now: t0, duration: 30, limit: 1, context: ops)
-        let retrying = try store.transition(id, Transition(to: .retrying, error: "HTTP 503", nextAttemptAt: t0.addingTimeInterval(60)),
-                                            now: t0.addingTimeInterval(1), context: ops)
+        let retrying = try store.transition(
+            id, Transition(to: .retrying, error: "HTTP 503", nextAttemptAt: t0.addingTimeInterval(60)),
+            now: t0.addingTimeInterval(1), context: ops)
         #expect(retrying.lastError == "HTTP 503")
         #expect(try store.leaseDue(owner: "w", now: t0.addingTimeInterval(30), duration: 30, limit: 1, context: ops).isEmpty)
         #expect(try store.leaseDue(owner: "w", now: t0.addingTimeInterval(61), duration: 30, limit: 1, context: ops).map(\.attempts) == [2])
@@ -120,14 +135,17 @@ import Testing
     }
 
     @Test func keysRotateAndOldPayloadsStayReadable() throws {
-        let old = SymmetricKey(size: .bits256), new = SymmetricKey(size: .bits256)
+        let old = SymmetricKey(size: .bits256)
+        let new = SymmetricKey(size: .bits256)
         let folder = try Repository.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("koerier.sqlite").path
         let first = try SQLiteMessageStore(path: path, keys: try PayloadKeyRing(keys: [("k1", old)]))
         let oldID = try first.enqueue(message(payload: Data("eerste".utf8)), now: t0, context: ops).record.id
         let rotated = try SQLiteMessageStore(path: path, keys: try PayloadKeyRing(keys: [("k2", new), ("k1", old)]))
-        let newRecord = try rotated.enqueue(message("0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5", payload: Data("tweede".utf8)), now: t0, context: ops).record
+        let newRecord = try rotated.enqueue(
+            message("0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5", payload: Data("tweede".utf8)), now: t0, context: ops
+        ).record
         #expect(newRecord.keyID == "k2")
         #expect(try rotated.payload(of: oldID, now: t0, context: ops) == Data("eerste".utf8))
         let forgotten = try SQLiteMessageStore(path: path, keys: try PayloadKeyRing(keys: [("k2", new)]))
@@ -157,9 +175,11 @@ import Testing
             for id in ids {
                 let ops = self.ops
                 group.addTask {
-                    _ = try store.enqueue(OutboundMessage(messageID: id, kind: .returnLetter, recipientID: "gp", recipientType: .huisarts,
-                                                          transactionID: try TransactionID("ZD20260302007"), urgency: .routine,
-                                                          payload: Data(id.value.utf8)), now: t0, context: ops)
+                    _ = try store.enqueue(
+                        OutboundMessage(
+                            messageID: id, kind: .returnLetter, recipientID: "gp", recipientType: .huisarts,
+                            transactionID: try TransactionID("ZD20260302007"), urgency: .routine,
+                            payload: Data(id.value.utf8)), now: t0, context: ops)
                 }
             }
             try await group.waitForAll()

@@ -1,5 +1,5 @@
-import KoerierXML
 import KoerierTestSupport
+import KoerierXML
 
 /// One codec over the repository's schemas, shared by the tests (it is thread-safe).
 let sharedCodec: MessageCodec = {

@@ -45,7 +45,8 @@ import Testing
 
     @Test func deepNestingStopsAtTheDepthBound() {
         let depth = 10_000
-        let xml = "<ReturnLetter xmlns=\"urn:koerier:return-letter:1\">" + String(repeating: "<a>", count: depth)
+        let xml =
+            "<ReturnLetter xmlns=\"urn:koerier:return-letter:1\">" + String(repeating: "<a>", count: depth)
             + String(repeating: "</a>", count: depth) + "</ReturnLetter>"
         #expect(sharedCodec.problems(in: Data(xml.utf8)).map(\.rule) == ["depth-limit"])
     }

@@ -8,9 +8,11 @@ import Testing
 @Suite struct RenderTests {
     @Test func returnLetterReadsAsADutchSOEPLetter() {
         let text = TextRenderer.render(LetterDocument(.returnLetter(Fixtures.returnLetter())))
-        for expected in ["Terugkoppeling — Fase 2", "S – Subjectief", "O – Objectief", "E – Evaluatie", "P – Plan",
-                         "Patiënt", "Sanne de Vries", "Geboortedatum: 21-03-1984", "PHQ-9 (05-06-2026)", "7/27",
-                         "Advies aan de verwijzer", "Vervolg", "P78 Surmenage", "Status: loopt"] {
+        for expected in [
+            "Terugkoppeling — Fase 2", "S – Subjectief", "O – Objectief", "E – Evaluatie", "P – Plan",
+            "Patiënt", "Sanne de Vries", "Geboortedatum: 21-03-1984", "PHQ-9 (05-06-2026)", "7/27",
+            "Advies aan de verwijzer", "Vervolg", "P78 Surmenage", "Status: loopt",
+        ] {
             #expect(text.contains(expected), "missing \(expected)")
         }
     }

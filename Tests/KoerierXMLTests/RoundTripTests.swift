@@ -15,7 +15,7 @@ import Testing
     /// free-text field survives serialize → parse unchanged, and stays schema-valid.
     @Test(arguments: 1...40)
     func generatedTextRoundTrips(seed: Int) throws {
-        var random = TextGenerator(seed: UInt64(seed) &* 0x2545F4914F6CDD1D)
+        var random = TextGenerator(seed: UInt64(seed) &* 0x2545_F491_4F6C_DD1D)
         var letter = Fixtures.returnLetter()
         letter.soep.subjective.text = random.text(maxLength: 300)
         letter.soep.objective = random.text()

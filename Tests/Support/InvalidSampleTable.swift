@@ -28,11 +28,12 @@ public enum InvalidSampleTable {
             guard verdict.count == 2, ["accepts", "rejects"].contains(verdict[1]) else { throw TableError(row: String(line)) }
             var prefix = cells[5].replacingOccurrences(of: "\\|", with: "|")
             if prefix.hasSuffix("…") { prefix.removeLast() }
-            rows.append(InvalidSampleExpectation(
-                file: cells[0].trimmingCharacters(in: CharacterSet(charactersIn: "`")),
-                rule: cells[2].trimmingCharacters(in: CharacterSet(charactersIn: "`")),
-                line: lineNumber, xmllintSchema: verdict[0], xmllintRejects: verdict[1] == "rejects",
-                messagePrefix: prefix))
+            rows.append(
+                InvalidSampleExpectation(
+                    file: cells[0].trimmingCharacters(in: CharacterSet(charactersIn: "`")),
+                    rule: cells[2].trimmingCharacters(in: CharacterSet(charactersIn: "`")),
+                    line: lineNumber, xmllintSchema: verdict[0], xmllintRejects: verdict[1] == "rejects",
+                    messagePrefix: prefix))
         }
         return rows
     }

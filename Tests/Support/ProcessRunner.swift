@@ -8,8 +8,10 @@ public struct ProcessResult: Sendable {
 }
 
 public enum ProcessRunner {
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                           currentDirectory: URL? = nil) throws -> ProcessResult {
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+        currentDirectory: URL? = nil
+    ) throws -> ProcessResult {
         let process = Process()
         process.executableURL = executable.hasPrefix("/") ? URL(fileURLWithPath: executable) : URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
@@ -32,8 +34,9 @@ public enum ProcessRunner {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         process.waitUntilExit()
-        return ProcessResult(exitCode: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                             stderr: String(decoding: errData, as: UTF8.self))
+        return ProcessResult(
+            exitCode: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
     }
 
     /// The `koerier` binary that `swift test` built next to the test bundle.
@@ -52,8 +55,10 @@ public enum ProcessRunner {
         return Repository.root.appendingPathComponent(".build/debug/\(name)").path
     }
 
-    public static func koerier(_ arguments: [String], environment: [String: String]? = nil,
-                               currentDirectory: URL? = nil) throws -> ProcessResult {
+    public static func koerier(
+        _ arguments: [String], environment: [String: String]? = nil,
+        currentDirectory: URL? = nil
+    ) throws -> ProcessResult {
         try run(koerierBinary, arguments, environment: environment, currentDirectory: currentDirectory)
     }
 }

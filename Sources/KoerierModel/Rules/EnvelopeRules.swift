@@ -1,16 +1,18 @@
 extension RuleCheck {
     mutating func checkEnvelope(_ envelope: Envelope, kind: MessageKind) {
-        require(kind.documentKinds.contains(envelope.documentKind), "Envelope/DocumentKind", "document-kind",
-                "document kind '\(envelope.documentKind.rawValue)' does not fit a \(kind.rawValue); expected one of "
-                    + kind.documentKinds.map(\.rawValue).joined(separator: ", "))
+        require(
+            kind.documentKinds.contains(envelope.documentKind), "Envelope/DocumentKind", "document-kind",
+            "document kind '\(envelope.documentKind.rawValue)' does not fit a \(kind.rawValue); expected one of "
+                + kind.documentKinds.map(\.rawValue).joined(separator: ", "))
         if let inReplyTo = envelope.inReplyTo {
             require(inReplyTo != envelope.messageID, "Envelope/InReplyTo", "reply-to-self", "a message cannot reply to itself")
         }
         checkParty(envelope.sender, "Envelope/Sender")
         checkParty(envelope.receiver, "Envelope/Receiver")
         if kind.carriesClinicalContent, let recipient = envelope.receiver.type.recipientType {
-            require(recipient.mayReceiveClinicalContent, "Envelope/Receiver/Type", "clinical-to-non-clinical",
-                    "a \(kind.rawValue) carries clinical content and may not be addressed to a \(recipient.rawValue)")
+            require(
+                recipient.mayReceiveClinicalContent, "Envelope/Receiver/Type", "clinical-to-non-clinical",
+                "a \(kind.rawValue) carries clinical content and may not be addressed to a \(recipient.rawValue)")
         }
     }
 
@@ -23,8 +25,9 @@ extension RuleCheck {
 
     mutating func checkPatient(_ patient: Patient, created: Timestamp) {
         requireNotAfterCreated(patient.birthDate, created, "Patient/BirthDate", what: "birth date")
-        require(patient.birthDate.year >= created.date.year - 130, "Patient/BirthDate", "birth-date-range",
-                "birth date \(patient.birthDate) is more than 130 years before the message")
+        require(
+            patient.birthDate.year >= created.date.year - 130, "Patient/BirthDate", "birth-date-range",
+            "birth date \(patient.birthDate) is more than 130 years before the message")
     }
 
     mutating func checkFourDKL(_ scores: FourDKL, _ path: String, created: Timestamp) {
@@ -43,12 +46,14 @@ extension RuleCheck {
     mutating func checkPositiveHealth(_ scores: PositiveHealth, _ path: String, created: Timestamp) {
         let range = InstrumentRange.positiveHealthDimension
         requireInRange(scores.lichaamsfuncties, range, path + "/Lichaamsfuncties", instrument: "Positieve Gezondheid lichaamsfuncties")
-        requireInRange(scores.mentaalWelbevinden, range, path + "/MentaalWelbevinden", instrument: "Positieve Gezondheid mentaal welbevinden")
+        requireInRange(
+            scores.mentaalWelbevinden, range, path + "/MentaalWelbevinden", instrument: "Positieve Gezondheid mentaal welbevinden")
         requireInRange(scores.zingeving, range, path + "/Zingeving", instrument: "Positieve Gezondheid zingeving")
         requireInRange(scores.kwaliteitVanLeven, range, path + "/KwaliteitVanLeven", instrument: "Positieve Gezondheid kwaliteit van leven")
         requireInRange(scores.meedoen, range, path + "/Meedoen", instrument: "Positieve Gezondheid meedoen")
-        requireInRange(scores.dagelijksFunctioneren, range, path + "/DagelijksFunctioneren",
-                       instrument: "Positieve Gezondheid dagelijks functioneren")
+        requireInRange(
+            scores.dagelijksFunctioneren, range, path + "/DagelijksFunctioneren",
+            instrument: "Positieve Gezondheid dagelijks functioneren")
         requireNotAfterCreated(scores.measuredOn, created, path + "/@measuredOn", what: "Positieve Gezondheid measurement date")
     }
 }

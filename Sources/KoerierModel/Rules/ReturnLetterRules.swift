@@ -3,18 +3,23 @@ extension RuleCheck {
         let created = letter.envelope.created
         checkPatient(letter.patient, created: created)
         let period = letter.period
-        require(period.start <= period.end, "Period/End", "period-order",
-                "period ends (\(period.end)) before it starts (\(period.start))")
+        require(
+            period.start <= period.end, "Period/End", "period-order",
+            "period ends (\(period.end)) before it starts (\(period.start))")
         if period.start <= period.end {
-            require(period.lengthInDays <= letter.phase.maximumPeriodDays, "Period", "phase-period",
-                    "a \(letter.phase.rawValue) letter covers at most \(letter.phase.maximumPeriodDays) days; this period is \(period.lengthInDays)")
+            require(
+                period.lengthInDays <= letter.phase.maximumPeriodDays, "Period", "phase-period",
+                "a \(letter.phase.rawValue) letter covers at most \(letter.phase.maximumPeriodDays) days; this period is \(period.lengthInDays)"
+            )
         }
         requireNotAfterCreated(period.end, created, "Period/End", what: "period end")
 
         let isCorrection = letter.envelope.documentKind == .terugkoppelingCorrectie
-        require(isCorrection == (letter.corrects != nil), isCorrection ? "Envelope/DocumentKind" : "Corrects", "correction-link",
-                isCorrection ? "a terugkoppeling-correctie must name the letter it corrects in Corrects"
-                             : "Corrects is only allowed on a terugkoppeling-correctie")
+        require(
+            isCorrection == (letter.corrects != nil), isCorrection ? "Envelope/DocumentKind" : "Corrects", "correction-link",
+            isCorrection
+                ? "a terugkoppeling-correctie must name the letter it corrects in Corrects"
+                : "Corrects is only allowed on a terugkoppeling-correctie")
         if let corrects = letter.corrects {
             require(corrects != letter.envelope.messageID, "Corrects", "corrects-self", "a letter cannot correct itself")
         }

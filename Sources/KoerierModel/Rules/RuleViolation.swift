@@ -21,8 +21,10 @@ public struct RuleViolation: Hashable, Sendable, CustomStringConvertible {
 struct RuleCheck {
     private(set) var violations: [RuleViolation] = []
 
-    mutating func require(_ condition: Bool, _ field: @autoclosure () -> String, _ rule: String,
-                          _ message: @autoclosure () -> String) {
+    mutating func require(
+        _ condition: Bool, _ field: @autoclosure () -> String, _ rule: String,
+        _ message: @autoclosure () -> String
+    ) {
         if !condition { violations.append(RuleViolation(field: field(), rule: rule, message: message())) }
     }
 
@@ -30,10 +32,13 @@ struct RuleCheck {
         require(hasVisibleText(text), field(), "text-blank", "\(field()) must contain text, not only white space")
     }
 
-    mutating func requireInRange(_ value: Int, _ range: ClosedRange<Int>, _ field: @autoclosure () -> String,
-                                 instrument: @autoclosure () -> String) {
-        require(range.contains(value), field(), "score-range",
-                "\(instrument()) score \(value) is outside \(range.lowerBound)-\(range.upperBound)")
+    mutating func requireInRange(
+        _ value: Int, _ range: ClosedRange<Int>, _ field: @autoclosure () -> String,
+        instrument: @autoclosure () -> String
+    ) {
+        require(
+            range.contains(value), field(), "score-range",
+            "\(instrument()) score \(value) is outside \(range.lowerBound)-\(range.upperBound)")
     }
 
     mutating func requireNoDuplicates<T: Hashable>(_ values: [T], _ field: (Int) -> String, what: String) {
@@ -44,10 +49,13 @@ struct RuleCheck {
     }
 
     /// A date that must not lie after the day the message was created (in its own zone).
-    mutating func requireNotAfterCreated(_ date: CalendarDate, _ created: Timestamp, _ field: @autoclosure () -> String,
-                                         what: @autoclosure () -> String) {
-        require(date <= created.date, field(), "date-after-created",
-                "\(what()) (\(date)) lies after the message was created (\(created.date))")
+    mutating func requireNotAfterCreated(
+        _ date: CalendarDate, _ created: Timestamp, _ field: @autoclosure () -> String,
+        what: @autoclosure () -> String
+    ) {
+        require(
+            date <= created.date, field(), "date-after-created",
+            "\(what()) (\(date)) lies after the message was created (\(created.date))")
     }
 }
 

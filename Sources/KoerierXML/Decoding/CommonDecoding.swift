@@ -22,8 +22,9 @@ extension Element {
             agb: try optional("AGB")?.value { try AGBCode($0) },
             ura: try optional("URA")?.value { try URANumber($0) },
             address: try optional("Address").map { address in
-                Address(street: try address.child("Street").text, houseNumber: try address.child("HouseNumber").text,
-                        postalCode: try address.child("PostalCode").text, city: try address.child("City").text)
+                Address(
+                    street: try address.child("Street").text, houseNumber: try address.child("HouseNumber").text,
+                    postalCode: try address.child("PostalCode").text, city: try address.child("City").text)
             }
         )
     }
@@ -51,9 +52,10 @@ extension Element {
     }
 
     func fourDKL() throws -> FourDKL {
-        FourDKL(measuredOn: try dateAttribute("measuredOn"), distress: try child("Distress").integer(),
-                depressie: try child("Depressie").integer(), angst: try child("Angst").integer(),
-                somatisatie: try child("Somatisatie").integer())
+        FourDKL(
+            measuredOn: try dateAttribute("measuredOn"), distress: try child("Distress").integer(),
+            depressie: try child("Depressie").integer(), angst: try child("Angst").integer(),
+            somatisatie: try child("Somatisatie").integer())
     }
 
     func phq9() throws -> PHQ9 {

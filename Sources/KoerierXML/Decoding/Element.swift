@@ -20,7 +20,8 @@ struct Element {
         var child = node.pointee.children
         while let current = child {
             if current.pointee.type == XML_TEXT_NODE || current.pointee.type == XML_CDATA_SECTION_NODE,
-               let content = LibXML.string(current.pointee.content) {
+                let content = LibXML.string(current.pointee.content)
+            {
                 result += content
             }
             child = current.pointee.next

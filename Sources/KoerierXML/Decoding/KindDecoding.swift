@@ -21,8 +21,9 @@ extension Element {
                 fourDKL: try measurements?.optional("FourDKL")?.fourDKL(),
                 phq9: try measurements?.optional("PHQ9")?.phq9()
             ),
-            consent: Consent(recordedOn: try consent.child("RecordedOn").date(),
-                             allowed: try consent.all("Allow").map { try $0.choice() }),
+            consent: Consent(
+                recordedOn: try consent.child("RecordedOn").date(),
+                allowed: try consent.all("Allow").map { try $0.choice() }),
             attachments: try optional("Attachments")?.all("Attachment").map { try $0.attachment() } ?? []
         )
     }
@@ -34,13 +35,14 @@ extension Element {
         guard let size = Int(xsdTrimmed(try attribute("size"))) else {
             throw problem("schema", "attachment size is not an integer", field: attributePath("size"))
         }
-        return Attachment(mimeType: try convert(try attribute("mimeType")) {
-                              guard let type = AttachmentMimeType(rawValue: $0) else {
-                                  throw FieldFormatError(rule: "schema", message: "unknown MIME type")
-                              }
-                              return type
-                          },
-                          fileName: try attribute("fileName"), data: data, declaredSize: size)
+        return Attachment(
+            mimeType: try convert(try attribute("mimeType")) {
+                guard let type = AttachmentMimeType(rawValue: $0) else {
+                    throw FieldFormatError(rule: "schema", message: "unknown MIME type")
+                }
+                return type
+            },
+            fileName: try attribute("fileName"), data: data, declaredSize: size)
     }
 
     func returnLetter() throws -> ReturnLetter {
@@ -65,8 +67,9 @@ extension Element {
                 positiveHealth: try measurements?.optional("PositiveHealth")?.positiveHealth()
             ),
             goals: try optional("Goals")?.all("Goal").map { goal in
-                Goal(description: try goal.child("Description").text, measure: try goal.child("Measure").text,
-                     targetDate: try goal.child("TargetDate").date(), status: try goal.child("Status").choice())
+                Goal(
+                    description: try goal.child("Description").text, measure: try goal.child("Measure").text,
+                    targetDate: try goal.child("TargetDate").date(), status: try goal.child("Status").choice())
             } ?? [],
             adviceToReferrer: try child("AdviceToReferrer").text,
             nextStep: try child("NextStep").text
@@ -78,18 +81,21 @@ extension Element {
         let attendance = try child("Attendance")
         return ParticipationNotice(
             envelope: try envelope(),
-            participant: Participant(name: try participant.child("Name").personName(),
-                                     employeeNumber: participant.optionalText("EmployeeNumber")),
+            participant: Participant(
+                name: try participant.child("Name").personName(),
+                employeeNumber: participant.optionalText("EmployeeNumber")),
             status: try child("Status").choice(),
             programme: try child("Programme").all("Block").map { block in
                 guard let sequence = Int(xsdTrimmed(try block.attribute("sequence"))) else {
                     throw block.problem("schema", "block sequence is not an integer")
                 }
-                return ProgrammeBlock(sequence: sequence, start: try block.child("Start").date(),
-                                      end: try block.optional("End")?.date())
+                return ProgrammeBlock(
+                    sequence: sequence, start: try block.child("Start").date(),
+                    end: try block.optional("End")?.date())
             },
-            attendance: Attendance(planned: try attendance.child("Planned").integer(),
-                                   attended: try attendance.child("Attended").integer()),
+            attendance: Attendance(
+                planned: try attendance.child("Planned").integer(),
+                attended: try attendance.child("Attended").integer()),
             workAdvice: try all("WorkAdvice").map { AgreedAdvice(text: $0.text, agreedOn: try $0.dateAttribute("agreedOn")) }
         )
     }
@@ -99,13 +105,14 @@ extension Element {
         let outcomeElement = try child("Outcome")
         let outcome: ReceiptOutcome
         if let rejected = outcomeElement.optional("Rejected") {
-            outcome = .rejected(code: try rejected.convert(try rejected.attribute("code"), field: "Outcome/Rejected/@code") {
-                                    guard let code = RejectionCode(rawValue: $0) else {
-                                        throw FieldFormatError(rule: "schema", message: "unknown rejection code")
-                                    }
-                                    return code
-                                },
-                                text: rejected.text)
+            outcome = .rejected(
+                code: try rejected.convert(try rejected.attribute("code"), field: "Outcome/Rejected/@code") {
+                    guard let code = RejectionCode(rawValue: $0) else {
+                        throw FieldFormatError(rule: "schema", message: "unknown rejection code")
+                    }
+                    return code
+                },
+                text: rejected.text)
         } else {
             _ = try outcomeElement.child("Accepted")
             outcome = .accepted

@@ -30,10 +30,12 @@ extension XMLWriter {
         if !referral.attachments.isEmpty {
             try element("Attachments") {
                 for attachment in referral.attachments {
-                    try leaf("Attachment", attachment.data.base64EncodedString(), attributes: [
-                        ("mimeType", attachment.mimeType.rawValue), ("fileName", attachment.fileName),
-                        ("size", String(attachment.declaredSize)),
-                    ])
+                    try leaf(
+                        "Attachment", attachment.data.base64EncodedString(),
+                        attributes: [
+                            ("mimeType", attachment.mimeType.rawValue), ("fileName", attachment.fileName),
+                            ("size", String(attachment.declaredSize)),
+                        ])
                 }
             }
         }

@@ -45,7 +45,8 @@ final class XMLWriter {
     private func requireXMLCharacters(_ text: String, field: String) throws {
         for scalar in text.unicodeScalars {
             let value = scalar.value
-            let allowed = value == 0x9 || value == 0xA || value == 0xD || (0x20...0xD7FF).contains(value)
+            let allowed =
+                value == 0x9 || value == 0xA || value == 0xD || (0x20...0xD7FF).contains(value)
                 || (0xE000...0xFFFD).contains(value) || value >= 0x10000
             if !allowed {
                 throw XMLEncodingError(field: field, message: String(format: "character U+%04X cannot appear in XML", value))
