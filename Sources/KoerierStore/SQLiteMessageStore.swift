@@ -15,7 +15,6 @@ public final class SQLiteMessageStore: MessageStore {
     public init(path: String, keys: PayloadKeyRing) throws {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
             // Checkpoint every ~16 MB of WAL rather than 4 MB: letters are several KB each.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 4000")
         }
@@ -26,6 +25,10 @@ public final class SQLiteMessageStore: MessageStore {
                 atPath: (path as NSString).deletingLastPathComponent,
                 withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             database = try DatabasePool(path: path, configuration: configuration)
+            // GRDB's pool sets synchronous=NORMAL on its writer after prepareDatabase (WAL's
+            // common choice, which may lose the last commits on power loss): put FULL back,
+            // so every commit is flushed before it returns.
+            try database.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
             try SQLiteMessageStore.migrator.migrate(database)
         } catch {
             throw StoreError("\(path): cannot open the store: \(SQLiteMessageStore.explain(error))")
@@ -39,6 +42,7 @@ public final class SQLiteMessageStore: MessageStore {
         guard let sqlite = error as? DatabaseError else { return "\(error)" }
         switch sqlite.resultCode {
         case .SQLITE_FULL: return "the disk is full (nothing was stored)"
+        case .SQLITE_IOERR: return "the disk reported an I/O error (nothing was stored)"
         case .SQLITE_READONLY: return "the database is read-only (check the file's and folder's permissions)"
         case .SQLITE_BUSY, .SQLITE_LOCKED: return "the database is locked by another process"
         case .SQLITE_CORRUPT, .SQLITE_NOTADB: return "the database file is corrupt or not a Koerier store"

@@ -14,7 +14,13 @@ while true {
     let message = OutboundMessage(
         messageID: id, kind: .returnLetter, recipientID: "gp", recipientType: .huisarts,
         transactionID: transaction, urgency: .routine, payload: Data("payload of \(id.value)".utf8))
-    _ = try store.enqueue(message, now: Date(), context: context)
+    do {
+        _ = try store.enqueue(message, now: Date(), context: context)
+    } catch {
+        // A refused enqueue is reported and ends the run: exit 3, the error on stderr.
+        FileHandle.standardError.write(Data("enqueue failed: \(error)\n".utf8))
+        exit(3)
+    }
     // Unbuffered: the id is written only after its enqueue returned.
     FileHandle.standardOutput.write(Data((id.value + "\n").utf8))
 }

@@ -39,7 +39,8 @@ import Testing
     }
 
     /// Starts the producer, kills it `afterMilliseconds` after its first id, and returns the
-    /// complete lines it printed (a line cut by the kill is not a printed id).
+    /// complete lines it printed (a line cut by the kill is not a printed id). The producer
+    /// must still be running when the kill comes, and die of that SIGKILL.
     private func runAndKill(store: String, keyFile: String, afterMilliseconds: Int) throws -> [String] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ProcessRunner.builtExecutable("KoerierCrashProducer"))
@@ -51,16 +52,68 @@ import Testing
         var data = Data()
         let handle = output.fileHandleForReading
         // Wait for the first id, then let it run and kill it mid-flight.
-        let deadline = Date().addingTimeInterval(30)
-        while !data.contains(0x0A) && Date() < deadline { data.append(handle.availableData) }
+        while !data.contains(0x0A) {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            data.append(chunk)
+        }
         usleep(UInt32(afterMilliseconds * 1000))
+        let runningAtKill = process.isRunning
         kill(process.processIdentifier, SIGKILL)
         data.append(handle.readDataToEndOfFile())
         process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal)
-        let text = String(decoding: data, as: UTF8.self)
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(runningAtKill, "the producer stopped by itself before the kill")
+        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL)
+        return Self.ids(in: data)
+    }
+
+    /// The complete id lines of a producer's output.
+    static func ids(in data: Data) -> [String] {
+        var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         lines.removeLast()  // after the last newline: empty, or a line the kill cut short
         return lines.filter { (try? MessageID($0)) != nil }
+    }
+
+    /// SIGKILL keeps the page cache, so it cannot tell a flushed commit from one left in
+    /// memory. Here the disk's flush fails instead (strace makes every fdatasync and fsync
+    /// from the 40th on return EIO): from then on no enqueue may report success, and what
+    /// was reported before must all be there. A store that does not flush each commit
+    /// (synchronous=NORMAL or OFF) goes on printing ids and fails this test.
+    @Test func nothingIsReportedStoredOnceTheDiskCannotFlush() throws {
+        let folder = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let keyFile = folder.appendingPathComponent("payload.keys")
+        try PayloadKeyRing.createKeyFile(at: keyFile)
+        let path = folder.appendingPathComponent("koerier.sqlite").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
+        process.arguments = [
+            "-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync,fdatasync", "-e", "inject=fsync,fdatasync:error=EIO:when=40+",
+            ProcessRunner.builtExecutable("KoerierCrashProducer"), path, keyFile.path,
+        ]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        // Bounded: a producer that never fails is stopped after 2,000 ids (and the test fails).
+        var data = Data()
+        while process.isRunning || !data.isEmpty {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            data.append(chunk)
+            if data.count > 2_000 * 37 { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let printed = Self.ids(in: data)
+        #expect(process.terminationStatus == 3, "the producer kept going: \(printed.count) ids")
+        #expect(printed.count < 40, "\(printed.count) enqueues reported success with at most 39 flushes")
+        #expect(stderr.contains("the disk reported an I/O error (nothing was stored)"), "\(stderr)")
+
+        let store = try SQLiteMessageStore(path: path, keys: try PayloadKeyRing.load(file: keyFile))
+        let stored = Set(try store.records(state: nil, recipientType: nil, since: nil, limit: 10_000).map(\.messageID))
+        #expect(printed.allSatisfy { stored.contains($0) })
+        #expect(try store.verifyAudit() == nil)
     }
 }
