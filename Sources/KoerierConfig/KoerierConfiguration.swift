@@ -167,7 +167,7 @@ public struct KoerierConfiguration: Sendable {
             }
             if let (host, port) = try endpoint("listen") { (serve.listenHost, serve.listenPort) = (host, port) }
             if let (host, port) = try endpoint("admin") {
-                guard host == "127.0.0.1" || host == "localhost" || host == "::1" else {
+                guard Self.isLoopback(host) else {
                     throw ConfigError(
                         file: displayPath, line: section.line(of: "admin"),
                         message: "'serve.admin' must be a loopback address: the admin port has no authentication")
@@ -198,5 +198,12 @@ public struct KoerierConfiguration: Sendable {
         case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): return problem
         default: return "\(error)"
         }
+    }
+
+    /// localhost, ::1, or an IPv4 literal in 127.0.0.0/8 (all of it is the loopback interface).
+    static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false).map { UInt8($0) }
+        return octets.count == 4 && !octets.contains(nil) && octets[0] == 127
     }
 }

@@ -41,6 +41,13 @@ public enum Gateway {
                         kind: .receive, actor: audit.actor, messageID: messageID, accessPoint: audit.accessPoint,
                         outcome: "refused: \(reason.prefix(300))"), now: Date())
             },
+            repeated: { messageID in
+                logger.info("a message arrived again: answered with its original receipt", metadata: ["message_id": "\(messageID)"])
+                try? store.recordAudit(
+                    AuditEvent(
+                        kind: .receive, actor: audit.actor, messageID: messageID.value, accessPoint: audit.accessPoint,
+                        outcome: "duplicate: answered with the original receipt"), now: Date())
+            },
             accept: { message, bytes, signer in
                 try intake.accept(message, bytes: bytes, sender: signer.organisation ?? signer.subject)
                 logger.info("accepted", metadata: ["message_id": "\(message.envelope.messageID)", "kind": "\(message.kind.rawValue)"])

@@ -19,12 +19,16 @@ public struct ReceiptingResponder: Sendable {
     let keepReceipt: @Sendable (Data, MessageID) throws -> Void
     /// Rejections and refusals, for the audit log: (message id if known, reason).
     let refused: @Sendable (String?, String) -> Void
+    /// A message that arrived again and got its original receipt: every transmission is
+    /// on record, not only the first.
+    let repeated: @Sendable (MessageID) -> Void
 
     public init(
         codec: MessageCodec, verifier: SignatureVerifier, signing: MessageSigning,
         previousReceipt: @escaping @Sendable (MessageID) -> Data? = { _ in nil },
         keepReceipt: @escaping @Sendable (Data, MessageID) throws -> Void = { _, _ in },
         refused: @escaping @Sendable (String?, String) -> Void = { _, _ in },
+        repeated: @escaping @Sendable (MessageID) -> Void = { _ in },
         accept: @escaping @Sendable (Message, Data, VerifiedSigner) async throws -> Void
     ) {
         self.codec = codec
@@ -33,6 +37,7 @@ public struct ReceiptingResponder: Sendable {
         self.previousReceipt = previousReceipt
         self.keepReceipt = keepReceipt
         self.refused = refused
+        self.repeated = repeated
         self.accept = accept
     }
 
@@ -80,6 +85,7 @@ public struct ReceiptingResponder: Sendable {
             if case .receipt(let earlier)? = try? codec.decode(previous),
                 earlier.answeredDigest.value == ReceiptMatch.sha256Hex(request.body)
             {
+                repeated(envelope.messageID)
                 return ListenerAnswer(status: 200, body: previous)
             }
             refused(envelope.messageID.value, "rejected: the message id was already used for another message")

@@ -1,6 +1,7 @@
 import Foundation
 import KoerierModel
 import KoerierSecurity
+import KoerierServer
 import KoerierTestSupport
 import KoerierXML
 import Testing
@@ -9,12 +10,11 @@ import Testing
 @Suite(.serialized) struct DeliverCommandTests {
     @Test func consentEnqueueDeliverAndALaterReceiptThroughTheCLI() async throws {
         let rig = try DeliveryRig()
-        let port = DeliveryRig.freePort()
         let sink = try rig.startSMTPSink()
-        try rig.configure(recipients: HTTPSDeliveryTests.gp(port: port) + SMTPDeliveryTests.employer(port: sink.port))
         let received = Received()
         let responder = try rig.receiptingResponder(as: "gp", received: received)
-        _ = try await rig.startListener(as: "gp", port: port) { await responder.respond($0) }
+        let port = try await rig.startListener(as: "gp") { await responder.respond($0) }
+        try rig.configure(recipients: HTTPSDeliveryTests.gp(port: port) + SMTPDeliveryTests.employer(port: sink.port))
         let config = rig.folder.appendingPathComponent("koerier.yaml").path
         let letter = Repository.signedSamples.appendingPathComponent("return-letter-fase-2-rsa.xml").path
 
@@ -56,4 +56,43 @@ import Testing
         #expect(try ProcessRunner.koerier(["audit", "verify", "--config", config]).stdout == "audit log intact\n")
         #expect(try ProcessRunner.koerier(["deliver", "--once", "--config", config]).stdout == "nothing due\n")
     }
+
+    @Test func deadRecordsGoBackWithRetryDeadAndThenArriveOnce() async throws {
+        let rig = try DeliveryRig()
+        let received = Received()
+        let responder = try rig.receiptingResponder(as: "gp", received: received)
+        let transmissions = Received()
+        let accepting = Switch()
+        let port = try await rig.startListener(as: "gp") { request in
+            transmissions.add(request.body)
+            guard accepting.isOn else { return ListenerAnswer(status: 422, body: Data("patient not registered yet\n".utf8)) }
+            return await responder.respond(request)
+        }
+        try rig.configure(recipients: HTTPSDeliveryTests.gp(port: port))
+        let config = rig.folder.appendingPathComponent("koerier.yaml").path
+        let letter = Repository.signedSamples.appendingPathComponent("return-letter-fase-2-rsa.xml").path
+        #expect(try ProcessRunner.koerier(["enqueue", "--config", config, "--to", "gp-de-linde", letter]).exitCode == 0)
+        let first = try await Task.detached { try ProcessRunner.koerier(["deliver", "--once", "--config", config]) }.value
+        #expect(first.stdout == "handled 1: dead 1\n", "\(first.stdout)\(first.stderr)")
+
+        // The practice registered the patient: ops put the dead letter back, and it goes.
+        accepting.turnOn()
+        let retry = try ProcessRunner.koerier(["retry", "--dead", "--config", config])
+        #expect(retry.exitCode == 0 && retry.stdout.hasSuffix(": queued again\n"), "\(retry.stdout)\(retry.stderr)")
+        let again = try await Task.detached { try ProcessRunner.koerier(["deliver", "--once", "--config", config]) }.value
+        #expect(again.stdout == "handled 1: acknowledged 1\n", "\(again.stdout)\(again.stderr)")
+        #expect(transmissions.all.count == 2 && received.all.count == 1)
+        #expect(try ProcessRunner.koerier(["retry", "--dead", "--config", config]).stdout == "no dead records\n")
+        let audit = try ProcessRunner.koerier(["audit", "list", "--config", config, "--json"])
+        let events = try #require(try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [[String: Any]])
+        #expect(events.compactMap { $0["event"] as? String }.contains("retry"), "\(audit.stdout)")
+    }
+}
+
+/// A switch the test turns on once, read from the listener's threads.
+final class Switch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var on = false
+    func turnOn() { lock.withLock { on = true } }
+    var isOn: Bool { lock.withLock { on } }
 }

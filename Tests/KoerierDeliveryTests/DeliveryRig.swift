@@ -18,6 +18,8 @@ final class DeliveryRig: @unchecked Sendable {
     private(set) var configuration: KoerierConfiguration!
     private(set) var store: SQLiteMessageStore!
     private var listeners: [Task<Void, Never>] = []
+    /// Held open for the rig's life: a partner that is down, or one that never answers.
+    private(set) var heldSockets: [LoopbackSocket] = []
     private var sinks: [Process] = []
 
     init() throws {
@@ -33,7 +35,20 @@ final class DeliveryRig: @unchecked Sendable {
     }
 
     /// Writes the config and directory (`recipients` is the YAML list body) and opens the store.
+    /// `delivery` may start with indented `key: value` lines that replace the defaults of
+    /// the delivery section; what follows them (other sections) is appended as it is.
     func configure(recipients: String, delivery: String = "") throws {
+        var defaults: [(String, String)] = [
+            ("first_retry_seconds", "1"), ("max_retry_seconds", "1"), ("max_attempts", "4"),
+            ("connect_timeout_seconds", "3"), ("total_timeout_seconds", "10"), ("mail_from", "koerier@centrum.test"),
+        ]
+        let extra = delivery.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let overrides = extra.prefix { $0.hasPrefix("  ") }
+        for line in overrides {
+            let key = line.trimmingCharacters(in: .whitespaces).split(separator: ":").first.map(String.init) ?? ""
+            defaults.removeAll { $0.0 == key }
+        }
+        let deliverySection = defaults.map { "  \($0.0): \($0.1)" } + overrides
         try """
         schemas: \(Repository.schemas.path)
         trust:
@@ -48,13 +63,8 @@ final class DeliveryRig: @unchecked Sendable {
           certificate: \(pki.appendingPathComponent("centre.pem").path)
           chain: \(pki.appendingPathComponent("chain.pem").path)
         delivery:
-          first_retry_seconds: 1
-          max_retry_seconds: 1
-          max_attempts: 4
-          connect_timeout_seconds: 3
-          total_timeout_seconds: 10
-          mail_from: koerier@centrum.test
-        \(delivery)
+        \(deliverySection.joined(separator: "\n"))
+        \(extra.dropFirst(overrides.count).joined(separator: "\n"))
         """.write(to: folder.appendingPathComponent("koerier.yaml"), atomically: true, encoding: .utf8)
         try "recipients:\n\(recipients)".write(to: folder.appendingPathComponent("recipients.yaml"), atomically: true, encoding: .utf8)
         configuration = try KoerierConfiguration.load(path: folder.appendingPathComponent("koerier.yaml").path)
@@ -109,45 +119,30 @@ final class DeliveryRig: @unchecked Sendable {
         return file
     }
 
-    /// A free loopback port (bound, read, released).
-    static func freePort() -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    /// Starts an HTTPS listener (mutual TLS, clients from the test PKI) as `party`; returns
-    /// once it accepts connections.
-    func startListener(as party: String, port: Int, handler: @escaping @Sendable (InboundRequest) async -> ListenerAnswer) async throws
-        -> Task<Void, Never>
-    {
+    /// Starts an HTTPS listener (mutual TLS, clients from the test PKI) as `party` on a
+    /// port the kernel chooses; returns that port once it accepts connections, or the
+    /// listener's own error if it could not start.
+    func startListener(as party: String, handler: @escaping @Sendable (InboundRequest) async -> ListenerAnswer) async throws -> Int {
         let listener = MessageListener(
-            host: "127.0.0.1", port: port,
+            host: "127.0.0.1", port: 0,
             tls: ListenerTLS(
                 certificateChain: try chainFile(party), key: pki.appendingPathComponent("\(party).key"),
                 clientAnchors: pki.appendingPathComponent("ca.pem")),
             maxBodyBytes: 1 << 20, logLevel: .critical, handler: handler)
-        let (ready, continuation) = AsyncStream<Int>.makeStream()
+        let (ready, continuation) = AsyncStream<Result<Int, any Error>>.makeStream()
         let task = Task {
             do {
-                try await listener.run { continuation.yield($0) }
+                try await listener.run { continuation.yield(.success($0)) }
+                continuation.finish()
             } catch {
+                continuation.yield(.failure(error))
                 continuation.finish()
             }
         }
-        var iterator = ready.makeAsyncIterator()
-        _ = await iterator.next()
         listeners.append(task)
-        return task
+        var iterator = ready.makeAsyncIterator()
+        guard let started = await iterator.next() else { throw DeliveryFailure("the test listener stopped before it listened") }
+        return try started.get()
     }
 
     /// A receiving gateway for `party` that verifies and answers with signed receipts,
@@ -165,27 +160,53 @@ final class DeliveryRig: @unchecked Sendable {
         }
     }
 
-    /// aiosmtpd on loopback with STARTTLS required; mail lands in the returned folder.
-    func startSMTPSink(reply: String? = nil, auth: String? = nil) throws -> (port: Int, mailbox: URL) {
+    /// aiosmtpd on loopback (Debian's python3) with STARTTLS required, or offering no
+    /// STARTTLS at all with `plain`; mail lands in the returned folder, and every MAIL and
+    /// DATA it saw in `transcript.log` there.
+    func startSMTPSink(reply: String? = nil, auth: String? = nil, plain: Bool = false) throws -> (port: Int, mailbox: URL) {
         let mailbox = folder.appendingPathComponent("mail-\(sinks.count)")
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments =
-            [
-                "python3", Repository.root.appendingPathComponent("Tests/Peers/smtp_sink.py").path,
-                "--cert", try chainFile("arbo").path, "--key", pki.appendingPathComponent("arbo.key").path,
-                "--dir", mailbox.path,
-            ] + (reply.map { ["--reply", $0] } ?? []) + (auth.map { ["--auth", $0] } ?? [])
+        process.executableURL = URL(fileURLWithPath: ProcessRunner.python)
+        var arguments = [Repository.root.appendingPathComponent("Tests/Peers/smtp_sink.py").path, "--dir", mailbox.path]
+        arguments += plain ? ["--plain"] : ["--cert", try chainFile("arbo").path, "--key", pki.appendingPathComponent("arbo.key").path]
+        arguments += (reply.map { ["--reply", $0] } ?? []) + (auth.map { ["--auth", $0] } ?? [])
+        process.arguments = arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardInput = Pipe()  // the sink runs until this pipe closes
         try process.run()
         sinks.append(process)
-        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-        guard let port = line.split(separator: " ").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
-            throw DeliveryFailure("the SMTP sink did not start: \(line)")
+        var line = Data()
+        while !line.contains(0x0A) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }  // end of file: the sink exited
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw DeliveryFailure("the SMTP sink did not start: \(text)")
         }
         return (port, mailbox)
+    }
+
+    /// The MAIL and DATA commands an SMTP sink saw (refused ones too).
+    func transcript(of mailbox: URL) -> [String] {
+        let text = (try? String(contentsOf: mailbox.appendingPathComponent("transcript.log"), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").map(String.init)
+    }
+
+    /// A loopback port where connections are refused for as long as the rig lives.
+    func downPort() throws -> Int {
+        let socket = try LoopbackSocket(listen: false)
+        heldSockets.append(socket)
+        return socket.port
+    }
+
+    /// A loopback port whose partner accepts connections and never answers.
+    func hungPort() throws -> Int {
+        let socket = try LoopbackSocket.hungPartner()
+        heldSockets.append(socket)
+        return socket.port
     }
 
     func mails(in mailbox: URL) -> [Data] {

@@ -11,26 +11,30 @@ import Testing
 @Suite(.serialized) struct HTTPSDeliveryTests {
     static let letter = "return-letter-fase-2-rsa.xml"
 
-    static func gp(port: Int, address: String? = nil) -> String {
+    static func gp(port: Int, host: String = "localhost", address: String? = nil) -> String {
         """
           - id: gp-de-linde
             name: Huisartsenpraktijk De Linde
             type: huisarts
             ura: "90000123"
             https:
-              url: https://localhost:\(port)/v1/messages
+              url: https://\(host):\(port)/v1/messages
               server_anchors: \(Repository.pki.appendingPathComponent("ca.pem").path)
-
+        \(address.map { "      address: \($0)\n" } ?? "")
         """
+    }
+
+    /// Waits until a record's next attempt is due (the retry delay is at most 1 s here).
+    static func waitUntilDue(_ rig: DeliveryRig, _ id: Int64) async throws {
+        try await Polling.until("record \(id) due again") { (try rig.store.record(id)?.nextAttemptAt ?? .distantFuture) <= Date() }
     }
 
     @Test func theGPReceivesTheLetterAndItsSignedReceiptAcknowledgesIt() async throws {
         let rig = try DeliveryRig()
-        let port = DeliveryRig.freePort()
-        try rig.configure(recipients: Self.gp(port: port))
         let received = Received()
         let responder = try rig.receiptingResponder(as: "gp", received: received)
-        _ = try await rig.startListener(as: "gp", port: port) { await responder.respond($0) }
+        let port = try await rig.startListener(as: "gp") { await responder.respond($0) }
+        try rig.configure(recipients: Self.gp(port: port))
         let queued = try rig.enqueue(Self.letter, to: "gp-de-linde", type: .huisarts)
 
         let report = try await rig.worker().deliverDue()
@@ -52,35 +56,33 @@ import Testing
 
     @Test func aReceiverThatIsDownThenUpGetsTheLetterOnce() async throws {
         let rig = try DeliveryRig()
-        let port = DeliveryRig.freePort()
-        try rig.configure(recipients: Self.gp(port: port))
+        try rig.configure(recipients: Self.gp(port: try rig.downPort()))
         let queued = try rig.enqueue(Self.letter, to: "gp-de-linde", type: .huisarts)
-        let worker = try rig.worker()
 
-        #expect(try await worker.deliverDue().handled[.retrying] == 1)
+        #expect(try await rig.worker().deliverDue().handled[.retrying] == 1)
         let waiting = try #require(try rig.store.record(queued.id))
         #expect(waiting.state == .retrying && waiting.attempts == 1)
         #expect(waiting.lastError?.contains("HTTPS") == true)
 
+        // The GP's gateway comes back (on the port its kernel gave it; the directory follows).
         let received = Received()
         let responder = try rig.receiptingResponder(as: "gp", received: received)
-        _ = try await rig.startListener(as: "gp", port: port) { await responder.respond($0) }
-        try await Task.sleep(nanoseconds: 1_100_000_000)  // the first retry is due after at most 1 s
-        #expect(try await worker.deliverDue().handled[.acknowledged] == 1)
+        let port = try await rig.startListener(as: "gp") { await responder.respond($0) }
+        try rig.configure(recipients: Self.gp(port: port))
+        try await Self.waitUntilDue(rig, queued.id)
+        #expect(try await rig.worker().deliverDue().handled[.acknowledged] == 1)
         #expect(try rig.store.record(queued.id)?.state == .acknowledged)
         #expect(try rig.store.record(queued.id)?.attempts == 2)
-        try await Task.sleep(nanoseconds: 1_100_000_000)
-        #expect(try await worker.deliverDue().total == 0)
+        #expect(try await rig.worker().deliverDue().total == 0)
         #expect(received.all.count == 1)
     }
 
     @Test func aClientErrorMakesTheRecordDeadWithTheReason() async throws {
         let rig = try DeliveryRig()
-        let port = DeliveryRig.freePort()
-        try rig.configure(recipients: Self.gp(port: port))
-        _ = try await rig.startListener(as: "gp", port: port) { _ in
+        let port = try await rig.startListener(as: "gp") { _ in
             ListenerAnswer(status: 422, body: Data("unknown patient at this practice\n".utf8))
         }
+        try rig.configure(recipients: Self.gp(port: port))
         let queued = try rig.enqueue(Self.letter, to: "gp-de-linde", type: .huisarts)
         #expect(try await rig.worker().deliverDue().handled[.dead] == 1)
         let record = try #require(try rig.store.record(queued.id))
@@ -90,36 +92,48 @@ import Testing
 
     @Test func aServerErrorIsRetriedAndGivesUpAfterMaxAttempts() async throws {
         let rig = try DeliveryRig()
-        let port = DeliveryRig.freePort()
-        try rig.configure(recipients: Self.gp(port: port), delivery: "")
         let calls = Received()
-        _ = try await rig.startListener(as: "gp", port: port) { request in
+        let port = try await rig.startListener(as: "gp") { request in
             calls.add(request.body)
             return ListenerAnswer(status: 503, body: Data("maintenance\n".utf8))
         }
+        try rig.configure(recipients: Self.gp(port: port), delivery: "")
         let queued = try rig.enqueue(Self.letter, to: "gp-de-linde", type: .huisarts)
         let worker = try rig.worker()
         var states: [DeliveryState] = []
-        for _ in 0..<4 {
+        for round in 0..<4 {
+            if round > 0 { try await Self.waitUntilDue(rig, queued.id) }
             _ = try await worker.deliverDue()
             states.append(try #require(try rig.store.record(queued.id)).state)
-            try await Task.sleep(nanoseconds: 1_100_000_000)
         }
         #expect(states == [.retrying, .retrying, .retrying, .dead])
         #expect(calls.all.count == 4)
         #expect(try rig.store.record(queued.id)?.lastError?.contains("gave up after 4 attempts") == true)
     }
 
+    @Test func aPartnerThatNeverAnswersTimesOutAndIsRetried() async throws {
+        let rig = try DeliveryRig()
+        try rig.configure(
+            recipients: Self.gp(port: try rig.hungPort()), delivery: "  connect_timeout_seconds: 1\n  total_timeout_seconds: 2\n"
+        )
+        let queued = try rig.enqueue(Self.letter, to: "gp-de-linde", type: .huisarts)
+        #expect(try await rig.worker().deliverDue().handled[.retrying] == 1)
+        let record = try #require(try rig.store.record(queued.id))
+        #expect(record.state == .retrying && record.attempts == 1)
+        #expect(
+            record.lastError?.lowercased().contains("timeout") == true || record.lastError?.lowercased().contains("timed out") == true,
+            "\(record.lastError ?? "")")
+    }
+
     @Test func anUntrustedServerCertificateIsRefusedAndNothingIsSent() async throws {
         let rig = try DeliveryRig()
-        let port = DeliveryRig.freePort()
-        try rig.configure(recipients: Self.gp(port: port))
         let calls = Received()
         // Same name and organisation, but issued by a CA outside the recipient's anchors.
-        _ = try await rig.startListener(as: "untrusted", port: port) { request in
+        let port = try await rig.startListener(as: "untrusted") { request in
             calls.add(request.body)
             return ListenerAnswer(status: 200, body: Data())
         }
+        try rig.configure(recipients: Self.gp(port: port))
         let queued = try rig.enqueue(Self.letter, to: "gp-de-linde", type: .huisarts)
         #expect(try await rig.worker().deliverDue().handled[.retrying] == 1)
         let record = try #require(try rig.store.record(queued.id))
@@ -127,13 +141,28 @@ import Testing
         #expect(calls.all.isEmpty)
     }
 
+    @Test func aServerWhoseCertificateNamesAnotherHostIsRefusedAndNothingIsSent() async throws {
+        let rig = try DeliveryRig()
+        let calls = Received()
+        // A trusted certificate (localhost, 127.0.0.1), reached under a name it does not carry.
+        let port = try await rig.startListener(as: "gp") { request in
+            calls.add(request.body)
+            return ListenerAnswer(status: 200, body: Data())
+        }
+        try rig.configure(recipients: Self.gp(port: port, host: "huisarts-delinde.test", address: "127.0.0.1"))
+        let queued = try rig.enqueue(Self.letter, to: "gp-de-linde", type: .huisarts)
+        #expect(try await rig.worker().deliverDue().handled[.retrying] == 1)
+        let record = try #require(try rig.store.record(queued.id))
+        #expect(record.lastError?.contains("huisarts-delinde.test") == true, "\(record.lastError ?? "")")
+        #expect(calls.all.isEmpty)
+    }
+
     @Test func aReceiptThatDoesNotAnswerTheSentBytesLeavesTheRecordDeliveredOnly() async throws {
         let rig = try DeliveryRig()
-        let port = DeliveryRig.freePort()
-        try rig.configure(recipients: Self.gp(port: port))
         // A validly signed receipt, but for another message's bytes.
         let stale = try Data(contentsOf: Repository.signedSamples.appendingPathComponent("receipt-rejected-rsa.xml"))
-        _ = try await rig.startListener(as: "gp", port: port) { _ in ListenerAnswer(status: 200, body: stale) }
+        let port = try await rig.startListener(as: "gp") { _ in ListenerAnswer(status: 200, body: stale) }
+        try rig.configure(recipients: Self.gp(port: port))
         let queued = try rig.enqueue(Self.letter, to: "gp-de-linde", type: .huisarts)
         #expect(try await rig.worker().deliverDue().handled[.delivered] == 1)
         let record = try #require(try rig.store.record(queued.id))
@@ -141,9 +170,41 @@ import Testing
         #expect(record.lastError?.hasPrefix("accepted without a valid receipt") == true)
     }
 
+    @Test func aSignedRejectedReceiptForTheSentBytesMakesTheRecordDead() async throws {
+        let rig = try DeliveryRig()
+        let gp = MessageSigning(
+            codec: rig.codec,
+            signer: Signer(
+                identity: try SigningIdentity(
+                    keyFile: Repository.pki.appendingPathComponent("gp.key"),
+                    certificateFile: Repository.pki.appendingPathComponent("gp.pem"),
+                    chainFile: Repository.pki.appendingPathComponent("chain.pem"))))
+        let codec = rig.codec
+        // The GP's system reads the letter and refuses it, with a receipt about exactly these bytes.
+        let port = try await rig.startListener(as: "gp") { request in
+            do {
+                let envelope = try codec.decode(request.body).envelope
+                let receipt = try gp.receipt(
+                    answering: envelope, bytes: request.body,
+                    outcome: .rejected(code: .unknownReceiver, text: "patient not registered here"), from: envelope.receiver)
+                return ListenerAnswer(status: 200, body: receipt)
+            } catch {
+                return ListenerAnswer(status: 500, body: Data("\(error)".utf8))
+            }
+        }
+        try rig.configure(recipients: Self.gp(port: port))
+        let queued = try rig.enqueue(Self.letter, to: "gp-de-linde", type: .huisarts)
+        #expect(try await rig.worker().deliverDue().handled[.dead] == 1)
+        let record = try #require(try rig.store.record(queued.id))
+        #expect(record.state == .dead && record.receiptID != nil)
+        #expect(record.lastError == "rejected by gp-de-linde: unknown-receiver: patient not registered here", "\(record.lastError ?? "")")
+    }
+
     @Test func aClinicalRecipientWithoutConsentIsBlockedAndNeverContacted() async throws {
         let rig = try DeliveryRig()
-        let port = DeliveryRig.freePort()
+        let received = Received()
+        let responder = try rig.receiptingResponder(as: "arbo", received: received)
+        let port = try await rig.startListener(as: "arbo") { await responder.respond($0) }
         try rig.configure(
             recipients: """
                   - id: arbo
@@ -155,9 +216,6 @@ import Testing
                       server_anchors: \(Repository.pki.appendingPathComponent("ca.pem").path)
 
                 """)
-        let received = Received()
-        let responder = try rig.receiptingResponder(as: "arbo", received: received)
-        _ = try await rig.startListener(as: "arbo", port: port) { await responder.respond($0) }
         let first = try rig.enqueue(Self.letter, to: "arbo", type: .bedrijfsarts)
         #expect(try await rig.worker().deliverDue().handled[.blocked] == 1)
         #expect(try rig.store.record(first.id)?.lastError?.hasPrefix("no-consent") == true)
@@ -173,14 +231,15 @@ import Testing
 
     @Test func aRecipientThatKeepsFailingIsPausedWithoutSpendingAttempts() async throws {
         let rig = try DeliveryRig()
-        let port = DeliveryRig.freePort()  // nothing listens there
-        try rig.configure(recipients: Self.gp(port: port), delivery: "  workers: 1\n  circuit_failures: 2\n  circuit_pause_seconds: 60\n")
+        try rig.configure(
+            recipients: Self.gp(port: try rig.downPort()), delivery: "  workers: 1\n  circuit_failures: 2\n  circuit_pause_seconds: 60\n")
         let records = try ["return-letter-fase-2-rsa.xml", "return-letter-afsluiting-ecdsa.xml", "referral-huisarts-rsa.xml"]
             .map { try rig.enqueue($0, to: "gp-de-linde", type: .huisarts) }
+        let before = Date()
         let report = try await rig.worker().deliverDue()
         #expect(report.handled[.retrying] == 2 && report.handled[.queued] == 1)
         let paused = try #require(try records.compactMap { try rig.store.record($0.id) }.first { $0.state == .queued })
         #expect(paused.attempts == 0)
-        #expect(paused.nextAttemptAt > Date().addingTimeInterval(50))
+        #expect(paused.nextAttemptAt >= before.addingTimeInterval(60))
     }
 }

@@ -84,6 +84,8 @@ import Testing
         #expect(record.state == .delivered, "\(record.lastError ?? "")")
         let mails = rig.mails(in: sink.mailbox)
         try #require(mails.count == 1)
+        // Sent once, and only after STARTTLS.
+        #expect(rig.transcript(of: sink.mailbox) == ["MAIL tls=True", "DATA tls=True"])
 
         let source = Repository.signedSamples.appendingPathComponent("return-letter-fase-2-rsa.xml")
         guard case .returnLetter(let letter) = try rig.codec.decode(try Data(contentsOf: source)) else {
@@ -165,6 +167,20 @@ import Testing
         #expect(try rig.store.record(noCertificate.id)?.state == .blocked)
         #expect(try rig.store.record(noCertificate.id)?.lastError?.hasPrefix("no-smime-certificate") == true)
         #expect(rig.mails(in: sink.mailbox).isEmpty)
+    }
+
+    @Test func aRelayThatOffersNoSTARTTLSIsNeverGivenTheMail() async throws {
+        let rig = try DeliveryRig()
+        let plain = try rig.startSMTPSink(plain: true)
+        try rig.configure(recipients: Self.employer(port: plain.port))
+        try rig.recordConsent(bsn: "999990019", allowed: [.werkgever])
+        let queued = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer", type: .werkgever)
+        _ = try await rig.worker().deliverDue()
+        let record = try #require(try rig.store.record(queued.id))
+        #expect(record.state == .retrying, "\(record.state) \(record.lastError ?? "")")
+        // Not even the envelope left in the clear: the relay saw no MAIL command.
+        #expect(rig.transcript(of: plain.mailbox).isEmpty, "\(rig.transcript(of: plain.mailbox))")
+        #expect(rig.mails(in: plain.mailbox).isEmpty)
     }
 
     @Test func aRelayThatRefusesPermanentlyMakesTheRecordDeadAndATemporaryRefusalRetries() async throws {

@@ -10,23 +10,24 @@ import Testing
 /// `koerier serve` as a real process: intake over mutual TLS, the drop folder, the admin
 /// port, phase letters, and a clean stop on SIGTERM.
 @Suite(.serialized) struct ServeTests {
-    /// A centre gateway in a temporary folder, started with `koerier serve`.
+    /// A centre gateway in a temporary folder, started with `koerier serve` on ports its
+    /// kernel chooses (read back from its log).
     final class Centre: @unchecked Sendable {
         let rig: DeliveryRig
-        let port = DeliveryRig.freePort()
-        let admin = DeliveryRig.freePort()
-        let gpPort = DeliveryRig.freePort()
+        private(set) var port = 0
+        private(set) var admin = 0
         var process: Process?
         var config: String { rig.folder.appendingPathComponent("koerier.yaml").path }
 
-        init(extra: String = "") throws {
+        /// `gpPort`: where the referring GP's gateway listens (default: a port that refuses).
+        init(extra: String = "", gpPort: Int? = nil) throws {
             rig = try DeliveryRig()
             try rig.configure(
-                recipients: HTTPSDeliveryTests.gp(port: gpPort),
+                recipients: HTTPSDeliveryTests.gp(port: try gpPort ?? rig.downPort()),
                 delivery: """
                     serve:
-                      listen: "127.0.0.1:\(port)"
-                      admin: "127.0.0.1:\(admin)"
+                      listen: "127.0.0.1:0"
+                      admin: "127.0.0.1:0"
                       inbox: inbox
                     \(extra)
                     """)
@@ -37,23 +38,32 @@ import Testing
         }
 
         func start() async throws {
+            let log = rig.folder.appendingPathComponent("serve.log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: ProcessRunner.koerierBinary)
             process.arguments = ["serve", "--config", config]
             process.standardOutput = FileHandle.nullDevice
-            process.standardError = try FileHandle(
-                forWritingTo: { () -> URL in
-                    let log = rig.folder.appendingPathComponent("serve.log")
-                    FileManager.default.createFile(atPath: log.path, contents: nil)
-                    return log
-                }())
+            process.standardError = try FileHandle(forWritingTo: log)
             try process.run()
             self.process = process
-            for _ in 0..<100 {
-                if (try? get("/health"))?.status == 200 { return }
-                try await Task.sleep(nanoseconds: 100_000_000)
+            try await Polling.until("serve to report its ports") {
+                if !process.isRunning { throw DeliveryFailure("serve exited: \(self.log)") }
+                guard let intake = Self.port(in: self.log, after: "intake listening"),
+                    let admin = Self.port(in: self.log, after: "admin listening")
+                else { return false }
+                (self.port, self.admin) = (intake, admin)
+                return true
             }
-            throw DeliveryFailure("serve did not start: \(log)")
+            try await Polling.until("serve to answer /health") { (try? self.get("/health"))?.status == 200 }
+        }
+
+        /// The port a "... listening" log line names (text or JSON log lines).
+        static func port(in log: String, after marker: String) -> Int? {
+            guard let line = log.split(separator: "\n").first(where: { $0.contains(marker) }),
+                let match = line.firstMatch(of: /port"?[=:] *"?([0-9]+)/)
+            else { return nil }
+            return Int(match.1)
         }
 
         var log: String { (try? String(contentsOf: rig.folder.appendingPathComponent("serve.log"), encoding: .utf8)) ?? "" }
@@ -81,30 +91,58 @@ import Testing
             ])
         }
 
-        /// Connecting without a client certificate, or below TLS 1.2: curl's exit code.
-        func connectWithout(_ extra: [String]) throws -> Int32 {
+        /// Connecting without a client certificate: curl's exit code.
+        func connectWithoutClientCertificate() throws -> Int32 {
             try ProcessRunner.run(
                 "/usr/bin/curl",
-                ["-s", "--cacert", Repository.pki.appendingPathComponent("ca.pem").path] + extra
-                    + ["--data-binary", "x", "https://localhost:\(port)/v1/messages"]
+                [
+                    "-s", "--cacert", Repository.pki.appendingPathComponent("ca.pem").path, "--data-binary", "x",
+                    "https://localhost:\(port)/v1/messages",
+                ]
             ).exitCode
         }
 
+        /// The audit entries (newest first) through the CLI, as JSON objects.
+        func audit() throws -> [[String: Any]] {
+            let result = try ProcessRunner.koerier(["audit", "list", "--limit", "1000", "--json", "--config", config])
+            return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] ?? []
+        }
+
         private func curl(_ arguments: [String]) throws -> (status: Int, body: String) {
-            let result = try ProcessRunner.run("/usr/bin/curl", ["-s", "-w", "\n%{http_code}"] + arguments)
+            let result = try ProcessRunner.run("/usr/bin/curl", ["-s", "--max-time", "30", "-w", "\n%{http_code}"] + arguments)
             var lines = result.stdout.components(separatedBy: "\n")
             let status = Int(lines.popLast() ?? "") ?? 0
             return (status, lines.joined(separator: "\n"))
         }
     }
 
+    /// `openssl s_client` offering exactly one TLS version (and, for 1.1, the old suites
+    /// OpenSSL 3 hides): whether the handshake completed.
+    static func handshakes(port: Int, version: String, certificate: URL? = nil, key: URL? = nil) throws -> Bool {
+        var arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-\(version)", "-cipher", "DEFAULT@SECLEVEL=0"]
+        if let certificate, let key { arguments += ["-cert", certificate.path, "-key", key.path] }
+        let result = try ProcessRunner.run("/usr/bin/openssl", arguments)
+        return result.stdout.contains("Cipher is ") && !result.stdout.contains("Cipher is (NONE)")
+    }
+
     static let referral = Repository.signedSamples.appendingPathComponent("referral-huisarts-rsa.xml")
     static let reports = Repository.samples.appendingPathComponent("phase-reports")
+
+    static func gpSigning(_ codec: MessageCodec) throws -> MessageSigning {
+        MessageSigning(
+            codec: codec,
+            signer: Signer(
+                identity: try SigningIdentity(
+                    keyFile: Repository.pki.appendingPathComponent("gp.key"),
+                    certificateFile: Repository.pki.appendingPathComponent("gp.pem"),
+                    chainFile: Repository.pki.appendingPathComponent("chain.pem"))))
+    }
 
     @Test func intakeStoresVerifiesAndAnswersWithSignedReceipts() async throws {
         let centre = try Centre()
         try await centre.start()
         let referral = try Data(contentsOf: Self.referral)
+        let referralID = try centre.rig.codec.decode(referral).envelope.messageID
 
         let first = try centre.post(referral, as: "gp")
         #expect(first.status == 200 && first.body.contains("<Accepted"), "\(first.body)")
@@ -113,18 +151,20 @@ import Testing
             Issue.record("not a receipt")
             return
         }
-        try ReceiptMatch.require(answer, answers: referral, messageID: try centre.rig.codec.decode(referral).envelope.messageID)
+        try ReceiptMatch.require(answer, answers: referral, messageID: referralID)
         let verifier = SignatureVerifier(trust: try TrustStore(anchorsFile: Repository.pki.appendingPathComponent("ca.pem")))
         #expect(try verifier.verify(receipt.document).careIdentifier == "90000456")
-        // Stored before the answer: the trajectory exists, with the referral's consent.
         #expect(try centre.rig.store.trajectories(limit: 5).count == 1)
         #expect(try centre.rig.store.trajectory(1)?.referrerRecipientID == "gp-de-linde")
 
-        // A duplicate gets the original receipt back, byte for byte.
+        // A duplicate gets the original receipt back, byte for byte, and both transmissions are on record.
         #expect(try centre.post(referral, as: "gp").body == first.body)
         #expect(try centre.rig.store.trajectories(limit: 5).count == 1)
+        let receives = try centre.audit().filter { $0["event"] as? String == "receive" && $0["message_id"] as? String == referralID.value }
+        #expect(receives.count == 2, "\(receives)")
+        #expect(receives.contains { ($0["outcome"] as? String)?.hasPrefix("duplicate") == true })
 
-        // The same id with other bytes (unsigned, or altered) is refused.
+        // Unsigned, or altered: refused.
         let unsigned = try centre.post(try Data(contentsOf: Repository.samples.appendingPathComponent("referral-huisarts.xml")), as: "gp")
         #expect(unsigned.body.contains("<Rejected") && unsigned.body.contains("signature-invalid"), "\(unsigned.body)")
         let tampered = try centre.post(referral.replacingOccurrences(of: "Sanne", with: "Sarah"), as: "gp")
@@ -135,34 +175,100 @@ import Testing
             return
         }
         another.envelope.messageID = .generate()
-        let gp = MessageSigning(
-            codec: centre.rig.codec,
-            signer: Signer(
-                identity: try SigningIdentity(
-                    keyFile: Repository.pki.appendingPathComponent("gp.key"),
-                    certificateFile: Repository.pki.appendingPathComponent("gp.pem"),
-                    chainFile: Repository.pki.appendingPathComponent("chain.pem"))))
+        let gp = try Self.gpSigning(centre.rig.codec)
         let signedAnother = try gp.signedXML(.referral(another))
         let impostor = try centre.post(signedAnother, as: "arbo")
         #expect(impostor.body.contains("<Rejected") && impostor.body.contains("sender-mismatch"), "\(impostor.body)")
         #expect(try centre.post(signedAnother, as: "gp").body.contains("<Accepted"))
         #expect(try centre.rig.store.trajectories(limit: 5).count == 2)
-        // Mutual TLS is required, and TLS 1.2 at least.
-        #expect(try centre.connectWithout([]) != 0)
-        #expect(
-            try centre.connectWithout([
-                "--tls-max", "1.1", "--cert", try centre.rig.chainFile("gp").path,
-                "--key", Repository.pki.appendingPathComponent("gp.key").path,
-            ]) != 0)
+
+        // The same id with other bytes, validly signed by the same GP: 409, nothing stored.
+        var altered = another
+        altered.core.question = "Graag begeleiding, nu met spoed."
+        let conflict = try centre.post(try gp.signedXML(.referral(altered)), as: "gp")
+        #expect(conflict.status == 409 && conflict.body.contains("already used for another message"), "\(conflict.status) \(conflict.body)")
+
+        // Validly signed by the GP, but addressed to another organisation than this gateway.
+        var misaddressed = another
+        misaddressed.envelope.messageID = .generate()
+        misaddressed.envelope.receiver.ura = try URANumber("90000789")
+        let elsewhere = try centre.post(try gp.signedXML(.referral(misaddressed)), as: "gp")
+        #expect(elsewhere.body.contains("<Rejected") && elsewhere.body.contains("unknown-receiver"), "\(elsewhere.body)")
+        #expect(try centre.rig.store.trajectories(limit: 5).count == 2)
+
+        // Mutual TLS is required.
+        #expect(try centre.connectWithoutClientCertificate() != 0)
         let garbage = try centre.post(Data("hello".utf8), as: "gp")
         #expect(garbage.status == 400 && garbage.body.contains("not a valid Koerier message"))
         #expect(try centre.rig.store.trajectories(limit: 5).count == 2)
         // Every refusal is in the audit log, which holds.
         let refusals = try centre.rig.store.auditEntries(limit: 100).filter { $0.event.outcome.hasPrefix("refused") }
-        #expect(refusals.count >= 4)
+        #expect(refusals.count >= 6)
         #expect(try centre.rig.store.verifyAudit() == nil)
         // No patient data in the log.
         #expect(!centre.log.contains("999990019") && !centre.log.contains("Sanne"))
+    }
+
+    @Test func intakeRefusesTLS11ThatThisMachineCanSpeak() async throws {
+        let centre = try Centre()
+        try await centre.start()
+        let certificate = try centre.rig.chainFile("gp")
+        let key = Repository.pki.appendingPathComponent("gp.key")
+        // The control: this OpenSSL, offering TLS 1.1 only, completes a handshake with a
+        // server that allows it, so a refusal below comes from Koerier's side.
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        server.arguments = [
+            "s_server", "-accept", "127.0.0.1:0", "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0", "-cert", certificate.path, "-key", key.path,
+        ]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardInput = Pipe()
+        try server.run()
+        defer { kill(server.processIdentifier, SIGKILL) }
+        // s_server buffers what it prints when it is not on a terminal: its port comes from /proc.
+        var control = 0
+        try await Polling.until("openssl s_server to listen") {
+            control = ListeningPorts.of(pid: server.processIdentifier).first ?? 0
+            return control != 0
+        }
+        #expect(try Self.handshakes(port: control, version: "tls1_1"), "the TLS 1.1 control did not handshake")
+
+        #expect(try Self.handshakes(port: centre.port, version: "tls1_1", certificate: certificate, key: key) == false)
+        #expect(try Self.handshakes(port: centre.port, version: "tls1_2", certificate: certificate, key: key))
+    }
+
+    @Test func intakeAnswersOnlyAfterTheMessageIsOnDisk() async throws {
+        let centre = try Centre()
+        try await centre.start()
+        let pid = try #require(centre.process).processIdentifier
+        // Every fsync/fdatasync of the running daemon (all its threads) now fails.
+        let strace = Process()
+        strace.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
+        strace.arguments = ["-f", "-qq", "-e", "trace=fsync,fdatasync", "-e", "inject=fsync,fdatasync:error=EIO", "-p", "\(pid)"]
+        let straceLog = Pipe()
+        strace.standardError = straceLog
+        strace.standardOutput = FileHandle.nullDevice
+        try strace.run()
+        var attached = Data()
+        // strace reports nothing until a traced call; give it a moment by probing the admin port.
+        try await Polling.until("strace to attach") {
+            let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+            return status.contains("TracerPid:\t\(strace.processIdentifier)")
+        }
+        let failed = try centre.post(try Data(contentsOf: Self.referral), as: "gp")
+        // SIGKILL: the test runner's blocked signals are inherited, so strace may not see
+        // SIGINT or SIGTERM; its death detaches the daemon, which goes on untraced.
+        kill(strace.processIdentifier, SIGKILL)
+        strace.waitUntilExit()
+        attached.append(straceLog.fileHandleForReading.readDataToEndOfFile())
+        #expect(
+            String(decoding: attached, as: UTF8.self).contains("EIO"),
+            "no flush was attempted: \(String(decoding: attached, as: UTF8.self))")
+        #expect(failed.status == 503 && !failed.body.contains("<Accepted"), "\(failed.status) \(failed.body)\n\(centre.log)")
+
+        // The disk works again: the same message is accepted now.
+        let accepted = try centre.post(try Data(contentsOf: Self.referral), as: "gp")
+        #expect(accepted.status == 200 && accepted.body.contains("<Accepted"), "\(accepted.body)")
     }
 
     @Test func phaseLettersAreRefusedWhenIncompleteAndSentOnceUnlessAmended() async throws {
@@ -211,21 +317,28 @@ import Testing
             letter.envelope.receiver.ura?.value == "90000123" && letter.envelope.inReplyTo?.value == "3f1c2a9e-5b7d-4e21-9a0c-7d1e2f3a4b5c")
     }
 
+    /// Writes a file into the drop folder the way an export should: under another name, then renamed.
+    static func drop(_ source: URL, into inbox: URL, as name: String) throws {
+        let partial = inbox.appendingPathComponent(".\(name).part")
+        try Data(contentsOf: source).write(to: partial)
+        try FileManager.default.moveItem(at: partial, to: inbox.appendingPathComponent(name))
+    }
+
     @Test func theDropFolderTakesGoodFilesAndExplainsBadOnes() async throws {
         let centre = try Centre()
         try await centre.start()
         let inbox = centre.rig.folder.appendingPathComponent("inbox")
-        try FileManager.default.copyItem(at: Self.referral, to: inbox.appendingPathComponent("referral.xml"))
-        try FileManager.default.copyItem(
-            at: Repository.invalidSamples.appendingPathComponent("bsn-elfproef.xml"),
-            to: inbox.appendingPathComponent("bad.xml"))
         try Data("half a file".utf8).write(to: inbox.appendingPathComponent("incoming.part"))
-        for _ in 0..<50 where !FileManager.default.fileExists(atPath: inbox.appendingPathComponent("rejected/bad.xml.error").path) {
-            try await Task.sleep(nanoseconds: 100_000_000)
+        try Self.drop(Self.referral, into: inbox, as: "referral.xml")
+        try Self.drop(Repository.invalidSamples.appendingPathComponent("bsn-elfproef.xml"), into: inbox, as: "bad.xml")
+        let processed = inbox.appendingPathComponent("processed/referral.xml")
+        let rejection = inbox.appendingPathComponent("rejected/bad.xml.error")
+        try await Polling.until("both files handled") {
+            FileManager.default.fileExists(atPath: processed.path) && FileManager.default.fileExists(atPath: rejection.path)
         }
-        let error = try String(contentsOf: inbox.appendingPathComponent("rejected/bad.xml.error"), encoding: .utf8)
+        let error = try String(contentsOf: rejection, encoding: .utf8)
         #expect(error.contains("bad.xml:") && error.contains("[bsn-elfproef]"), "\(error)")
-        #expect(FileManager.default.fileExists(atPath: inbox.appendingPathComponent("processed/referral.xml").path))
+        #expect(!FileManager.default.fileExists(atPath: inbox.appendingPathComponent("referral.xml").path))
         #expect(FileManager.default.fileExists(atPath: inbox.appendingPathComponent("incoming.part").path))
         #expect(try centre.rig.store.trajectories(limit: 5).count == 1)
     }
@@ -237,16 +350,45 @@ import Testing
         #expect(try centre.post(try Data(contentsOf: Self.referral), as: "gp").status == 200)
         #expect(try centre.postPhase(1, "intake", report: Self.reports.appendingPathComponent("intake.json")).status == 201)
         // Nothing listens for the GP: the letter is retried, which the metrics show.
-        try await Task.sleep(nanoseconds: 1_500_000_000)
-        let metrics = try centre.get("/metrics").body
-        #expect(metrics.contains("koerier_queue_depth{state=\"retrying\"} 1"), "\(metrics)")
-        #expect(metrics.contains("koerier_delivery_failures_total") && metrics.contains("koerier_inbound_messages{state=\"processed\"} 1"))
+        var metrics = ""
+        try await Polling.until("the letter to be retrying in /metrics") {
+            metrics = try centre.get("/metrics").body
+            return metrics.contains("koerier_queue_depth{state=\"retrying\"} 1")
+        }
+        #expect(
+            metrics.contains("koerier_delivery_failures_total") && metrics.contains("koerier_inbound_messages{state=\"processed\"} 1"))
 
         let process = try #require(centre.process)
         kill(process.processIdentifier, SIGTERM)
-        for _ in 0..<100 where process.isRunning { try await Task.sleep(nanoseconds: 100_000_000) }
-        #expect(!process.isRunning && process.terminationStatus == 0, "\(centre.log)")
+        try await Polling.until("serve to exit") { !process.isRunning }
+        #expect(process.terminationStatus == 0, "\(centre.log)")
         #expect(centre.log.contains("stopped cleanly"))
+    }
+
+    @Test func aTransferInFlightFinishesOnSIGTERM() async throws {
+        // A GP gateway that takes its time: it answers two seconds after the letter arrived.
+        let arrived = Received()
+        let rig = try DeliveryRig()
+        let responder = try rig.receiptingResponder(as: "gp", received: Received())
+        let gpPort = try await rig.startListener(as: "gp") { request in
+            arrived.add(request.body)
+            try? await Task.sleep(nanoseconds: 2_000_000_000)
+            return await responder.respond(request)
+        }
+        let centre = try Centre(gpPort: gpPort)
+        try await centre.start()
+        #expect(try centre.post(try Data(contentsOf: Self.referral), as: "gp").status == 200)
+        #expect(try centre.postPhase(1, "intake", report: Self.reports.appendingPathComponent("intake.json")).status == 201)
+        try await Polling.until("the letter to reach the slow GP") { !arrived.all.isEmpty }
+
+        let process = try #require(centre.process)
+        kill(process.processIdentifier, SIGTERM)
+        try await Polling.until("serve to exit") { !process.isRunning }
+        #expect(process.terminationStatus == 0, "\(centre.log)")
+        // The transfer was not cut off: its receipt came back and settled the record.
+        let records = try centre.rig.store.records(state: nil, recipientType: nil, since: nil, limit: 10)
+        #expect(records.map(\.state) == [.acknowledged], "\(records.map(\.state))")
+        #expect(arrived.all.count == 1)
     }
 }
 

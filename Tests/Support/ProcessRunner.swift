@@ -8,6 +8,10 @@ public struct ProcessResult: Sendable {
 }
 
 public enum ProcessRunner {
+    /// Debian's own interpreter, whatever python3 comes first on PATH: `.ci/setup` installs
+    /// the peers' modules (aiosmtpd, lxml) for it.
+    public static let python = "/usr/bin/python3"
+
     public static func run(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
         currentDirectory: URL? = nil
@@ -42,7 +46,8 @@ public enum ProcessRunner {
     /// The `koerier` binary that `swift test` built next to the test bundle.
     public static var koerierBinary: String { builtExecutable("koerier") }
 
-    /// An executable product that `swift test` built next to the test bundle.
+    /// An executable product that `swift test` built next to the test bundle. There is no
+    /// fallback to another build folder: a stale binary would test old code.
     public static func builtExecutable(_ name: String) -> String {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var folder = executable.deletingLastPathComponent()
@@ -52,7 +57,7 @@ public enum ProcessRunner {
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate.path }
             folder = folder.deletingLastPathComponent()
         }
-        return Repository.root.appendingPathComponent(".build/debug/\(name)").path
+        fatalError("\(name) was not built next to the test runner (\(executable.path)): run `swift build --build-tests` first")
     }
 
     public static func koerier(
