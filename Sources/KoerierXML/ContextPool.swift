@@ -9,6 +9,8 @@ package final class ContextPool<Context>: @unchecked Sendable {
     private let capacity: Int
     private let make: () -> Context?
     private let destroy: (Context) -> Void
+    /// Contexts destroyed because `reusable` said no (not those over capacity).
+    private var refused = 0
 
     package init(capacity: Int = 8, make: @escaping () -> Context?, destroy: @escaping (Context) -> Void) {
         self.capacity = capacity
@@ -32,8 +34,12 @@ package final class ContextPool<Context>: @unchecked Sendable {
         return try body(context)
     }
 
+    /// How many contexts were dropped because they were no longer fit for reuse.
+    package var droppedAsUnfit: Int { lock.withLock { refused } }
+
     private func giveBack(_ context: Context, keep: Bool) {
         lock.lock()
+        if !keep { refused += 1 }
         if keep, idle.count < capacity {
             idle.append(context)
             lock.unlock()

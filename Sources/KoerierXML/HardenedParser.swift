@@ -13,6 +13,9 @@ public struct HardenedParser: Sendable {
     /// must not grow it without bound, so such a context is dropped instead of reused.
     private static let maxReusedDictionarySize = 4096
 
+    /// Parser contexts dropped because their name dictionary outgrew the bound.
+    package var contextsDroppedForDictionarySize: Int { contexts.droppedAsUnfit }
+
     public init(limits: XMLLimits = .standard) {
         self.limits = limits
         LibXML.initialise(maxDepth: limits.maxDepth)

@@ -14,7 +14,7 @@ import Testing
         #expect(lines.allSatisfy { $0.contains(": valid ") })
     }
 
-    @Test(arguments: HostileExpectations.all)
+    @Test(arguments: try InvalidSampleTable.load())
     func invalidSamplePrintsFileLineFieldAndRule(_ expected: InvalidSampleExpectation) throws {
         let path = Repository.invalidSamples.appendingPathComponent(expected.file).path
         let result = try ProcessRunner.koerier(["validate", "--config", config, path])
@@ -55,8 +55,4 @@ import Testing
         #expect(lines.contains { $0.contains("Measurements/FourDKL/Distress:") })
         #expect(lines.contains { $0.contains("Measurements/PHQ9/Total:") })
     }
-}
-
-enum HostileExpectations {
-    static let all = (try? InvalidSampleTable.load()) ?? []
 }

@@ -37,6 +37,22 @@ import Testing
         let letters = inbox.filter { $0["kind"] as? String == "return-letter" }.compactMap { $0["message_id"] as? String }
         #expect(letters.count == 3 && Set(letters).count == 3)
         #expect(Set(letters) == Set((trajectory["letters"] as? [[String: Any]] ?? []).compactMap { $0["message_id"] as? String }))
+        // Each transmission, not only each stored letter: the GP's audit records every
+        // arrival (a repeat is answered with the original receipt). Only fase-1, sent around
+        // the centre's SIGKILL, may have arrived twice; the others exactly once, and never
+        // more often than the centre says it sent them.
+        let gpAudit = try #require(try json(["audit", "list", "--limit", "1000", "--json", "--config", gpConfig]) as? [[String: Any]])
+        let centreAudit = try #require(
+            try json(["audit", "list", "--limit", "1000", "--json", "--config", centreConfig]) as? [[String: Any]])
+        let letterIDs = (trajectory["letters"] as? [[String: Any]] ?? []).compactMap { $0["message_id"] as? String }
+        for (index, id) in letterIDs.enumerated() {
+            let arrivals = gpAudit.filter { $0["event"] as? String == "receive" && $0["message_id"] as? String == id }
+            let sends = centreAudit.filter { $0["event"] as? String == "send" && $0["message_id"] as? String == id }
+            let refused = arrivals.filter { ($0["outcome"] as? String ?? "").hasPrefix("refused") }
+            #expect(refused.isEmpty, "\(refused)")
+            #expect(arrivals.count >= 1 && arrivals.count <= sends.count, "letter \(index): \(arrivals.count) arrivals, \(sends.count) sends")
+            if index != 1 { #expect(arrivals.count == 1, "letter \(index) arrived \(arrivals.count) times") }
+        }
         let gp = try #require(try json(["status", "--config", gpConfig, "--json"]) as? [String: Any])
         #expect((gp["outbound"] as? [[String: Any]])?.first?["state"] as? String == "acknowledged")
         for config in [centreConfig, gpConfig] {

@@ -152,4 +152,50 @@ import Testing
         letter.patient.birthDate = Fixtures.date("1890-01-01")
         #expect(violations(.returnLetter(letter)) == ["birth-date-range @ Patient/BirthDate"])
     }
+
+    @Test func datesInAReferralMayNotLieAfterItsCreation() {
+        let tomorrow = Fixtures.date("2026-06-09")
+        var referral = Fixtures.referral()
+        referral.patient.birthDate = tomorrow
+        #expect(violations(.referral(referral)) == ["date-after-created @ Patient/BirthDate"])
+        referral = Fixtures.referral()
+        referral.consent.recordedOn = tomorrow
+        #expect(violations(.referral(referral)) == ["date-after-created @ Consent/RecordedOn"])
+        referral = Fixtures.referral()
+        referral.core.phq9?.measuredOn = tomorrow
+        #expect(violations(.referral(referral)).map { $0.hasPrefix("date-after-created @ Core/Measurements/PHQ9") } == [true])
+    }
+
+    @Test func gpAndMentalHealthPartiesCarryTheirAGB() {
+        var referral = Fixtures.referral()
+        referral.envelope.sender.agb = nil
+        #expect(violations(.referral(referral)) == ["agb-required @ Envelope/Sender/AGB"])
+        var letter = Fixtures.returnLetter()
+        letter.envelope.receiver = Party(type: .ggz, organisation: "GGZ Voorbeeld")
+        #expect(violations(.returnLetter(letter)) == ["agb-required @ Envelope/Receiver/AGB"])
+    }
+
+    @Test(arguments: [DocumentKind.aanvulling, .annulering])
+    func followUpsNameTheReferralTheyBelongTo(_ kind: DocumentKind) {
+        var referral = Fixtures.referral()
+        referral.envelope.documentKind = kind
+        #expect(violations(.referral(referral)) == ["follow-up-reference @ Envelope/InReplyTo"])
+        referral.envelope.inReplyTo = Fixtures.id("9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d")
+        #expect(violations(.referral(referral)).isEmpty)
+    }
+
+    @Test func noMessageAnswersForwardsOrCorrectsItself() {
+        var letter = Fixtures.returnLetter()
+        letter.envelope.inReplyTo = letter.envelope.messageID
+        #expect(violations(.returnLetter(letter)) == ["reply-to-self @ Envelope/InReplyTo"])
+
+        var referral = Fixtures.referral()
+        referral.forwards = referral.envelope.messageID
+        #expect(violations(.referral(referral)) == ["forwards-self @ Forwards"])
+
+        letter = Fixtures.returnLetter()
+        letter.envelope.documentKind = .terugkoppelingCorrectie
+        letter.corrects = letter.envelope.messageID
+        #expect(violations(.returnLetter(letter)) == ["corrects-self @ Corrects"])
+    }
 }
