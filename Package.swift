@@ -5,7 +5,7 @@ let package = Package(
     name: "Koerier",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "koerier", targets: ["koerier"]),
+        .executable(name: "koerier", targets: ["koerier"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,31 +38,37 @@ let package = Package(
         // XML Signature (libxmlsec1), certificate checks and trust (OpenSSL).
         .target(name: "KoerierSecurity", dependencies: ["KoerierModel", "KoerierXML", "CXMLSec"]),
         // The durable queues on SQLite (GRDB), payloads encrypted at rest (swift-crypto).
-        .target(name: "KoerierStore", dependencies: [
-            "KoerierModel",
-            .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .target(
+            name: "KoerierStore",
+            dependencies: [
+                "KoerierModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // Delivery: the recipient directory, one adapter per recipient type (what it may
         // see), HTTPS and SMTP transports on libcurl, retry policy, the worker.
-        .target(name: "KoerierDelivery", dependencies: [
-            "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierConfig", "CCurl",
-            .product(name: "Yams", package: "Yams"),
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "Metrics", package: "swift-metrics"),
-        ]),
+        .target(
+            name: "KoerierDelivery",
+            dependencies: [
+                "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierConfig", "CCurl",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]),
         // `koerier serve`: the inbound HTTPS listener (Hummingbird, mutual TLS).
-        .target(name: "KoerierServer", dependencies: [
-            "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierDelivery", "KoerierConfig",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HummingbirdTLS", package: "hummingbird"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "Metrics", package: "swift-metrics"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
+        .target(
+            name: "KoerierServer",
+            dependencies: [
+                "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierDelivery", "KoerierConfig",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // The YAML configuration every command and the daemon read.
         .target(name: "KoerierConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         // Human-readable letters (text / HTML) with Dutch labels.
@@ -87,12 +93,20 @@ let package = Package(
         .testTarget(name: "KoerierXMLTests", dependencies: ["KoerierXML", "KoerierModel", "KoerierRender", "KoerierTestSupport"]),
         // Test-only producer that the crash test kills with SIGKILL.
         .executableTarget(name: "KoerierCrashProducer", dependencies: ["KoerierStore", "KoerierModel"], path: "Tests/CrashProducer"),
-        .testTarget(name: "KoerierStoreTests", dependencies: ["KoerierStore", "KoerierModel", "KoerierTestSupport", "KoerierCrashProducer"]),
+        .testTarget(
+            name: "KoerierStoreTests", dependencies: ["KoerierStore", "KoerierModel", "KoerierTestSupport", "KoerierCrashProducer"]),
         .testTarget(name: "KoerierSecurityTests", dependencies: ["KoerierSecurity", "KoerierXML", "KoerierModel", "KoerierTestSupport"]),
-        .testTarget(name: "KoerierDeliveryTests", dependencies: [
-            "koerier", "KoerierDelivery", "KoerierServer", "KoerierStore", "KoerierSecurity", "KoerierXML", "KoerierModel", "KoerierConfig",
-            "KoerierTestSupport",
-        ]),
-        .testTarget(name: "KoerierCLITests", dependencies: ["koerier", "KoerierConfig", "KoerierXML", "KoerierSecurity", "KoerierModel", "KoerierTestSupport"]),
+        .testTarget(
+            name: "KoerierDeliveryTests",
+            dependencies: [
+                "koerier", "KoerierDelivery", "KoerierServer", "KoerierStore", "KoerierSecurity", "KoerierXML", "KoerierModel",
+                "KoerierConfig",
+                "KoerierTestSupport",
+            ]),
+        .testTarget(
+            name: "KoerierCLITests",
+            dependencies: [
+                "koerier", "KoerierConfig", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierModel", "KoerierTestSupport",
+            ]),
     ]
 )

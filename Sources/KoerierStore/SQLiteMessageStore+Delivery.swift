@@ -34,7 +34,7 @@ extension SQLiteMessageStore {
     /// gateway) as processed, in one transaction; true when it was there already.
     public func receiveProcessed(_ message: InboundMessage, now: Date, context: AuditContext) throws -> Bool {
         let sealed = try seal(message.payload, boundTo: message.messageID.value)
-        return try write { db in
+        return try write(addsData: true) { db in
             try !Self.insertProcessed(message, sealed: sealed, outcome: "processed", at: now, context: context, in: db)
         }
     }
@@ -125,7 +125,7 @@ extension SQLiteMessageStore {
     }
 
     public func recordConsent(_ consent: ConsentRecord, now: Date, context: AuditContext) throws {
-        try write { db in
+        try write(addsData: true) { db in
             try Self.upsertConsent(consent, at: now, in: db)
             try AuditChain.append(
                 AuditEvent(

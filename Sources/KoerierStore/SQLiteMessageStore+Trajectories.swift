@@ -44,7 +44,7 @@ extension SQLiteMessageStore: TrajectoryStore {
         now: Date, context: AuditContext
     ) throws -> (trajectory: TrajectoryRecord, duplicate: Bool) {
         let sealed = try seal(message.payload, boundTo: message.messageID.value)
-        return try write { db in
+        return try write(addsData: true) { db in
             let id = message.messageID.value
             if let existing = try Row.fetchOne(db, sql: "SELECT * FROM trajectory WHERE referral_message_id = ?", arguments: [id]) {
                 try AuditChain.append(
@@ -129,7 +129,7 @@ extension SQLiteMessageStore: TrajectoryStore {
     }
 
     public func recordIssuedReceipt(_ receipt: Data, for messageID: String, now: Date) throws {
-        try write { db in
+        try write(addsData: true) { db in
             try db.execute(
                 sql: "INSERT INTO issued_receipt (message_id, receipt, issued_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 arguments: [messageID, receipt, now.timeIntervalSince1970])

@@ -12,7 +12,16 @@ public final class SQLiteMessageStore: MessageStore {
     /// Pseudonyms for the audit log, from this store's keys.
     public let clientReferencer: ClientReferencer
 
-    public init(path: String, keys: PayloadKeyRing) throws {
+    /// Free space the store keeps in reserve: new messages are refused below it, while
+    /// state changes and purges (which free space) go on. SQLite on a truly full disk can
+    /// fail in ways that are worse than a refusal (a bus error on its shared-memory file
+    /// was seen here), so like Postfix's queue_minfree the store never lets it get there.
+    public let minimumFreeBytes: Int64
+    private let folder: String
+
+    public init(path: String, keys: PayloadKeyRing, minimumFreeBytes: Int64 = 32 << 20) throws {
+        self.minimumFreeBytes = minimumFreeBytes
+        folder = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             // Checkpoint every ~16 MB of WAL rather than 4 MB: letters are several KB each.
@@ -51,14 +60,26 @@ public final class SQLiteMessageStore: MessageStore {
         }
     }
 
-    /// Runs a write transaction, translating SQLite failures into clear store errors.
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
+    /// Runs a write transaction, translating SQLite failures into clear store errors. One
+    /// that `addsData` (a new message, receipt or consent) first needs the reserve free.
+    func write<T>(addsData: Bool = false, _ body: (Database) throws -> T) throws -> T {
+        if addsData { try requireFreeSpace() }
         do {
             return try database.write(body)
         } catch let error as StoreError {
             throw error
         } catch {
             throw StoreError(SQLiteMessageStore.explain(error))
+        }
+    }
+
+    private func requireFreeSpace() throws {
+        var stats = statvfs()
+        guard statvfs(folder, &stats) == 0 else { return }  // unknown: SQLite will say
+        let free = Int64(stats.f_bavail) * Int64(stats.f_frsize)
+        if free < minimumFreeBytes {
+            throw StoreError(
+                "the disk is full (nothing was stored): \(free / 1024) KiB free, the store keeps \(minimumFreeBytes / 1024) KiB in reserve")
         }
     }
 
@@ -214,7 +235,7 @@ public final class SQLiteMessageStore: MessageStore {
 
     public func enqueueSealed(_ messages: [SealedOutboundMessage], now: Date, context: AuditContext) throws -> [EnqueueOutcome] {
         let time = now.timeIntervalSince1970
-        return try write { db in
+        return try write(addsData: true) { db in
             var audit = try AuditChain.Writer(db)
             let outcomes = try messages.map { sealed -> EnqueueOutcome in
                 let message = sealed.message
@@ -437,7 +458,7 @@ public final class SQLiteMessageStore: MessageStore {
 
     public func receive(_ message: InboundMessage, now: Date, context: AuditContext) throws -> (record: InboundRecord, duplicate: Bool) {
         let (keyID, sealed) = try keys.seal(message.payload, boundTo: message.messageID.value)
-        return try write { db in
+        return try write(addsData: true) { db in
             let event = AuditEvent(
                 kind: .receive, actor: context.actor, onBehalfOf: context.onBehalfOf, clientReference: message.clientReference,
                 messageID: message.messageID.value, accessPoint: context.accessPoint)

@@ -1,4 +1,6 @@
 import Foundation
+import KoerierModel
+import KoerierStore
 import KoerierTestSupport
 import Testing
 
@@ -71,7 +73,7 @@ import Testing
         #expect(try koerier(["audit", "verify", "--config", config]).stdout == "audit log intact\n")
 
         // Nothing was delivered, so retention removes nothing.
-        #expect(try koerier(["purge", "--config", config, "--delivered-before", "2030-01-01"]).stdout.contains("purged 0"))
+        #expect(try koerier(["purge", "--config", config, "--delivered-before", "2030-01-01"]).stdout.hasPrefix("purged 0 record(s)"))
         let badDate = try koerier(["purge", "--config", config, "--delivered-before", "yesterday"])
         #expect(badDate.exitCode == 2)
     }
@@ -85,5 +87,114 @@ import Testing
         let result = try koerier(["status", "--config", config])
         #expect(result.exitCode == 2)
         #expect(result.stderr.contains("mode 640") && result.stderr.contains("chmod 600"))
+    }
+
+    /// The store of a workspace, opened in this process to set up states the CLI then reads.
+    private func openStore(_ folder: URL) throws -> SQLiteMessageStore {
+        try SQLiteMessageStore(
+            path: folder.appendingPathComponent("var/koerier.sqlite").path,
+            keys: try PayloadKeyRing.load(file: folder.appendingPathComponent("var/payload.keys")))
+    }
+
+    private static let context = AuditContext(actor: "test", accessPoint: "test")
+
+    private static func message(urgency: Urgency = .routine, recipient: String = "gp-de-linde", bytes: Int = 64) -> OutboundMessage {
+        let id = MessageID.generate()
+        return OutboundMessage(
+            messageID: id, kind: .returnLetter, recipientID: recipient, recipientType: .huisarts,
+            transactionID: try! TransactionID("ZD20260302007"), urgency: urgency,
+            payload: Data((0..<bytes).map { _ in UInt8.random(in: 0...255) }))
+    }
+
+    @Test func purgeRemovesDeliveredRecordsBeforeTheDateAndNothingElse() throws {
+        let (config, folder) = try workspace()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(try koerier(["init", "--config", config]).exitCode == 0)
+        let store = try openStore(folder)
+        let delivered = try store.enqueue(Self.message(), now: Date(), context: Self.context).record
+        let waiting = try store.enqueue(Self.message(), now: Date(), context: Self.context).record
+        let leased = try store.leaseDue(owner: "test", now: Date(), duration: 60, limit: 1, context: Self.context)
+        #expect(leased.map(\.id) == [delivered.id])
+        _ = try store.transition(delivered.id, Transition(to: .delivered), now: Date(), context: Self.context)
+
+        let purge = try koerier(["purge", "--config", config, "--delivered-before", "2100-01-01"])
+        #expect(purge.exitCode == 0 && purge.stdout.hasPrefix("purged 1 record(s)"), "\(purge.stdout)\(purge.stderr)")
+        #expect(try store.record(delivered.id) == nil)
+        #expect(try store.record(waiting.id)?.state == .queued)
+        #expect(try store.auditEntries(limit: 10).map(\.event.kind).contains(.purge))
+        #expect(try koerier(["audit", "verify", "--config", config]).stdout == "audit log intact\n")
+    }
+
+    @Test func aLateUrgentMessageIsAnAlarmAndALateRoutineOneIsNot() throws {
+        let (config, folder) = try workspace()  // urgent_alarm_minutes: 1
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(try koerier(["init", "--config", config]).exitCode == 0)
+        let store = try openStore(folder)
+        let twoMinutesAgo = Date().addingTimeInterval(-120)
+        let late = try store.enqueue(Self.message(urgency: .urgent, recipient: "ggz-1"), now: twoMinutesAgo, context: Self.context).record
+        _ = try store.enqueue(Self.message(urgency: .routine), now: twoMinutesAgo, context: Self.context)
+        _ = try store.enqueue(Self.message(urgency: .urgent), now: Date(), context: Self.context)
+
+        let status = try koerier(["status", "--config", config])
+        let alarms = status.stdout.split(separator: "\n").filter { $0.hasPrefix("ALARM") }
+        #expect(
+            alarms.count == 1 && alarms.first?.hasPrefix("ALARM: urgent message \(late.messageID) to ggz-1 is queued since") == true,
+            "\(status.stdout)")
+        let json = try koerier(["status", "--config", config, "--json"])
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect((summary["urgent_alarms"] as? [Any])?.count == 1)
+    }
+
+    @Test func aCorruptStoreIsExplainedInPlainWords() throws {
+        let (config, folder) = try workspace()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(try koerier(["init", "--config", config]).exitCode == 0)
+        let database = folder.appendingPathComponent("var/koerier.sqlite")
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database.path + suffix) }
+        try Data(repeating: 0x5A, count: 8192).write(to: database)
+        let status = try koerier(["status", "--config", config])
+        #expect(status.exitCode != 0)
+        #expect(status.stderr.contains("the database file is corrupt or not a Koerier store"), "\(status.stderr)")
+    }
+
+    /// A real full disk: an 8 MiB ext4 image mounted on a loop device (root, as in CI).
+    @Test func aFullDiskIsReportedPlainlyAndNothingHalfWrittenCountsAsStored() throws {
+        let folder = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let image = folder.appendingPathComponent("disk.img")
+        let mountPoint = folder.appendingPathComponent("disk")
+        try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: image.path, contents: nil))
+        try FileHandle(forWritingTo: image).truncate(atOffset: 8 << 20)
+        let mkfs = try ProcessRunner.run("/usr/sbin/mkfs.ext4", ["-q", "-F", "-m", "0", image.path])
+        try #require(mkfs.exitCode == 0, "\(mkfs.stderr)")
+        let mount = try ProcessRunner.run("mount", ["-o", "loop", image.path, mountPoint.path])
+        try #require(mount.exitCode == 0, "mounting a loop image needs root: \(mount.stderr)")
+        defer { _ = try? ProcessRunner.run("umount", [mountPoint.path]) }
+
+        let keyFile = folder.appendingPathComponent("payload.keys")
+        try PayloadKeyRing.createKeyFile(at: keyFile)
+        let path = mountPoint.appendingPathComponent("koerier.sqlite").path
+        var accepted: [String] = []
+        var failure: Error?
+        do {
+            let store = try SQLiteMessageStore(path: path, keys: try PayloadKeyRing.load(file: keyFile), minimumFreeBytes: 1 << 20)
+            while accepted.count < 100_000 {
+                let message = Self.message(bytes: 7_000)
+                _ = try store.enqueue(message, now: Date(), context: Self.context)
+                accepted.append(message.messageID.value)
+            }
+        } catch {
+            failure = error
+        }
+        let error = try #require(failure)
+        #expect("\(error)".contains("the disk is full (nothing was stored)"), "\(error)")
+        #expect(accepted.count > 50)
+
+        let reopened = try SQLiteMessageStore(path: path, keys: try PayloadKeyRing.load(file: keyFile))
+        let stored = try reopened.records(state: nil, recipientType: nil, since: nil, limit: 1_000_000).map(\.messageID)
+        // Every enqueue that returned is there; at most the one that failed may be too (not reported, so not owed).
+        #expect(Set(stored).isSuperset(of: accepted) && stored.count <= accepted.count + 1)
+        #expect(try reopened.verifyAudit() == nil)
     }
 }

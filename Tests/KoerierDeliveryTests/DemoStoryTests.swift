@@ -50,7 +50,8 @@ import Testing
             let sends = centreAudit.filter { $0["event"] as? String == "send" && $0["message_id"] as? String == id }
             let refused = arrivals.filter { ($0["outcome"] as? String ?? "").hasPrefix("refused") }
             #expect(refused.isEmpty, "\(refused)")
-            #expect(arrivals.count >= 1 && arrivals.count <= sends.count, "letter \(index): \(arrivals.count) arrivals, \(sends.count) sends")
+            #expect(
+                arrivals.count >= 1 && arrivals.count <= sends.count, "letter \(index): \(arrivals.count) arrivals, \(sends.count) sends")
             if index != 1 { #expect(arrivals.count == 1, "letter \(index) arrived \(arrivals.count) times") }
         }
         let gp = try #require(try json(["status", "--config", gpConfig, "--json"]) as? [String: Any])

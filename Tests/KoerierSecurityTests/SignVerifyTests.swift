@@ -92,6 +92,21 @@ import Testing
         }
     }
 
+    @Test func aSignerWhoseCertificateIsNotValidYetIsRefused() throws {
+        let signed = try sign(.returnLetter(Fixtures.returnLetter()), as: "centre")
+        let document = try codec.decodeKeepingDocument(signed).document
+        #expect(try verifier.verify(document).careIdentifier == "90000456")
+        // The same signature judged at a moment before the signer's certificate began (without
+        // the CRL, which did not exist then either).
+        let beforeIssue = Date().addingTimeInterval(-30 * 86_400)
+        let withoutCRL = SignatureVerifier(trust: try TrustStore(anchorsFile: TestHierarchy.file("ca.pem")))
+        #expect {
+            try withoutCRL.verify(document, at: beforeIssue)
+        } throws: { error in
+            (error as? SignatureError)?.reason == .notYetValid
+        }
+    }
+
     @Test func revocationIsCheckedOnlyWithACRL() throws {
         let signed = try sign(.returnLetter(Fixtures.returnLetter()), as: "revoked")
         let document = try codec.decodeKeepingDocument(signed).document

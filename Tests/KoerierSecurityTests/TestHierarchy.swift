@@ -7,6 +7,8 @@ import KoerierXML
 enum TestHierarchy {
     static let directory: URL = {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("koerier-pki-\(UUID().uuidString)")
+        // The keys are removed when the test process exits, not left in the temporary folder.
+        atexit { try? FileManager.default.removeItem(at: TestHierarchy.directory) }
         do {
             try TestPKI.create(in: folder)
         } catch {

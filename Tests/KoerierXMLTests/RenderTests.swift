@@ -35,6 +35,15 @@ import Testing
         #expect(html.hasPrefix("<!DOCTYPE html>"))
     }
 
+    @Test func htmlCarriesAPolicyThatAllowsNoScriptAndNothingFromOutside() throws {
+        let html = HTMLRenderer.render(LetterDocument(.returnLetter(Fixtures.returnLetter())))
+        let meta = try #require(html.firstMatch(of: /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/))
+        let directives = Set(meta.1.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) })
+        #expect(directives.contains("default-src 'none'"), "\(directives)")
+        #expect(!directives.contains { $0.hasPrefix("script-src") || $0.contains("*") || $0.contains("http") })
+        #expect(!html.contains("<script") && !html.contains("<link") && !html.contains("src="))
+    }
+
     @Test(arguments: Repository.validSampleFiles)
     func everySampleRenders(_ file: URL) throws {
         let document = LetterDocument(try sharedCodec.decode(try Repository.data(file)))
