@@ -222,8 +222,8 @@ final class SMTPSink {
         guard FileManager.default.fileExists(atPath: script.path) else {
             throw CommandFailure("\(script.path) is missing: bench deliver runs from a Koerier checkout", exitCode: .configurationError)
         }
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, "--cert", certificate.path, "--key", key.path, "--dir", folder.path]
+        process.executableURL = URL(fileURLWithPath: BenchPython.system)
+        process.arguments = [script.path, "--cert", certificate.path, "--key", key.path, "--dir", folder.path]
         let output = Pipe()
         process.standardOutput = output
         process.standardInput = input

@@ -12,7 +12,7 @@ struct BenchParseCommand: ParsableCommand {
             under Python, from PyPI) doing parse + XSD validation of the same bytes in-process, \
             also on one thread, in a long-lived child process. The sides alternate in short rounds \
             and each side's best round counts, so both see the same moments of a noisy machine. \
-            Needs python3 with lxml (pip install lxml).
+            Runs Debian's /usr/bin/python3 with python3-lxml (.ci/setup installs it).
             """
     )
 
@@ -31,7 +31,7 @@ struct BenchParseCommand: ParsableCommand {
     var file: String?
 
     @Option(help: "Python interpreter for the lxml baseline.")
-    var python = "python3"
+    var python = BenchPython.system
 
     func run() throws {
         try Output.reportingFailures {

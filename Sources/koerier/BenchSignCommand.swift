@@ -16,7 +16,8 @@ struct BenchSignCommand: ParsableCommand {
             bound of the signing step), and Python's signxml signing the same letter with the \
             same key in-process (key loaded once). The JSON line's ratio is Koerier's RSA-2048 \
             sign pipeline against openssl speed's RSA-2048 sign rate; ratio_signxml is against \
-            signxml. Needs python3 with signxml (pip install signxml).
+            signxml. signxml runs in a virtual environment the bench makes in ~/.cache/koerier \
+            (from PyPI, once); --python names another interpreter that has it.
             """
     )
 
@@ -37,8 +38,8 @@ struct BenchSignCommand: ParsableCommand {
             valueName: "DIR"))
     var pki: String?
 
-    @Option(help: "Python interpreter for the signxml baseline.")
-    var python = "python3"
+    @Option(help: "Python interpreter with signxml for the baseline (default: the bench's own virtual environment).")
+    var python: String?
 
     @Flag(help: "Print every round.")
     var verbose = false
@@ -79,7 +80,7 @@ struct BenchSignCommand: ParsableCommand {
             func signxml() throws -> PythonBaseline {
                 if let signxmlChild { return signxmlChild }
                 let child = try PythonBaseline(
-                    python: python, name: "signxml", script: BenchSignCommand.signxmlScript,
+                    python: try python ?? BenchPython.environment(providing: "signxml", package: "signxml"), name: "signxml", script: BenchSignCommand.signxmlScript,
                     arguments: [
                         folder.appendingPathComponent("centre.key").path,
                         folder.appendingPathComponent("centre.pem").path, path,
