@@ -11,7 +11,8 @@ enum BenchPython {
     /// An interpreter that can import `module`, from a virtual environment (made on first
     /// use, with Debian's packages visible) where `package` is installed from PyPI.
     static func environment(providing module: String, package: String) throws -> String {
-        let cache = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
+        let cache =
+            ProcessInfo.processInfo.environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
         let folder = cache.appendingPathComponent("koerier/bench-venv")
         let python = folder.appendingPathComponent("bin/python").path

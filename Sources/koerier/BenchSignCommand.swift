@@ -80,7 +80,8 @@ struct BenchSignCommand: ParsableCommand {
             func signxml() throws -> PythonBaseline {
                 if let signxmlChild { return signxmlChild }
                 let child = try PythonBaseline(
-                    python: try python ?? BenchPython.environment(providing: "signxml", package: "signxml"), name: "signxml", script: BenchSignCommand.signxmlScript,
+                    python: try python ?? BenchPython.environment(providing: "signxml", package: "signxml"), name: "signxml",
+                    script: BenchSignCommand.signxmlScript,
                     arguments: [
                         folder.appendingPathComponent("centre.key").path,
                         folder.appendingPathComponent("centre.pem").path, path,

@@ -172,13 +172,7 @@ import Testing
 
     @Test func aSignedRejectedReceiptForTheSentBytesMakesTheRecordDead() async throws {
         let rig = try DeliveryRig()
-        let gp = MessageSigning(
-            codec: rig.codec,
-            signer: Signer(
-                identity: try SigningIdentity(
-                    keyFile: Repository.pki.appendingPathComponent("gp.key"),
-                    certificateFile: Repository.pki.appendingPathComponent("gp.pem"),
-                    chainFile: Repository.pki.appendingPathComponent("chain.pem"))))
+        let gp = try ServeTests.gpSigning(rig.codec)
         let codec = rig.codec
         // The GP's system reads the letter and refuses it, with a receipt about exactly these bytes.
         let port = try await rig.startListener(as: "gp") { request in

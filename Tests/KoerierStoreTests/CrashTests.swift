@@ -9,12 +9,17 @@ import Testing
 /// is killed with SIGKILL at different moments, several rounds on the same store. Every
 /// printed id must be there afterwards, decrypt intact, and the store must open cleanly.
 @Suite struct CrashTests {
-    @Test func nothingAcceptedIsLostWhenTheProcessIsKilled() throws {
+    /// A fresh folder with a payload key file, and where the store goes.
+    static func scratchStore() throws -> (folder: URL, keyFile: URL, path: String) {
         let folder = try Repository.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: folder) }
         let keyFile = folder.appendingPathComponent("payload.keys")
         try PayloadKeyRing.createKeyFile(at: keyFile)
-        let path = folder.appendingPathComponent("koerier.sqlite").path
+        return (folder, keyFile, folder.appendingPathComponent("koerier.sqlite").path)
+    }
+
+    @Test func nothingAcceptedIsLostWhenTheProcessIsKilled() throws {
+        let (folder, keyFile, path) = try Self.scratchStore()
+        defer { try? FileManager.default.removeItem(at: folder) }
         var printed: [String] = []
         // Kill moments spread over the run (milliseconds after the first printed id).
         for delay in [150, 420, 60, 700, 300, 90] {
@@ -80,11 +85,8 @@ import Testing
     /// was reported before must all be there. A store that does not flush each commit
     /// (synchronous=NORMAL or OFF) goes on printing ids and fails this test.
     @Test func nothingIsReportedStoredOnceTheDiskCannotFlush() throws {
-        let folder = try Repository.temporaryDirectory()
+        let (folder, keyFile, path) = try Self.scratchStore()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let keyFile = folder.appendingPathComponent("payload.keys")
-        try PayloadKeyRing.createKeyFile(at: keyFile)
-        let path = folder.appendingPathComponent("koerier.sqlite").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
         process.arguments = [
