@@ -22,6 +22,8 @@ public struct KoerierConfiguration: Sendable {
     public let payloadKeyFile: URL
     /// An urgent message not delivered within this many seconds is an alarm in `status`.
     public let urgentAlarmSeconds: Int
+    /// Free space the store keeps on its disk: new messages are refused below it.
+    public let storeMinimumFreeBytes: Int64
     /// The recipient directory (`recipients.yaml`).
     public let recipientsFile: URL
     /// This gateway's own key, certificate and intermediates: it signs what it makes,
@@ -118,10 +120,11 @@ public struct KoerierConfiguration: Sendable {
             throw ConfigError(file: displayPath, line: nil, message: "'trust.crl' needs 'trust.anchors'")
         }
         let store = try fields.section("store")
-        try store?.rejectUnknown(allowed: ["path", "key_file", "urgent_alarm_minutes"])
+        try store?.rejectUnknown(allowed: ["path", "key_file", "urgent_alarm_minutes", "min_free_mb"])
         storePath = resolve(try store?.string("path") ?? "var/koerier.sqlite")
         payloadKeyFile = resolve(try store?.string("key_file") ?? "var/payload.keys")
         urgentAlarmSeconds = 60 * (try store?.integer("urgent_alarm_minutes", range: 1...1440) ?? 15)
+        storeMinimumFreeBytes = Int64(try store?.integer("min_free_mb", range: 0...(1 << 20)) ?? 32) << 20
         recipientsFile = resolve(try fields.string("recipients") ?? "recipients.yaml")
         if let identity = try fields.section("identity") {
             try identity.rejectUnknown(allowed: ["key", "certificate", "chain"])

@@ -16,7 +16,11 @@ extension GlobalOptions {
         }
         do {
             let keys = try PayloadKeyRing.load(file: configuration.payloadKeyFile)
-            return (configuration, try SQLiteMessageStore(path: configuration.storePath.path, keys: keys))
+            return (
+                configuration,
+                try SQLiteMessageStore(
+                    path: configuration.storePath.path, keys: keys, minimumFreeBytes: configuration.storeMinimumFreeBytes)
+            )
         } catch {
             throw CommandFailure("\(error)", exitCode: .configurationError)
         }

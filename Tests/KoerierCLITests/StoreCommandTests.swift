@@ -157,6 +157,23 @@ import Testing
         #expect(status.stderr.contains("the database file is corrupt or not a Koerier store"), "\(status.stderr)")
     }
 
+    @Test func theConfiguredFreeSpaceReserveRefusesNewMessagesAndKeepsTheStoreReadable() throws {
+        let (config, folder) = try workspace()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // A reserve of 1 TiB: no disk here has that much free.
+        try (try String(contentsOfFile: config, encoding: .utf8) + "\n  min_free_mb: 1048576\n")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        #expect(try koerier(["init", "--config", config]).exitCode == 0)
+        let letter = Repository.signedSamples.appendingPathComponent("return-letter-fase-2-rsa.xml").path
+        let refused = try koerier(["enqueue", "--config", config, "--to", "gp-de-linde", letter])
+        #expect(refused.exitCode != 0, "\(refused.stdout)")
+        #expect(
+            refused.stderr.contains("the disk is full (nothing was stored)") && refused.stderr.contains("in reserve"), "\(refused.stderr)")
+        let status = try koerier(["status", "--config", config, "--json"])
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+        #expect((summary["outbound"] as? [Any])?.isEmpty == true)
+    }
+
     /// A real full disk: an 8 MiB ext4 image mounted on a loop device (root, as in CI).
     @Test func aFullDiskIsReportedPlainlyAndNothingHalfWrittenCountsAsStored() throws {
         let folder = try Repository.temporaryDirectory()
