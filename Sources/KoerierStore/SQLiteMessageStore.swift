@@ -21,7 +21,8 @@ public final class SQLiteMessageStore: MessageStore {
 
     public init(path: String, keys: PayloadKeyRing, minimumFreeBytes: Int64 = 32 << 20) throws {
         self.minimumFreeBytes = minimumFreeBytes
-        folder = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        let parent = (path as NSString).deletingLastPathComponent
+        folder = parent.isEmpty ? "." : parent
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             // Checkpoint every ~16 MB of WAL rather than 4 MB: letters are several KB each.
@@ -31,8 +32,7 @@ public final class SQLiteMessageStore: MessageStore {
         do {
             // Owner-only: the metadata names messages and recipients (payloads are encrypted).
             try FileManager.default.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent,
-                withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             database = try DatabasePool(path: path, configuration: configuration)
             // GRDB's pool sets synchronous=NORMAL on its writer after prepareDatabase (WAL's
             // common choice, which may lose the last commits on power loss): put FULL back,

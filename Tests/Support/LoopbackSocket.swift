@@ -5,7 +5,6 @@ import Foundation
 public final class LoopbackSocket: @unchecked Sendable {
     public let descriptor: Int32
     public let port: Int
-    private var acceptor: Thread?
 
     /// Binds 127.0.0.1:0. With `listen`, connections are accepted by the kernel's backlog
     /// and never answered (a hung partner); without it, connecting is refused (a partner
@@ -45,8 +44,7 @@ public final class LoopbackSocket: @unchecked Sendable {
             }
             for client in held { close(client) }
         }
-        thread.start()
-        socket.acceptor = thread
+        thread.start()  // ends when deinit shuts the socket down
         return socket
     }
 
