@@ -59,9 +59,9 @@ public struct KoerierConfiguration: Sendable {
         public var leaseSeconds = 120
         public var connectTimeoutSeconds = 10
         public var totalTimeoutSeconds = 60
-        /// Records leased and sent at once by one worker.
-        public var workers = 8
-        /// A recipient that failed this many times in a row is paused (circuit open).
+        /// A partner that gave no usable answer this many times in a row gets its lane's
+        /// circuit opened: probed one letter at a time, first after `firstRetrySeconds`, the
+        /// wait doubling up to `circuitPauseSeconds`.
         public var circuitFailures = 5
         public var circuitPauseSeconds = 300
         /// The envelope sender (MAIL FROM) of S/MIME mail.
@@ -139,7 +139,7 @@ public struct KoerierConfiguration: Sendable {
         if let section = try fields.section("delivery") {
             try section.rejectUnknown(allowed: [
                 "max_attempts", "max_age_hours", "first_retry_seconds", "max_retry_seconds",
-                "lease_seconds", "connect_timeout_seconds", "total_timeout_seconds", "workers",
+                "lease_seconds", "connect_timeout_seconds", "total_timeout_seconds",
                 "circuit_failures", "circuit_pause_seconds", "mail_from",
             ])
             delivery.maxAttempts = try section.integer("max_attempts", range: 1...1000) ?? delivery.maxAttempts
@@ -150,7 +150,6 @@ public struct KoerierConfiguration: Sendable {
             delivery.connectTimeoutSeconds =
                 try section.integer("connect_timeout_seconds", range: 1...300) ?? delivery.connectTimeoutSeconds
             delivery.totalTimeoutSeconds = try section.integer("total_timeout_seconds", range: 1...3600) ?? delivery.totalTimeoutSeconds
-            delivery.workers = try section.integer("workers", range: 1...256) ?? delivery.workers
             delivery.circuitFailures = try section.integer("circuit_failures", range: 1...1000) ?? delivery.circuitFailures
             delivery.circuitPauseSeconds = try section.integer("circuit_pause_seconds", range: 1...86_400) ?? delivery.circuitPauseSeconds
             delivery.mailFrom = try section.string("mail_from") ?? delivery.mailFrom

@@ -82,7 +82,29 @@ final class CurlHandle {
         return code
     }
 
+    /// The last answer's Retry-After in seconds from now (delay-seconds or an HTTP date).
+    var retryAfter: TimeInterval? {
+        var header: UnsafeMutablePointer<curl_header>?
+        guard curl_easy_header(handle, "Retry-After", 0, UInt32(CURLH_HEADER), -1, &header) == CURLHE_OK,
+            let value = header?.pointee.value
+        else { return nil }
+        return RetryAfter.seconds(String(cString: value), now: Date())
+    }
+
     func describe(_ code: CURLcode) -> String { String(cString: curl_easy_strerror(code)) }
+}
+
+/// HTTP's Retry-After (RFC 9110 §10.2.3): delay-seconds or an IMF-fixdate.
+enum RetryAfter {
+    static func seconds(_ text: String, now: Date) -> TimeInterval? {
+        let value = text.trimmingCharacters(in: .whitespaces)
+        if let seconds = Int(value), seconds >= 0 { return TimeInterval(seconds) }
+        let format = DateFormatter()
+        format.locale = Locale(identifier: "en_US_POSIX")
+        format.timeZone = TimeZone(identifier: "GMT")
+        format.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return format.date(from: value).map { max(0, $0.timeIntervalSince(now)) }
+    }
 }
 
 public enum TransportError: Error, CustomStringConvertible {

@@ -32,20 +32,24 @@ public enum DeliveryAssembly {
             key: identity.key)
         let timeouts = TransportTimeouts(
             connect: configuration.delivery.connectTimeoutSeconds, total: configuration.delivery.totalTimeoutSeconds)
-        return DeliveryWorker.Parts(
-            store: store, directory: directory, codec: codec, adapters: AdapterSet(signing: signing),
+        let receipts = ReceiptCheck(codec: codec, verifier: verifier)
+        let channels = ChannelSet(
             https: HTTPSTransport(credentials: credentials, timeouts: timeouts),
-            smtp: SMTPTransport(mailFrom: configuration.delivery.mailFrom, timeouts: timeouts),
-            mailSigner: mailSigner, receipts: ReceiptCheck(codec: codec, verifier: verifier),
-            policy: RetryPolicy(configuration.delivery))
+            smtp: SMTPTransport(mailFrom: configuration.delivery.mailFrom, timeouts: timeouts), receipts: receipts,
+            mailSigner: mailSigner, mailFrom: configuration.delivery.mailFrom)
+        return DeliveryWorker.Parts(
+            store: store, directory: directory, codec: codec, adapters: AdapterSet(signing: signing), channels: channels,
+            receipts: receipts, policy: RetryPolicy(configuration.delivery))
     }
 
     public static func worker(configuration: KoerierConfiguration, parts: DeliveryWorker.Parts, owner: String) -> DeliveryWorker {
-        let settings = configuration.delivery
+        let delivery = configuration.delivery
         return DeliveryWorker(
-            parts: parts, owner: owner, threads: settings.workers, leaseDuration: TimeInterval(settings.leaseSeconds),
-            mailFrom: settings.mailFrom, circuitFailures: settings.circuitFailures,
-            circuitPause: TimeInterval(settings.circuitPauseSeconds))
+            parts: parts, owner: owner,
+            settings: DeliveryWorker.Settings(
+                leaseDuration: TimeInterval(delivery.leaseSeconds), circuitFailures: delivery.circuitFailures,
+                circuitMaximumBackoff: TimeInterval(delivery.circuitPauseSeconds),
+                drainTimeout: TimeInterval(min(delivery.totalTimeoutSeconds, 30))))
     }
 
     /// This gateway's certificate followed by its intermediates, as one PEM file.

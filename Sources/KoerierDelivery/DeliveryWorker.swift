@@ -3,252 +3,255 @@ import KoerierModel
 import KoerierSecurity
 import KoerierStore
 import KoerierXML
-import Metrics
 
-/// What one delivery round did, per final state of each record it handled.
+/// What one pass of deliveries did, per final state of each record it handled.
 public struct DeliveryReport: Sendable, Equatable {
     public var handled: [DeliveryState: Int] = [:]
     public var total: Int { handled.values.reduce(0, +) }
     public init() {}
 }
 
-/// Leases due records and takes each through its adapter and transport, recording every
-/// attempt and its result in the store (and so in the audit log). Store writes and libcurl
-/// transfers block, so each round runs on its own small set of threads (like Postfix's
-/// delivery agents), never on Swift's cooperative pool, which a listener in the same
-/// process needs.
-public final class DeliveryWorker: Sendable {
+/// The delivery scheduler: one lane per directory entry, each with its own limit of
+/// transfers in flight and its own circuit, so a hung or slow partner holds only its own
+/// lane. It leases each lane's due letters (urgent first) under fenced leases, renews the
+/// leases while transfers run, and sends on a `BlockingExecutor` sized to the lanes, never
+/// on Swift's cooperative pool. An enqueue wakes it (`wake()`); otherwise it sleeps until
+/// the next retry, lease renewal or circuit probe is due.
+public final class DeliveryWorker: @unchecked Sendable {
     public struct Parts: Sendable {
         public let store: MessageStore
         public let directory: RecipientDirectory
         public let codec: MessageCodec
         public let adapters: AdapterSet
-        public let https: HTTPSTransport
-        public let smtp: SMTPTransport
-        public let mailSigner: SMIMESigner
+        public let channels: ChannelSet
         public let receipts: ReceiptCheck
         public let policy: RetryPolicy
 
         public init(
-            store: MessageStore, directory: RecipientDirectory, codec: MessageCodec, adapters: AdapterSet, https: HTTPSTransport,
-            smtp: SMTPTransport, mailSigner: SMIMESigner, receipts: ReceiptCheck, policy: RetryPolicy
+            store: MessageStore, directory: RecipientDirectory, codec: MessageCodec, adapters: AdapterSet, channels: ChannelSet,
+            receipts: ReceiptCheck, policy: RetryPolicy
         ) {
             self.store = store
             self.directory = directory
             self.codec = codec
             self.adapters = adapters
-            self.https = https
-            self.smtp = smtp
-            self.mailSigner = mailSigner
+            self.channels = channels
             self.receipts = receipts
             self.policy = policy
         }
     }
 
+    public struct Settings: Sendable {
+        public var leaseDuration: TimeInterval
+        public var circuitFailures: Int
+        /// The longest wait between two probes of a partner that is down.
+        public var circuitMaximumBackoff: TimeInterval
+        /// How long a stop waits for transfers in flight before it gives up on them (their
+        /// leases are released at the next start).
+        public var drainTimeout: TimeInterval
+
+        public init(leaseDuration: TimeInterval, circuitFailures: Int, circuitMaximumBackoff: TimeInterval, drainTimeout: TimeInterval) {
+            self.leaseDuration = leaseDuration
+            self.circuitFailures = circuitFailures
+            self.circuitMaximumBackoff = circuitMaximumBackoff
+            self.drainTimeout = drainTimeout
+        }
+    }
+
     let parts: Parts
     let owner: String
-    let batchSize: Int
-    let leaseDuration: TimeInterval
-    let mailFrom: String
+    let settings: Settings
     let context: AuditContext
-    let threads: Int
-    private let circuits: CircuitBreakers
-    private let limits = RecipientSlots()
+    private let attempt: LetterAttempt
+    private let executor: BlockingExecutor
 
-    public init(
-        parts: Parts, owner: String, threads: Int, leaseDuration: TimeInterval, mailFrom: String,
-        circuitFailures: Int, circuitPause: TimeInterval
-    ) {
+    private let condition = NSCondition()
+    private var lanes: [String: Lane] = [:]
+    private var inFlight: [Int64: InFlight] = [:]
+    private var woken = false
+    private var stopping = false
+    private var passReport = DeliveryReport()
+
+    private struct Lane {
+        let limit: Int
+        var circuit: LaneCircuit
+        var busy = 0
+    }
+
+    private struct InFlight {
+        let recipientID: String
+        let lease: String
+        var renewAt: Date
+    }
+
+    public init(parts: Parts, owner: String, settings: Settings) {
         self.parts = parts
-        self.threads = threads
-        batchSize = threads * 4
         self.owner = owner
-        self.leaseDuration = leaseDuration
-        self.mailFrom = mailFrom
+        self.settings = settings
         context = AuditContext(actor: "service:koerier-deliver", accessPoint: owner)
-        circuits = CircuitBreakers(threshold: circuitFailures, pause: circuitPause)
+        attempt = LetterAttempt(parts: parts, context: context)
+        let threads = parts.directory.recipients.values.reduce(0) { $0 + $1.concurrency } + 2
+        executor = BlockingExecutor(name: "koerier-delivery", maximumThreads: threads)
     }
 
-    /// One round: lease what is due now (up to the batch size) and deliver it on `threads` threads.
+    /// Something was enqueued: look for due letters now rather than at the next timer.
+    public func wake() {
+        condition.lock()
+        woken = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// One pass: every letter due now is attempted once (lanes in parallel, each within its
+    /// limit; lanes whose circuit is open are skipped); returns when all have settled.
     public func deliverDue() async throws -> DeliveryReport {
-        let leased = try parts.store.leaseDue(owner: owner, now: Date(), duration: leaseDuration, limit: batchSize, context: context)
-        guard !leased.isEmpty else { return DeliveryReport() }
-        let states = await withTaskGroup(of: [DeliveryState].self) { group in
-            let next = LeaseQueue(leased)
-            for _ in 0..<min(threads, leased.count) {
-                group.addTask {
-                    await withCheckedContinuation { continuation in
-                        Thread.detachNewThread {
-                            var states: [DeliveryState] = []
-                            while let record = next.take() { states.append(self.deliver(record)) }
-                            continuation.resume(returning: states)
-                        }
-                    }
-                }
+        try await onOwnThread { try self.loop(once: true, shouldStop: { false }) }
+    }
+
+    /// Delivers until `shouldStop` says so, then waits up to the drain timeout for the
+    /// transfers in flight.
+    public func run(shouldStop: @escaping @Sendable () -> Bool) async throws {
+        _ = try await onOwnThread { try self.loop(once: false, shouldStop: shouldStop) }
+    }
+
+    /// Asks a running `run` to stop now (a graceful shutdown), without waiting for its next timer.
+    public func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread { continuation.resume(with: Result { try body() }) }
+            thread.name = "koerier-scheduler"
+            thread.start()
+        }
+    }
+
+    // MARK: The scheduler's own thread
+
+    private func loop(once: Bool, shouldStop: @escaping @Sendable () -> Bool) throws -> DeliveryReport {
+        let passStart = Date()
+        condition.lock()
+        passReport = DeliveryReport()
+        condition.unlock()
+        while true {
+            condition.lock()
+            let stop = stopping || shouldStop()
+            condition.unlock()
+            if stop { break }
+            renewLeases()
+            let dispatched = try fill(dueBy: once ? passStart : Date())
+            condition.lock()
+            if once, dispatched == 0, inFlight.isEmpty {
+                condition.unlock()
+                break
             }
-            return await group.reduce(into: [DeliveryState]()) { $0 += $1 }
-        }
-        var report = DeliveryReport()
-        for state in states { report.handled[state, default: 0] += 1 }
-        return report
-    }
-
-    /// Rounds until `shouldStop` says so; idles briefly when nothing is due.
-    public func run(pollInterval: TimeInterval = 1, shouldStop: @Sendable () -> Bool) async throws {
-        while !shouldStop() {
-            let report = try await deliverDue()
-            if report.total == 0 { try await Task.sleep(nanoseconds: UInt64(pollInterval * 1e9)) }
-        }
-    }
-
-    private func deliver(_ record: OutboundRecord) -> DeliveryState {
-        do {
-            return try attempt(record)
-        } catch {
-            // A store failure mid-way: the lease expires and the record is tried again.
-            return .sending
-        }
-    }
-
-    private func attempt(_ record: OutboundRecord) throws -> DeliveryState {
-        let store = parts.store
-        guard let recipient = parts.directory[record.recipientID] else {
-            return try finish(
-                record, Transition(to: .dead, error: "unknown recipient '\(record.recipientID)': not in the recipient directory"))
-        }
-        if let until = circuits.pausedUntil(recipient.id, now: Date()) {
-            return try store.releaseLease(
-                record.id, until: until, reason: "recipient \(recipient.id) paused after repeated failures",
-                now: Date(), context: context
-            ).state
-        }
-        let payload = try store.deliveryPayload(of: record.id)
-        let message: Message
-        do {
-            message = try parts.codec.decode(payload)
-        } catch {
-            return try finish(
-                record,
-                Transition(
-                    to: .dead, error: "the stored message no longer passes validation: \(error.problems.first.map { "\($0)" } ?? "")"))
-        }
-        let consent = try record.clientReference.flatMap { try store.consent(clientReference: $0) }
-        let decision: AdapterDecision
-        do {
-            decision = try parts.adapters.adapter(for: recipient.type).prepare(message, bytes: payload, for: recipient, consent: consent)
-        } catch {
-            return try finish(record, Transition(to: .dead, error: "the \(recipient.type.rawValue) adapter failed: \(error)"))
-        }
-        guard case .send(let outgoing) = decision else {
-            if case .block(let reason) = decision { return try finish(record, Transition(to: .blocked, error: reason)) }
-            return .sending
-        }
-
-        let outcome: TransportOutcome
-        switch recipient.transport {
-        case .https(let target):
-            outcome = limits.withSlot(recipient.id, limit: recipient.concurrency) { parts.https.post(outgoing.bytes, to: target) }
-        case .smtp(let target):
-            guard let certificateFile = target.certificate,
-                let certificate = FileManager.default.contents(atPath: certificateFile.path).flatMap({ Certificate.loadPEM($0).first })
-            else {
-                return try finish(
-                    record,
-                    Transition(
-                        to: .blocked,
-                        error: "no-smime-certificate: \(recipient.id) has no readable S/MIME certificate; nothing is mailed unencrypted"))
+            if dispatched == 0, !woken, !stopping {
+                _ = condition.wait(until: nextWakeUp(once: once))
             }
-            let mail: Data
+            woken = false
+            condition.unlock()
+        }
+        drain()
+        condition.lock()
+        defer { condition.unlock() }
+        return passReport
+    }
+
+    /// Leases and dispatches what each lane may take now; the number dispatched.
+    private func fill(dueBy: Date) throws -> Int {
+        let now = Date()
+        let due = try parts.store.dueRecipients(dueBy: dueBy)
+        var dispatched = 0
+        for recipientID in due {
+            let free: Int = condition.withLock {
+                var lane = lanes[recipientID] ?? newLane(recipientID)
+                let capacity = lane.circuit.capacity(limit: lane.limit, now: now)
+                lanes[recipientID] = lane
+                return capacity - lane.busy
+            }
+            guard free > 0 else { continue }
+            let leased = try parts.store.leaseDue(
+                owner: owner, now: now, duration: settings.leaseDuration, limit: free, recipientID: recipientID, dueBy: dueBy,
+                context: context)
+            for record in leased { dispatch(record) }
+            dispatched += leased.count
+        }
+        return dispatched
+    }
+
+    private func newLane(_ recipientID: String) -> Lane {
+        Lane(
+            limit: parts.directory[recipientID]?.concurrency ?? 1,
+            circuit: LaneCircuit(
+                threshold: settings.circuitFailures, firstBackoff: parts.policy.firstDelay,
+                maximumBackoff: max(parts.policy.firstDelay, settings.circuitMaximumBackoff)))
+    }
+
+    private func dispatch(_ record: OutboundRecord) {
+        condition.withLock {
+            lanes[record.recipientID]?.busy += 1
+            inFlight[record.id] = InFlight(
+                recipientID: record.recipientID, lease: record.leaseToken ?? "",
+                renewAt: Date().addingTimeInterval(settings.leaseDuration / 3))
+        }
+        executor.submit { [attempt] in
+            let result = attempt.run(record)
+            self.finished(record, result)
+        }
+    }
+
+    private func finished(_ record: OutboundRecord, _ result: AttemptResult) {
+        var expedite = false
+        condition.lock()
+        inFlight[record.id] = nil
+        lanes[record.recipientID]?.busy -= 1
+        if case .settled(let state, let answered) = result {
+            passReport.handled[state, default: 0] += 1
+            if let answered { expedite = lanes[record.recipientID]?.circuit.record(answered: answered, now: Date()) ?? false }
+        }
+        woken = true  // a slot is free: fill again
+        condition.broadcast()
+        condition.unlock()
+        if expedite {
+            // The partner is back: its letters waiting out a backoff may go now.
+            _ = try? parts.store.expediteRetries(recipientID: record.recipientID, now: Date())
+            wake()
+        }
+    }
+
+    /// Extends the leases of transfers still running, a third of a lease before they expire.
+    private func renewLeases() {
+        let now = Date()
+        let due: [(Int64, InFlight)] = condition.withLock { inFlight.filter { $0.value.renewAt <= now }.map { ($0.key, $0.value) } }
+        for (id, flight) in due {
             do {
-                mail = try MailComposer.mail(
-                    from: mailFrom, to: target.mailbox, messageID: outgoing.messageID.value, kind: outgoing.kind.rawValue,
-                    signer: parts.mailSigner, recipientCertificate: certificate, attachment: outgoing.bytes)
+                try parts.store.extendLease(id, lease: flight.lease, until: now.addingTimeInterval(settings.leaseDuration), now: now)
+                condition.withLock { inFlight[id]?.renewAt = now.addingTimeInterval(settings.leaseDuration / 3) }
             } catch {
-                return try finish(record, Transition(to: .dead, error: "S/MIME failed: \(error)"))
-            }
-            outcome = limits.withSlot(recipient.id, limit: recipient.concurrency) { parts.smtp.send(mail, to: target) }
-        }
-        return try settle(record, recipient: recipient, outgoing: outgoing, outcome: outcome)
-    }
-
-    private func settle(
-        _ record: OutboundRecord, recipient: Recipient, outgoing: OutgoingMessage,
-        outcome: TransportOutcome
-    ) throws -> DeliveryState {
-        let sentID = outgoing.messageID.value
-        let digest = ReceiptMatch.sha256Hex(outgoing.bytes)
-        switch outcome {
-        case .accepted(_, let body):
-            circuits.record(success: true, for: recipient.id, now: Date())
-            guard case .https = recipient.transport else {
-                // Mail: the receipt comes later, through intake (`ReceiptIntake`).
-                return try finish(record, Transition(to: .delivered, sentMessageID: sentID, sentDigest: digest))
-            }
-            do {
-                let checked = try parts.receipts.check(body)
-                try parts.receipts.require(checked, answers: outgoing.bytes, messageID: outgoing.messageID)
-                let receiptID = checked.receipt.envelope.messageID
-                var transition = Transition(to: .acknowledged, receiptID: receiptID.value, sentMessageID: sentID, sentDigest: digest)
-                if case .rejected(let code, let text) = checked.receipt.outcome {
-                    transition = Transition(
-                        to: .dead, error: "rejected by \(recipient.id): \(code.rawValue): \(text)",
-                        receiptID: receiptID.value, sentMessageID: sentID, sentDigest: digest)
-                }
-                let receipt = InboundMessage(
-                    messageID: receiptID, kind: .receipt, sender: checked.signer.organisation ?? checked.signer.subject,
-                    payload: body)
-                let state = try parts.store.settle(record.id, transition, receipt: receipt, now: Date(), context: context).state
-                DeliveryMetrics.record(state, queuedAt: record.createdAt)
-                return state
-            } catch let failure as DeliveryFailure {
-                return try finish(
-                    record,
-                    Transition(
-                        to: .delivered, error: "accepted without a valid receipt: \(failure)",
-                        sentMessageID: sentID, sentDigest: digest))
-            }
-        case .refused(_, let reason):
-            circuits.record(success: true, for: recipient.id, now: Date())  // it answered: not down
-            return try finish(record, Transition(to: .dead, error: reason))
-        case .failed(let reason):
-            circuits.record(success: false, for: recipient.id, now: Date())
-            switch parts.policy.verdict(attempts: record.attempts, createdAt: record.createdAt, now: Date()) {
-            case .retry(let at): return try finish(record, Transition(to: .retrying, error: reason, nextAttemptAt: at))
-            case .giveUp(let why): return try finish(record, Transition(to: .dead, error: "\(reason); \(why)"))
+                // Lost or the store failed: the attempt's own settle will find out; stop renewing.
+                condition.withLock { inFlight[id]?.renewAt = .distantFuture }
             }
         }
     }
 
-    private func finish(_ record: OutboundRecord, _ transition: Transition) throws -> DeliveryState {
-        let state = try parts.store.transition(record.id, transition, now: Date(), context: context).state
-        DeliveryMetrics.record(state, queuedAt: record.createdAt)
-        return state
+    /// The next moment something may be due: a lease renewal, a circuit probe, or at most a
+    /// second away (a retry coming due, a record enqueued by another process).
+    private func nextWakeUp(once: Bool) -> Date {
+        var next = Date().addingTimeInterval(once ? 0.2 : 1)
+        for flight in inFlight.values where flight.renewAt < next { next = flight.renewAt }
+        for lane in lanes.values { if let probe = lane.circuit.probeAt, probe < next { next = probe } }
+        return next
     }
-}
 
-/// The records of one round, taken once each by the round's threads.
-final class LeaseQueue: @unchecked Sendable {
-    private let lock = NSLock()
-    private var records: ArraySlice<OutboundRecord>
-    init(_ records: [OutboundRecord]) { self.records = records[...] }
-    func take() -> OutboundRecord? { lock.withLock { records.popFirst() } }
-}
-
-/// What `GET /metrics` reports about deliveries (swift-metrics; `koerier serve` exports it
-/// in Prometheus form).
-enum DeliveryMetrics {
-    static func record(_ state: DeliveryState, queuedAt: Date) {
-        Counter(label: "koerier_deliveries_total", dimensions: [("outcome", state.rawValue)]).increment()
-        switch state {
-        case .delivered, .acknowledged:
-            Metrics.Timer(label: "koerier_delivery_latency_seconds").recordSeconds(max(0, Date().timeIntervalSince(queuedAt)))
-        case .retrying:
-            Counter(label: "koerier_delivery_failures_total").increment()
-        case .dead:
-            Counter(label: "koerier_delivery_failures_total").increment()
-            Counter(label: "koerier_dead_letters_total").increment()
-        default:
-            break
-        }
+    /// Waits for transfers in flight, at most the drain timeout.
+    private func drain() {
+        let deadline = Date().addingTimeInterval(settings.drainTimeout)
+        condition.lock()
+        while !inFlight.isEmpty, condition.wait(until: deadline) {}
+        condition.unlock()
     }
 }

@@ -1,54 +1,60 @@
 import CCurl
 import Foundation
 
-/// POSTs a signed message over HTTPS with mutual TLS: this gateway's client certificate,
-/// the server verified against the recipient's own anchors and name, TLS 1.2 or later.
-public struct HTTPSTransport: Sendable {
+/// POSTs bytes over HTTPS with mutual TLS: this gateway's client certificate, the server
+/// verified against the recipient's own anchors and name, TLS 1.2 or later. Connections
+/// are kept per destination (`CurlHandlePool`); what an answer means is the channel's call.
+public final class HTTPSTransport: Sendable {
     let credentials: ClientCredentials
     let timeouts: TransportTimeouts
     /// Largest response body read (a receipt is a few KB).
     let maxResponseBytes = 1 << 20
+    private let handles = CurlHandlePool()
 
     public init(credentials: ClientCredentials, timeouts: TransportTimeouts) {
         self.credentials = credentials
         self.timeouts = timeouts
     }
 
-    public func post(_ bytes: Data, to target: HTTPSTarget) -> TransportOutcome {
+    public func post(_ bytes: Data, to target: HTTPSTarget, contentType: String = "application/xml; charset=utf-8") -> TransportOutcome {
         do {
-            let curl = try CurlHandle(
-                url: target.url.absoluteString, protocols: "https", anchors: target.serverAnchors,
-                connectTimeout: timeouts.connect, totalTimeout: timeouts.total)
-            try curl.set(CURLOPT_SSLCERT, credentials.certificateChain.path)
-            try curl.set(CURLOPT_SSLCERTTYPE, "PEM")
-            try curl.set(CURLOPT_SSLKEY, credentials.key.path)
-            if let address = target.address, let host = target.url.host {
-                let port = target.url.port ?? 443
-                try curl.set(CURLOPT_CONNECT_TO, list: ["\(host):\(port):\(address):\(port)"])
-            }
-            // No "Expect: 100-continue" round trip: the body is small and wanted at once.
-            try curl.set(CURLOPT_HTTPHEADER, list: ["Content-Type: application/xml; charset=utf-8", "Expect:"])
-            try curl.set(CURLOPT_POST, 1)
-            let response = ResponseBuffer(limit: maxResponseBytes)
-            try curl.set(CURLOPT_WRITEFUNCTION, callback: ResponseBuffer.write)
-            try curl.set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(response).toOpaque())
-            let result = try withExtendedLifetime(response) {
-                try bytes.withUnsafeBytes { body -> (code: CURLcode, message: String) in
-                    try curl.set(CURLOPT_POSTFIELDSIZE_LARGE, size: body.count)
-                    try curl.set(CURLOPT_POSTFIELDS, pointer: UnsafeMutableRawPointer(mutating: body.baseAddress))
-                    return curl.perform()
+            let key = "\(target.url.absoluteString)|\(target.address ?? "")|\(target.serverAnchors.path)|\(contentType)"
+            return try handles.with(key, make: { try handle(for: target, contentType: contentType) }) { curl in
+                let response = ResponseBuffer(limit: maxResponseBytes)
+                try curl.set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(response).toOpaque())
+                let result = try withExtendedLifetime(response) {
+                    try bytes.withUnsafeBytes { body -> (code: CURLcode, message: String) in
+                        try curl.set(CURLOPT_POSTFIELDSIZE_LARGE, size: body.count)
+                        try curl.set(CURLOPT_POSTFIELDS, pointer: UnsafeMutableRawPointer(mutating: body.baseAddress))
+                        defer { try? curl.set(CURLOPT_POSTFIELDS, pointer: nil) }
+                        return curl.perform()
+                    }
                 }
-            }
-            guard result.code == CURLE_OK else { return .failed(reason: "HTTPS: \(result.message)") }
-            let status = curl.responseCode
-            switch status {
-            case 200..<300: return .accepted(status: status, body: response.data)
-            case 400..<500: return .refused(status: status, reason: "HTTP \(status): \(Self.summary(response.data))")
-            default: return .failed(reason: "HTTP \(status): \(Self.summary(response.data))")
+                guard result.code == CURLE_OK else { return .noAnswer(reason: "HTTPS: \(result.message)") }
+                return .answered(status: curl.responseCode, body: response.data, retryAfter: curl.retryAfter)
             }
         } catch {
-            return .failed(reason: "\(error)")
+            return .noAnswer(reason: "\(error)")
         }
+    }
+
+    /// A handle with everything that stays the same for this destination.
+    private func handle(for target: HTTPSTarget, contentType: String) throws -> CurlHandle {
+        let curl = try CurlHandle(
+            url: target.url.absoluteString, protocols: "https", anchors: target.serverAnchors,
+            connectTimeout: timeouts.connect, totalTimeout: timeouts.total)
+        try curl.set(CURLOPT_SSLCERT, credentials.certificateChain.path)
+        try curl.set(CURLOPT_SSLCERTTYPE, "PEM")
+        try curl.set(CURLOPT_SSLKEY, credentials.key.path)
+        if let address = target.address, let host = target.url.host {
+            let port = target.url.port ?? 443
+            try curl.set(CURLOPT_CONNECT_TO, list: ["\(host):\(port):\(address):\(port)"])
+        }
+        // No "Expect: 100-continue" round trip: the body is small and wanted at once.
+        try curl.set(CURLOPT_HTTPHEADER, list: ["Content-Type: \(contentType)", "Expect:"])
+        try curl.set(CURLOPT_POST, 1)
+        try curl.set(CURLOPT_WRITEFUNCTION, callback: ResponseBuffer.write)
+        return curl
     }
 
     /// The first line of a response body, short: for the record's last error.

@@ -17,10 +17,14 @@ public struct AdminListener: Sendable {
     let registry: PrometheusCollectorRegistry
     let phases: PhaseCompletion
     let logger: Logger
+    /// Called after a phase completion queued letters (wakes the delivery scheduler).
+    let enqueued: @Sendable () -> Void
 
     public init(
-        host: String, port: Int, store: SQLiteMessageStore, registry: PrometheusCollectorRegistry, phases: PhaseCompletion, logger: Logger
+        host: String, port: Int, store: SQLiteMessageStore, registry: PrometheusCollectorRegistry, phases: PhaseCompletion, logger: Logger,
+        enqueued: @escaping @Sendable () -> Void = {}
     ) {
+        self.enqueued = enqueued
         self.host = host
         self.port = port
         self.store = store
@@ -34,6 +38,7 @@ public struct AdminListener: Sendable {
         let store = store
         let registry = registry
         let phases = phases
+        let enqueued = enqueued
         router.get("/health") { _, _ -> Response in
             do {
                 _ = try store.counts()
@@ -68,6 +73,7 @@ public struct AdminListener: Sendable {
                 let outcome = try phases.complete(
                     trajectory: id, phase: phase, report: report, amend: amend,
                     context: AuditContext(actor: "service:koerier-admin", accessPoint: "admin@127.0.0.1"))
+                if !outcome.queued.isEmpty { enqueued() }
                 return Self.json(
                     201,
                     [

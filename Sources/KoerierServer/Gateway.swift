@@ -20,6 +20,9 @@ public enum Gateway {
         guard let identity = configuration.identity, let anchors = configuration.trustAnchors else {
             throw PhaseError("\(configuration.file.path): `serve` needs 'identity' and 'trust.anchors'")
         }
+        // One daemon per embedded store; held until the process ends (the kernel drops it on any exit).
+        let daemonLock = try DaemonLock.claim(storePath: configuration.storePath.path, role: "serve")
+        defer { withExtendedLifetime(daemonLock) {} }
         let parts = try DeliveryAssembly.parts(configuration: configuration, store: store, codec: codec)
         let verifier = parts.receipts.verifier
         let signing = parts.adapters.signing
@@ -58,18 +61,22 @@ public enum Gateway {
             tls: ListenerTLS(certificateChain: chainFile, key: identity.key, clientAnchors: anchors),
             maxBodyBytes: configuration.maxMessageBytes
         ) { await responder.respond($0) }
+        let owner = "serve@\(ProcessInfo.processInfo.hostName):\(configuration.storePath.path)"
+        let worker = DeliveryAssembly.worker(configuration: configuration, parts: parts, owner: owner)
+        // Enqueues in this process (phase completions) and in others (the CLI) wake the scheduler.
+        let doorbell = Doorbell(storePath: configuration.storePath.path) { worker.wake() }
+        defer { withExtendedLifetime(doorbell) {} }
         let phases = PhaseCompletion(store: store, directory: parts.directory, codec: codec, signing: signing)
         let admin = AdminListener(
-            host: serve.adminHost, port: serve.adminPort, store: store, registry: registry, phases: phases, logger: logger)
+            host: serve.adminHost, port: serve.adminPort, store: store, registry: registry, phases: phases, logger: logger,
+            enqueued: { worker.wake() })
         try FileManager.default.createDirectory(at: serve.inbox, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let drop = DropDirectoryIntake(folder: serve.inbox, codec: codec, verifier: verifier, intake: intake, logger: logger)
-        // One `serve` per store and host (like Postfix's queue manager): leases still held
-        // under this owner belong to a run that was killed, and go back to the queue now.
-        let owner = "serve@\(ProcessInfo.processInfo.hostName):\(configuration.storePath.path)"
+        // The daemon lock makes this the only `serve` on the store: leases still held under
+        // this owner belong to a run that was killed, and go back to the queue now.
         let released = try store.releaseLeases(
             owner: owner, now: Date(), context: AuditContext(actor: "service:koerier-serve", accessPoint: owner))
         if released > 0 { logger.notice("released the leases of a stopped run", metadata: ["records": "\(released)"]) }
-        let worker = DeliveryAssembly.worker(configuration: configuration, parts: parts, owner: owner)
 
         let services: [any Service] = [
             try listener.application { port in logger.info("intake listening (mutual TLS)", metadata: ["port": "\(port)"]) },
@@ -77,10 +84,15 @@ public enum Gateway {
             DeliveryService(worker: worker, logger: logger),
             DropDirectoryService(intake: drop, logger: logger),
         ]
-        let group = ServiceGroup(
-            configuration: .init(
-                services: services.map { .init(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Bounded: the scheduler's drain plus time for the listeners to close.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(min(configuration.delivery.totalTimeoutSeconds, 30) + 5)
+        let group = ServiceGroup(configuration: groupConfiguration)
+        // The group handles the first signal; a second one ends the process at once.
+        let secondSignal = ShutdownSignals(
+            onFirst: {}, onSecond: { logger.warning("second signal: exiting without waiting for transfers in flight") })
+        defer { withExtendedLifetime(secondSignal) {} }
         try await group.run()
         logger.info("stopped cleanly")
     }

@@ -11,20 +11,19 @@ final class StopFlag: @unchecked Sendable {
     var isSet: Bool { lock.withLock { stopped } }
 }
 
-/// The delivery worker as a service: rounds until graceful shutdown, then finishes the
-/// round in flight (no transfer is cut off; an unfinished lease would expire and retry).
+/// The delivery scheduler as a service: delivers until graceful shutdown, then waits a
+/// bounded time for the transfers in flight (a lease left behind is released at the next start).
 struct DeliveryService: Service {
     let worker: DeliveryWorker
     let logger: Logger
 
     func run() async throws {
-        let stop = StopFlag()
         try await withGracefulShutdownHandler {
-            try await worker.run(pollInterval: 0.5) { stop.isSet }
+            try await worker.run { false }
         } onGracefulShutdown: {
-            stop.set()
+            worker.stop()
         }
-        logger.info("delivery stopped: transfers in flight finished")
+        logger.info("delivery stopped")
     }
 }
 

@@ -58,6 +58,8 @@ public struct OutboundRecord: Sendable, Equatable {
     public let createdAt: Date
     public let updatedAt: Date
     public let keyID: String
+    /// The current lease's token while `sending`: the proof a worker shows to settle it.
+    public let leaseToken: String?
 }
 
 public enum EnqueueOutcome: Sendable, Equatable {
@@ -135,6 +137,14 @@ public struct InboundRecord: Sendable, Equatable {
     public let updatedAt: Date
 }
 
+/// The record's lease is no longer the caller's: it expired and the record went back to
+/// the queue (perhaps to another worker). The caller's change was not recorded.
+public struct LeaseLost: Error, CustomStringConvertible, Sendable {
+    public let recordID: Int64
+    public init(recordID: Int64) { self.recordID = recordID }
+    public var description: String { "record \(recordID): the lease was lost (expired and taken back); nothing was recorded" }
+}
+
 public struct StoreError: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
@@ -153,12 +163,25 @@ public protocol MessageStore: Sendable {
     /// The outcomes are in the order of `messages`; all are stored or none.
     func enqueueSealed(_ messages: [SealedOutboundMessage], now: Date, context: AuditContext) throws -> [EnqueueOutcome]
 
-    /// Leases up to `limit` due records to `owner` until `now + duration`, urgent first,
-    /// then oldest due. Leases that expired (a worker that crashed) return to the queue first.
-    func leaseDue(owner: String, now: Date, duration: TimeInterval, limit: Int, context: AuditContext) throws -> [OutboundRecord]
+    /// Leases up to `limit` due records (of one recipient, when given) to `owner` until
+    /// `now + duration`, urgent first, then oldest due, each under a fresh token. Leases
+    /// that expired (a worker that crashed or stalled) return to the queue first, audited.
+    func leaseDue(
+        owner: String, now: Date, duration: TimeInterval, limit: Int, recipientID: String?, dueBy: Date?, context: AuditContext
+    ) throws -> [OutboundRecord]
+
+    /// The recipients that have records due by `dueBy`: the scheduler's lanes with work.
+    func dueRecipients(dueBy: Date) throws -> [String]
+
+    /// Makes a recipient's retrying records due now (its partner answered again after an outage).
+    func expediteRetries(recipientID: String, now: Date) throws -> Int
 
     /// Moves a record along the state machine; refuses a move the machine does not allow.
-    func transition(_ id: Int64, _ transition: Transition, now: Date, context: AuditContext) throws -> OutboundRecord
+    /// A record being sent moves only with its current lease token (`LeaseLost` otherwise).
+    func transition(_ id: Int64, _ transition: Transition, lease: String?, now: Date, context: AuditContext) throws -> OutboundRecord
+
+    /// Keeps a lease alive while its transfer runs; `LeaseLost` when it is no longer held.
+    func extendLease(_ id: Int64, lease: String, until: Date, now: Date) throws
 
     func record(_ id: Int64) throws -> OutboundRecord?
 
@@ -194,7 +217,7 @@ public protocol MessageStore: Sendable {
 
     /// Returns a leased record to the queue until `until` without counting the attempt
     /// (its recipient is paused; nothing was sent).
-    func releaseLease(_ id: Int64, until: Date, reason: String, now: Date, context: AuditContext) throws -> OutboundRecord
+    func releaseLease(_ id: Int64, lease: String, until: Date, reason: String, now: Date, context: AuditContext) throws -> OutboundRecord
 
     /// The payload of a leased record, for sending (the lease's audit entry covers the access).
     func deliveryPayload(of id: Int64) throws -> Data
@@ -204,7 +227,8 @@ public protocol MessageStore: Sendable {
     func receiveProcessed(_ message: InboundMessage, now: Date, context: AuditContext) throws -> Bool
 
     /// Moves a record on and keeps the receipt that proved the delivery, in one transaction.
-    func settle(_ id: Int64, _ transition: Transition, receipt: InboundMessage, now: Date, context: AuditContext) throws -> OutboundRecord
+    func settle(_ id: Int64, _ transition: Transition, lease: String, receipt: InboundMessage, now: Date, context: AuditContext) throws
+        -> OutboundRecord
 
     /// The record whose delivered bytes had this message id, with their SHA-256.
     func record(sentMessageID: String) throws -> (record: OutboundRecord, digest: String)?
@@ -232,6 +256,16 @@ public struct ConsentRecord: Sendable, Equatable {
 }
 
 extension MessageStore {
+    /// Leases due records of any recipient.
+    public func leaseDue(owner: String, now: Date, duration: TimeInterval, limit: Int, context: AuditContext) throws -> [OutboundRecord] {
+        try leaseDue(owner: owner, now: now, duration: duration, limit: limit, recipientID: nil, dueBy: nil, context: context)
+    }
+
+    /// An ops or receipt move of a record nobody holds a lease on.
+    public func transition(_ id: Int64, _ transition: Transition, now: Date, context: AuditContext) throws -> OutboundRecord {
+        try self.transition(id, transition, lease: nil, now: now, context: context)
+    }
+
     /// Stores the message durably before returning; idempotent per (message id, recipient).
     public func enqueue(_ message: OutboundMessage, now: Date, context: AuditContext) throws -> EnqueueOutcome {
         guard let outcome = try enqueueBatch([message], now: now, context: context).first else {

@@ -20,13 +20,13 @@ extension SQLiteMessageStore {
 
     /// A delivery's outcome and the receipt that proved it, in one transaction: the receipt
     /// joins the inbound queue (processed) and the record moves on.
-    public func settle(_ id: Int64, _ transition: Transition, receipt: InboundMessage, now: Date, context: AuditContext) throws
-        -> OutboundRecord
+    public func settle(_ id: Int64, _ transition: Transition, lease: String, receipt: InboundMessage, now: Date, context: AuditContext)
+        throws -> OutboundRecord
     {
         let sealed = try seal(receipt.payload, boundTo: receipt.messageID.value)
         return try write { db in
             try Self.insertProcessed(receipt, sealed: sealed, outcome: "receipt processed", at: now, context: context, in: db)
-            return try Self.transition(id, transition, now: now, context: context, in: db)
+            return try Self.transition(id, transition, lease: lease, now: now, context: context, in: db)
         }
     }
 
@@ -72,7 +72,10 @@ extension SQLiteMessageStore {
             let ids = try Int64.fetchAll(db, sql: "SELECT id FROM outbox WHERE state = 'sending' AND lease_owner = ?", arguments: [owner])
             for id in ids {
                 try db.execute(
-                    sql: "UPDATE outbox SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?",
+                    sql: """
+                        UPDATE outbox SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL,
+                            updated_at = ? WHERE id = ?
+                        """,
                     arguments: [now.timeIntervalSince1970, id])
                 if let record = try Self.fetch(db, id: id) {
                     try Self.audit(.retry, record, context, outcome: "lease of a stopped run released", at: now, in: db)
@@ -87,15 +90,17 @@ extension SQLiteMessageStore {
         try write { db in try AuditChain.append(event, at: now, in: db) }
     }
 
-    public func releaseLease(_ id: Int64, until: Date, reason: String, now: Date, context: AuditContext) throws -> OutboundRecord {
+    public func releaseLease(_ id: Int64, lease: String, until: Date, reason: String, now: Date, context: AuditContext) throws
+        -> OutboundRecord
+    {
         try write { db in
-            guard let current = try Self.fetch(db, id: id) else { throw StoreError("no record \(id)") }
-            guard current.state == .sending else { throw StoreError("record \(id) is \(current.state.rawValue), not leased") }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE outbox SET state = 'queued', attempts = MAX(attempts - 1, 0), next_attempt_at = ?, lease_owner = NULL,
-                        lease_expires_at = NULL, updated_at = ? WHERE id = ?
-                    """, arguments: [until.timeIntervalSince1970, now.timeIntervalSince1970, id])
+                        lease_expires_at = NULL, lease_token = NULL, updated_at = ? WHERE id = ? AND state = 'sending' AND lease_token = ?
+                    """
+            ).execute(arguments: [until.timeIntervalSince1970, now.timeIntervalSince1970, id, lease])
+            guard db.changesCount == 1 else { throw LeaseLost(recordID: id) }
             guard let updated = try Self.fetch(db, id: id) else { throw StoreError("record \(id) vanished") }
             try Self.audit(.retry, updated, context, outcome: "not sent: \(reason)", at: now, in: db)
             return updated

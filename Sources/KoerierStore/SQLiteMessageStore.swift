@@ -68,6 +68,8 @@ public final class SQLiteMessageStore: MessageStore {
             return try database.write(body)
         } catch let error as StoreError {
             throw error
+        } catch let lost as LeaseLost {
+            throw lost
         } catch {
             throw StoreError(SQLiteMessageStore.explain(error))
         }
@@ -174,6 +176,11 @@ public final class SQLiteMessageStore: MessageStore {
             }
         }
         migrateTrajectories(&migrator)
+        migrator.registerMigration("v6: lease tokens") { db in
+            // A fresh random token per lease: only its holder may settle, extend or release it.
+            try db.alter(table: "outbox") { table in table.add(column: "lease_token", .text) }
+            try db.create(index: "outbox_lane_due", on: "outbox", columns: ["recipient_id", "state", "urgency", "next_attempt_at"])
+        }
         return migrator
     }
 
@@ -191,7 +198,7 @@ public final class SQLiteMessageStore: MessageStore {
 
     static let columns = """
         id, message_id, recipient_id, kind, recipient_type, transaction_id, urgency, state, attempts, next_attempt_at,
-        lease_owner, lease_expires_at, last_error, receipt_id, client_ref, created_at, updated_at, key_id
+        lease_owner, lease_expires_at, last_error, receipt_id, client_ref, created_at, updated_at, key_id, lease_token
         """
 
     static func record(_ row: Row) throws -> OutboundRecord {
@@ -207,7 +214,7 @@ public final class SQLiteMessageStore: MessageStore {
             leaseExpiresAt: (row["lease_expires_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
             lastError: row["last_error"], receiptID: row["receipt_id"], clientReference: row["client_ref"],
             createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
-            keyID: row["key_id"])
+            keyID: row["key_id"], leaseToken: row["lease_token"])
     }
 
     /// Hot statements are prepared once per connection (GRDB's statement cache).
@@ -264,7 +271,8 @@ public final class SQLiteMessageStore: MessageStore {
                     recipientID: message.recipientID, recipientType: message.recipientType.rawValue,
                     transactionID: message.transactionID.value, urgency: message.urgency, state: .queued, attempts: 0,
                     nextAttemptAt: now, leaseOwner: nil, leaseExpiresAt: nil, lastError: nil, receiptID: nil,
-                    clientReference: message.clientReference, createdAt: now, updatedAt: now, keyID: sealed.keyID)
+                    clientReference: message.clientReference, createdAt: now, updatedAt: now, keyID: sealed.keyID,
+                    leaseToken: nil)
                 try audit.append(Self.event(.enqueue, stored, context), at: now)
                 return .stored(stored)
             }
@@ -273,34 +281,76 @@ public final class SQLiteMessageStore: MessageStore {
         }
     }
 
-    public func leaseDue(owner: String, now: Date, duration: TimeInterval, limit: Int, context: AuditContext) throws -> [OutboundRecord] {
+    public func leaseDue(
+        owner: String, now: Date, duration: TimeInterval, limit: Int, recipientID: String?, dueBy: Date?, context: AuditContext
+    ) throws -> [OutboundRecord] {
         let time = now.timeIntervalSince1970
         return try write { db in
-            // Crash recovery: a lease nobody renewed returns its record to the queue.
-            try db.execute(
-                sql: """
-                    UPDATE outbox SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
-                    WHERE state = 'sending' AND lease_expires_at < ?
-                    """, arguments: [time, time])
+            try Self.reclaimExpiredLeases(at: now, context: context, in: db)
+            let lane = recipientID == nil ? "" : "AND recipient_id = ?"
+            var arguments: StatementArguments = [(dueBy ?? now).timeIntervalSince1970]
+            if let recipientID { arguments += [recipientID] }
+            arguments += [limit]
             let ids = try Int64.fetchAll(
-                db,
-                sql: """
-                    SELECT id FROM outbox WHERE state IN ('queued', 'retrying') AND next_attempt_at <= ?
-                    ORDER BY urgency DESC, next_attempt_at, id LIMIT ?
-                    """, arguments: [time, limit])
+                db.cachedStatement(
+                    sql: """
+                        SELECT id FROM outbox WHERE state IN ('queued', 'retrying') AND next_attempt_at <= ? \(lane)
+                        ORDER BY urgency DESC, next_attempt_at, id LIMIT ?
+                        """), arguments: arguments)
             var leased: [OutboundRecord] = []
             for id in ids {
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
-                        UPDATE outbox SET state = 'sending', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
+                        UPDATE outbox SET state = 'sending', lease_owner = ?, lease_expires_at = ?, lease_token = ?,
+                            attempts = attempts + 1, updated_at = ?
                         WHERE id = ?
-                        """, arguments: [owner, time + duration, time, id])
+                        """
+                ).execute(arguments: [owner, time + duration, UUID().uuidString, time, id])
                 if let record = try Self.fetch(db, id: id) {
                     try Self.audit(.send, record, context, outcome: "attempt \(record.attempts)", at: now, in: db)
                     leased.append(record)
                 }
             }
             return leased
+        }
+    }
+
+    public func dueRecipients(dueBy: Date) throws -> [String] {
+        try read { db in
+            try String.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT DISTINCT recipient_id FROM outbox
+                        WHERE (state IN ('queued', 'retrying') AND next_attempt_at <= ?) OR (state = 'sending' AND lease_expires_at < ?)
+                        """), arguments: [dueBy.timeIntervalSince1970, Date().timeIntervalSince1970])
+        }
+    }
+
+    public func expediteRetries(recipientID: String, now: Date) throws -> Int {
+        try write { db in
+            try db.execute(
+                sql: "UPDATE outbox SET next_attempt_at = ? WHERE recipient_id = ? AND state = 'retrying' AND next_attempt_at > ?",
+                arguments: [now.timeIntervalSince1970, recipientID, now.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
+
+    /// Crash recovery: a lease nobody renewed returns its record to the queue, audited, and
+    /// its token dies with it (a holder that wakes up later can no longer settle).
+    static func reclaimExpiredLeases(at now: Date, context: AuditContext, in db: Database) throws {
+        let time = now.timeIntervalSince1970
+        let expired = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT \(columns) FROM outbox WHERE state = 'sending' AND lease_expires_at < ?"),
+            arguments: [time]
+        ).map(record)
+        for record in expired {
+            try db.cachedStatement(
+                sql: """
+                    UPDATE outbox SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL,
+                        updated_at = ? WHERE id = ? AND lease_token IS ?
+                    """
+            ).execute(arguments: [time, record.id, record.leaseToken])
+            try audit(.retry, record, context, outcome: "lease of \(record.leaseOwner ?? "?") expired: back in the queue", at: now, in: db)
         }
     }
 
@@ -313,18 +363,27 @@ public final class SQLiteMessageStore: MessageStore {
         case .blocked: return .block
         case .cancelled: return .cancel
         case .sending: return .send
-        case .queued: return from == .dead ? .retry : .send
+        case .queued: return from == .dead || from == .blocked ? .retry : .send
         }
     }
 
-    public func transition(_ id: Int64, _ transition: Transition, now: Date, context: AuditContext) throws -> OutboundRecord {
-        try write { db in try Self.transition(id, transition, now: now, context: context, in: db) }
-    }
-
-    static func transition(_ id: Int64, _ transition: Transition, now: Date, context: AuditContext, in db: Database) throws
+    public func transition(_ id: Int64, _ transition: Transition, lease: String?, now: Date, context: AuditContext) throws
         -> OutboundRecord
     {
+        try write { db in try Self.transition(id, transition, lease: lease, now: now, context: context, in: db) }
+    }
+
+    /// Moves a record on. A leased record (`sending`) moves only for the holder of its
+    /// current lease token: the update names the token, and no row changed means the lease
+    /// was lost to expiry (nothing is written, not even an audit entry).
+    static func transition(
+        _ id: Int64, _ transition: Transition, lease: String?, now: Date, context: AuditContext, in db: Database
+    ) throws -> OutboundRecord {
         guard let current = try fetch(db, id: id) else { throw StoreError("no record \(id)") }
+        if current.state == .sending, lease == nil {
+            throw StoreError("record \(id) is being sent (leased by \(current.leaseOwner ?? "?")); try again once the attempt ends")
+        }
+        if let lease, current.state != .sending || current.leaseToken != lease { throw LeaseLost(recordID: id) }
         guard current.state.successors.contains(transition.to) else {
             throw StoreError("record \(id) is \(current.state.rawValue); it cannot become \(transition.to.rawValue)")
         }
@@ -336,19 +395,29 @@ public final class SQLiteMessageStore: MessageStore {
             sql: """
                 UPDATE outbox SET state = ?, last_error = COALESCE(?, last_error), next_attempt_at = COALESCE(?, next_attempt_at),
                     receipt_id = COALESCE(?, receipt_id), lease_owner = CASE WHEN ? THEN lease_owner END,
-                    lease_expires_at = CASE WHEN ? THEN lease_expires_at END, updated_at = ?,
-                    sent_message_id = COALESCE(?, sent_message_id), sent_digest = COALESCE(?, sent_digest)
-                WHERE id = ?
+                    lease_expires_at = CASE WHEN ? THEN lease_expires_at END, lease_token = CASE WHEN ? THEN lease_token END,
+                    updated_at = ?, sent_message_id = COALESCE(?, sent_message_id), sent_digest = COALESCE(?, sent_digest)
+                WHERE id = ? AND state = ? AND lease_token IS ?
                 """
         ).execute(arguments: [
-            transition.to.rawValue, transition.error, next, transition.receiptID, keepsLease, keepsLease, time,
-            transition.sentMessageID, transition.sentDigest, id,
+            transition.to.rawValue, transition.error, next, transition.receiptID, keepsLease, keepsLease, keepsLease, time,
+            transition.sentMessageID, transition.sentDigest, id, current.state.rawValue, current.leaseToken,
         ])
+        guard db.changesCount == 1 else { throw LeaseLost(recordID: id) }
         guard let updated = try fetch(db, id: id) else { throw StoreError("record \(id) vanished") }
         try audit(
             auditKind(from: current.state, to: transition.to), updated, context,
             outcome: transition.error ?? transition.to.rawValue, at: now, in: db)
         return updated
+    }
+
+    public func extendLease(_ id: Int64, lease: String, until: Date, now: Date) throws {
+        try write { db in
+            try db.cachedStatement(
+                sql: "UPDATE outbox SET lease_expires_at = ?, updated_at = ? WHERE id = ? AND state = 'sending' AND lease_token = ?"
+            ).execute(arguments: [until.timeIntervalSince1970, now.timeIntervalSince1970, id, lease])
+            guard db.changesCount == 1 else { throw LeaseLost(recordID: id) }
+        }
     }
 
     public func record(_ id: Int64) throws -> OutboundRecord? {

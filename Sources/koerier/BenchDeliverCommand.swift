@@ -91,12 +91,12 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         let mailLetters = Array(letters.suffix(messages))
 
         // Baselines: the same bytes, posted or mailed by plain concurrent loops.
-        let https = parts.https
+        let https = parts.channels.https
         guard case .https(let httpsTarget) = parts.directory["gp"]?.transport,
             case .smtp(let smtpTarget) = parts.directory["employer"]?.transport
         else { throw CommandFailure("bench directory incomplete") }
         let bareHTTPS = try await BenchLoopback.rate(httpsLetters, clients: concurrency) { bytes in
-            if case .accepted = https.post(bytes, to: httpsTarget) { return true } else { return false }
+            if case .answered(200..<300, _, _) = https.post(bytes, to: httpsTarget) { return true } else { return false }
         }
         print(String(format: "bare HTTPS clients:      %7.1f msg/s", bareHTTPS))
         guard let employer = parts.directory["employer"], let certificateFile = smtpTarget.certificate,
@@ -113,12 +113,12 @@ struct BenchDeliverCommand: AsyncParsableCommand {
             else { throw CommandFailure("cannot prepare a notice") }
             return try MailComposer.mail(
                 from: benchConfiguration.delivery.mailFrom, to: smtpTarget.mailbox, messageID: outgoing.messageID.value,
-                kind: outgoing.kind.rawValue, signer: parts.mailSigner, recipientCertificate: employerCertificate,
+                kind: outgoing.kind.rawValue, signer: parts.channels.mailSigner, recipientCertificate: employerCertificate,
                 attachment: outgoing.bytes)
         }
-        let smtp = parts.smtp
+        let smtp = parts.channels.smtp
         let bareSMTP = try await BenchLoopback.rate(notices, clients: concurrency) { mail in
-            if case .accepted = smtp.send(mail, to: smtpTarget) { return true } else { return false }
+            if case .answered(200..<300, _, _) = smtp.send(mail, to: smtpTarget) { return true } else { return false }
         }
         print(String(format: "bare SMTP clients:       %7.1f msg/s", bareSMTP))
 
@@ -186,7 +186,7 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         store: {path: bench.sqlite, key_file: payload.keys}
         recipients: recipients.yaml
         identity: {key: \(pki.appendingPathComponent("centre.key").path), certificate: \(pki.appendingPathComponent("centre.pem").path), chain: \(pki.appendingPathComponent("chain.pem").path)}
-        delivery: {workers: \(concurrency), mail_from: koerier@bench.test}
+        delivery: {mail_from: koerier@bench.test}
         """.write(to: folder.appendingPathComponent("koerier.yaml"), atomically: true, encoding: .utf8)
         try """
         recipients:

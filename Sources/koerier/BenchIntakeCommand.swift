@@ -97,7 +97,7 @@ struct BenchIntakeCommand: AsyncParsableCommand {
         let real = HTTPSTarget(url: URL(string: "https://localhost:\(realPort)/v1/messages")!, serverAnchors: anchors)
         let bare = HTTPSTarget(url: URL(string: "https://localhost:\(barePort)/v1/messages")!, serverAnchors: anchors)
         let accepted: @Sendable (TransportOutcome) -> Bool = { outcome in
-            if case .accepted(_, let body) = outcome { return body.range(of: Data("<Accepted".utf8)) != nil }
+            if case .answered(200..<300, let body, _) = outcome { return body.range(of: Data("<Accepted".utf8)) != nil }
             return false
         }
         let single = Array(referrals.prefix(messages / 4))

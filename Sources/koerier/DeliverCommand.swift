@@ -11,9 +11,11 @@ struct DeliverCommand: AsyncParsableCommand {
             Leases due records (urgent first), lets the recipient type's adapter decide what may \
             be sent, sends it, and records the result: acknowledged (a verified receipt), \
             delivered, retrying (with backoff), dead (refused, or out of attempts) or blocked \
-            (no consent, no S/MIME certificate). Every attempt is in the audit log. With --once \
+            (no consent, no S/MIME certificate). Every attempt is in the audit log. Each recipient \
+            has its own lane and circuit, so a hung partner holds only its own letters. With --once \
             it handles what is due now and exits; otherwise it runs until SIGTERM or SIGINT and \
-            finishes the transfers in flight first.
+            waits a bounded time for the transfers in flight (a second signal exits at once). One \
+            serve or deliver per store: a second refuses to start.
             """
     )
 
@@ -24,9 +26,15 @@ struct DeliverCommand: AsyncParsableCommand {
 
     func run() async throws {
         let worker: DeliveryWorker
+        let daemonLock: DaemonLock
         do {
             let (configuration, codec) = try global.loadCodec()
             let (_, store) = try global.openStore(configuration)
+            do {
+                daemonLock = try DaemonLock.claim(storePath: configuration.storePath.path, role: "deliver")
+            } catch {
+                throw CommandFailure("\(error)")
+            }
             let parts = try DeliveryAssembly.parts(configuration: configuration, store: store, codec: codec)
             worker = DeliveryAssembly.worker(
                 configuration: configuration, parts: parts, owner: "deliver@\(ProcessInfo.processInfo.hostName):\(getpid())")
@@ -37,6 +45,7 @@ struct DeliverCommand: AsyncParsableCommand {
             Output.error("koerier: \(error)")
             throw ExitCode.configurationError
         }
+        defer { withExtendedLifetime(daemonLock) {} }
         if once {
             let report: DeliveryReport
             do {
@@ -49,42 +58,15 @@ struct DeliverCommand: AsyncParsableCommand {
             print(report.total == 0 ? "nothing due" : "handled \(report.total): " + summary.joined(separator: ", "))
             return
         }
-        let stop = StopSignal()
+        let signals = ShutdownSignals(
+            onFirst: { worker.stop() }, onSecond: { Output.error("koerier: second signal: exiting without waiting for transfers") })
         do {
-            try await worker.run { stop.requested }
+            defer { withExtendedLifetime(signals) {} }
+            try await worker.run { false }
         } catch {
             Output.error("koerier: \(error)")
             throw ExitCode.failure
         }
-        print("stopped: transfers in flight finished")
-    }
-}
-
-/// SIGTERM/SIGINT ask the loop to stop after the current round (no transfer is cut off).
-final class StopSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stopped = false
-    private var sources: [DispatchSourceSignal] = []
-
-    init() {
-        for number in [SIGTERM, SIGINT] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [weak self] in self?.request() }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    private func request() {
-        lock.lock()
-        stopped = true
-        lock.unlock()
-    }
-
-    var requested: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return stopped
+        print("stopped: transfers in flight finished or left to their leases")
     }
 }

@@ -56,7 +56,9 @@ struct EnqueueCommand: ParsableCommand {
                 clientReference: bsn.map { store.clientReferencer.reference(bsn: $0) })
             let outcome = try storeOperation { try store.enqueue(outbound, now: Date(), context: CLIContext.audit) }
             switch outcome {
-            case .stored(let record): print("\(record.id) \(record.messageID): queued for \(to) (\(type.rawValue))")
+            case .stored(let record):
+                Doorbell.ring(storePath: configuration.storePath.path)
+                print("\(record.id) \(record.messageID): queued for \(to) (\(type.rawValue))")
             case .duplicate(let record):
                 print("\(record.id) \(record.messageID): already queued for \(to) (\(record.state.rawValue)); nothing stored")
             }

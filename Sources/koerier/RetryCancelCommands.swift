@@ -4,7 +4,12 @@ import KoerierStore
 
 struct RetryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "retry", abstract: "Put a dead record (or with --dead, every dead record) back in the queue, due now.")
+        commandName: "retry",
+        abstract: "Put a dead or blocked record (or with --dead, every dead record) back in the queue, due now.",
+        discussion: """
+            A blocked record (no consent, no S/MIME certificate) goes back once what it lacked is \
+            there; if it is still lacking, the next attempt blocks it again. Every move is audited.
+            """)
 
     @OptionGroup var global: GlobalOptions
 

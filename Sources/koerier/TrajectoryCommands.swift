@@ -128,6 +128,7 @@ struct PhaseCommand: ParsableCommand {
                         codec: codec, signing: signing)
                     let outcome = try completion.complete(
                         trajectory: trajectory, phase: phaseValue, report: parsed, amend: amend, context: CLIContext.audit)
+                    if !outcome.queued.isEmpty { Doorbell.ring(storePath: configuration.storePath.path) }
                     print("letter \(outcome.letterID) (\(phase)\(amend ? ", correction" : "")):")
                     for (recipient, record) in outcome.queued { print("  queued for \(recipient) as record \(record.id)") }
                     for (recipient, reason) in outcome.skipped { print("  not for \(recipient): \(reason)") }

@@ -115,7 +115,8 @@ import Testing
         let waiting = try store.enqueue(Self.message(), now: Date(), context: Self.context).record
         let leased = try store.leaseDue(owner: "test", now: Date(), duration: 60, limit: 1, context: Self.context)
         #expect(leased.map(\.id) == [delivered.id])
-        _ = try store.transition(delivered.id, Transition(to: .delivered), now: Date(), context: Self.context)
+        _ = try store.transition(
+            delivered.id, Transition(to: .delivered), lease: leased.first?.leaseToken, now: Date(), context: Self.context)
 
         let purge = try koerier(["purge", "--config", config, "--delivered-before", "2100-01-01"])
         #expect(purge.exitCode == 0 && purge.stdout.hasPrefix("purged 1 record(s)"), "\(purge.stdout)\(purge.stderr)")

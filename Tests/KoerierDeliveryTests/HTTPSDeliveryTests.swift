@@ -223,17 +223,27 @@ import Testing
         #expect(received.all.count == 1)
     }
 
-    @Test func aRecipientThatKeepsFailingIsPausedWithoutSpendingAttempts() async throws {
+    @Test func aPartnerThatIsDownIsProbedOneLetterAtATimeWithoutSpendingAttempts() async throws {
         let rig = try DeliveryRig()
         try rig.configure(
-            recipients: Self.gp(port: try rig.downPort()), delivery: "  workers: 1\n  circuit_failures: 2\n  circuit_pause_seconds: 60\n")
-        let records = try ["return-letter-fase-2-rsa.xml", "return-letter-afsluiting-ecdsa.xml", "referral-huisarts-rsa.xml"]
+            recipients: Self.gp(port: try rig.downPort()) + "    concurrency: 1\n",
+            delivery: "  circuit_failures: 1\n  circuit_pause_seconds: 60\n")
+        let records = try ["return-letter-fase-2-rsa.xml", "return-letter-afsluiting-ecdsa.xml"]
             .map { try rig.enqueue($0, to: "gp-de-linde", type: .huisarts) }
-        let before = Date()
-        let report = try await rig.worker().deliverDue()
-        #expect(report.handled[.retrying] == 2 && report.handled[.queued] == 1)
-        let paused = try #require(try records.compactMap { try rig.store.record($0.id) }.first { $0.state == .queued })
-        #expect(paused.attempts == 0)
-        #expect(paused.nextAttemptAt >= before.addingTimeInterval(60))
+        let worker = try rig.worker()
+        // The failure opens the lane's circuit: the second letter is not attempted.
+        let first = try await worker.deliverDue()
+        #expect(first.handled == [.retrying: 1])
+        let waiting = try #require(try records.compactMap { try rig.store.record($0.id) }.first { $0.state == .queued })
+        #expect(waiting.attempts == 0)
+        #expect(try await worker.deliverDue().total == 0)  // still open
+        // After the first retry delay (1 s here) the circuit probes with one letter, urgent or oldest first.
+        try await Task.sleep(nanoseconds: 1_100_000_000)
+        let probe = try await worker.deliverDue()
+        #expect(probe.total == 1)
+        #expect(try rig.store.record(waiting.id)?.attempts == 1)
+        // The probe failed: the next one waits twice as long.
+        try await Task.sleep(nanoseconds: 1_100_000_000)
+        #expect(try await worker.deliverDue().total == 0)
     }
 }

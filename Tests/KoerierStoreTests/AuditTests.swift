@@ -23,8 +23,8 @@ import Testing
             recipientType: .huisarts, transactionID: try TransactionID("ZD20260302007"), urgency: .routine,
             payload: Data("<ReturnLetter/>".utf8), clientReference: reference)
         let id = try store.enqueue(message, now: t0, context: ops).record.id
-        _ = try store.leaseDue(owner: "worker", now: t0, duration: 30, limit: 10, context: ops)
-        _ = try store.transition(id, Transition(to: .delivered), now: t0.addingTimeInterval(1), context: ops)
+        let lease = try store.leaseDue(owner: "worker", now: t0, duration: 30, limit: 10, context: ops).first?.leaseToken
+        _ = try store.transition(id, Transition(to: .delivered), lease: lease, now: t0.addingTimeInterval(1), context: ops)
         _ = try store.payload(of: id, now: t0.addingTimeInterval(2), context: ops)
         return (store, path, folder)
     }

@@ -51,8 +51,10 @@ import Testing
         let leased = try store.leaseDue(owner: "worker-1", now: t0, duration: 30, limit: 10, context: ops)
         #expect(leased.map(\.id) == [id])
         #expect(leased.first?.state == .sending && leased.first?.attempts == 1 && leased.first?.leaseOwner == "worker-1")
-        let delivered = try store.transition(id, Transition(to: .delivered), now: t0.addingTimeInterval(1), context: ops)
-        #expect(delivered.state == .delivered && delivered.leaseOwner == nil)
+        let lease = try #require(leased.first?.leaseToken)
+        #expect(throws: StoreError.self) { try store.transition(id, Transition(to: .delivered), now: t0, context: ops) }
+        let delivered = try store.transition(id, Transition(to: .delivered), lease: lease, now: t0.addingTimeInterval(1), context: ops)
+        #expect(delivered.state == .delivered && delivered.leaseOwner == nil && delivered.leaseToken == nil)
         let acknowledged = try store.transition(
             id, Transition(to: .acknowledged, receiptID: "7e8f9a0b-1c2d-4e3f-8a4b-5c6d7e8f9a0b"),
             now: t0.addingTimeInterval(2), context: ops)
@@ -60,6 +62,50 @@ import Testing
         for next in DeliveryState.allCases {
             #expect(throws: StoreError.self) { try store.transition(id, Transition(to: next), now: t0, context: ops) }
         }
+    }
+
+    @Test func onlyTheHolderOfTheCurrentLeaseSettlesARecord() throws {
+        let (store, folder) = try makeStore()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let id = try store.enqueue(message(), now: t0, context: ops).record.id
+        let stale = try #require(store.leaseDue(owner: "stalled", now: t0, duration: 30, limit: 1, context: ops).first?.leaseToken)
+        // Renewal keeps it while it is held; after expiry the next lease takes the record back, audited.
+        try store.extendLease(id, lease: stale, until: t0.addingTimeInterval(40), now: t0.addingTimeInterval(20))
+        #expect(try store.leaseDue(owner: "w2", now: t0.addingTimeInterval(35), duration: 30, limit: 1, context: ops).isEmpty)
+        let fresh = try #require(
+            store.leaseDue(owner: "w2", now: t0.addingTimeInterval(41), duration: 30, limit: 1, context: ops).first?.leaseToken)
+        #expect(fresh != stale)
+        #expect(try store.auditEntries(limit: 2).last?.event.outcome == "lease of stalled expired: back in the queue")
+        let entries = try store.auditEntries(limit: 100).count
+        // The stalled holder wakes up: settling, extending and releasing all fail and record nothing.
+        #expect(throws: LeaseLost.self) {
+            try store.transition(id, Transition(to: .acknowledged), lease: stale, now: t0.addingTimeInterval(42), context: ops)
+        }
+        #expect(throws: LeaseLost.self) { try store.extendLease(id, lease: stale, until: t0.addingTimeInterval(90), now: t0) }
+        #expect(throws: LeaseLost.self) {
+            try store.releaseLease(id, lease: stale, until: t0, reason: "x", now: t0.addingTimeInterval(42), context: ops)
+        }
+        #expect(try store.auditEntries(limit: 100).count == entries)
+        #expect(try store.record(id)?.state == .sending && store.record(id)?.leaseOwner == "w2")
+        let done = try store.transition(id, Transition(to: .acknowledged), lease: fresh, now: t0.addingTimeInterval(43), context: ops)
+        #expect(done.state == .acknowledged)
+        #expect(throws: LeaseLost.self) {
+            try store.transition(id, Transition(to: .acknowledged), lease: fresh, now: t0.addingTimeInterval(44), context: ops)
+        }
+    }
+
+    @Test func oneDaemonPerStore() throws {
+        let (store, folder) = try makeStore()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("var/koerier.sqlite").path
+        _ = store
+        var first: DaemonLock? = try DaemonLock.claim(storePath: path, role: "serve")
+        #expect(first != nil)
+        // flock is per open file description: a second claim, even in this process, is refused.
+        let refusal = #expect(throws: StoreError.self) { try DaemonLock.claim(storePath: path, role: "deliver") }
+        #expect(refusal?.description.contains("serve, pid \(getpid())") == true)
+        first = nil
+        #expect(throws: Never.self) { try DaemonLock.claim(storePath: path, role: "deliver") }
     }
 
     @Test func anExpiredLeaseReturnsTheRecordToTheQueue() throws {
@@ -107,9 +153,9 @@ import Testing
         let (store, folder) = try makeStore()
         defer { try? FileManager.default.removeItem(at: folder) }
         let id = try store.enqueue(message(), now: t0, context: ops).record.id
-        _ = try store.leaseDue(owner: "w", now: t0, duration: 30, limit: 1, context: ops)
+        let lease = try store.leaseDue(owner: "w", now: t0, duration: 30, limit: 1, context: ops).first?.leaseToken
         let retrying = try store.transition(
-            id, Transition(to: .retrying, error: "HTTP 503", nextAttemptAt: t0.addingTimeInterval(60)),
+            id, Transition(to: .retrying, error: "HTTP 503", nextAttemptAt: t0.addingTimeInterval(60)), lease: lease,
             now: t0.addingTimeInterval(1), context: ops)
         #expect(retrying.lastError == "HTTP 503")
         #expect(try store.leaseDue(owner: "w", now: t0.addingTimeInterval(30), duration: 30, limit: 1, context: ops).isEmpty)

@@ -1,0 +1,42 @@
+import Foundation
+import KoerierSecurity
+
+/// The letter as an S/MIME (signed, then encrypted) attachment, mailed over SMTP with
+/// STARTTLS required; the receipt arrives later by its own route (`ReceiptIntake`).
+struct SMIMEMailChannel: OutboundChannel {
+    let recipientID: String
+    let target: SMTPTarget
+    let transport: SMTPTransport
+    let signer: SMIMESigner
+    let mailFrom: String
+    /// Read once, when the lane's channel is made (and again after a reload).
+    let recipientCertificate: Certificate?
+
+    func prepare(_ letter: OutgoingMessage) throws(ChannelProblem) -> Data {
+        guard let certificate = recipientCertificate else {
+            throw .blocked("no-smime-certificate: \(recipientID) has no readable S/MIME certificate; nothing is mailed unencrypted")
+        }
+        do {
+            return try MailComposer.mail(
+                from: mailFrom, to: target.mailbox, messageID: letter.messageID.value, kind: letter.kind.rawValue,
+                signer: signer, recipientCertificate: certificate, attachment: letter.bytes)
+        } catch {
+            throw .failed("S/MIME failed: \(error)")
+        }
+    }
+
+    func send(_ wire: Data) -> TransportOutcome { transport.send(wire, to: target) }
+
+    func interpret(_ outcome: TransportOutcome, for letter: OutgoingMessage) -> ChannelVerdict {
+        switch outcome {
+        case .noAnswer(let reason): return .retryLater(reason: reason, after: nil)
+        case .answered(let status, let body, _):
+            let detail = String(decoding: body, as: UTF8.self)
+            switch status {
+            case 200..<300: return .delivered(note: nil)
+            case 500..<600: return .refused(reason: detail)
+            default: return .retryLater(reason: detail.isEmpty ? "SMTP \(status)" : detail, after: nil)
+            }
+        }
+    }
+}

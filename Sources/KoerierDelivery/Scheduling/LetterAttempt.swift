@@ -1,0 +1,135 @@
+import Foundation
+import KoerierModel
+import KoerierSecurity
+import KoerierStore
+import KoerierXML
+import Metrics
+
+/// How one attempt ended, for the scheduler.
+enum AttemptResult: Sendable {
+    /// The record moved to this state; `answered` says whether the partner answered (circuit).
+    case settled(DeliveryState, answered: Bool?)
+    /// The lease had expired and the record was taken back: nothing was recorded.
+    case leaseLost
+    /// The store failed mid-way: the lease expires and the record is tried again.
+    case storeFailed(String)
+}
+
+/// One leased record, from its stored bytes through the recipient's adapter and channel to
+/// its next state, settled with the lease's token.
+struct LetterAttempt: Sendable {
+    let parts: DeliveryWorker.Parts
+    let context: AuditContext
+
+    func run(_ record: OutboundRecord) -> AttemptResult {
+        guard let lease = record.leaseToken else { return .storeFailed("record \(record.id) was handed over without a lease") }
+        do {
+            return try attempt(record, lease: lease)
+        } catch let lost as LeaseLost {
+            _ = lost
+            return .leaseLost
+        } catch {
+            return .storeFailed("\(error)")
+        }
+    }
+
+    private func attempt(_ record: OutboundRecord, lease: String) throws -> AttemptResult {
+        let store = parts.store
+        guard let recipient = parts.directory[record.recipientID] else {
+            return try finish(
+                record, lease, Transition(to: .dead, error: "unknown recipient '\(record.recipientID)': not in the recipient directory"))
+        }
+        let payload = try store.deliveryPayload(of: record.id)
+        let message: Message
+        do {
+            message = try parts.codec.decode(payload)
+        } catch {
+            return try finish(
+                record, lease,
+                Transition(
+                    to: .dead, error: "the stored message no longer passes validation: \(error.problems.first.map { "\($0)" } ?? "")"))
+        }
+        let consent = try record.clientReference.flatMap { try store.consent(clientReference: $0) }
+        let decision: AdapterDecision
+        do {
+            decision = try parts.adapters.adapter(for: recipient.type).prepare(message, bytes: payload, for: recipient, consent: consent)
+        } catch {
+            return try finish(record, lease, Transition(to: .dead, error: "the \(recipient.type.rawValue) adapter failed: \(error)"))
+        }
+        let letter: OutgoingMessage
+        switch decision {
+        case .block(let reason): return try finish(record, lease, Transition(to: .blocked, error: reason))
+        case .send(let outgoing): letter = outgoing
+        }
+        let channel = parts.channels.channel(for: recipient)
+        let wire: Data
+        do {
+            wire = try channel.prepare(letter)
+        } catch .blocked(let reason) {
+            return try finish(record, lease, Transition(to: .blocked, error: reason))
+        } catch .failed(let reason) {
+            return try finish(record, lease, Transition(to: .dead, error: reason))
+        }
+        let verdict = channel.interpret(channel.send(wire), for: letter)
+        return try settle(record, lease, letter: letter, verdict: verdict)
+    }
+
+    private func settle(_ record: OutboundRecord, _ lease: String, letter: OutgoingMessage, verdict: ChannelVerdict) throws -> AttemptResult
+    {
+        let sentID = letter.messageID.value
+        let digest = ReceiptMatch.sha256Hex(letter.bytes)
+        let transition: Transition
+        switch verdict {
+        case .acknowledged(let receipt), .rejected(_, let receipt):
+            var rejection: String?
+            if case .rejected(let reason, _) = verdict { rejection = reason }
+            transition = Transition(
+                to: rejection == nil ? .acknowledged : .dead, error: rejection, receiptID: receipt.messageID.value,
+                sentMessageID: sentID, sentDigest: digest)
+            let state = try parts.store.settle(record.id, transition, lease: lease, receipt: receipt, now: Date(), context: context).state
+            DeliveryMetrics.record(state, queuedAt: record.createdAt)
+            return .settled(state, answered: true)
+        case .delivered(let note):
+            transition = Transition(to: .delivered, error: note, sentMessageID: sentID, sentDigest: digest)
+        case .refused(let reason):
+            transition = Transition(to: .dead, error: reason)
+        case .retryLater(let reason, let after):
+            switch parts.policy.verdict(attempts: record.attempts, createdAt: record.createdAt, now: Date()) {
+            case .retry(let at):
+                // The partner's own Retry-After wins when it asks for longer than our backoff.
+                let next = after.map { max(at, Date().addingTimeInterval(min($0, parts.policy.maxDelay))) } ?? at
+                transition = Transition(to: .retrying, error: reason, nextAttemptAt: next)
+            case .giveUp(let why):
+                transition = Transition(to: .dead, error: "\(reason); \(why)")
+            }
+        }
+        let result = try finish(record, lease, transition)
+        guard case .settled(let state, _) = result else { return result }
+        return .settled(state, answered: verdict.partnerAnswered)
+    }
+
+    private func finish(_ record: OutboundRecord, _ lease: String, _ transition: Transition) throws -> AttemptResult {
+        let state = try parts.store.transition(record.id, transition, lease: lease, now: Date(), context: context).state
+        DeliveryMetrics.record(state, queuedAt: record.createdAt)
+        return .settled(state, answered: nil)
+    }
+}
+
+/// What `GET /metrics` reports about deliveries (swift-metrics; `koerier serve` exports it
+/// in Prometheus form).
+enum DeliveryMetrics {
+    static func record(_ state: DeliveryState, queuedAt: Date) {
+        Counter(label: "koerier_deliveries_total", dimensions: [("outcome", state.rawValue)]).increment()
+        switch state {
+        case .delivered, .acknowledged:
+            Metrics.Timer(label: "koerier_delivery_latency_seconds").recordSeconds(max(0, Date().timeIntervalSince(queuedAt)))
+        case .retrying:
+            Counter(label: "koerier_delivery_failures_total").increment()
+        case .dead:
+            Counter(label: "koerier_delivery_failures_total").increment()
+            Counter(label: "koerier_dead_letters_total").increment()
+        default:
+            break
+        }
+    }
+}
