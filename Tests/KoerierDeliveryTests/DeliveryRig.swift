@@ -160,6 +160,63 @@ final class DeliveryRig: @unchecked Sendable {
         }
     }
 
+    /// A receiving Koerier gateway for `party`, as `serve` wires it: its own store (in a
+    /// subfolder), a signed receipt kept before it is sent, and a message that arrives
+    /// again answered with its original receipt instead of being stored twice.
+    func receivingGateway(as party: String, named name: String? = nil) throws -> (responder: ReceiptingResponder, store: SQLiteMessageStore) {
+        let home = folder.appendingPathComponent(name ?? "\(party)-gateway")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        try PayloadKeyRing.createKeyFile(at: home.appendingPathComponent("payload.keys"))
+        let store = try SQLiteMessageStore(
+            path: home.appendingPathComponent("inbox.sqlite").path,
+            keys: try PayloadKeyRing.load(file: home.appendingPathComponent("payload.keys")))
+        let identity = try SigningIdentity(
+            keyFile: pki.appendingPathComponent("\(party).key"), certificateFile: pki.appendingPathComponent("\(party).pem"),
+            chainFile: pki.appendingPathComponent("chain.pem"))
+        let verifier = SignatureVerifier(
+            trust: try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem")))
+        let context = AuditContext(actor: "service:\(party)-gateway", accessPoint: "loopback")
+        let responder = ReceiptingResponder(
+            codec: codec, verifier: verifier, signing: MessageSigning(codec: codec, signer: Signer(identity: identity)),
+            previousReceipt: { try? store.issuedReceipt(for: $0.value) },
+            keepReceipt: { receipt, id in try store.recordIssuedReceipt(receipt, for: id.value, now: Date()) },
+            repeated: { id in
+                try? store.recordAudit(
+                    AuditEvent(kind: .receive, actor: context.actor, messageID: id.value, accessPoint: context.accessPoint, outcome: "duplicate"),
+                    now: Date())
+            }
+        ) { message, bytes, signer in
+            _ = try store.receiveProcessed(
+                InboundMessage(
+                    messageID: message.envelope.messageID, kind: message.kind, sender: signer.organisation ?? signer.subject,
+                    payload: bytes), now: Date(), context: context)
+        }
+        return (responder, store)
+    }
+
+    /// `count` return letters from the centre to GP De Linde, each with its own id, signed
+    /// with the centre's key and queued for `recipientID`; their message ids in order.
+    @discardableResult
+    func enqueueLetters(_ count: Int, to recipientID: String, urgency: Urgency = .routine) throws -> [String] {
+        let template = try Data(contentsOf: Repository.signedSamples.appendingPathComponent("return-letter-fase-2-rsa.xml"))
+        guard case .returnLetter(var letter) = try codec.decode(template) else { throw DeliveryFailure("not a return letter") }
+        let signing = MessageSigning(
+            codec: codec,
+            signer: Signer(
+                identity: try SigningIdentity(
+                    keyFile: pki.appendingPathComponent("centre.key"), certificateFile: pki.appendingPathComponent("centre.pem"),
+                    chainFile: pki.appendingPathComponent("chain.pem"))))
+        let messages = try (0..<count).map { _ -> OutboundMessage in
+            letter.envelope.messageID = .generate()
+            return OutboundMessage(
+                messageID: letter.envelope.messageID, kind: .returnLetter, recipientID: recipientID, recipientType: .huisarts,
+                transactionID: letter.envelope.transactionID, urgency: urgency, payload: try signing.signedXML(.returnLetter(letter)),
+                clientReference: store.clientReferencer.reference(bsn: letter.patient.bsn.digits))
+        }
+        _ = try store.enqueueBatch(messages, now: Date(), context: Self.context)
+        return messages.map(\.messageID.value)
+    }
+
     /// aiosmtpd on loopback (Debian's python3) with STARTTLS required, or offering no
     /// STARTTLS at all with `plain`; mail lands in the returned folder, and every MAIL and
     /// DATA it saw in `transcript.log` there.
