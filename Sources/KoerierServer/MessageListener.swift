@@ -39,10 +39,13 @@ public struct InboundRequest: Sendable {
 public struct ListenerAnswer: Sendable {
     public let status: Int
     public let body: Data
+    /// Seconds the client should wait before trying again (with 429 or 503).
+    public let retryAfter: Int?
 
-    public init(status: Int, body: Data) {
+    public init(status: Int, body: Data, retryAfter: Int? = nil) {
         self.status = status
         self.body = body
+        self.retryAfter = retryAfter
     }
 }
 
@@ -105,6 +108,7 @@ public struct MessageListener: Sendable {
             headers[.contentType] =
                 answer.status < 300 || answer.body.starts(with: Data("<?xml".utf8))
                 ? "application/xml; charset=utf-8" : "text/plain; charset=utf-8"
+            if let seconds = answer.retryAfter { headers[.retryAfter] = "\(seconds)" }
             return Response(status: .init(code: answer.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
         }
         var logger = Logger(label: "koerier.listener")

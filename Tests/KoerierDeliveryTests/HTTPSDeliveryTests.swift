@@ -11,6 +11,19 @@ import Testing
 @Suite(.serialized) struct HTTPSDeliveryTests {
     static let letter = "return-letter-fase-2-rsa.xml"
 
+    static func arbo(port: Int) -> String {
+        """
+          - id: arbo
+            name: Arbodienst Voorbeeld
+            type: bedrijfsarts
+            ura: "90000789"
+            https:
+              url: https://localhost:\(port)/v1/messages
+              server_anchors: \(Repository.pki.appendingPathComponent("ca.pem").path)
+
+        """
+    }
+
     static func gp(port: Int, host: String = "localhost", address: String? = nil) -> String {
         """
           - id: gp-de-linde
@@ -199,17 +212,7 @@ import Testing
         let received = Received()
         let responder = try rig.receiptingResponder(as: "arbo", received: received)
         let port = try await rig.startListener(as: "arbo") { await responder.respond($0) }
-        try rig.configure(
-            recipients: """
-                  - id: arbo
-                    name: Arbodienst Voorbeeld
-                    type: bedrijfsarts
-                    ura: "90000789"
-                    https:
-                      url: https://localhost:\(port)/v1/messages
-                      server_anchors: \(Repository.pki.appendingPathComponent("ca.pem").path)
-
-                """)
+        try rig.configure(recipients: Self.arbo(port: port))
         let first = try rig.enqueue(Self.letter, to: "arbo", type: .bedrijfsarts)
         #expect(try await rig.worker().deliverDue().handled[.blocked] == 1)
         #expect(try rig.store.record(first.id)?.lastError?.hasPrefix("no-consent") == true)
@@ -220,6 +223,39 @@ import Testing
         let second = try rig.enqueue("return-letter-afsluiting-ecdsa.xml", to: "arbo", type: .bedrijfsarts)
         #expect(try await rig.worker().deliverDue().handled[.acknowledged] == 1)
         #expect(try rig.store.record(second.id)?.state == .acknowledged)
+        #expect(received.all.count == 1)
+    }
+
+    /// 408, 425, 429 and 503 mean "not now": retried (after the partner's Retry-After), not dead.
+    @Test(arguments: [408, 425, 429, 503]) func aPartnerThatAsksForLaterIsRetried(status: Int) async throws {
+        let rig = try DeliveryRig()
+        let port = try await rig.startListener(as: "gp") { _ in
+            ListenerAnswer(status: status, body: Data("busy\n".utf8), retryAfter: 30)
+        }
+        try rig.configure(recipients: Self.gp(port: port), delivery: "  max_retry_seconds: 300\n")
+        let record = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "gp-de-linde", type: .huisarts)
+        let before = Date()
+        #expect(try await rig.worker().deliverDue().handled == [.retrying: 1])
+        let after = try #require(try rig.store.record(record.id))
+        #expect(after.state == .retrying && after.lastError?.hasPrefix("HTTP \(status)") == true)
+        // The partner's Retry-After (30 s) outweighs the first retry delay (1 s here).
+        #expect(after.nextAttemptAt >= before.addingTimeInterval(29))
+    }
+
+    /// A blocked record goes back to the queue with `koerier retry` once what it lacked is there.
+    @Test func opsPutABlockedRecordBackOnceConsentIsThere() async throws {
+        let rig = try DeliveryRig()
+        let received = Received()
+        let responder = try rig.receiptingResponder(as: "arbo", received: received)
+        let port = try await rig.startListener(as: "arbo") { await responder.respond($0) }
+        try rig.configure(recipients: Self.arbo(port: port))
+        let record = try rig.enqueue("return-letter-afsluiting-ecdsa.xml", to: "arbo", type: .bedrijfsarts)
+        #expect(try await rig.worker().deliverDue().handled == [.blocked: 1])
+        try rig.recordConsent(bsn: "999990019", allowed: [.bedrijfsarts])
+        let retry = try ProcessRunner.koerier(["retry", "\(record.id)", "--config", rig.folder.appendingPathComponent("koerier.yaml").path])
+        #expect(retry.exitCode == 0, "\(retry.stderr)")
+        #expect(try rig.store.auditEntries(limit: 1).first?.event.kind == .retry)
+        #expect(try await rig.worker().deliverDue().handled == [.acknowledged: 1])
         #expect(received.all.count == 1)
     }
 

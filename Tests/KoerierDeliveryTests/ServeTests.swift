@@ -362,6 +362,19 @@ import Testing
         #expect(centre.log.contains("stopped cleanly"))
     }
 
+    @Test func aSecondDaemonOnTheSameStoreRefusesToStart() async throws {
+        let centre = try Centre()
+        try await centre.start()
+        let first = try #require(centre.process)
+        for command in [["serve"], ["deliver", "--once"]] {
+            let second = try ProcessRunner.koerier(command + ["--config", centre.config])
+            #expect(second.exitCode != 0)
+            #expect(second.stderr.contains("another Koerier daemon (serve, pid \(first.processIdentifier))"), "\(second.stderr)")
+        }
+        let health = try centre.get("/health").status
+        #expect(first.isRunning && health == 200)
+    }
+
     @Test func aTransferInFlightFinishesOnSIGTERM() async throws {
         // A GP gateway that takes its time: it answers two seconds after the letter arrived.
         let arrived = Received()
