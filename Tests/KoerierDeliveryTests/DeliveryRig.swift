@@ -163,7 +163,8 @@ final class DeliveryRig: @unchecked Sendable {
     /// A receiving Koerier gateway for `party`, as `serve` wires it: its own store (in a
     /// subfolder), a signed receipt kept before it is sent, and a message that arrives
     /// again answered with its original receipt instead of being stored twice.
-    func receivingGateway(as party: String, named name: String? = nil) throws -> (responder: ReceiptingResponder, store: SQLiteMessageStore) {
+    func receivingGateway(as party: String, named name: String? = nil) throws -> (responder: ReceiptingResponder, store: SQLiteMessageStore)
+    {
         let home = folder.appendingPathComponent(name ?? "\(party)-gateway")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         try PayloadKeyRing.createKeyFile(at: home.appendingPathComponent("payload.keys"))
@@ -182,7 +183,8 @@ final class DeliveryRig: @unchecked Sendable {
             keepReceipt: { receipt, id in try store.recordIssuedReceipt(receipt, for: id.value, now: Date()) },
             repeated: { id in
                 try? store.recordAudit(
-                    AuditEvent(kind: .receive, actor: context.actor, messageID: id.value, accessPoint: context.accessPoint, outcome: "duplicate"),
+                    AuditEvent(
+                        kind: .receive, actor: context.actor, messageID: id.value, accessPoint: context.accessPoint, outcome: "duplicate"),
                     now: Date())
             }
         ) { message, bytes, signer in
