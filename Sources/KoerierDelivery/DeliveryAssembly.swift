@@ -42,6 +42,13 @@ public enum DeliveryAssembly {
             receipts: receipts, policy: RetryPolicy(configuration.delivery))
     }
 
+    /// What `enqueue` needs to prepare each recipient's copy: this gateway's signer, if it has one.
+    public static func letterQueue(configuration: KoerierConfiguration, codec: MessageCodec) throws -> LetterQueue {
+        guard let identity = configuration.identity else { return LetterQueue(adapters: nil) }
+        let signingIdentity = try SigningIdentity(keyFile: identity.key, certificateFile: identity.certificate, chainFile: identity.chain)
+        return LetterQueue(adapters: AdapterSet(signing: MessageSigning(codec: codec, signer: Signer(identity: signingIdentity))))
+    }
+
     public static func worker(configuration: KoerierConfiguration, parts: DeliveryWorker.Parts, owner: String) -> DeliveryWorker {
         let delivery = configuration.delivery
         return DeliveryWorker(

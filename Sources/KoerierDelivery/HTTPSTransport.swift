@@ -19,20 +19,22 @@ public final class HTTPSTransport: Sendable {
     public func post(_ bytes: Data, to target: HTTPSTarget, contentType: String = "application/xml; charset=utf-8") -> TransportOutcome {
         do {
             let key = "\(target.url.absoluteString)|\(target.address ?? "")|\(target.serverAnchors.path)|\(contentType)"
-            return try handles.with(key, make: { try handle(for: target, contentType: contentType) }) { curl in
-                let response = ResponseBuffer(limit: maxResponseBytes)
-                try curl.set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(response).toOpaque())
-                let result = try withExtendedLifetime(response) {
-                    try bytes.withUnsafeBytes { body -> (code: CURLcode, message: String) in
-                        try curl.set(CURLOPT_POSTFIELDSIZE_LARGE, size: body.count)
-                        try curl.set(CURLOPT_POSTFIELDS, pointer: UnsafeMutableRawPointer(mutating: body.baseAddress))
-                        defer { try? curl.set(CURLOPT_POSTFIELDS, pointer: nil) }
-                        return curl.perform()
+            return try handles.with(
+                key, make: { try handle(for: target, contentType: contentType) },
+                transfer: { curl in
+                    let response = ResponseBuffer(limit: maxResponseBytes)
+                    try curl.set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(response).toOpaque())
+                    let result = try withExtendedLifetime(response) {
+                        try bytes.withUnsafeBytes { body -> (code: CURLcode, message: String) in
+                            try curl.set(CURLOPT_POSTFIELDSIZE_LARGE, size: body.count)
+                            try curl.set(CURLOPT_POSTFIELDS, pointer: UnsafeMutableRawPointer(mutating: body.baseAddress))
+                            defer { try? curl.set(CURLOPT_POSTFIELDS, pointer: nil) }
+                            return curl.perform()
+                        }
                     }
-                }
-                guard result.code == CURLE_OK else { return .noAnswer(reason: "HTTPS: \(result.message)") }
-                return .answered(status: curl.responseCode, body: response.data, retryAfter: curl.retryAfter)
-            }
+                    guard result.code == CURLE_OK else { return .noAnswer(reason: "HTTPS: \(result.message)") }
+                    return .answered(status: curl.responseCode, body: response.data, retryAfter: curl.retryAfter)
+                })
         } catch {
             return .noAnswer(reason: "\(error)")
         }

@@ -16,9 +16,33 @@ public enum AdapterDecision: Sendable {
     case block(String)
 }
 
-/// Decides, for one recipient type, what that recipient may see of a queued message.
+/// Decides, for one recipient type, what that recipient may see of a message. `derive`
+/// runs once, when the message is queued: a copy for this recipient is built and signed
+/// then, so every attempt sends the same bytes. `withheld` runs at every attempt, because
+/// consent may be given or withdrawn while a letter waits.
 public protocol RecipientAdapter: Sendable {
-    func prepare(_ message: Message, bytes: Data, for recipient: Recipient, consent: ConsentRecord?) throws -> AdapterDecision
+    func derive(_ message: Message, bytes: Data, for recipient: Recipient) throws -> AdapterDecision
+    /// Why nothing may go to this recipient now (no consent), or nil.
+    func withheld(consent: ConsentRecord?) -> String?
+}
+
+extension RecipientAdapter {
+    /// Both steps at once: the consent check first, then what may be sent.
+    public func prepare(_ message: Message, bytes: Data, for recipient: Recipient, consent: ConsentRecord?) throws -> AdapterDecision {
+        if let reason = withheld(consent: consent) { return .block(reason) }
+        return try derive(message, bytes: bytes, for: recipient)
+    }
+}
+
+/// Clinical content for a recipient type that needs the client's consent.
+struct ConsentRequired {
+    let type: RecipientType
+    func withheld(consent: ConsentRecord?) -> String? {
+        guard let consent, consent.allowed.contains(type) else {
+            return "no-consent: the client's consent record does not list \(type.rawValue)"
+        }
+        return nil
+    }
 }
 
 /// The adapter for each recipient type (DOMAIN.md: who may see what).
@@ -40,7 +64,9 @@ public struct AdapterSet: Sendable {
 /// The referring GP (or, from a practice's gateway, the centre) gets the full signed
 /// message as it was queued, provided it is addressed to them.
 struct AddresseeAdapter: RecipientAdapter {
-    func prepare(_ message: Message, bytes: Data, for recipient: Recipient, consent: ConsentRecord?) throws -> AdapterDecision {
+    func withheld(consent: ConsentRecord?) -> String? { nil }
+
+    func derive(_ message: Message, bytes: Data, for recipient: Recipient) throws -> AdapterDecision {
         if let problem = Addressing.mismatch(message.envelope.receiver, recipient) { return .block("misaddressed: \(problem)") }
         return .send(OutgoingMessage(messageID: message.envelope.messageID, kind: message.kind, bytes: bytes))
     }
@@ -52,10 +78,9 @@ struct ConsentedClinicalAdapter: RecipientAdapter {
     let type: RecipientType
     let signing: MessageSigning
 
-    func prepare(_ message: Message, bytes: Data, for recipient: Recipient, consent: ConsentRecord?) throws -> AdapterDecision {
-        guard let consent, consent.allowed.contains(type) else {
-            return .block("no-consent: the client's consent record does not list \(type.rawValue)")
-        }
+    func withheld(consent: ConsentRecord?) -> String? { ConsentRequired(type: type).withheld(consent: consent) }
+
+    func derive(_ message: Message, bytes: Data, for recipient: Recipient) throws -> AdapterDecision {
         guard case .returnLetter(var letter) = message else {
             if Addressing.mismatch(message.envelope.receiver, recipient) == nil {
                 return .send(OutgoingMessage(messageID: message.envelope.messageID, kind: message.kind, bytes: bytes))
@@ -102,10 +127,9 @@ struct ParticipationAdapter: RecipientAdapter {
     let type: RecipientType
     let signing: MessageSigning
 
-    func prepare(_ message: Message, bytes: Data, for recipient: Recipient, consent: ConsentRecord?) throws -> AdapterDecision {
-        guard let consent, consent.allowed.contains(type) else {
-            return .block("no-consent: the client's consent record does not list \(type.rawValue)")
-        }
+    func withheld(consent: ConsentRecord?) -> String? { ConsentRequired(type: type).withheld(consent: consent) }
+
+    func derive(_ message: Message, bytes: Data, for recipient: Recipient) throws -> AdapterDecision {
         switch message {
         case .participationNotice(let notice):
             return .send(OutgoingMessage(messageID: notice.envelope.messageID, kind: .participationNotice, bytes: bytes))

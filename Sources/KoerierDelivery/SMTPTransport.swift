@@ -17,18 +17,20 @@ public final class SMTPTransport: Sendable {
     public func send(_ mail: Data, to target: SMTPTarget) -> TransportOutcome {
         do {
             let key = "\(target.relayHost):\(target.relayPort)|\(target.mailbox)|\(target.username ?? "")"
-            return try handles.with(key, make: { try handle(for: target) }) { curl in
-                let source = UploadSource(mail)
-                try curl.set(CURLOPT_INFILESIZE_LARGE, size: mail.count)
-                try curl.set(CURLOPT_READDATA, pointer: Unmanaged.passUnretained(source).toOpaque())
-                let result = withExtendedLifetime(source) { curl.perform() }
-                let status = curl.responseCode
-                if result.code == CURLE_OK { return .answered(status: status == 0 ? 250 : status, body: Data(), retryAfter: nil) }
-                // Only a refusal (4xx/5xx) is the relay's answer; a failure after a 2xx/3xx
-                // reply (e.g. no STARTTLS on offer) is ours, and the mail did not go.
-                guard status >= 400 else { return .noAnswer(reason: "SMTP: \(result.message)") }
-                return .answered(status: status, body: Data("SMTP \(status): \(result.message)".utf8), retryAfter: nil)
-            }
+            return try handles.with(
+                key, make: { try handle(for: target) },
+                transfer: { curl in
+                    let source = UploadSource(mail)
+                    try curl.set(CURLOPT_INFILESIZE_LARGE, size: mail.count)
+                    try curl.set(CURLOPT_READDATA, pointer: Unmanaged.passUnretained(source).toOpaque())
+                    let result = withExtendedLifetime(source) { curl.perform() }
+                    let status = curl.responseCode
+                    if result.code == CURLE_OK { return .answered(status: status == 0 ? 250 : status, body: Data(), retryAfter: nil) }
+                    // Only a refusal (4xx/5xx) is the relay's answer; a failure after a 2xx/3xx
+                    // reply (e.g. no STARTTLS on offer) is ours, and the mail did not go.
+                    guard status >= 400 else { return .noAnswer(reason: "SMTP: \(result.message)") }
+                    return .answered(status: status, body: Data("SMTP \(status): \(result.message)".utf8), retryAfter: nil)
+                })
         } catch let failure as SMTPSetupFailure {
             return .noAnswer(reason: failure.description)
         } catch {

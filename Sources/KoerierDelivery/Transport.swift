@@ -43,7 +43,7 @@ final class CurlHandlePool: @unchecked Sendable {
     init(keep: Int = 32) { self.keep = keep }
 
     /// Runs `transfer` with an idle handle for `key`, or one made by `make`, and keeps it after.
-    func with<T>(_ key: String, make: () throws -> CurlHandle, _ transfer: (CurlHandle) throws -> T) throws -> T {
+    func with<T>(_ key: String, make: () throws -> CurlHandle, transfer: (CurlHandle) throws -> T) throws -> T {
         let reused = lock.withLock { idle[key]?.popLast() }
         let handle = try reused ?? make()
         defer {

@@ -102,21 +102,19 @@ public struct PhaseCompletion: Sendable {
                 }
             }
         }
-        var queued: [(String, OutboundRecord)] = []
+        // Every recipient's copy is built and signed now, and all are queued in one transaction.
+        let queue = LetterQueue(adapters: AdapterSet(signing: signing))
+        var outbound: [OutboundMessage] = []
         for target in targets {
             if target.type != .huisarts, consent?.allowed.contains(target.type) != true {
                 skipped.append((target.id, "no consent for \(target.type.rawValue)"))
                 continue
             }
-            let outcome = try store.enqueue(
-                OutboundMessage(
-                    messageID: letter.envelope.messageID, kind: .returnLetter, recipientID: target.id,
-                    recipientType: target.type, transactionID: letter.envelope.transactionID,
-                    urgency: .routine, payload: signed,
-                    clientReference: trajectory.clientReference),
-                now: now, context: context)
-            queued.append((target.id, outcome.record))
+            outbound.append(
+                try queue.outbound(
+                    .returnLetter(letter), bytes: signed, to: target, urgency: .routine, clientReference: trajectory.clientReference))
         }
+        let queued = zip(outbound, try store.enqueueBatch(outbound, now: now, context: context)).map { ($0.recipientID, $1.record) }
         try store.recordPhaseLetter(
             PhaseLetter(
                 trajectoryID: id, phase: phase.rawValue, amendment: amendment,

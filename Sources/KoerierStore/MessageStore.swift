@@ -14,12 +14,18 @@ public struct OutboundMessage: Sendable {
     /// Pseudonymous client reference for the audit log (`ClientReferencer`), if the
     /// message concerns a client.
     public var clientReference: String?
+    /// Set when `payload` is exactly what leaves for this recipient (decided and signed at
+    /// enqueue): its own message id and SHA-256, on record before the first attempt, so a
+    /// retry sends the same bytes and a late receipt can be matched.
+    public var prepared: PreparedCopy?
 
     public init(
         messageID: MessageID, kind: MessageKind, recipientID: String, recipientType: RecipientType,
-        transactionID: TransactionID, urgency: Urgency, payload: Data, clientReference: String? = nil
+        transactionID: TransactionID, urgency: Urgency, payload: Data, clientReference: String? = nil,
+        prepared: PreparedCopy? = nil
     ) {
         self.clientReference = clientReference
+        self.prepared = prepared
         self.messageID = messageID
         self.kind = kind
         self.recipientID = recipientID
@@ -27,6 +33,18 @@ public struct OutboundMessage: Sendable {
         self.transactionID = transactionID
         self.urgency = urgency
         self.payload = payload
+    }
+}
+
+/// The identity of the bytes that leave for one recipient.
+public struct PreparedCopy: Sendable, Equatable {
+    public let messageID: MessageID
+    /// SHA-256 of the bytes, lowercase hex (what a receipt must name).
+    public let digest: String
+
+    public init(messageID: MessageID, digest: String) {
+        self.messageID = messageID
+        self.digest = digest
     }
 }
 
@@ -60,6 +78,9 @@ public struct OutboundRecord: Sendable, Equatable {
     public let keyID: String
     /// The current lease's token while `sending`: the proof a worker shows to settle it.
     public let leaseToken: String?
+    /// The message id of the bytes that leave, when they were decided at enqueue (the
+    /// payload is then sent as it is, on every attempt).
+    public let preparedMessageID: String?
 }
 
 public enum EnqueueOutcome: Sendable, Equatable {

@@ -181,6 +181,11 @@ public final class SQLiteMessageStore: MessageStore {
             try db.alter(table: "outbox") { table in table.add(column: "lease_token", .text) }
             try db.create(index: "outbox_lane_due", on: "outbox", columns: ["recipient_id", "state", "urgency", "next_attempt_at"])
         }
+        migrator.registerMigration("v7: copies prepared at enqueue") { db in
+            // 1: the payload is the exact bytes that leave, with sent_message_id and sent_digest
+            // on record from the start; 0: records queued before (prepared at each attempt).
+            try db.alter(table: "outbox") { table in table.add(column: "prepared", .boolean).notNull().defaults(to: false) }
+        }
         return migrator
     }
 
@@ -198,7 +203,8 @@ public final class SQLiteMessageStore: MessageStore {
 
     static let columns = """
         id, message_id, recipient_id, kind, recipient_type, transaction_id, urgency, state, attempts, next_attempt_at,
-        lease_owner, lease_expires_at, last_error, receipt_id, client_ref, created_at, updated_at, key_id, lease_token
+        lease_owner, lease_expires_at, last_error, receipt_id, client_ref, created_at, updated_at, key_id, lease_token,
+        CASE WHEN prepared THEN sent_message_id END AS prepared_message_id
         """
 
     static func record(_ row: Row) throws -> OutboundRecord {
@@ -214,7 +220,7 @@ public final class SQLiteMessageStore: MessageStore {
             leaseExpiresAt: (row["lease_expires_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
             lastError: row["last_error"], receiptID: row["receipt_id"], clientReference: row["client_ref"],
             createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
-            keyID: row["key_id"], leaseToken: row["lease_token"])
+            keyID: row["key_id"], leaseToken: row["lease_token"], preparedMessageID: row["prepared_message_id"])
     }
 
     /// Hot statements are prepared once per connection (GRDB's statement cache).
@@ -257,13 +263,15 @@ public final class SQLiteMessageStore: MessageStore {
                 try db.cachedStatement(
                     sql: """
                         INSERT INTO outbox (message_id, recipient_id, kind, recipient_type, transaction_id, urgency, state, attempts,
-                                            next_attempt_at, client_ref, created_at, updated_at, key_id, payload)
-                        VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)
+                                            next_attempt_at, client_ref, created_at, updated_at, key_id, payload,
+                                            prepared, sent_message_id, sent_digest)
+                        VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """
                 ).execute(arguments: [
                     message.messageID.value, message.recipientID, message.kind.rawValue, message.recipientType.rawValue,
                     message.transactionID.value, message.urgency.rank, time, message.clientReference,
                     time, time, sealed.keyID, sealed.sealedPayload,
+                    message.prepared != nil, message.prepared?.messageID.value, message.prepared?.digest,
                 ])
                 // Built from the values just written: re-reading the row cost a query per message.
                 let stored = OutboundRecord(
@@ -272,7 +280,7 @@ public final class SQLiteMessageStore: MessageStore {
                     transactionID: message.transactionID.value, urgency: message.urgency, state: .queued, attempts: 0,
                     nextAttemptAt: now, leaseOwner: nil, leaseExpiresAt: nil, lastError: nil, receiptID: nil,
                     clientReference: message.clientReference, createdAt: now, updatedAt: now, keyID: sealed.keyID,
-                    leaseToken: nil)
+                    leaseToken: nil, preparedMessageID: message.prepared?.messageID.value)
                 try audit.append(Self.event(.enqueue, stored, context), at: now)
                 return .stored(stored)
             }

@@ -124,9 +124,9 @@ struct BenchDeliverCommand: AsyncParsableCommand {
 
         // End to end through the queue.
         let worker = DeliveryAssembly.worker(configuration: benchConfiguration, parts: parts, owner: "bench")
-        let e2eHTTPS = try await endToEnd(httpsLetters, to: "gp", type: .huisarts, store: store, worker: worker, expect: .acknowledged)
+        let e2eHTTPS = try await endToEnd(httpsLetters, to: "gp", store: store, worker: worker, parts: parts, expect: .acknowledged)
         print(String(format: "queue -> HTTPS receiver: %7.1f msg/s (%.2f× bare)", e2eHTTPS, e2eHTTPS / bareHTTPS))
-        let e2eSMTP = try await endToEnd(mailLetters, to: "employer", type: .werkgever, store: store, worker: worker, expect: .delivered)
+        let e2eSMTP = try await endToEnd(mailLetters, to: "employer", store: store, worker: worker, parts: parts, expect: .delivered)
         print(String(format: "queue -> SMTP server:    %7.1f msg/s (%.2f× bare)", e2eSMTP, e2eSMTP / bareSMTP))
 
         let result = BenchResult(
@@ -145,7 +145,7 @@ struct BenchDeliverCommand: AsyncParsableCommand {
     private var context: AuditContext { AuditContext(actor: "bench", accessPoint: "bench") }
 
     private func endToEnd(
-        _ letters: [Data], to recipient: String, type: RecipientType, store: SQLiteMessageStore, worker: DeliveryWorker,
+        _ letters: [Data], to recipient: String, store: SQLiteMessageStore, worker: DeliveryWorker, parts: DeliveryWorker.Parts,
         expect: DeliveryState
     ) async throws -> Double {
         let codec = try global.loadCodec().1
@@ -153,14 +153,10 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         for bytes in letters {
             let message = try codec.decode(bytes)
             let bsn: String? = { if case .returnLetter(let letter) = message { return letter.patient.bsn.digits } else { return nil } }()
-            ids.append(
-                try store.enqueue(
-                    OutboundMessage(
-                        messageID: message.envelope.messageID, kind: message.kind, recipientID: recipient,
-                        recipientType: type, transactionID: message.envelope.transactionID, urgency: .routine,
-                        payload: bytes, clientReference: bsn.map { store.clientReferencer.reference(bsn: $0) }),
-                    now: Date(), context: context
-                ).record.id)
+            guard let entry = parts.directory[recipient] else { throw CommandFailure("bench directory incomplete") }
+            let outbound = try LetterQueue(adapters: parts.adapters).outbound(
+                message, bytes: bytes, to: entry, urgency: .routine, clientReference: bsn.map { store.clientReferencer.reference(bsn: $0) })
+            ids.append(try store.enqueue(outbound, now: Date(), context: context).record.id)
         }
         let start = DispatchTime.now().uptimeNanoseconds
         var handled = 0

@@ -50,9 +50,8 @@ struct EnqueueCommand: ParsableCommand {
                 }
             }()
             let urgency: Urgency = { if case .referral(let referral) = message { return referral.urgency } else { return .routine } }()
-            let outbound = OutboundMessage(
-                messageID: envelope.messageID, kind: message.kind, recipientID: to, recipientType: type,
-                transactionID: envelope.transactionID, urgency: urgency, payload: data,
+            let outbound = try DeliveryAssembly.letterQueue(configuration: configuration, codec: codec).outbound(
+                message, bytes: data, to: recipient, urgency: urgency,
                 clientReference: bsn.map { store.clientReferencer.reference(bsn: $0) })
             let outcome = try storeOperation { try store.enqueue(outbound, now: Date(), context: CLIContext.audit) }
             switch outcome {

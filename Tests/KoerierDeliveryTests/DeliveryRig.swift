@@ -7,6 +7,7 @@ import KoerierServer
 import KoerierStore
 import KoerierTestSupport
 import KoerierXML
+import Testing
 
 /// A centre gateway in a temporary folder (its own config, store and recipient directory,
 /// the committed test PKI) plus real peers on loopback: HTTPS listeners with mutual TLS
@@ -21,6 +22,8 @@ final class DeliveryRig: @unchecked Sendable {
     /// Held open for the rig's life: a partner that is down, or one that never answers.
     private(set) var heldSockets: [LoopbackSocket] = []
     private var sinks: [Process] = []
+    /// The test PKI party this gateway is (its key signs, its certificate is the TLS client).
+    var identity = "centre"
 
     init() throws {
         folder = try Repository.temporaryDirectory()
@@ -59,8 +62,8 @@ final class DeliveryRig: @unchecked Sendable {
           key_file: payload.keys
         recipients: recipients.yaml
         identity:
-          key: \(pki.appendingPathComponent("centre.key").path)
-          certificate: \(pki.appendingPathComponent("centre.pem").path)
+          key: \(pki.appendingPathComponent("\(identity).key").path)
+          certificate: \(pki.appendingPathComponent("\(identity).pem").path)
           chain: \(pki.appendingPathComponent("chain.pem").path)
         delivery:
         \(deliverySection.joined(separator: "\n"))
@@ -91,13 +94,20 @@ final class DeliveryRig: @unchecked Sendable {
         var bsn: String?
         if case .returnLetter(let letter) = message { bsn = letter.patient.bsn.digits }
         if case .referral(let referral) = message { bsn = referral.patient.bsn.digits }
-        return try store.enqueue(
-            OutboundMessage(
-                messageID: message.envelope.messageID, kind: message.kind, recipientID: recipientID,
-                recipientType: type, transactionID: message.envelope.transactionID, urgency: .routine,
-                payload: bytes, clientReference: bsn.map { store.clientReferencer.reference(bsn: $0) }),
-            now: Date(), context: Self.context
-        ).record
+        let reference = bsn.map { store.clientReferencer.reference(bsn: $0) }
+        // As `koerier enqueue` does: the recipient's copy is prepared now; a recipient the
+        // directory does not know gets the message as it is (delivery then finds it unknown).
+        guard let recipient = try RecipientDirectory.load(file: configuration.recipientsFile)[recipientID] else {
+            return try store.enqueue(
+                OutboundMessage(
+                    messageID: message.envelope.messageID, kind: message.kind, recipientID: recipientID, recipientType: type,
+                    transactionID: message.envelope.transactionID, urgency: .routine, payload: bytes, clientReference: reference),
+                now: Date(), context: Self.context
+            ).record
+        }
+        let outbound = try DeliveryAssembly.letterQueue(configuration: configuration, codec: codec).outbound(
+            message, bytes: bytes, to: recipient, urgency: .routine, clientReference: reference)
+        return try store.enqueue(outbound, now: Date(), context: Self.context).record
     }
 
     func recordConsent(bsn: String, allowed: Set<RecipientType>) throws {
@@ -186,13 +196,13 @@ final class DeliveryRig: @unchecked Sendable {
                     AuditEvent(
                         kind: .receive, actor: context.actor, messageID: id.value, accessPoint: context.accessPoint, outcome: "duplicate"),
                     now: Date())
-            }
-        ) { message, bytes, signer in
-            _ = try store.receiveProcessed(
-                InboundMessage(
-                    messageID: message.envelope.messageID, kind: message.kind, sender: signer.organisation ?? signer.subject,
-                    payload: bytes), now: Date(), context: context)
-        }
+            },
+            accept: { message, bytes, signer in
+                _ = try store.receiveProcessed(
+                    InboundMessage(
+                        messageID: message.envelope.messageID, kind: message.kind, sender: signer.organisation ?? signer.subject,
+                        payload: bytes), now: Date(), context: context)
+            })
         return (responder, store)
     }
 
@@ -208,11 +218,12 @@ final class DeliveryRig: @unchecked Sendable {
                 identity: try SigningIdentity(
                     keyFile: pki.appendingPathComponent("centre.key"), certificateFile: pki.appendingPathComponent("centre.pem"),
                     chainFile: pki.appendingPathComponent("chain.pem"))))
+        let recipient = try #require(try RecipientDirectory.load(file: configuration.recipientsFile)[recipientID])
+        let queue = LetterQueue(adapters: AdapterSet(signing: signing))
         let messages = try (0..<count).map { _ -> OutboundMessage in
             letter.envelope.messageID = .generate()
-            return OutboundMessage(
-                messageID: letter.envelope.messageID, kind: .returnLetter, recipientID: recipientID, recipientType: .huisarts,
-                transactionID: letter.envelope.transactionID, urgency: urgency, payload: try signing.signedXML(.returnLetter(letter)),
+            return try queue.outbound(
+                .returnLetter(letter), bytes: try signing.signedXML(.returnLetter(letter)), to: recipient, urgency: urgency,
                 clientReference: store.clientReferencer.reference(bsn: letter.patient.bsn.digits))
         }
         _ = try store.enqueueBatch(messages, now: Date(), context: Self.context)

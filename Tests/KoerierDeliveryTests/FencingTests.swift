@@ -27,7 +27,7 @@ import Testing
         stale.executableURL = URL(fileURLWithPath: ProcessRunner.koerierBinary)
         stale.arguments = ["deliver", "--config", rig.folder.appendingPathComponent("koerier.yaml").path]
         let log = rig.folder.appendingPathComponent("deliver.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         stale.standardOutput = try FileHandle(forWritingTo: log)
         stale.standardError = try FileHandle(forWritingTo: log)
         try stale.run()

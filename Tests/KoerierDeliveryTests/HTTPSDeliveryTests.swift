@@ -259,6 +259,38 @@ import Testing
         #expect(received.all.count == 1)
     }
 
+    /// A copy made for another clinical recipient is signed once, at enqueue (ECDSA
+    /// signatures differ each time they are made): when the answer to its first attempt is
+    /// lost to a timeout, the retry sends the very same bytes, and the receiver's original
+    /// receipt settles it.
+    @Test func anECDSACopyWhoseFirstAnswerIsLostIsRetriedWithTheSameBytes() async throws {
+        let rig = try DeliveryRig()
+        rig.identity = "centre-ec"
+        let (responder, arboStore) = try rig.receivingGateway(as: "arbo")
+        let arrivals = Received()
+        let port = try await rig.startListener(as: "arbo") { request in
+            arrivals.add(request.body)
+            let answer = await responder.respond(request)
+            // The first answer comes after the sender has given up waiting.
+            if arrivals.all.count == 1 { try? await Task.sleep(nanoseconds: 4_000_000_000) }
+            return answer
+        }
+        try rig.configure(recipients: Self.arbo(port: port), delivery: "  total_timeout_seconds: 2\n")
+        try rig.recordConsent(bsn: "999990019", allowed: [.bedrijfsarts])
+        // Addressed to the GP: the occupational physician gets a re-addressed, re-signed copy.
+        let record = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "arbo", type: .bedrijfsarts)
+        let copyID = try #require(record.preparedMessageID)
+        #expect(copyID != record.messageID)
+        let worker = try rig.worker()
+        #expect(try await worker.deliverDue().handled == [.retrying: 1])
+        try await Task.sleep(nanoseconds: 1_100_000_000)
+        #expect(try await worker.deliverDue().handled == [.acknowledged: 1])
+        let sent = arrivals.all
+        #expect(sent.count == 2 && sent[0] == sent[1])
+        #expect(sent.first.map { String(decoding: $0, as: UTF8.self).contains("xmldsig-more#ecdsa-sha256") } == true)
+        #expect(try arboStore.inbound(state: nil, limit: 10).map(\.messageID) == [copyID])
+    }
+
     @Test func aPartnerThatIsDownIsProbedOneLetterAtATimeWithoutSpendingAttempts() async throws {
         let rig = try DeliveryRig()
         try rig.configure(

@@ -40,26 +40,18 @@ struct LetterAttempt: Sendable {
                 record, lease, Transition(to: .dead, error: "unknown recipient '\(record.recipientID)': not in the recipient directory"))
         }
         let payload = try store.deliveryPayload(of: record.id)
-        let message: Message
-        do {
-            message = try parts.codec.decode(payload)
-        } catch {
-            return try finish(
-                record, lease,
-                Transition(
-                    to: .dead, error: "the stored message no longer passes validation: \(error.problems.first.map { "\($0)" } ?? "")"))
-        }
+        let adapter = parts.adapters.adapter(for: recipient.type)
         let consent = try record.clientReference.flatMap { try store.consent(clientReference: $0) }
-        let decision: AdapterDecision
-        do {
-            decision = try parts.adapters.adapter(for: recipient.type).prepare(message, bytes: payload, for: recipient, consent: consent)
-        } catch {
-            return try finish(record, lease, Transition(to: .dead, error: "the \(recipient.type.rawValue) adapter failed: \(error)"))
-        }
+        if let reason = adapter.withheld(consent: consent) { return try finish(record, lease, Transition(to: .blocked, error: reason)) }
         let letter: OutgoingMessage
-        switch decision {
-        case .block(let reason): return try finish(record, lease, Transition(to: .blocked, error: reason))
-        case .send(let outgoing): letter = outgoing
+        if let preparedID = record.preparedMessageID, let kind = MessageKind(rawValue: record.kind) {
+            // Decided and signed at enqueue: these bytes, on every attempt.
+            letter = OutgoingMessage(messageID: try MessageID(preparedID), kind: kind, bytes: payload)
+        } else {
+            switch try deriveNow(record, payload: payload, adapter: adapter, recipient: recipient) {
+            case .sendable(let outgoing): letter = outgoing
+            case .settled(let transition): return try finish(record, lease, transition)
+            }
         }
         let channel = parts.channels.channel(for: recipient)
         let wire: Data
@@ -72,6 +64,31 @@ struct LetterAttempt: Sendable {
         }
         let verdict = channel.interpret(channel.send(wire), for: letter)
         return try settle(record, lease, letter: letter, verdict: verdict)
+    }
+
+    private enum Derived {
+        case sendable(OutgoingMessage)
+        case settled(Transition)
+    }
+
+    /// A record queued without a prepared copy (before copies were made at enqueue, or one
+    /// its recipient may never see): the adapter decides now.
+    private func deriveNow(_ record: OutboundRecord, payload: Data, adapter: any RecipientAdapter, recipient: Recipient) throws -> Derived {
+        let message: Message
+        do {
+            message = try parts.codec.decode(payload)
+        } catch {
+            let problem = error.problems.first.map { "\($0)" } ?? ""
+            return .settled(Transition(to: .dead, error: "the stored message no longer passes validation: \(problem)"))
+        }
+        do {
+            switch try adapter.derive(message, bytes: payload, for: recipient) {
+            case .send(let outgoing): return .sendable(outgoing)
+            case .block(let reason): return .settled(Transition(to: .blocked, error: reason))
+            }
+        } catch {
+            return .settled(Transition(to: .dead, error: "the \(recipient.type.rawValue) adapter failed: \(error)"))
+        }
     }
 
     private func settle(_ record: OutboundRecord, _ lease: String, letter: OutgoingMessage, verdict: ChannelVerdict) throws -> AttemptResult
