@@ -20,11 +20,12 @@ import Testing
         var config: String { rig.folder.appendingPathComponent("koerier.yaml").path }
 
         /// `gpPort`: where the referring GP's gateway listens (default: a port that refuses).
-        init(extra: String = "", gpPort: Int? = nil) throws {
+        /// `delivery`: indented lines replacing delivery defaults (`  key: value`).
+        init(extra: String = "", gpPort: Int? = nil, delivery: String = "") throws {
             rig = try DeliveryRig()
             try rig.configure(
                 recipients: HTTPSDeliveryTests.gp(port: try gpPort ?? rig.downPort()),
-                delivery: """
+                delivery: delivery + """
                     serve:
                       listen: "127.0.0.1:0"
                       admin: "127.0.0.1:0"
@@ -32,6 +33,9 @@ import Testing
                     \(extra)
                     """)
         }
+
+        /// A gateway for a rig configured by the caller (its own identity, listen address).
+        init(rig: DeliveryRig) { self.rig = rig }
 
         deinit {
             if let process, process.isRunning { process.terminate() }
