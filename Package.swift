@@ -55,11 +55,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]),
+        // The letter workflow both the CLI and the daemon use: phase completion (the return
+        // letter to the GP and the copies consent allows), intake processing, phase reports.
+        .target(
+            name: "KoerierWorkflow",
+            dependencies: ["KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierDelivery"]),
         // `koerier serve`: the inbound HTTPS listener (Hummingbird, mutual TLS).
         .target(
             name: "KoerierServer",
             dependencies: [
-                "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierDelivery", "KoerierConfig",
+                "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierDelivery", "KoerierConfig", "KoerierWorkflow",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -78,7 +83,7 @@ let package = Package(
             name: "koerier",
             dependencies: [
                 "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierConfig", "KoerierRender",
-                "KoerierDelivery", "KoerierServer",
+                "KoerierDelivery", "KoerierWorkflow", "KoerierServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // jemalloc (Debian libjemalloc-dev) replaces glibc malloc for the whole process:
@@ -99,8 +104,8 @@ let package = Package(
         .testTarget(
             name: "KoerierDeliveryTests",
             dependencies: [
-                "koerier", "KoerierDelivery", "KoerierServer", "KoerierStore", "KoerierSecurity", "KoerierXML", "KoerierModel",
-                "KoerierConfig",
+                "koerier", "KoerierDelivery", "KoerierServer", "KoerierWorkflow", "KoerierStore", "KoerierSecurity", "KoerierXML",
+                "KoerierModel", "KoerierConfig",
                 "KoerierTestSupport",
             ]),
         .testTarget(

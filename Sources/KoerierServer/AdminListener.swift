@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import KoerierModel
 import KoerierStore
+import KoerierWorkflow
 import Logging
 import Metrics
 import NIOCore

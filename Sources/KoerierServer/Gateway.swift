@@ -3,6 +3,7 @@ import KoerierConfig
 import KoerierDelivery
 import KoerierSecurity
 import KoerierStore
+import KoerierWorkflow
 import KoerierXML
 import Logging
 import Metrics

@@ -1,6 +1,7 @@
 import Foundation
 import KoerierModel
 import KoerierSecurity
+import KoerierWorkflow
 import KoerierXML
 
 /// Answers a posted message with a signed receipt: parse and validate, verify the XML
@@ -115,15 +116,5 @@ public struct ReceiptingResponder: Sendable {
         return client.subjectOrganisation == signer.organisation
             ? nil
             : "the TLS client '\(client.subjectOrganisation ?? "")' is not the signer '\(signer.organisation ?? "")'"
-    }
-}
-
-/// Thrown by an intake's `accept` for a message it will not take: a 4xx with the reason.
-public struct IntakeRefusal: Error, Sendable {
-    public let status: Int
-    public let reason: String
-    public init(status: Int = 422, _ reason: String) {
-        self.status = status
-        self.reason = reason
     }
 }

@@ -6,6 +6,7 @@ import KoerierModel
 import KoerierSecurity
 import KoerierServer
 import KoerierStore
+import KoerierWorkflow
 import KoerierXML
 
 struct BenchIntakeCommand: AsyncParsableCommand {

@@ -3,8 +3,8 @@ import Foundation
 import KoerierDelivery
 import KoerierModel
 import KoerierSecurity
-import KoerierServer
 import KoerierStore
+import KoerierWorkflow
 
 struct TrajectoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

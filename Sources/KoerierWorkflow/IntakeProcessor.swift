@@ -51,3 +51,13 @@ public struct IntakeProcessor: Sendable {
         }
     }
 }
+
+/// Thrown by an intake's `accept` for a message it will not take: a 4xx with the reason.
+public struct IntakeRefusal: Error, Sendable {
+    public let status: Int
+    public let reason: String
+    public init(status: Int = 422, _ reason: String) {
+        self.status = status
+        self.reason = reason
+    }
+}
