@@ -7,7 +7,9 @@ import KoerierXML
 /// Builds a delivery worker's parts from the configuration: directory, identity, trust,
 /// transports and policy. Every missing piece is reported before anything is leased.
 public enum DeliveryAssembly {
-    public static func parts(configuration: KoerierConfiguration, store: MessageStore, codec: MessageCodec) throws -> DeliveryWorker.Parts {
+    public static func parts(configuration: KoerierConfiguration, store: any MessageStore, codec: MessageCodec) throws
+        -> DeliveryWorker.Parts
+    {
         guard let identity = configuration.identity else {
             throw DeliveryFailure("\(configuration.file.path): 'identity' (key, certificate, chain) is needed to deliver")
         }

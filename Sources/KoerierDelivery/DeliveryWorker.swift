@@ -19,7 +19,7 @@ public struct DeliveryReport: Sendable, Equatable {
 /// the next retry, lease renewal or circuit probe is due.
 public final class DeliveryWorker: @unchecked Sendable {
     public struct Parts: Sendable {
-        public let store: MessageStore
+        public let store: any MessageStore
         public let directory: RecipientDirectory
         public let codec: MessageCodec
         public let adapters: AdapterSet
@@ -28,7 +28,7 @@ public final class DeliveryWorker: @unchecked Sendable {
         public let policy: RetryPolicy
 
         public init(
-            store: MessageStore, directory: RecipientDirectory, codec: MessageCodec, adapters: AdapterSet, channels: ChannelSet,
+            store: any MessageStore, directory: RecipientDirectory, codec: MessageCodec, adapters: AdapterSet, channels: ChannelSet,
             receipts: ReceiptCheck, policy: RetryPolicy
         ) {
             self.store = store

@@ -6,18 +6,26 @@ import KoerierStore
 /// A receipt that arrives on its own (after mail delivery): matched to the record whose
 /// sent bytes it answers, by message id and SHA-256, and only from that record's recipient.
 public struct ReceiptIntake: Sendable {
-    let store: MessageStore
+    let store: any MessageStore
     let directory: RecipientDirectory
     let receipts: ReceiptCheck
 
-    public init(store: MessageStore, directory: RecipientDirectory, receipts: ReceiptCheck) {
+    public init(store: any MessageStore, directory: RecipientDirectory, receipts: ReceiptCheck) {
         self.store = store
         self.directory = directory
         self.receipts = receipts
     }
 
+    /// Checks the receipt (signature, sender), then, as one unit of work, finds the record it
+    /// answers, keeps the receipt and settles the record.
     public func accept(_ bytes: Data, context: AuditContext) throws -> OutboundRecord {
         let checked = try receipts.check(bytes)
+        return try store.transaction { tx in try settle(checked, bytes: bytes, in: tx, context: context) }
+    }
+
+    private func settle(_ checked: CheckedReceipt, bytes: Data, in store: any StoreTransaction, context: AuditContext) throws
+        -> OutboundRecord
+    {
         let receipt = checked.receipt
         guard let (record, digest) = try store.record(sentMessageID: receipt.answeredMessageID.value) else {
             throw DeliveryFailure("the receipt answers message \(receipt.answeredMessageID), which Koerier did not deliver")

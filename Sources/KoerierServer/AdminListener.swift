@@ -14,7 +14,7 @@ import Prometheus
 public struct AdminListener: Sendable {
     let host: String
     let port: Int
-    let store: SQLiteMessageStore
+    let store: any MessageStore
     let registry: PrometheusCollectorRegistry
     let phases: PhaseCompletion
     let logger: Logger
@@ -22,7 +22,7 @@ public struct AdminListener: Sendable {
     let enqueued: @Sendable () -> Void
 
     public init(
-        host: String, port: Int, store: SQLiteMessageStore, registry: PrometheusCollectorRegistry, phases: PhaseCompletion, logger: Logger,
+        host: String, port: Int, store: any MessageStore, registry: PrometheusCollectorRegistry, phases: PhaseCompletion, logger: Logger,
         enqueued: @escaping @Sendable () -> Void = {}
     ) {
         self.enqueued = enqueued

@@ -1,8 +1,8 @@
 import Foundation
 import KoerierModel
 import KoerierSecurity
-import KoerierXML
 import KoerierWorkflow
+import KoerierXML
 import Logging
 
 /// The drop folder for exports of the centre's own record system. A writer puts a file

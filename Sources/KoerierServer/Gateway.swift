@@ -15,7 +15,7 @@ import ServiceLifecycle
 /// accepting, let requests and transfers in flight finish, then exit.
 public enum Gateway {
     public static func run(
-        configuration: KoerierConfiguration, store: SQLiteMessageStore, codec: MessageCodec, logger: Logger,
+        configuration: KoerierConfiguration, store: any MessageStore, codec: MessageCodec, logger: Logger,
         registry: PrometheusCollectorRegistry
     ) async throws {
         guard let identity = configuration.identity, let anchors = configuration.trustAnchors else {

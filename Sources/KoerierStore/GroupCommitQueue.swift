@@ -11,7 +11,7 @@ public final class GroupCommitQueue: @unchecked Sendable {
         let continuation: CheckedContinuation<EnqueueOutcome, Error>
     }
 
-    private let store: MessageStore
+    private let store: any MessageStore
     private let condition = NSCondition()
     private var pending: [Pending] = []
     private var stopping = false
@@ -19,7 +19,7 @@ public final class GroupCommitQueue: @unchecked Sendable {
     private var flusher: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
-    public init(store: MessageStore, maxBatch: Int = 512) {
+    public init(store: any MessageStore, maxBatch: Int = 512) {
         self.store = store
         self.maxBatch = maxBatch
         let thread = Thread { [unowned self] in self.run() }

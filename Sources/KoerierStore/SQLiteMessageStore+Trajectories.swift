@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import KoerierModel
 
-extension SQLiteMessageStore: TrajectoryStore {
+extension SQLiteMessageStore {
     static func migrateTrajectories(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v5: trajectories") { db in
             try db.create(table: "trajectory") { table in

@@ -6,7 +6,7 @@ import KoerierModel
 /// that returned survives a crash or power loss. Payloads are encrypted (AES-256-GCM);
 /// metadata stays in plain columns for queries; every change writes its audit entry in
 /// the same transaction.
-public final class SQLiteMessageStore: MessageStore {
+final class SQLiteMessageStore: MessageStore {
     let database: DatabasePool
     private let keys: PayloadKeyRing
     /// Pseudonyms for the audit log, from this store's keys.
@@ -18,9 +18,12 @@ public final class SQLiteMessageStore: MessageStore {
     /// was seen here), so like Postfix's queue_minfree the store never lets it get there.
     public let minimumFreeBytes: Int64
     private let folder: String
+    public let executor: BlockingExecutor
 
-    public init(path: String, keys: PayloadKeyRing, minimumFreeBytes: Int64 = 32 << 20) throws {
+    init(path: String, keys: PayloadKeyRing, minimumFreeBytes: Int64 = 32 << 20) throws {
         self.minimumFreeBytes = minimumFreeBytes
+        // SQLite has one writer: a few threads are enough for async callers' store work.
+        executor = BlockingExecutor(name: "koerier-store", maximumThreads: 4)
         let parent = (path as NSString).deletingLastPathComponent
         folder = parent.isEmpty ? "." : parent
         var configuration = Configuration()
@@ -46,6 +49,11 @@ public final class SQLiteMessageStore: MessageStore {
         clientReferencer = ClientReferencer(keys: keys)
     }
 
+    public func transaction<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
+        if OpenTransaction.current != nil { return try body(self) }
+        return try write { db in try OpenTransaction.with(db) { try body(self) } }
+    }
+
     /// Disk full, read-only, locked and corrupt files get a plain explanation.
     static func explain(_ error: Error) -> String {
         guard let sqlite = error as? DatabaseError else { return "\(error)" }
@@ -64,13 +72,12 @@ public final class SQLiteMessageStore: MessageStore {
     /// that `addsData` (a new message, receipt or consent) first needs the reserve free.
     func write<T>(addsData: Bool = false, _ body: (Database) throws -> T) throws -> T {
         if addsData { try requireFreeSpace() }
+        // Inside a unit of work every call joins its transaction.
+        if let open = OpenTransaction.current { return try body(open) }
         do {
             return try database.write(body)
-        } catch let error as StoreError {
-            throw error
-        } catch let lost as LeaseLost {
-            throw lost
-        } catch {
+        } catch let error as DatabaseError {
+            // SQLite's own failures get a plain explanation; the body's errors pass unchanged.
             throw StoreError(SQLiteMessageStore.explain(error))
         }
     }
@@ -86,11 +93,10 @@ public final class SQLiteMessageStore: MessageStore {
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
+        if let open = OpenTransaction.current { return try body(open) }
         do {
             return try database.read(body)
-        } catch let error as StoreError {
-            throw error
-        } catch {
+        } catch let error as DatabaseError {
             throw StoreError(SQLiteMessageStore.explain(error))
         }
     }

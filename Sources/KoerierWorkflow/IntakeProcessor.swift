@@ -9,12 +9,12 @@ import KoerierStore
 /// consent) in the same transaction; a receipt settles the outbound record it answers;
 /// letters and notices for this gateway land in the inbound queue.
 public struct IntakeProcessor: Sendable {
-    let store: SQLiteMessageStore
+    let store: any MessageStore
     let directory: RecipientDirectory
     let receipts: ReceiptIntake
     let accessPoint: String
 
-    public init(store: SQLiteMessageStore, directory: RecipientDirectory, receipts: ReceiptIntake, accessPoint: String) {
+    public init(store: any MessageStore, directory: RecipientDirectory, receipts: ReceiptIntake, accessPoint: String) {
         self.store = store
         self.directory = directory
         self.receipts = receipts

@@ -12,12 +12,12 @@ import KoerierXML
 /// the schema and rule gate. A phase completed before sends nothing again, unless it is an
 /// amendment, which goes out as a correction of the earlier letter.
 public struct PhaseCompletion: Sendable {
-    let store: SQLiteMessageStore
+    let store: any MessageStore
     let directory: RecipientDirectory
     let codec: MessageCodec
     let signing: MessageSigning
 
-    public init(store: SQLiteMessageStore, directory: RecipientDirectory, codec: MessageCodec, signing: MessageSigning) {
+    public init(store: any MessageStore, directory: RecipientDirectory, codec: MessageCodec, signing: MessageSigning) {
         self.store = store
         self.directory = directory
         self.codec = codec
@@ -30,9 +30,20 @@ public struct PhaseCompletion: Sendable {
         public let skipped: [(recipient: String, reason: String)]
     }
 
+    /// One unit of work: the check that the phase was not completed yet, the audited read of
+    /// the referral, the letters queued and the phase recorded commit together or not at all.
     public func complete(
         trajectory id: Int64, phase: Phase, report: PhaseReport, amend: Bool, context: AuditContext,
         now: Date = Date()
+    ) throws -> Outcome {
+        try store.transaction { tx in
+            try complete(in: tx, trajectory: id, phase: phase, report: report, amend: amend, context: context, now: now)
+        }
+    }
+
+    private func complete(
+        in store: any StoreTransaction, trajectory id: Int64, phase: Phase, report: PhaseReport, amend: Bool, context: AuditContext,
+        now: Date
     ) throws -> Outcome {
         guard let trajectory = try store.trajectory(id) else { throw PhaseError("no trajectory \(id)") }
         let earlier = try store.phaseLetters(of: id).filter { $0.phase == phase.rawValue }
@@ -102,7 +113,7 @@ public struct PhaseCompletion: Sendable {
                 }
             }
         }
-        // Every recipient's copy is built and signed now, and all are queued in one transaction.
+        // Every recipient's copy is built and signed now, and queued with the rest of this step.
         let queue = LetterQueue(adapters: AdapterSet(signing: signing))
         var outbound: [OutboundMessage] = []
         for target in targets {

@@ -65,7 +65,7 @@ struct BenchDeliverCommand: AsyncParsableCommand {
             in: scratch, pki: pki, schemas: configuration.schemaDirectory, httpsPort: port, smtpPort: sink.port)
         let benchConfiguration = try KoerierConfiguration.load(path: config.path)
         try PayloadKeyRing.createKeyFile(at: benchConfiguration.payloadKeyFile)
-        let store = try SQLiteMessageStore(
+        let store = try MessageStores.embedded(
             path: benchConfiguration.storePath.path, keys: try PayloadKeyRing.load(file: benchConfiguration.payloadKeyFile))
         let parts = try DeliveryAssembly.parts(configuration: benchConfiguration, store: store, codec: codec)
         let centre = MessageSigning(
@@ -145,7 +145,7 @@ struct BenchDeliverCommand: AsyncParsableCommand {
     private var context: AuditContext { AuditContext(actor: "bench", accessPoint: "bench") }
 
     private func endToEnd(
-        _ letters: [Data], to recipient: String, store: SQLiteMessageStore, worker: DeliveryWorker, parts: DeliveryWorker.Parts,
+        _ letters: [Data], to recipient: String, store: any MessageStore, worker: DeliveryWorker, parts: DeliveryWorker.Parts,
         expect: DeliveryState
     ) async throws -> Double {
         let codec = try global.loadCodec().1

@@ -50,7 +50,7 @@ struct BenchEnqueueCommand: AsyncParsableCommand {
         let fsyncRate = try rawFsyncRate(in: scratch, seconds: seconds)
         print(String(format: "raw write+fsync:         %7.0f /s", fsyncRate))
 
-        let store = try SQLiteMessageStore(path: scratch.appendingPathComponent("rate.sqlite").path, keys: keys)
+        let store = try MessageStores.embedded(path: scratch.appendingPathComponent("rate.sqlite").path, keys: keys)
         let single = try measureRate(seconds: seconds) { _ = try store.enqueue(message(payload), now: Date(), context: context) }.rate
         print(String(format: "1 producer:              %7.0f enqueues/s (%.2f× fsync)", single, single / fsyncRate))
 
@@ -107,7 +107,7 @@ struct BenchEnqueueCommand: AsyncParsableCommand {
     /// Fills a store with `records` small messages (in large transactions), then times the
     /// queries `koerier status` runs; the best of five runs counts.
     private func timeStatus(records: Int, in folder: URL, keys: PayloadKeyRing, context: AuditContext) throws -> Double {
-        let store = try SQLiteMessageStore(path: folder.appendingPathComponent("status.sqlite").path, keys: keys)
+        let store = try MessageStores.embedded(path: folder.appendingPathComponent("status.sqlite").path, keys: keys)
         let transaction = try TransactionID("ZD20260302007")
         let types: [RecipientType] = [.huisarts, .bedrijfsarts, .ggz, .werkgever, .sociaalDomein]
         var made = 0

@@ -42,7 +42,7 @@ struct BenchIntakeCommand: AsyncParsableCommand {
         // The centre's intake on a scratch store.
         let keyFile = scratch.appendingPathComponent("payload.keys")
         try PayloadKeyRing.createKeyFile(at: keyFile)
-        let store = try SQLiteMessageStore(
+        let store = try MessageStores.embedded(
             path: scratch.appendingPathComponent("intake.sqlite").path, keys: try PayloadKeyRing.load(file: keyFile))
         let trust = try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem"))
         let verifier = SignatureVerifier(trust: trust)

@@ -7,7 +7,7 @@ import KoerierStore
 extension GlobalOptions {
     /// The configured store, opened with its payload keys (`configuration` when the caller
     /// has already loaded it).
-    func openStore(_ loaded: KoerierConfiguration? = nil) throws -> (KoerierConfiguration, SQLiteMessageStore) {
+    func openStore(_ loaded: KoerierConfiguration? = nil) throws -> (KoerierConfiguration, any MessageStore) {
         let configuration = try loaded ?? loadConfiguration()
         guard FileManager.default.fileExists(atPath: configuration.payloadKeyFile.path) else {
             throw CommandFailure(
@@ -18,7 +18,7 @@ extension GlobalOptions {
             let keys = try PayloadKeyRing.load(file: configuration.payloadKeyFile)
             return (
                 configuration,
-                try SQLiteMessageStore(
+                try MessageStores.embedded(
                     path: configuration.storePath.path, keys: keys, minimumFreeBytes: configuration.storeMinimumFreeBytes)
             )
         } catch {

@@ -6,7 +6,7 @@ import KoerierModel
 import KoerierStore
 
 let arguments = CommandLine.arguments
-let store = try SQLiteMessageStore(path: arguments[1], keys: try PayloadKeyRing.load(file: URL(fileURLWithPath: arguments[2])))
+let store = try MessageStores.embedded(path: arguments[1], keys: try PayloadKeyRing.load(file: URL(fileURLWithPath: arguments[2])))
 let context = AuditContext(actor: "crash-producer", accessPoint: "crash-test")
 let transaction = try TransactionID("ZD20260302007")
 let limit = arguments.count > 3 ? Int(arguments[3]) ?? Int.max : Int.max

@@ -90,8 +90,8 @@ import Testing
     }
 
     /// The store of a workspace, opened in this process to set up states the CLI then reads.
-    private func openStore(_ folder: URL) throws -> SQLiteMessageStore {
-        try SQLiteMessageStore(
+    private func openStore(_ folder: URL) throws -> any MessageStore {
+        try MessageStores.embedded(
             path: folder.appendingPathComponent("var/koerier.sqlite").path,
             keys: try PayloadKeyRing.load(file: folder.appendingPathComponent("var/payload.keys")))
     }
@@ -196,7 +196,7 @@ import Testing
         var accepted: [String] = []
         var failure: Error?
         do {
-            let store = try SQLiteMessageStore(path: path, keys: try PayloadKeyRing.load(file: keyFile), minimumFreeBytes: 1 << 20)
+            let store = try MessageStores.embedded(path: path, keys: try PayloadKeyRing.load(file: keyFile), minimumFreeBytes: 1 << 20)
             while accepted.count < 100_000 {
                 let message = Self.message(bytes: 7_000)
                 _ = try store.enqueue(message, now: Date(), context: Self.context)
@@ -209,7 +209,7 @@ import Testing
         #expect("\(error)".contains("the disk is full (nothing was stored)"), "\(error)")
         #expect(accepted.count > 50)
 
-        let reopened = try SQLiteMessageStore(path: path, keys: try PayloadKeyRing.load(file: keyFile))
+        let reopened = try MessageStores.embedded(path: path, keys: try PayloadKeyRing.load(file: keyFile))
         let stored = try reopened.records(state: nil, recipientType: nil, since: nil, limit: 1_000_000).map(\.messageID)
         // Every enqueue that returned is there; at most the one that failed may be too (not reported, so not owed).
         #expect(Set(stored).isSuperset(of: accepted) && stored.count <= accepted.count + 1)

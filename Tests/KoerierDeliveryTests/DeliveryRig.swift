@@ -17,7 +17,7 @@ final class DeliveryRig: @unchecked Sendable {
     let pki = Repository.pki
     let codec: MessageCodec
     private(set) var configuration: KoerierConfiguration!
-    private(set) var store: SQLiteMessageStore!
+    private(set) var store: (any MessageStore)!
     private var listeners: [Task<Void, Never>] = []
     /// Held open for the rig's life: a partner that is down, or one that never answers.
     private(set) var heldSockets: [LoopbackSocket] = []
@@ -72,7 +72,7 @@ final class DeliveryRig: @unchecked Sendable {
         try "recipients:\n\(recipients)".write(to: folder.appendingPathComponent("recipients.yaml"), atomically: true, encoding: .utf8)
         configuration = try KoerierConfiguration.load(path: folder.appendingPathComponent("koerier.yaml").path)
         if store == nil {
-            store = try SQLiteMessageStore(
+            store = try MessageStores.embedded(
                 path: configuration.storePath.path, keys: try PayloadKeyRing.load(file: configuration.payloadKeyFile))
         }
     }
@@ -173,12 +173,11 @@ final class DeliveryRig: @unchecked Sendable {
     /// A receiving Koerier gateway for `party`, as `serve` wires it: its own store (in a
     /// subfolder), a signed receipt kept before it is sent, and a message that arrives
     /// again answered with its original receipt instead of being stored twice.
-    func receivingGateway(as party: String, named name: String? = nil) throws -> (responder: ReceiptingResponder, store: SQLiteMessageStore)
-    {
+    func receivingGateway(as party: String, named name: String? = nil) throws -> (responder: ReceiptingResponder, store: any MessageStore) {
         let home = folder.appendingPathComponent(name ?? "\(party)-gateway")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         try PayloadKeyRing.createKeyFile(at: home.appendingPathComponent("payload.keys"))
-        let store = try SQLiteMessageStore(
+        let store = try MessageStores.embedded(
             path: home.appendingPathComponent("inbox.sqlite").path,
             keys: try PayloadKeyRing.load(file: home.appendingPathComponent("payload.keys")))
         let identity = try SigningIdentity(

@@ -10,13 +10,13 @@ import Testing
     private let ops = AuditContext(actor: "ops-user", onBehalfOf: "centre", accessPoint: "cli@gateway-1")
 
     /// A store with a few audited events; the database path for tampering.
-    private func storeWithHistory() throws -> (SQLiteMessageStore, String, URL) {
+    private func storeWithHistory() throws -> (any MessageStore, String, URL) {
         let folder = try Repository.temporaryDirectory()
         let keyFile = folder.appendingPathComponent("payload.keys")
         try PayloadKeyRing.createKeyFile(at: keyFile)
         let keys = try PayloadKeyRing.load(file: keyFile)
         let path = folder.appendingPathComponent("koerier.sqlite").path
-        let store = try SQLiteMessageStore(path: path, keys: keys)
+        let store = try MessageStores.embedded(path: path, keys: keys)
         let reference = ClientReferencer(keys: keys).reference(bsn: "999990019")
         let message = OutboundMessage(
             messageID: Fixtures.id("2e3f4a5b-6c7d-4e8f-8091-a2b3c4d5e6f7"), kind: .returnLetter, recipientID: "gp",

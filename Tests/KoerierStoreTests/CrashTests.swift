@@ -27,7 +27,7 @@ import Testing
         }
         #expect(printed.count > 50, "the producer printed only \(printed.count) ids")
 
-        let store = try SQLiteMessageStore(path: path, keys: try PayloadKeyRing.load(file: keyFile))
+        let store = try MessageStores.embedded(path: path, keys: try PayloadKeyRing.load(file: keyFile))
         let ops = AuditContext(actor: "crash-test", accessPoint: "test")
         let stored = Dictionary(
             try store.records(state: nil, recipientType: nil, since: nil, limit: 10_000_000).map { ($0.messageID, $0.id) },
@@ -107,7 +107,7 @@ import Testing
         #expect(printed.count < 40, "\(printed.count) enqueues reported success with at most 39 flushes")
         #expect(stderr.contains("the disk reported an I/O error (nothing was stored)"), "\(stderr)")
 
-        let store = try SQLiteMessageStore(path: path, keys: try PayloadKeyRing.load(file: keyFile))
+        let store = try MessageStores.embedded(path: path, keys: try PayloadKeyRing.load(file: keyFile))
         let stored = Set(try store.records(state: nil, recipientType: nil, since: nil, limit: 10_000).map(\.messageID))
         #expect(printed.allSatisfy { stored.contains($0) })
         #expect(try store.verifyAudit() == nil)

@@ -7,12 +7,12 @@ import Testing
 
 @Suite struct StoreTests {
     /// A store in a fresh folder with a fresh key file; removed by the caller.
-    private func makeStore(keys: PayloadKeyRing? = nil) throws -> (SQLiteMessageStore, URL) {
+    private func makeStore(keys: PayloadKeyRing? = nil) throws -> (any MessageStore, URL) {
         let folder = try Repository.temporaryDirectory()
         let keyFile = folder.appendingPathComponent("payload.keys")
         try PayloadKeyRing.createKeyFile(at: keyFile)
         let ring = try keys ?? PayloadKeyRing.load(file: keyFile)
-        return (try SQLiteMessageStore(path: folder.appendingPathComponent("var/koerier.sqlite").path, keys: ring), folder)
+        return (try MessageStores.embedded(path: folder.appendingPathComponent("var/koerier.sqlite").path, keys: ring), folder)
     }
 
     private let t0 = Date(timeIntervalSince1970: 1_780_000_000)
@@ -186,15 +186,15 @@ import Testing
         let folder = try Repository.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("koerier.sqlite").path
-        let first = try SQLiteMessageStore(path: path, keys: try PayloadKeyRing(keys: [("k1", old)]))
+        let first = try MessageStores.embedded(path: path, keys: try PayloadKeyRing(keys: [("k1", old)]))
         let oldID = try first.enqueue(message(payload: Data("eerste".utf8)), now: t0, context: ops).record.id
-        let rotated = try SQLiteMessageStore(path: path, keys: try PayloadKeyRing(keys: [("k2", new), ("k1", old)]))
+        let rotated = try MessageStores.embedded(path: path, keys: try PayloadKeyRing(keys: [("k2", new), ("k1", old)]))
         let newRecord = try rotated.enqueue(
             message("0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5", payload: Data("tweede".utf8)), now: t0, context: ops
         ).record
         #expect(newRecord.keyID == "k2")
         #expect(try rotated.payload(of: oldID, now: t0, context: ops) == Data("eerste".utf8))
-        let forgotten = try SQLiteMessageStore(path: path, keys: try PayloadKeyRing(keys: [("k2", new)]))
+        let forgotten = try MessageStores.embedded(path: path, keys: try PayloadKeyRing(keys: [("k2", new)]))
         #expect(throws: PayloadKeyRing.Failure.self) { try forgotten.payload(of: oldID, now: t0, context: ops) }
     }
 
