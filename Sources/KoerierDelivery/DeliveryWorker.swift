@@ -14,8 +14,8 @@ public struct DeliveryReport: Sendable, Equatable {
 /// The delivery scheduler: one lane per directory entry, each with its own limit of
 /// transfers in flight and its own circuit, so a hung or slow partner holds only its own
 /// lane. It leases each lane's due letters (urgent first) under fenced leases, renews the
-/// leases while transfers run, and sends on a `BlockingExecutor` sized to the lanes, never
-/// on Swift's cooperative pool. An enqueue wakes it (`wake()`); otherwise it sleeps until
+/// leases while transfers run, and sends on the store's `BlockingExecutor` (grown by the
+/// lanes' limits), never on Swift's cooperative pool. An enqueue wakes it (`wake()`); otherwise it sleeps until
 /// the next retry, lease renewal or circuit probe is due.
 public final class DeliveryWorker: @unchecked Sendable {
     public struct Parts: Sendable {
@@ -90,8 +90,9 @@ public final class DeliveryWorker: @unchecked Sendable {
         self.settings = settings
         context = AuditContext(actor: "service:koerier-deliver", accessPoint: owner)
         attempt = LetterAttempt(parts: parts, context: context)
-        let threads = parts.directory.recipients.values.reduce(0) { $0 + $1.concurrency } + 2
-        executor = BlockingExecutor(name: "koerier-delivery", maximumThreads: threads)
+        // The daemon's one executor (the store's), with a thread for every lane slot added.
+        executor = parts.store.executor
+        executor.raiseLimit(by: parts.directory.recipients.values.reduce(0) { $0 + $1.concurrency })
     }
 
     /// Something was enqueued: look for due letters now rather than at the next timer.

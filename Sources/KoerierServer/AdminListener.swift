@@ -42,7 +42,7 @@ public struct AdminListener: Sendable {
         let enqueued = enqueued
         router.get("/health") { _, _ -> Response in
             do {
-                _ = try store.counts()
+                _ = try await store.executor.run { try store.counts() }
                 return Self.json(200, ["status": "ok"])
             } catch {
                 return Self.json(503, ["status": "store unavailable", "reason": "\(error)"])
@@ -51,11 +51,13 @@ public struct AdminListener: Sendable {
         router.get("/metrics") { _, _ -> Response in
             // Queue depth is read from the store at each scrape (the counts are maintained, so cheap).
             var depth: [DeliveryState: Int] = [:]
-            for entry in (try? store.counts()) ?? [] { depth[entry.state, default: 0] += entry.count }
+            let (outbound, inbound) =
+                (try? await store.executor.run { (try store.counts(), try store.inboundCounts()) }) ?? ([], [:])
+            for entry in outbound { depth[entry.state, default: 0] += entry.count }
             for state in DeliveryState.allCases {
                 Gauge(label: "koerier_queue_depth", dimensions: [("state", state.rawValue)]).record(depth[state] ?? 0)
             }
-            for (state, count) in (try? store.inboundCounts()) ?? [:] {
+            for (state, count) in inbound {
                 Gauge(label: "koerier_inbound_messages", dimensions: [("state", state.rawValue)]).record(count)
             }
             var headers = HTTPFields()
@@ -71,9 +73,12 @@ public struct AdminListener: Sendable {
             let body = try await request.body.collect(upTo: 1 << 20)
             do {
                 let report = try PhaseReport.decode(Data(buffer: body))
-                let outcome = try phases.complete(
-                    trajectory: id, phase: phase, report: report, amend: amend,
-                    context: AuditContext(actor: "service:koerier-admin", accessPoint: "admin@127.0.0.1"))
+                // Store, libxml2 and xmlsec work: on the store's executor, off the cooperative pool.
+                let outcome = try await store.executor.run {
+                    try phases.complete(
+                        trajectory: id, phase: phase, report: report, amend: amend,
+                        context: AuditContext(actor: "service:koerier-admin", accessPoint: "admin@127.0.0.1"))
+                }
                 if !outcome.queued.isEmpty { enqueued() }
                 return Self.json(
                     201,

@@ -61,7 +61,11 @@ public enum Gateway {
             host: serve.listenHost, port: serve.listenPort,
             tls: ListenerTLS(certificateChain: chainFile, key: identity.key, clientAnchors: anchors),
             maxBodyBytes: configuration.maxMessageBytes
-        ) { await responder.respond($0) }
+        ) { request in
+            // Parsing, signature checks, storing and signing block: on the store's executor.
+            (try? await store.executor.run { responder.answer(request) })
+                ?? ListenerAnswer(status: 503, body: Data("the gateway cannot answer now\n".utf8), retryAfter: 5)
+        }
         let owner = "serve@\(ProcessInfo.processInfo.hostName):\(configuration.storePath.path)"
         let worker = DeliveryAssembly.worker(configuration: configuration, parts: parts, owner: owner)
         // Enqueues in this process (phase completions) and in others (the CLI) wake the scheduler.
@@ -83,7 +87,7 @@ public enum Gateway {
             try listener.application { port in logger.info("intake listening (mutual TLS)", metadata: ["port": "\(port)"]) },
             admin.application { port in logger.info("admin listening (loopback)", metadata: ["port": "\(port)"]) },
             DeliveryService(worker: worker, logger: logger),
-            DropDirectoryService(intake: drop, logger: logger),
+            DropDirectoryService(intake: drop, executor: store.executor, logger: logger),
         ]
         var groupConfiguration = ServiceGroupConfiguration(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -13,7 +13,7 @@ public struct ReceiptingResponder: Sendable {
     let codec: MessageCodec
     let verifier: SignatureVerifier
     let signing: MessageSigning
-    let accept: @Sendable (Message, Data, VerifiedSigner) async throws -> Void
+    let accept: @Sendable (Message, Data, VerifiedSigner) throws -> Void
     /// The receipt already given for a message id (a duplicate gets it again), and where
     /// a new one is kept before it is sent.
     let previousReceipt: @Sendable (MessageID) -> Data?
@@ -30,7 +30,7 @@ public struct ReceiptingResponder: Sendable {
         keepReceipt: @escaping @Sendable (Data, MessageID) throws -> Void = { _, _ in },
         refused: @escaping @Sendable (String?, String) -> Void = { _, _ in },
         repeated: @escaping @Sendable (MessageID) -> Void = { _ in },
-        accept: @escaping @Sendable (Message, Data, VerifiedSigner) async throws -> Void
+        accept: @escaping @Sendable (Message, Data, VerifiedSigner) throws -> Void
     ) {
         self.codec = codec
         self.verifier = verifier
@@ -42,7 +42,12 @@ public struct ReceiptingResponder: Sendable {
         self.accept = accept
     }
 
-    public func respond(_ request: InboundRequest) async -> ListenerAnswer {
+    /// The answer, for a test peer or bench that does not care which thread works it out.
+    public func respond(_ request: InboundRequest) async -> ListenerAnswer { answer(request) }
+
+    /// The answer, worked out on the caller's thread: parsing, signature checks, storing and
+    /// signing block, so a daemon calls this on its executor (see `Gateway`).
+    public func answer(_ request: InboundRequest) -> ListenerAnswer {
         let decoded: (message: Message, document: XMLDocument)
         do {
             decoded = try codec.decodeKeepingDocument(request.body)
@@ -93,7 +98,7 @@ public struct ReceiptingResponder: Sendable {
             return ListenerAnswer(status: 409, body: Data("message id \(envelope.messageID) was already used for another message\n".utf8))
         }
         do {
-            try await accept(decoded.message, request.body, signer)
+            try accept(decoded.message, request.body, signer)
         } catch let refusal as IntakeRefusal {
             refused(envelope.messageID.value, "\(refusal.status) \(refusal.reason)")
             return ListenerAnswer(status: refusal.status, body: Data((refusal.reason + "\n").utf8))

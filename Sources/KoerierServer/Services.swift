@@ -1,5 +1,6 @@
 import Foundation
 import KoerierDelivery
+import KoerierStore
 import Logging
 import ServiceLifecycle
 
@@ -30,6 +31,8 @@ struct DeliveryService: Service {
 /// Sweeps the drop folder every half second until graceful shutdown.
 struct DropDirectoryService: Service {
     let intake: DropDirectoryIntake
+    /// Where the sweep's parsing, checks and store writes run.
+    let executor: BlockingExecutor
     let logger: Logger
 
     func run() async throws {
@@ -37,7 +40,7 @@ struct DropDirectoryService: Service {
         await withGracefulShutdownHandler {
             while !stop.isSet {
                 do {
-                    try intake.sweep()
+                    try await executor.run { try intake.sweep() }
                 } catch {
                     logger.error("drop folder sweep failed", metadata: ["reason": "\(error)"])
                 }

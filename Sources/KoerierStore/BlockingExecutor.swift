@@ -11,13 +11,19 @@ public final class BlockingExecutor: @unchecked Sendable {
     private var jobs: [() -> Void] = []
     private var idle = 0
     private var threads = 0
-    public let maximumThreads: Int
+    public private(set) var maximumThreads: Int
     private let name: String
     private let idleExit: TimeInterval = 30
 
     public init(name: String, maximumThreads: Int) {
         self.name = name
         self.maximumThreads = max(1, maximumThreads)
+    }
+
+    /// Allows `count` more threads: a user that may hold threads for long (a delivery lane
+    /// waiting on a slow partner) brings its own share, so it cannot starve the others.
+    public func raiseLimit(by count: Int) {
+        condition.withLock { maximumThreads += max(0, count) }
     }
 
     /// Queues `job` for a thread of this executor.
