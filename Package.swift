@@ -5,7 +5,8 @@ let package = Package(
     name: "Koerier",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "koerier", targets: ["koerier"])
+        .executable(name: "koerier", targets: ["koerier"]),
+        .executable(name: "koerier-bench", targets: ["koerier-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -78,17 +79,33 @@ let package = Package(
         .target(name: "KoerierConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         // Human-readable letters (text / HTML) with Dutch labels.
         .target(name: "KoerierRender", dependencies: ["KoerierModel"]),
-        // The one binary: a thin CLI over the modules.
+        // What both executables share: --config, clear one-line failures, exit codes.
+        .target(
+            name: "KoerierCommandLine",
+            dependencies: [
+                "KoerierConfig", "KoerierModel", "KoerierXML", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        // The one shipped binary: a thin CLI over the modules.
         .executableTarget(
             name: "koerier",
             dependencies: [
                 "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierConfig", "KoerierRender",
-                "KoerierDelivery", "KoerierWorkflow", "KoerierServer",
+                "KoerierDelivery", "KoerierWorkflow", "KoerierServer", "KoerierCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // jemalloc (Debian libjemalloc-dev) replaces glibc malloc for the whole process:
             // libxml2 allocates a node per element, and glibc's malloc/free were the largest
             // cost in parsing; a long-running daemon also fragments less with it.
+            linkerSettings: [.linkedLibrary("jemalloc")]
+        ),
+        // The benchmarks and the peers they drive, outside the shipped binary.
+        .executableTarget(
+            name: "koerier-bench",
+            dependencies: [
+                "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierConfig", "KoerierDelivery",
+                "KoerierWorkflow", "KoerierServer", "KoerierCommandLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             linkerSettings: [.linkedLibrary("jemalloc")]
         ),
         // Helpers shared by the test targets: repository paths, the invalid-sample table,
@@ -111,7 +128,8 @@ let package = Package(
         .testTarget(
             name: "KoerierCLITests",
             dependencies: [
-                "koerier", "KoerierConfig", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierModel", "KoerierTestSupport",
+                "koerier", "koerier-bench", "KoerierConfig", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierModel",
+                "KoerierTestSupport",
             ]),
     ]
 )

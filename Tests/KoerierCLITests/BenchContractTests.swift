@@ -2,11 +2,11 @@ import Foundation
 import KoerierTestSupport
 import Testing
 
-/// Not timing tests: each checks that a `koerier bench` command ends with the agreed JSON line.
+/// Not timing tests: each checks that a `koerier-bench` command ends with the agreed JSON line.
 @Suite struct BenchContractTests {
     /// Runs a bench and checks the common contract of its last line; returns the object.
     private func benchLine(_ arguments: [String], bench: String) throws -> [String: Any] {
-        let result = try ProcessRunner.koerier(["bench"] + arguments)
+        let result = try ProcessRunner.run(ProcessRunner.benchBinary, arguments)
         #expect(result.exitCode == 0, "\(result.stderr)")
         let last = try #require(result.stdout.split(separator: "\n").last)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])

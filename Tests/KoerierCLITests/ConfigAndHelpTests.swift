@@ -56,18 +56,28 @@ import Testing
     }
 
     @Test(arguments: [
-        ([], ["validate", "render", "sign", "verify", "pki", "bench", "--config"]),
+        ([], ["validate", "render", "sign", "verify", "pki", "deliver", "serve", "--config"]),
         (["sign"], ["--config", "--key", "--cert", "--chain", "--out"]),
         (["verify"], ["--config", "--trust", "--crl", "--answers", "sender"]),
         (["pki", "init"], ["--config", "TEST ONLY", "DIR"]),
         (["validate"], ["--config", "--quiet", "--trust", "--crl", "FILE", "Exits 0"]),
         (["render"], ["--config", "--format", "text", "html"]),
-        (["bench"], ["parse", "JSON"]),
-        (["bench", "parse"], ["--config", "--seconds", "--rounds", "lxml"]),
     ])
     func helpIsCompleteForEveryCommand(_ command: [String], _ mentions: [String]) throws {
         let result = try ProcessRunner.koerier(command + ["--help"])
         #expect(result.exitCode == 0)
         for word in mentions { #expect(result.stdout.contains(word), "\(command) --help lacks \(word)") }
+    }
+
+    /// The benchmarks live in their own executable, not in the shipped one.
+    @Test(arguments: [
+        ([String](), ["parse", "deliver", "JSON", "--config"]),
+        (["parse"], ["--config", "--seconds", "--rounds", "lxml"]),
+    ])
+    func benchHelpIsCompleteAndNotInTheShippedBinary(_ command: [String], _ mentions: [String]) throws {
+        let result = try ProcessRunner.run(ProcessRunner.benchBinary, command + ["--help"])
+        #expect(result.exitCode == 0)
+        for word in mentions { #expect(result.stdout.contains(word), "koerier-bench \(command) --help lacks \(word)") }
+        #expect(try ProcessRunner.koerier(["bench", "parse"]).exitCode != 0)
     }
 }

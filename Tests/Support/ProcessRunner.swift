@@ -45,6 +45,7 @@ public enum ProcessRunner {
 
     /// The `koerier` binary that `swift test` built next to the test bundle.
     public static var koerierBinary: String { builtExecutable("koerier") }
+    public static var benchBinary: String { builtExecutable("koerier-bench") }
 
     /// An executable product that `swift test` built next to the test bundle. There is no
     /// fallback to another build folder: a stale binary would test old code.

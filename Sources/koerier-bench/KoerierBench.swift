@@ -1,11 +1,25 @@
 import ArgumentParser
 import Foundation
 
-struct BenchCommand: AsyncParsableCommand {
+@main
+enum Entry {
+    static func main() async {
+        // Children (Python peers, openssl speed) need SIGTERM and friends: start with none blocked.
+        var none = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, nil)
+        await KoerierBench.main()
+    }
+}
+
+/// The benchmarks, outside the shipped `koerier` binary: they start peers (listeners,
+/// SMTP sinks, Python baselines) that a daemon has no business carrying.
+struct KoerierBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
+        commandName: "koerier-bench",
         abstract: "Benchmarks; each measures an independent baseline in the same run and ends with one JSON line.",
         discussion: """
+            Every bench takes --config FILE (default: $KOERIER_CONFIG, else Config/koerier.yaml).
             The last line of every benchmark is
             {"bench":NAME,"value":N,"unit":"msg/s","baseline":WHAT,"baseline_value":N,"ratio":N,...}
             """,

@@ -17,11 +17,11 @@ enum BenchPython {
         let folder = cache.appendingPathComponent("koerier/bench-venv")
         let python = folder.appendingPathComponent("bin/python").path
         if !FileManager.default.isExecutableFile(atPath: python) {
-            FileHandle.standardError.write(Data("koerier bench: making a Python environment for \(package) in \(folder.path)\n".utf8))
+            FileHandle.standardError.write(Data("koerier-bench: making a Python environment for \(package) in \(folder.path)\n".utf8))
             try run(system, ["-m", "venv", "--system-site-packages", folder.path], doing: "make the virtual environment (python3-venv)")
         }
         if (try? run(python, ["-c", "import \(module)"], doing: "")) == nil {
-            FileHandle.standardError.write(Data("koerier bench: installing \(package) into \(folder.path)\n".utf8))
+            FileHandle.standardError.write(Data("koerier-bench: installing \(package) into \(folder.path)\n".utf8))
             try run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", package], doing: "install \(package)")
         }
         return python
