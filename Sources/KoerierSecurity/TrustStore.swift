@@ -2,24 +2,39 @@ import CXMLSec
 import Foundation
 
 /// The configured trust anchors (a PEM bundle) and optional CRLs. Chains are built from
-/// the signer's certificate through the intermediates sent in KeyInfo to an anchor.
+/// the signer's certificate through the intermediates sent in KeyInfo to an anchor. The
+/// OpenSSL store is built once; a chain that verified is remembered by the SHA-256 of its
+/// certificates until the earliest of their expiry and the CRLs' next update (a reload
+/// with new anchors or CRLs makes a new `TrustStore`, and so a new cache).
 public final class TrustStore: @unchecked Sendable {
     public let anchors: [Certificate]
     private let crls: [OpaquePointer]
+    private let store: OpaquePointer
+    private let verifiedChains: VerifiedChainCache?
+    /// The CRLs' earliest next update: no verification is trusted from cache beyond it.
+    private let crlNextUpdate: time_t?
 
     public struct LoadError: Error, CustomStringConvertible {
         public let description: String
     }
 
-    public init(anchorsPEM: Data, crlPEM: Data? = nil) throws {
+    /// `cacheChains: false` verifies every chain from scratch (for a bench's uncached figure).
+    public init(anchorsPEM: Data, crlPEM: Data? = nil, cacheChains: Bool = true) throws {
         guard XMLSec.ready else { throw LoadError(description: "libxmlsec1 could not be initialised") }
         anchors = Certificate.loadPEM(anchorsPEM)
         guard !anchors.isEmpty else { throw LoadError(description: "no PEM certificate found in the trust anchors") }
         crls = crlPEM.map { readPEM($0) { PEM_read_bio_X509_CRL($0, nil, nil, nil) } } ?? []
         if crlPEM != nil && crls.isEmpty { throw LoadError(description: "no PEM CRL found in the CRL file") }
+        guard let store = X509_STORE_new() else { throw LoadError(description: "OpenSSL could not allocate a certificate store") }
+        for anchor in anchors { X509_STORE_add_cert(store, anchor.pointer) }
+        for crl in crls { X509_STORE_add_crl(store, crl) }
+        if !crls.isEmpty { X509_STORE_set_flags(store, UInt(X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL)) }
+        self.store = store
+        verifiedChains = cacheChains ? VerifiedChainCache(capacity: 4096) : nil
+        crlNextUpdate = crls.compactMap { ASN1Time.seconds(X509_CRL_get0_nextUpdate($0)) }.min()
     }
 
-    public convenience init(anchorsFile: URL, crlFile: URL? = nil) throws {
+    public convenience init(anchorsFile: URL, crlFile: URL? = nil, cacheChains: Bool = true) throws {
         guard let anchors = FileManager.default.contents(atPath: anchorsFile.path) else {
             throw LoadError(description: "\(anchorsFile.path): cannot read the trust anchors")
         }
@@ -30,30 +45,44 @@ public final class TrustStore: @unchecked Sendable {
             }
             crl = data
         }
-        try self.init(anchorsPEM: anchors, crlPEM: crl)
+        try self.init(anchorsPEM: anchors, crlPEM: crl, cacheChains: cacheChains)
     }
 
-    deinit { for crl in crls { X509_CRL_free(crl) } }
+    deinit {
+        X509_STORE_free(store)
+        for crl in crls { X509_CRL_free(crl) }
+    }
 
     /// Verifies that `leaf` chains to an anchor at `date` (validity of every certificate in
     /// the chain, and revocation when CRLs are configured).
     func verifyChain(leaf: Certificate, intermediates: [Certificate], at date: Date) throws(SignatureError) {
-        guard let store = X509_STORE_new(), let context = X509_STORE_CTX_new(), let untrusted = OPENSSL_sk_new_null() else {
-            throw SignatureError(.internalFailure, "OpenSSL could not allocate a certificate store")
+        let moment = time_t(date.timeIntervalSince1970)
+        let key = verifiedChains.map { _ in ReceiptMatch.sha256Hex(([leaf] + intermediates).reduce(into: Data()) { $0.append($1.der) }) }
+        if let key, verifiedChains?.covers(key, at: moment) == true { return }
+        try verifyFromScratch(leaf: leaf, intermediates: intermediates, at: moment)
+        guard let key, let verifiedChains else { return }
+        // Valid from the latest notBefore to the earliest notAfter of the chain sent, and no
+        // longer than the CRLs vouch for.
+        let certificates = [leaf] + intermediates
+        let from = certificates.compactMap { ASN1Time.seconds(X509_get0_notBefore($0.pointer)) }.max() ?? moment
+        var until = certificates.compactMap { ASN1Time.seconds(X509_get0_notAfter($0.pointer)) }.min() ?? moment
+        if let crlNextUpdate { until = min(until, crlNextUpdate) }
+        verifiedChains.remember(key, from: from, until: until)
+    }
+
+    private func verifyFromScratch(leaf: Certificate, intermediates: [Certificate], at moment: time_t) throws(SignatureError) {
+        guard let context = X509_STORE_CTX_new(), let untrusted = OPENSSL_sk_new_null() else {
+            throw SignatureError(.internalFailure, "OpenSSL could not allocate a verification context")
         }
         defer {
             X509_STORE_CTX_free(context)
-            X509_STORE_free(store)
             OPENSSL_sk_free(untrusted)
         }
-        for anchor in anchors { X509_STORE_add_cert(store, anchor.pointer) }
-        for crl in crls { X509_STORE_add_crl(store, crl) }
-        if !crls.isEmpty { X509_STORE_set_flags(store, UInt(X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL)) }
         for certificate in intermediates { OPENSSL_sk_push(untrusted, UnsafeRawPointer(certificate.pointer)) }
         guard X509_STORE_CTX_init(context, store, leaf.pointer, untrusted) == 1 else {
             throw SignatureError(.internalFailure, "OpenSSL could not start chain verification")
         }
-        X509_STORE_CTX_set_time(context, 0, time_t(date.timeIntervalSince1970))
+        X509_STORE_CTX_set_time(context, 0, moment)
         if X509_verify_cert(context) == 1 { return }
         let code = X509_STORE_CTX_get_error(context)
         let explanation = String(cString: X509_verify_cert_error_string(Int(code)))
@@ -69,5 +98,39 @@ public final class TrustStore: @unchecked Sendable {
         default:
             throw SignatureError(.untrustedChain, "the signer's certificate does not chain to a trusted anchor: \(explanation)")
         }
+    }
+}
+
+/// Chains that verified, by the SHA-256 of their certificates, with the window in which
+/// that verdict holds. Only successes are kept: a failure is verified again each time.
+final class VerifiedChainCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var windows: [String: (from: time_t, until: time_t)] = [:]
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func covers(_ key: String, at moment: time_t) -> Bool {
+        lock.withLock {
+            guard let window = windows[key] else { return false }
+            return window.from <= moment && moment < window.until
+        }
+    }
+
+    func remember(_ key: String, from: time_t, until: time_t) {
+        lock.withLock {
+            if windows.count >= capacity { windows.removeAll(keepingCapacity: true) }
+            windows[key] = (from, until)
+        }
+    }
+}
+
+/// ASN.1 times (certificate validity, CRL updates) as seconds since 1970.
+enum ASN1Time {
+    static func seconds(_ time: UnsafePointer<ASN1_TIME>?) -> time_t? {
+        guard let time else { return nil }
+        var parts = tm()
+        guard ASN1_TIME_to_tm(time, &parts) == 1 else { return nil }
+        return timegm(&parts)
     }
 }
