@@ -71,6 +71,9 @@ public final class DeliveryWorker: @unchecked Sendable {
     private var woken = false
     private var stopping = false
     private var passReport = DeliveryReport()
+    /// Touched only by the scheduler's own thread.
+    private var lastFullScan = Date.distantPast
+    private let knownLanes: [String]
 
     private struct Lane {
         let limit: Int
@@ -90,6 +93,7 @@ public final class DeliveryWorker: @unchecked Sendable {
         self.settings = settings
         context = AuditContext(actor: "service:koerier-deliver", accessPoint: owner)
         attempt = LetterAttempt(parts: parts, context: context)
+        knownLanes = parts.directory.recipients.keys.sorted()
         // The daemon's one executor (the store's), with a thread for every lane slot added.
         executor = parts.store.executor
         executor.raiseLimit(by: parts.directory.recipients.values.reduce(0) { $0 + $1.concurrency })
@@ -165,7 +169,11 @@ public final class DeliveryWorker: @unchecked Sendable {
     /// Leases and dispatches what each lane may take now; the number dispatched.
     private func fill(dueBy: Date) throws -> Int {
         let now = Date()
-        let due = try parts.store.dueRecipients(dueBy: dueBy)
+        // The directory's lanes are looked up by index; a scan of the whole queue (for
+        // records whose recipient left the directory) runs at most every few seconds.
+        let scanAll = now.timeIntervalSince(lastFullScan) > 5
+        if scanAll { lastFullScan = now }
+        let due = try parts.store.dueRecipients(among: scanAll ? nil : knownLanes, dueBy: dueBy)
         var dispatched = 0
         for recipientID in due {
             let free: Int = condition.withLock {
@@ -256,3 +264,4 @@ public final class DeliveryWorker: @unchecked Sendable {
         condition.unlock()
     }
 }
+

@@ -20,8 +20,11 @@ public protocol OutboxStore: Sendable {
         owner: String, now: Date, duration: TimeInterval, limit: Int, recipientID: String?, dueBy: Date?, context: AuditContext
     ) throws -> [OutboundRecord]
 
-    /// The recipients that have records due by `dueBy`: the scheduler's lanes with work.
-    func dueRecipients(dueBy: Date) throws -> [String]
+    /// The recipients that have records due by `dueBy` (or whose lease expired): the
+    /// scheduler's lanes with work. With `among`, only those recipients are looked at, each
+    /// with one index lookup; without, the whole queue is scanned (to find records for
+    /// recipients the directory no longer knows).
+    func dueRecipients(among: [String]?, dueBy: Date) throws -> [String]
 
     /// Makes a recipient's retrying records due now (its partner answered again after an outage).
     func expediteRetries(recipientID: String, now: Date) throws -> Int
