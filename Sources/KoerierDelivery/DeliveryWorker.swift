@@ -71,6 +71,8 @@ public final class DeliveryWorker: @unchecked Sendable {
     private var woken = false
     private var stopping = false
     private var passReport = DeliveryReport()
+    /// Outcomes decided by transfers, waiting for the scheduler's next commit.
+    private var settlements: [Settlement] = []
     /// Touched only by the scheduler's own thread.
     private var lastFullScan = Date.distantPast
     private let knownLanes: [String]
@@ -92,7 +94,7 @@ public final class DeliveryWorker: @unchecked Sendable {
         self.owner = owner
         self.settings = settings
         context = AuditContext(actor: "service:koerier-deliver", accessPoint: owner)
-        attempt = LetterAttempt(parts: parts, context: context)
+        attempt = LetterAttempt(parts: parts)
         knownLanes = parts.directory.recipients.keys.sorted()
         // The daemon's one executor (the store's), with a thread for every lane slot added.
         executor = parts.store.executor
@@ -148,34 +150,86 @@ public final class DeliveryWorker: @unchecked Sendable {
             condition.unlock()
             if stop { break }
             renewLeases()
-            let dispatched = try fill(dueBy: once ? passStart : Date())
+            let dispatched: Int
+            do {
+                dispatched = try commitAndFill(dueBy: once ? passStart : Date())
+            } catch {
+                // The store refused (disk full, I/O error): settlements wait for the next
+                // pass; unsettled leases expire and their records are tried again.
+                if once { throw error }
+                Thread.sleep(forTimeInterval: 1)
+                continue
+            }
             condition.lock()
-            if once, dispatched == 0, inFlight.isEmpty {
+            if once, dispatched == 0, inFlight.isEmpty, settlements.isEmpty {
                 condition.unlock()
                 break
             }
-            if dispatched == 0, !woken, !stopping {
+            if dispatched == 0, !woken, !stopping, settlements.isEmpty {
                 _ = condition.wait(until: nextWakeUp(once: once))
             }
             woken = false
             condition.unlock()
         }
         drain()
+        _ = try? commitAndFill(dueBy: nil)
         condition.lock()
         defer { condition.unlock() }
         return passReport
     }
 
-    /// Leases and dispatches what each lane may take now; the number dispatched.
-    private func fill(dueBy: Date) throws -> Int {
+    /// One transaction: the outcomes transfers decided since the last pass (each with its
+    /// lease's token; one whose lease was lost is skipped and recorded nowhere), then the
+    /// leases each lane may take now (none with `dueBy` nil). Group commit: under load one
+    /// disk flush settles several letters and leases the next ones. The number dispatched.
+    private func commitAndFill(dueBy: Date?) throws -> Int {
+        let batch: [Settlement] = condition.withLock {
+            defer { settlements.removeAll() }
+            return settlements
+        }
         let now = Date()
+        let outcome: (settled: [(Settlement, DeliveryState?)], leased: [OutboundRecord])
+        do {
+            outcome = try parts.store.transaction { tx in
+                let settled = try batch.map { settlement in (settlement, try self.apply(settlement, in: tx, now: now)) }
+                return (settled, try dueBy.map { try self.lease(dueBy: $0, now: now, in: tx) } ?? [])
+            }
+        } catch {
+            condition.withLock { settlements.insert(contentsOf: batch, at: 0) }
+            throw error
+        }
+        condition.withLock {
+            for case (let settlement, let state?) in outcome.settled {
+                passReport.handled[state, default: 0] += 1
+                DeliveryMetrics.record(state, queuedAt: settlement.record.createdAt)
+            }
+        }
+        for record in outcome.leased { dispatch(record) }
+        return outcome.leased.count
+    }
+
+    /// Writes one outcome; nil when the lease was lost (the update changed nothing).
+    private func apply(_ settlement: Settlement, in tx: any StoreTransaction, now: Date) throws -> DeliveryState? {
+        do {
+            if let receipt = settlement.receipt {
+                return try tx.settle(
+                    settlement.record.id, settlement.transition, lease: settlement.lease, receipt: receipt, now: now, context: context
+                ).state
+            }
+            return try tx.transition(settlement.record.id, settlement.transition, lease: settlement.lease, now: now, context: context).state
+        } catch is LeaseLost {
+            return nil
+        }
+    }
+
+    /// Leases what each lane with work may take now, inside the pass's transaction.
+    private func lease(dueBy: Date, now: Date, in tx: any StoreTransaction) throws -> [OutboundRecord] {
         // The directory's lanes are looked up by index; a scan of the whole queue (for
         // records whose recipient left the directory) runs at most every few seconds.
         let scanAll = now.timeIntervalSince(lastFullScan) > 5
         if scanAll { lastFullScan = now }
-        let due = try parts.store.dueRecipients(among: scanAll ? nil : knownLanes, dueBy: dueBy)
-        var dispatched = 0
-        for recipientID in due {
+        var leased: [OutboundRecord] = []
+        for recipientID in try tx.dueRecipients(among: scanAll ? nil : knownLanes, dueBy: dueBy) {
             let free: Int = condition.withLock {
                 var lane = lanes[recipientID] ?? newLane(recipientID)
                 let capacity = lane.circuit.capacity(limit: lane.limit, now: now)
@@ -183,13 +237,11 @@ public final class DeliveryWorker: @unchecked Sendable {
                 return capacity - lane.busy
             }
             guard free > 0 else { continue }
-            let leased = try parts.store.leaseDue(
+            leased += try tx.leaseDue(
                 owner: owner, now: now, duration: settings.leaseDuration, limit: free, recipientID: recipientID, dueBy: dueBy,
                 context: context)
-            for record in leased { dispatch(record) }
-            dispatched += leased.count
         }
-        return dispatched
+        return leased
     }
 
     private func newLane(_ recipientID: String) -> Lane {
@@ -218,11 +270,13 @@ public final class DeliveryWorker: @unchecked Sendable {
         condition.lock()
         inFlight[record.id] = nil
         lanes[record.recipientID]?.busy -= 1
-        if case .settled(let state, let answered) = result {
-            passReport.handled[state, default: 0] += 1
-            if let answered { expedite = lanes[record.recipientID]?.circuit.record(answered: answered, now: Date()) ?? false }
+        if case .decided(let settlement) = result {
+            settlements.append(settlement)
+            if let answered = settlement.answered {
+                expedite = lanes[record.recipientID]?.circuit.record(answered: answered, now: Date()) ?? false
+            }
         }
-        woken = true  // a slot is free: fill again
+        woken = true  // a slot is free and an outcome waits: commit and fill again
         condition.broadcast()
         condition.unlock()
         if expedite {
@@ -264,4 +318,3 @@ public final class DeliveryWorker: @unchecked Sendable {
         condition.unlock()
     }
 }
-

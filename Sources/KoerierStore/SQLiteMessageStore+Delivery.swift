@@ -25,8 +25,11 @@ extension SQLiteMessageStore {
     {
         let sealed = try seal(receipt.payload, boundTo: receipt.messageID.value)
         return try write { db in
+            // The fenced move first: a lost lease throws before anything is written, so a
+            // caller's unit of work can skip this settlement and keep the others.
+            let moved = try Self.transition(id, transition, lease: lease, now: now, context: context, in: db)
             try Self.insertProcessed(receipt, sealed: sealed, outcome: "receipt processed", at: now, context: context, in: db)
-            return try Self.transition(id, transition, lease: lease, now: now, context: context, in: db)
+            return moved
         }
     }
 

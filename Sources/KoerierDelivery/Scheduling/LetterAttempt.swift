@@ -5,44 +5,49 @@ import KoerierStore
 import KoerierXML
 import Metrics
 
+/// What one attempt decided for its record: the scheduler writes it, with the lease's
+/// token, together with other settlements and the next leases (group commit).
+struct Settlement: Sendable {
+    let record: OutboundRecord
+    let lease: String
+    let transition: Transition
+    /// The receipt that proved the delivery, kept with the state change.
+    let receipt: InboundMessage?
+    /// Whether the partner answered (for the lane's circuit); nil when nothing was sent.
+    let answered: Bool?
+}
+
 /// How one attempt ended, for the scheduler.
 enum AttemptResult: Sendable {
-    /// The record moved to this state; `answered` says whether the partner answered (circuit).
-    case settled(DeliveryState, answered: Bool?)
-    /// The lease had expired and the record was taken back: nothing was recorded.
-    case leaseLost
-    /// The store failed mid-way: the lease expires and the record is tried again.
+    case decided(Settlement)
+    /// The store could not be read: the lease expires and the record is tried again.
     case storeFailed(String)
 }
 
 /// One leased record, from its stored bytes through the recipient's adapter and channel to
-/// its next state, settled with the lease's token.
+/// the state it should move to. It only reads the store; the scheduler writes the outcome.
 struct LetterAttempt: Sendable {
     let parts: DeliveryWorker.Parts
-    let context: AuditContext
 
     func run(_ record: OutboundRecord) -> AttemptResult {
         guard let lease = record.leaseToken else { return .storeFailed("record \(record.id) was handed over without a lease") }
         do {
-            return try attempt(record, lease: lease)
-        } catch let lost as LeaseLost {
-            _ = lost
-            return .leaseLost
+            return .decided(try attempt(record, lease: lease))
         } catch {
             return .storeFailed("\(error)")
         }
     }
 
-    private func attempt(_ record: OutboundRecord, lease: String) throws -> AttemptResult {
+    private func attempt(_ record: OutboundRecord, lease: String) throws -> Settlement {
         let store = parts.store
         guard let recipient = parts.directory[record.recipientID] else {
-            return try finish(
+            return finish(
                 record, lease, Transition(to: .dead, error: "unknown recipient '\(record.recipientID)': not in the recipient directory"))
         }
         let payload = try store.deliveryPayload(of: record.id)
         let adapter = parts.adapters.adapter(for: recipient.type)
         let consent = try record.clientReference.flatMap { try store.consent(clientReference: $0) }
-        if let reason = adapter.withheld(consent: consent) { return try finish(record, lease, Transition(to: .blocked, error: reason)) }
+        if let reason = adapter.withheld(consent: consent) { return finish(record, lease, Transition(to: .blocked, error: reason)) }
         let letter: OutgoingMessage
         if let preparedID = record.preparedMessageID, let kind = MessageKind(rawValue: record.kind) {
             // Decided and signed at enqueue: these bytes, on every attempt.
@@ -50,7 +55,7 @@ struct LetterAttempt: Sendable {
         } else {
             switch try deriveNow(record, payload: payload, adapter: adapter, recipient: recipient) {
             case .sendable(let outgoing): letter = outgoing
-            case .settled(let transition): return try finish(record, lease, transition)
+            case .settled(let transition): return finish(record, lease, transition)
             }
         }
         let channel = parts.channels.channel(for: recipient)
@@ -58,12 +63,12 @@ struct LetterAttempt: Sendable {
         do {
             wire = try channel.prepare(letter)
         } catch .blocked(let reason) {
-            return try finish(record, lease, Transition(to: .blocked, error: reason))
+            return finish(record, lease, Transition(to: .blocked, error: reason))
         } catch .failed(let reason) {
-            return try finish(record, lease, Transition(to: .dead, error: reason))
+            return finish(record, lease, Transition(to: .dead, error: reason))
         }
         let verdict = channel.interpret(channel.send(wire), for: letter)
-        return try settle(record, lease, letter: letter, verdict: verdict)
+        return settle(record, lease, letter: letter, verdict: verdict)
     }
 
     private enum Derived {
@@ -91,8 +96,7 @@ struct LetterAttempt: Sendable {
         }
     }
 
-    private func settle(_ record: OutboundRecord, _ lease: String, letter: OutgoingMessage, verdict: ChannelVerdict) throws -> AttemptResult
-    {
+    private func settle(_ record: OutboundRecord, _ lease: String, letter: OutgoingMessage, verdict: ChannelVerdict) -> Settlement {
         let sentID = letter.messageID.value
         let digest = ReceiptMatch.sha256Hex(letter.bytes)
         let transition: Transition
@@ -103,9 +107,7 @@ struct LetterAttempt: Sendable {
             transition = Transition(
                 to: rejection == nil ? .acknowledged : .dead, error: rejection, receiptID: receipt.messageID.value,
                 sentMessageID: sentID, sentDigest: digest)
-            let state = try parts.store.settle(record.id, transition, lease: lease, receipt: receipt, now: Date(), context: context).state
-            DeliveryMetrics.record(state, queuedAt: record.createdAt)
-            return .settled(state, answered: true)
+            return Settlement(record: record, lease: lease, transition: transition, receipt: receipt, answered: true)
         case .delivered(let note):
             transition = Transition(to: .delivered, error: note, sentMessageID: sentID, sentDigest: digest)
         case .refused(let reason):
@@ -120,15 +122,11 @@ struct LetterAttempt: Sendable {
                 transition = Transition(to: .dead, error: "\(reason); \(why)")
             }
         }
-        let result = try finish(record, lease, transition)
-        guard case .settled(let state, _) = result else { return result }
-        return .settled(state, answered: verdict.partnerAnswered)
+        return Settlement(record: record, lease: lease, transition: transition, receipt: nil, answered: verdict.partnerAnswered)
     }
 
-    private func finish(_ record: OutboundRecord, _ lease: String, _ transition: Transition) throws -> AttemptResult {
-        let state = try parts.store.transition(record.id, transition, lease: lease, now: Date(), context: context).state
-        DeliveryMetrics.record(state, queuedAt: record.createdAt)
-        return .settled(state, answered: nil)
+    private func finish(_ record: OutboundRecord, _ lease: String, _ transition: Transition) -> Settlement {
+        Settlement(record: record, lease: lease, transition: transition, receipt: nil, answered: nil)
     }
 }
 
