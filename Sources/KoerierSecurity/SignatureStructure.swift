@@ -15,6 +15,21 @@ import KoerierXML
 ///       </ds:SignedInfo>
 ///       <ds:SignatureValue/> <ds:KeyInfo><ds:X509Data><ds:X509Certificate/>…
 struct SignatureStructure {
+    /// The bytes of `text` without space, tab, CR and LF, in one pass over its UTF-8 storage.
+    static func withoutWhiteSpace(_ text: String) -> Data {
+        var text = text
+        let kept = text.withUTF8 { bytes in
+            [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in
+                count = 0
+                for byte in bytes where byte != 0x20 && byte != 0x09 && byte != 0x0A && byte != 0x0D {
+                    buffer[count] = byte
+                    count += 1
+                }
+            }
+        }
+        return Data(kept)
+    }
+
     let signature: xmlNodePtr
     let method: SignatureAlgorithm
     /// Signer first, then intermediates, as found in KeyInfo.
@@ -23,13 +38,17 @@ struct SignatureStructure {
     static func signatures(in document: XMLDocument) -> [xmlNodePtr] {
         var found: [xmlNodePtr] = []
         func walk(_ node: xmlNodePtr) {
-            for child in node.elementChildren {
-                if child.localName == "Signature", child.namespaceURI == DSig.namespace { found.append(child) }
-                walk(child)
+            var child = node.pointee.children
+            while let current = child {
+                if current.isElement {
+                    if current.isNamed("Signature", in: DSig.namespace) { found.append(current) }
+                    walk(current)
+                }
+                child = current.pointee.next
             }
         }
         if let root = document.rootElement {
-            if root.localName == "Signature", root.namespaceURI == DSig.namespace { found.append(root) }
+            if root.isNamed("Signature", in: DSig.namespace) { found.append(root) }
             walk(root)
         }
         return found
@@ -99,8 +118,11 @@ struct SignatureStructure {
         var certificates: [Certificate] = []
         for x509Data in parts[2].elementChildren where SignatureStructure.isDSig(x509Data, "X509Data") {
             for element in x509Data.elementChildren where SignatureStructure.isDSig(element, "X509Certificate") {
-                let text = SignatureStructure.text(element).filter { !$0.isWhitespace }
-                guard let der = Data(base64Encoded: text), let certificate = Certificate(der: der) else {
+                // Base64 in XML may wrap: drop space, tab, CR and LF byte by byte (a Character
+                // filter looked up Unicode properties for every byte of every certificate).
+                guard let der = Data(base64Encoded: Self.withoutWhiteSpace(SignatureStructure.text(element))),
+                    let certificate = Certificate(der: der)
+                else {
                     throw SignatureError(
                         .malformedCertificate, "an X509Certificate in KeyInfo is not a DER certificate (line \(element.lineNumber))")
                 }
@@ -112,7 +134,7 @@ struct SignatureStructure {
     }
 
     static func isDSig(_ node: xmlNodePtr, _ name: String) -> Bool {
-        node.localName == name && node.namespaceURI == DSig.namespace
+        node.isNamed(name, in: DSig.namespace)
     }
 
     static func attribute(_ node: xmlNodePtr, _ name: String) -> String? {

@@ -16,6 +16,18 @@ extension UnsafeMutablePointer where Pointee == xmlNode {
     package var namespaceURI: String? { pointee.ns.flatMap { LibXML.string($0.pointee.href) } }
     package var lineNumber: Int { Int(xmlGetLineNo(self)) }
 
+    /// Whether this element is `local` in `namespace`, compared on libxml2's own bytes
+    /// (no Swift strings made: hot in signature checks, which look at every element).
+    package func isNamed(_ local: String, in namespace: String) -> Bool {
+        guard let ns = pointee.ns else { return false }
+        return local.withCString { name in
+            namespace.withCString { uri in
+                xmlStrEqual(pointee.name, UnsafeRawPointer(name).assumingMemoryBound(to: xmlChar.self)) == 1
+                    && xmlStrEqual(ns.pointee.href, UnsafeRawPointer(uri).assumingMemoryBound(to: xmlChar.self)) == 1
+            }
+        }
+    }
+
     package var elementChildren: [xmlNodePtr] {
         var result: [xmlNodePtr] = []
         var child = pointee.children
