@@ -10,10 +10,13 @@ public final class HTTPSTransport: Sendable {
     /// Largest response body read (a receipt is a few KB).
     let maxResponseBytes = 1 << 20
     private let handles = CurlHandlePool()
+    /// False: a new TCP and TLS connection for every transfer (for comparison only).
+    let reuseConnections: Bool
 
-    public init(credentials: ClientCredentials, timeouts: TransportTimeouts) {
+    public init(credentials: ClientCredentials, timeouts: TransportTimeouts, reuseConnections: Bool = true) {
         self.credentials = credentials
         self.timeouts = timeouts
+        self.reuseConnections = reuseConnections
     }
 
     public func post(_ bytes: Data, to target: HTTPSTarget, contentType: String = "application/xml; charset=utf-8") -> TransportOutcome {
@@ -56,6 +59,10 @@ public final class HTTPSTransport: Sendable {
         try curl.set(CURLOPT_HTTPHEADER, list: ["Content-Type: \(contentType)", "Expect:"])
         try curl.set(CURLOPT_POST, 1)
         try curl.set(CURLOPT_WRITEFUNCTION, callback: ResponseBuffer.write)
+        if !reuseConnections {
+            try curl.set(CURLOPT_FRESH_CONNECT, 1)
+            try curl.set(CURLOPT_FORBID_REUSE, 1)
+        }
         return curl
     }
 
