@@ -58,11 +58,12 @@ public final class DeliveryWorker: @unchecked Sendable {
         }
     }
 
-    let parts: Parts
+    /// Replaced as a whole by `reload(_:)` (SIGHUP): directory, keys, trust, channels.
+    private var currentParts: Parts
+    var parts: Parts { condition.withLock { currentParts } }
     let owner: String
     let settings: Settings
     let context: AuditContext
-    private let attempt: LetterAttempt
     private let executor: BlockingExecutor
 
     private let condition = NSCondition()
@@ -75,7 +76,7 @@ public final class DeliveryWorker: @unchecked Sendable {
     private var settlements: [Settlement] = []
     /// Touched only by the scheduler's own thread.
     private var lastFullScan = Date.distantPast
-    private let knownLanes: [String]
+    private var knownLanes: [String]
 
     private struct Lane {
         let limit: Int
@@ -90,15 +91,30 @@ public final class DeliveryWorker: @unchecked Sendable {
     }
 
     public init(parts: Parts, owner: String, settings: Settings) {
-        self.parts = parts
+        currentParts = parts
         self.owner = owner
         self.settings = settings
         context = AuditContext(actor: "service:koerier-deliver", accessPoint: owner)
-        attempt = LetterAttempt(parts: parts)
         knownLanes = parts.directory.recipients.keys.sorted()
         // The daemon's one executor (the store's), with a thread for every lane slot added.
         executor = parts.store.executor
         executor.raiseLimit(by: parts.directory.recipients.values.reduce(0) { $0 + $1.concurrency })
+    }
+
+    /// New parts read from the configuration again (SIGHUP): the next attempts use its
+    /// directory, keys, trust and channels (fresh connections); transfers in flight finish
+    /// with the old ones. Lanes keep their circuits and take the new limits.
+    public func reload(_ parts: Parts) {
+        executor.raiseLimit(by: parts.directory.recipients.values.reduce(0) { $0 + $1.concurrency })
+        condition.withLock {
+            currentParts = parts
+            knownLanes = parts.directory.recipients.keys.sorted()
+            for (id, lane) in lanes {
+                lanes[id] = Lane(limit: parts.directory[id]?.concurrency ?? 1, circuit: lane.circuit, busy: lane.busy)
+            }
+            woken = true
+            condition.broadcast()
+        }
     }
 
     /// Something was enqueued: look for due letters now rather than at the next timer.
@@ -244,12 +260,13 @@ public final class DeliveryWorker: @unchecked Sendable {
         return leased
     }
 
+    /// Called with the condition's lock held (reads `currentParts` directly).
     private func newLane(_ recipientID: String) -> Lane {
         Lane(
-            limit: parts.directory[recipientID]?.concurrency ?? 1,
+            limit: currentParts.directory[recipientID]?.concurrency ?? 1,
             circuit: LaneCircuit(
-                threshold: settings.circuitFailures, firstBackoff: parts.policy.firstDelay,
-                maximumBackoff: max(parts.policy.firstDelay, settings.circuitMaximumBackoff)))
+                threshold: settings.circuitFailures, firstBackoff: currentParts.policy.firstDelay,
+                maximumBackoff: max(currentParts.policy.firstDelay, settings.circuitMaximumBackoff)))
     }
 
     private func dispatch(_ record: OutboundRecord) {
@@ -259,7 +276,8 @@ public final class DeliveryWorker: @unchecked Sendable {
                 recipientID: record.recipientID, lease: record.leaseToken ?? "",
                 renewAt: Date().addingTimeInterval(settings.leaseDuration / 3))
         }
-        executor.submit { [attempt] in
+        let attempt = LetterAttempt(parts: parts)
+        executor.submit {
             let result = attempt.run(record)
             self.finished(record, result)
         }

@@ -28,34 +28,9 @@ public enum Gateway {
         let verifier = parts.receipts.verifier
         let signing = parts.adapters.signing
         let serve = configuration.serve
-        let intake = IntakeProcessor(
-            store: store, directory: parts.directory,
-            receipts: ReceiptIntake(store: store, directory: parts.directory, receipts: parts.receipts),
-            accessPoint: "https://\(serve.listenHost):\(serve.listenPort)")
-        let audit = AuditContext(actor: "service:koerier-intake", accessPoint: "https://\(serve.listenHost):\(serve.listenPort)")
-        let responder = ReceiptingResponder(
-            codec: codec, verifier: verifier, signing: signing,
-            previousReceipt: { try? store.issuedReceipt(for: $0.value) },
-            keepReceipt: { receipt, id in try store.recordIssuedReceipt(receipt, for: id.value, now: Date()) },
-            refused: { messageID, reason in
-                logger.notice(
-                    "intake refused a message", metadata: ["message_id": "\(messageID ?? "-")", "reason": "\(reason.prefix(160))"])
-                try? store.recordAudit(
-                    AuditEvent(
-                        kind: .receive, actor: audit.actor, messageID: messageID, accessPoint: audit.accessPoint,
-                        outcome: "refused: \(reason.prefix(300))"), now: Date())
-            },
-            repeated: { messageID in
-                logger.info("a message arrived again: answered with its original receipt", metadata: ["message_id": "\(messageID)"])
-                try? store.recordAudit(
-                    AuditEvent(
-                        kind: .receive, actor: audit.actor, messageID: messageID.value, accessPoint: audit.accessPoint,
-                        outcome: "duplicate: answered with the original receipt"), now: Date())
-            },
-            accept: { message, bytes, signer in
-                try intake.accept(message, bytes: bytes, sender: signer.organisation ?? signer.subject)
-                logger.info("accepted", metadata: ["message_id": "\(message.envelope.messageID)", "kind": "\(message.kind.rawValue)"])
-            })
+        let accessPoint = "https://\(serve.listenHost):\(serve.listenPort)"
+        let responder = Reloadable(
+            IntakeWiring.responder(parts: parts, store: store, codec: codec, logger: logger, accessPoint: accessPoint))
         let chainFile = try DeliveryAssembly.clientChainFile(configuration: configuration)
         let listener = MessageListener(
             host: serve.listenHost, port: serve.listenPort,
@@ -63,7 +38,8 @@ public enum Gateway {
             maxBodyBytes: configuration.maxMessageBytes
         ) { request in
             // Parsing, signature checks, storing and signing block: on the store's executor.
-            (try? await store.executor.run { responder.answer(request) })
+            let current = responder.value
+            return (try? await store.executor.run { current.answer(request) })
                 ?? ListenerAnswer(status: 503, body: Data("the gateway cannot answer now\n".utf8), retryAfter: 5)
         }
         let owner = "serve@\(ProcessInfo.processInfo.hostName):\(configuration.storePath.path)"
@@ -71,12 +47,29 @@ public enum Gateway {
         // Enqueues in this process (phase completions) and in others (the CLI) wake the scheduler.
         let doorbell = Doorbell(storePath: configuration.storePath.path) { worker.wake() }
         defer { withExtendedLifetime(doorbell) {} }
+        // SIGHUP: the configuration, directory, keys, certificates and trust read again; the
+        // intake and the scheduler take them for their next work. A broken file changes nothing.
+        let reload = ReloadSignal {
+            do {
+                let fresh = try KoerierConfiguration.load(path: configuration.file.path)
+                let freshParts = try DeliveryAssembly.parts(configuration: fresh, store: store, codec: codec)
+                responder.value = IntakeWiring.responder(
+                    parts: freshParts, store: store, codec: codec, logger: logger, accessPoint: accessPoint)
+                worker.reload(freshParts)
+                logger.notice("reloaded: configuration, recipient directory, keys, certificates and trust")
+            } catch {
+                logger.error("reload refused; the running configuration stays", metadata: ["reason": "\(error)"])
+            }
+        }
+        defer { withExtendedLifetime(reload) {} }
         let phases = PhaseCompletion(store: store, directory: parts.directory, codec: codec, signing: signing)
         let admin = AdminListener(
             host: serve.adminHost, port: serve.adminPort, store: store, registry: registry, phases: phases, logger: logger,
             enqueued: { worker.wake() })
         try FileManager.default.createDirectory(at: serve.inbox, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let drop = DropDirectoryIntake(folder: serve.inbox, codec: codec, verifier: verifier, intake: intake, logger: logger)
+        let drop = DropDirectoryIntake(
+            folder: serve.inbox, codec: codec, verifier: verifier,
+            intake: IntakeWiring.processor(parts: parts, store: store, accessPoint: accessPoint), logger: logger)
         // The daemon lock makes this the only `serve` on the store: leases still held under
         // this owner belong to a run that was killed, and go back to the queue now.
         let released = try store.releaseLeases(

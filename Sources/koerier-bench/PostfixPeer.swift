@@ -54,8 +54,10 @@ final class PostfixPeer {
         let start = DispatchTime.now().uptimeNanoseconds
         try Self.run(
             "/usr/sbin/smtp-source",
-            ["-s", "\(sessions)", "-m", "\(count)", "-l", "\(size)", "-f", "bench@bench.localdomain", "-t", "peer@example.test",
-             "127.0.0.1:\(port)"])
+            [
+                "-s", "\(sessions)", "-m", "\(count)", "-l", "\(size)", "-f", "bench@bench.localdomain", "-t", "peer@example.test",
+                "127.0.0.1:\(port)",
+            ])
         let deadline = Date().addingTimeInterval(120)
         while Self.delivered(log: sinkLog) < count {
             guard Date() < deadline else { throw CommandFailure("Postfix relayed only \(Self.delivered(log: sinkLog)) of \(count) mails") }
@@ -136,7 +138,9 @@ final class PostfixPeer {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
         }
         guard bound else { throw CommandFailure("no free loopback port for Postfix") }
         return Int(UInt16(bigEndian: address.sin_port))
@@ -151,7 +155,9 @@ final class PostfixPeer {
             address.sin_port = in_port_t(UInt16(port).bigEndian)
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
             let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
             }
             close(descriptor)
             if connected { return }

@@ -366,6 +366,33 @@ import Testing
         #expect(centre.log.contains("stopped cleanly"))
     }
 
+    /// SIGHUP reads the configuration, directory, keys and trust again: a practice that moved
+    /// gets its waiting letter at the new address; a broken directory is refused and the
+    /// running one stays.
+    @Test func sighupReloadsTheDirectoryAndABrokenOneChangesNothing() async throws {
+        let gpSide = try DeliveryRig()
+        let (responder, gpStore) = try gpSide.receivingGateway(as: "gp")
+        let livePort = try await gpSide.startListener(as: "gp") { await responder.respond($0) }
+        let centre = try Centre()  // the GP's old address refuses connections
+        try await centre.start()
+        let process = try #require(centre.process)
+        let record = try centre.rig.enqueue("return-letter-fase-2-rsa.xml", to: "gp-de-linde", type: .huisarts)
+        try await Polling.until("the first attempt to fail") { try centre.rig.store.record(record.id)?.state == .retrying }
+
+        let directory = centre.rig.folder.appendingPathComponent("recipients.yaml")
+        try "recipients:\n\(HTTPSDeliveryTests.gp(port: livePort))".write(to: directory, atomically: true, encoding: .utf8)
+        kill(process.processIdentifier, SIGHUP)
+        try await Polling.until("the reload") { centre.log.contains("reloaded: configuration") }
+        try await Polling.until("the letter to reach the new address") { try centre.rig.store.record(record.id)?.state == .acknowledged }
+        #expect(try gpStore.inbound(state: nil, limit: 10).count == 1)
+
+        try "recipients: [".write(to: directory, atomically: true, encoding: .utf8)
+        kill(process.processIdentifier, SIGHUP)
+        try await Polling.until("the refusal") { centre.log.contains("reload refused") }
+        let health = try centre.get("/health").status
+        #expect(process.isRunning && health == 200)
+    }
+
     @Test func aSecondDaemonOnTheSameStoreRefusesToStart() async throws {
         let centre = try Centre()
         try await centre.start()

@@ -1,0 +1,73 @@
+import Foundation
+import KoerierDelivery
+import KoerierStore
+import KoerierWorkflow
+import KoerierXML
+import Logging
+
+/// The intake as `serve` wires it from the delivery parts: made at start and again on every
+/// reload, so new trust, keys and directory apply to the next message.
+enum IntakeWiring {
+    static func processor(parts: DeliveryWorker.Parts, store: any MessageStore, accessPoint: String) -> IntakeProcessor {
+        IntakeProcessor(
+            store: store, directory: parts.directory,
+            receipts: ReceiptIntake(store: store, directory: parts.directory, receipts: parts.receipts), accessPoint: accessPoint)
+    }
+
+    static func responder(
+        parts: DeliveryWorker.Parts, store: any MessageStore, codec: MessageCodec, logger: Logger, accessPoint: String
+    ) -> ReceiptingResponder {
+        let intake = processor(parts: parts, store: store, accessPoint: accessPoint)
+        let audit = AuditContext(actor: "service:koerier-intake", accessPoint: accessPoint)
+        return ReceiptingResponder(
+            codec: codec, verifier: parts.receipts.verifier, signing: parts.adapters.signing,
+            previousReceipt: { try? store.issuedReceipt(for: $0.value) },
+            keepReceipt: { receipt, id in try store.recordIssuedReceipt(receipt, for: id.value, now: Date()) },
+            refused: { messageID, reason in
+                logger.notice(
+                    "intake refused a message", metadata: ["message_id": "\(messageID ?? "-")", "reason": "\(reason.prefix(160))"])
+                try? store.recordAudit(
+                    AuditEvent(
+                        kind: .receive, actor: audit.actor, messageID: messageID, accessPoint: audit.accessPoint,
+                        outcome: "refused: \(reason.prefix(300))"), now: Date())
+            },
+            repeated: { messageID in
+                logger.info("a message arrived again: answered with its original receipt", metadata: ["message_id": "\(messageID)"])
+                try? store.recordAudit(
+                    AuditEvent(
+                        kind: .receive, actor: audit.actor, messageID: messageID.value, accessPoint: audit.accessPoint,
+                        outcome: "duplicate: answered with the original receipt"), now: Date())
+            },
+            accept: { message, bytes, signer in
+                try intake.accept(message, bytes: bytes, sender: signer.organisation ?? signer.subject)
+                logger.info("accepted", metadata: ["message_id": "\(message.envelope.messageID)", "kind": "\(message.kind.rawValue)"])
+            })
+    }
+}
+
+/// A value that a reload replaces while readers on other threads use it.
+final class Reloadable<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Value
+
+    init(_ value: Value) { current = value }
+
+    var value: Value {
+        get { lock.withLock { current } }
+        set { lock.withLock { current = newValue } }
+    }
+}
+
+/// Runs `reload` on every SIGHUP, on a queue of its own (one reload at a time).
+final class ReloadSignal: @unchecked Sendable {
+    private let source: DispatchSourceSignal
+
+    init(_ reload: @escaping @Sendable () -> Void) {
+        signal(SIGHUP, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "koerier.reload"))
+        source.setEventHandler(handler: reload)
+        source.resume()
+    }
+
+    deinit { source.cancel() }
+}
