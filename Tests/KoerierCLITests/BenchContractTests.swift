@@ -69,6 +69,7 @@ import Testing
         try "schemas: \(Repository.schemas.path)\nsamples: \(Repository.samples.path)\nstore:\n  path: var/koerier.sqlite\n"
             .write(to: config, atomically: true, encoding: .utf8)
         let object = try benchLine(["intake", "--config", config.path, "--messages", "16", "--clients", "4"], bench: "intake")
-        #expect(object["value_1_client"] != nil && object["ratio_1_client"] != nil && object["clients"] as? Int == 4)
+        #expect(object["value_1_client"] != nil && object["value_new_connection_each"] != nil && object["clients"] as? Int == 4)
+        #expect((object["baseline"] as? String)?.hasPrefix("crypto bound") == true)
     }
 }
