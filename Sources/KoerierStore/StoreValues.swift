@@ -186,28 +186,3 @@ public struct ConsentRecord: Sendable, Equatable {
         self.sourceMessageID = sourceMessageID
     }
 }
-
-extension MessageStore {
-    /// Leases due records of any recipient.
-    public func leaseDue(owner: String, now: Date, duration: TimeInterval, limit: Int, context: AuditContext) throws -> [OutboundRecord] {
-        try leaseDue(owner: owner, now: now, duration: duration, limit: limit, recipientID: nil, dueBy: nil, context: context)
-    }
-
-    /// An ops or receipt move of a record nobody holds a lease on.
-    public func transition(_ id: Int64, _ transition: Transition, now: Date, context: AuditContext) throws -> OutboundRecord {
-        try self.transition(id, transition, lease: nil, now: now, context: context)
-    }
-
-    /// Stores the message durably before returning; idempotent per (message id, recipient).
-    public func enqueue(_ message: OutboundMessage, now: Date, context: AuditContext) throws -> EnqueueOutcome {
-        guard let outcome = try enqueueBatch([message], now: now, context: context).first else {
-            throw StoreError("enqueue stored nothing")
-        }
-        return outcome
-    }
-
-    /// Seals and stores several messages in one transaction.
-    public func enqueueBatch(_ messages: [OutboundMessage], now: Date, context: AuditContext) throws -> [EnqueueOutcome] {
-        try enqueueSealed(messages.map(seal), now: now, context: context)
-    }
-}

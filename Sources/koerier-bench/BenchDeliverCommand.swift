@@ -51,12 +51,15 @@ struct BenchDeliverCommand: AsyncParsableCommand {
             [pki.appendingPathComponent("gp.pem"), pki.appendingPathComponent("chain.pem")], into: scratch, "gp-chain.pem")
         let relayChain = try BenchLoopback.concatenate(
             [pki.appendingPathComponent("arbo.pem"), pki.appendingPathComponent("chain.pem")], into: scratch, "relay-chain.pem")
-        let gpSigning = MessageSigning(
-            codec: codec,
-            signer: Signer(
-                identity: try SigningIdentity(
-                    keyFile: pki.appendingPathComponent("gp.key"), certificateFile: pki.appendingPathComponent("gp.pem"),
-                    chainFile: pki.appendingPathComponent("chain.pem"))))
+        func signing(_ party: String) throws -> MessageSigning {
+            MessageSigning(
+                codec: codec,
+                signer: Signer(
+                    identity: try SigningIdentity(
+                        keyFile: pki.appendingPathComponent("\(party).key"), certificateFile: pki.appendingPathComponent("\(party).pem"),
+                        chainFile: pki.appendingPathComponent("chain.pem"))))
+        }
+        let gpSigning = try signing("gp")
         let trust = try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem"))
         let responder = ReceiptingResponder(codec: codec, verifier: SignatureVerifier(trust: trust), signing: gpSigning) { _, _, _ in }
         let port = try await BenchLoopback.startListener(
@@ -75,12 +78,7 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         let store = try MessageStores.embedded(
             path: benchConfiguration.storePath.path, keys: try PayloadKeyRing.load(file: benchConfiguration.payloadKeyFile))
         let parts = try DeliveryAssembly.parts(configuration: benchConfiguration, store: store, codec: codec)
-        let centre = MessageSigning(
-            codec: codec,
-            signer: Signer(
-                identity: try SigningIdentity(
-                    keyFile: pki.appendingPathComponent("centre.key"), certificateFile: pki.appendingPathComponent("centre.pem"),
-                    chainFile: pki.appendingPathComponent("chain.pem"))))
+        let centre = try signing("centre")
         let sample = try Data(contentsOf: configuration.samplesDirectory.appendingPathComponent("signed/return-letter-fase-2-rsa.xml"))
         guard case .returnLetter(let template) = try codec.decode(sample) else { throw CommandFailure("the sample is not a return letter") }
         let reference = store.clientReferencer.reference(bsn: template.patient.bsn.digits)

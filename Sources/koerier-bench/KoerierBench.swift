@@ -4,10 +4,7 @@ import Foundation
 @main
 enum Entry {
     static func main() async {
-        // Children (Python peers, openssl speed) need SIGTERM and friends: start with none blocked.
-        var none = sigset_t()
-        sigemptyset(&none)
-        pthread_sigmask(SIG_SETMASK, &none, nil)
+        SignalMask.unblockAll()
         await KoerierBench.main()
     }
 }

@@ -4,13 +4,7 @@ import Foundation
 @main
 enum Entry {
     static func main() async {
-        // A process started from a thread that blocks signals (Dispatch's worker threads do)
-        // inherits that mask. koerier starts with none blocked on its main thread: it must
-        // receive SIGTERM as a daemon. (Commands run on worker threads; children that need
-        // signals are spawned through `withUnblockedSignals`.)
-        var none = sigset_t()
-        sigemptyset(&none)
-        pthread_sigmask(SIG_SETMASK, &none, nil)
+        SignalMask.unblockAll()
         await Koerier.main()
     }
 }
