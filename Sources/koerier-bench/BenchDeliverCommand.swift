@@ -51,14 +51,7 @@ struct BenchDeliverCommand: AsyncParsableCommand {
             [pki.appendingPathComponent("gp.pem"), pki.appendingPathComponent("chain.pem")], into: scratch, "gp-chain.pem")
         let relayChain = try BenchLoopback.concatenate(
             [pki.appendingPathComponent("arbo.pem"), pki.appendingPathComponent("chain.pem")], into: scratch, "relay-chain.pem")
-        func signing(_ party: String) throws -> MessageSigning {
-            MessageSigning(
-                codec: codec,
-                signer: Signer(
-                    identity: try SigningIdentity(
-                        keyFile: pki.appendingPathComponent("\(party).key"), certificateFile: pki.appendingPathComponent("\(party).pem"),
-                        chainFile: pki.appendingPathComponent("chain.pem"))))
-        }
+        func signing(_ party: String) throws -> MessageSigning { try BenchLoopback.signing(as: party, pki: pki, codec: codec) }
         let gpSigning = try signing("gp")
         let trust = try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem"))
         let responder = ReceiptingResponder(codec: codec, verifier: SignatureVerifier(trust: trust), signing: gpSigning) { _, _, _ in }

@@ -49,14 +49,7 @@ struct BenchIntakeCommand: AsyncParsableCommand {
             path: scratch.appendingPathComponent("intake.sqlite").path, keys: try PayloadKeyRing.load(file: keyFile))
         let trust = try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem"))
         let verifier = SignatureVerifier(trust: trust)
-        func signing(_ party: String) throws -> MessageSigning {
-            MessageSigning(
-                codec: codec,
-                signer: Signer(
-                    identity: try SigningIdentity(
-                        keyFile: pki.appendingPathComponent("\(party).key"), certificateFile: pki.appendingPathComponent("\(party).pem"),
-                        chainFile: pki.appendingPathComponent("chain.pem"))))
-        }
+        func signing(_ party: String) throws -> MessageSigning { try BenchLoopback.signing(as: party, pki: pki, codec: codec) }
         let centre = try signing("centre")
         let directory = RecipientDirectory(recipients: [])
         let intake = IntakeProcessor(

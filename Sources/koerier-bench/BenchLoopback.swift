@@ -1,9 +1,21 @@
 import Foundation
+import KoerierSecurity
 import KoerierServer
+import KoerierXML
 
 /// Helpers the network benchmarks share: an in-process listener on a free loopback port,
 /// and plain concurrent client loops.
 enum BenchLoopback {
+    /// A signer for a party of the TEST ONLY hierarchy in `pki` (`PARTY.key`, `PARTY.pem`, `chain.pem`).
+    static func signing(as party: String, pki: URL, codec: MessageCodec) throws -> MessageSigning {
+        MessageSigning(
+            codec: codec,
+            signer: Signer(
+                identity: try SigningIdentity(
+                    keyFile: pki.appendingPathComponent("\(party).key"), certificateFile: pki.appendingPathComponent("\(party).pem"),
+                    chainFile: pki.appendingPathComponent("chain.pem"))))
+    }
+
     static func startListener(tls: ListenerTLS, handler: @escaping @Sendable (InboundRequest) async -> ListenerAnswer) async throws -> Int {
         let listener = MessageListener(host: "127.0.0.1", port: 0, tls: tls, maxBodyBytes: 1 << 20, logLevel: .critical, handler: handler)
         let (ready, continuation) = AsyncStream<Int>.makeStream()
