@@ -4,8 +4,20 @@ import Foundation
 /// An X.509 certificate (OpenSSL `X509`), owned; freed when released.
 public final class Certificate: @unchecked Sendable {
     let pointer: OpaquePointer
+    /// SHA-256 of the DER encoding, lowercase hex: the certificate's identity in caches.
+    let fingerprint: String
 
-    private init(_ pointer: OpaquePointer) { self.pointer = pointer }
+    private init(_ pointer: OpaquePointer) {
+        self.pointer = pointer
+        var output: UnsafeMutablePointer<UInt8>?
+        let length = i2d_X509(pointer, &output)
+        if length > 0, let output {
+            fingerprint = ReceiptMatch.sha256Hex(Data(bytes: output, count: Int(length)))
+            CRYPTO_free(output, #fileID, #line)
+        } else {
+            fingerprint = ""
+        }
+    }
     deinit { X509_free(pointer) }
 
     /// Parses DER bytes (the content of a KeyInfo X509Certificate element).

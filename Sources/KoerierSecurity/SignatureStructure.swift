@@ -118,11 +118,7 @@ struct SignatureStructure {
         var certificates: [Certificate] = []
         for x509Data in parts[2].elementChildren where SignatureStructure.isDSig(x509Data, "X509Data") {
             for element in x509Data.elementChildren where SignatureStructure.isDSig(element, "X509Certificate") {
-                // Base64 in XML may wrap: drop space, tab, CR and LF byte by byte (a Character
-                // filter looked up Unicode properties for every byte of every certificate).
-                guard let der = Data(base64Encoded: Self.withoutWhiteSpace(SignatureStructure.text(element))),
-                    let certificate = Certificate(der: der)
-                else {
+                guard let certificate = KeyInfoCertificates.shared.certificate(fromBase64: SignatureStructure.text(element)) else {
                     throw SignatureError(
                         .malformedCertificate, "an X509Certificate in KeyInfo is not a DER certificate (line \(element.lineNumber))")
                 }

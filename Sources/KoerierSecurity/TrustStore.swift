@@ -3,8 +3,8 @@ import Foundation
 
 /// The configured trust anchors (a PEM bundle) and optional CRLs. Chains are built from
 /// the signer's certificate through the intermediates sent in KeyInfo to an anchor. The
-/// OpenSSL store is built once; a chain that verified is remembered by the SHA-256 of its
-/// certificates until the earliest of their expiry and the CRLs' next update (a reload
+/// OpenSSL store is built once; a chain that verified is remembered by the SHA-256
+/// fingerprints of its certificates until the earliest of their expiry and the CRLs' next update (a reload
 /// with new anchors or CRLs makes a new `TrustStore`, and so a new cache).
 public final class TrustStore: @unchecked Sendable {
     public let anchors: [Certificate]
@@ -57,7 +57,7 @@ public final class TrustStore: @unchecked Sendable {
     /// the chain, and revocation when CRLs are configured).
     func verifyChain(leaf: Certificate, intermediates: [Certificate], at date: Date) throws(SignatureError) {
         let moment = time_t(date.timeIntervalSince1970)
-        let key = verifiedChains.map { _ in ReceiptMatch.sha256Hex(([leaf] + intermediates).reduce(into: Data()) { $0.append($1.der) }) }
+        let key = verifiedChains.map { _ in ([leaf] + intermediates).map(\.fingerprint).joined(separator: ":") }
         if let key, verifiedChains?.covers(key, at: moment) == true { return }
         try verifyFromScratch(leaf: leaf, intermediates: intermediates, at: moment)
         guard let key, let verifiedChains else { return }

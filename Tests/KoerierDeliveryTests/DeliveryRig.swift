@@ -84,6 +84,17 @@ final class DeliveryRig: @unchecked Sendable {
             owner: "test-worker")
     }
 
+    /// A worker that waits at most `drainTimeout` for transfers in flight when it stops (a
+    /// test that leaves transfers to a hung partner behind need not wait for their timeout).
+    func worker(drainTimeout: TimeInterval) throws -> DeliveryWorker {
+        let delivery = configuration.delivery
+        return DeliveryWorker(
+            parts: try DeliveryAssembly.parts(configuration: configuration, store: store, codec: codec), owner: "test-worker",
+            settings: DeliveryWorker.Settings(
+                leaseDuration: TimeInterval(delivery.leaseSeconds), circuitFailures: delivery.circuitFailures,
+                circuitMaximumBackoff: TimeInterval(delivery.circuitPauseSeconds), drainTimeout: drainTimeout))
+    }
+
     static let context = AuditContext(actor: "test", accessPoint: "test")
 
     /// Queues a signed sample for a recipient, with the client reference of its patient.

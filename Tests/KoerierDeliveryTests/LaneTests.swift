@@ -53,11 +53,12 @@ import Testing
         let healthyPort = try await rig.startListener(as: "gp") { await responder.respond($0) }
         try rig.configure(
             recipients: Self.practice("stuck-gateway", port: stuckPort) + Self.practice("gp-de-linde", port: healthyPort),
-            delivery: "  total_timeout_seconds: 8\n")
+            // A timeout no loaded test machine reaches before the healthy letters are through.
+            delivery: "  total_timeout_seconds: 60\n")
         try rig.enqueueLetters(40, to: "stuck-gateway")
         let healthy = try rig.enqueueLetters(5, to: "gp-de-linde")
 
-        let stuckStates = try await Self.whileDelivering(try rig.worker()) { () async throws -> [DeliveryState] in
+        let stuckStates = try await Self.whileDelivering(try rig.worker(drainTimeout: 1)) { () async throws -> [DeliveryState] in
             try await Polling.until("the healthy GP's letters to be acknowledged") {
                 try rig.store.records(state: .acknowledged, recipientType: nil, since: nil, limit: 100).count == healthy.count
             }
