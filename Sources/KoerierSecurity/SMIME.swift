@@ -32,14 +32,24 @@ public enum SMIME {
     /// OpenSSL ends base64 lines with a bare LF even with SMIME_CRLFEOL; mail wants CRLF
     /// throughout (a strict relay reads a bare-LF body as one over-long line).
     static func crlfLines(_ data: Data) -> Data {
-        var output = Data(capacity: data.count + data.count / 60)
-        var previous: UInt8 = 0
-        for byte in data {
-            if byte == 0x0a && previous != 0x0d { output.append(0x0d) }
-            output.append(byte)
-            previous = byte
+        // One pass over raw bytes into a buffer sized for the worst case (Data.append per
+        // byte was a visible cost per mail).
+        let converted = data.withUnsafeBytes { input in
+            [UInt8](unsafeUninitializedCapacity: input.count * 2) { buffer, count in
+                count = 0
+                var previous: UInt8 = 0
+                for byte in input {
+                    if byte == 0x0a && previous != 0x0d {
+                        buffer[count] = 0x0d
+                        count += 1
+                    }
+                    buffer[count] = byte
+                    count += 1
+                    previous = byte
+                }
+            }
         }
-        return output
+        return Data(converted)
     }
 
     private static func withBIO<T>(_ data: Data, _ body: (OpaquePointer) throws -> T) throws -> T {
