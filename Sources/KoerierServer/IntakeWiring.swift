@@ -22,7 +22,6 @@ enum IntakeWiring {
         return ReceiptingResponder(
             codec: codec, verifier: parts.receipts.verifier, signing: parts.adapters.signing,
             previousReceipt: { try? store.issuedReceipt(for: $0.value) },
-            keepReceipt: { receipt, id in try store.recordIssuedReceipt(receipt, for: id.value, now: Date()) },
             refused: { messageID, reason in
                 logger.notice(
                     "intake refused a message", metadata: ["message_id": "\(messageID ?? "-")", "reason": "\(reason.prefix(160))"])
@@ -38,8 +37,8 @@ enum IntakeWiring {
                         kind: .receive, actor: audit.actor, messageID: messageID.value, accessPoint: audit.accessPoint,
                         outcome: "duplicate: answered with the original receipt"), now: Date())
             },
-            accept: { message, bytes, signer in
-                try intake.accept(message, bytes: bytes, sender: signer.organisation ?? signer.subject)
+            accept: { message, bytes, signer, receipt in
+                try intake.accept(message, bytes: bytes, sender: signer.organisation ?? signer.subject, receipt: receipt)
                 logger.info("accepted", metadata: ["message_id": "\(message.envelope.messageID)", "kind": "\(message.kind.rawValue)"])
             })
     }

@@ -13,11 +13,11 @@ public struct ReceiptingResponder: Sendable {
     let codec: MessageCodec
     let verifier: SignatureVerifier
     let signing: MessageSigning
-    let accept: @Sendable (Message, Data, VerifiedSigner) throws -> Void
-    /// The receipt already given for a message id (a duplicate gets it again), and where
-    /// a new one is kept before it is sent.
+    /// Stores an accepted message durably together with the receipt that will answer it
+    /// (nil for a receipt, which gets no receipt): one transaction, before the answer.
+    let accept: @Sendable (Message, Data, VerifiedSigner, Data?) throws -> Void
+    /// The receipt already given for a message id (a duplicate gets it again).
     let previousReceipt: @Sendable (MessageID) -> Data?
-    let keepReceipt: @Sendable (Data, MessageID) throws -> Void
     /// Rejections and refusals, for the audit log: (message id if known, reason).
     let refused: @Sendable (String?, String) -> Void
     /// A message that arrived again and got its original receipt: every transmission is
@@ -27,16 +27,14 @@ public struct ReceiptingResponder: Sendable {
     public init(
         codec: MessageCodec, verifier: SignatureVerifier, signing: MessageSigning,
         previousReceipt: @escaping @Sendable (MessageID) -> Data? = { _ in nil },
-        keepReceipt: @escaping @Sendable (Data, MessageID) throws -> Void = { _, _ in },
         refused: @escaping @Sendable (String?, String) -> Void = { _, _ in },
         repeated: @escaping @Sendable (MessageID) -> Void = { _ in },
-        accept: @escaping @Sendable (Message, Data, VerifiedSigner) throws -> Void
+        accept: @escaping @Sendable (Message, Data, VerifiedSigner, Data?) throws -> Void
     ) {
         self.codec = codec
         self.verifier = verifier
         self.signing = signing
         self.previousReceipt = previousReceipt
-        self.keepReceipt = keepReceipt
         self.refused = refused
         self.repeated = repeated
         self.accept = accept
@@ -60,9 +58,8 @@ public struct ReceiptingResponder: Sendable {
         func receipt(_ outcome: ReceiptOutcome) -> ListenerAnswer {
             if case .rejected(let code, let text) = outcome { refused(envelope.messageID.value, "rejected \(code.rawValue): \(text)") }
             do {
+                // Rejections are not kept: a rejected message sent again is judged again.
                 let signed = try signing.receipt(answering: envelope, bytes: request.body, outcome: outcome, from: envelope.receiver)
-                // Only acceptances are kept: a rejected message sent again is judged again.
-                if case .accepted = outcome { try keepReceipt(signed, envelope.messageID) }
                 return ListenerAnswer(status: 200, body: signed)
             } catch {
                 return ListenerAnswer(status: 500, body: Data("cannot sign a receipt: \(error)\n".utf8))
@@ -97,8 +94,18 @@ public struct ReceiptingResponder: Sendable {
             refused(envelope.messageID.value, "rejected: the message id was already used for another message")
             return ListenerAnswer(status: 409, body: Data("message id \(envelope.messageID) was already used for another message\n".utf8))
         }
+        // The acceptance is signed first, so that the message and the receipt that answers
+        // it are stored in one transaction (one flush) before anything is answered.
+        var acceptance: Data?
+        if decoded.message.kind != .receipt {
+            do {
+                acceptance = try signing.receipt(answering: envelope, bytes: request.body, outcome: .accepted, from: envelope.receiver)
+            } catch {
+                return ListenerAnswer(status: 500, body: Data("cannot sign a receipt: \(error)\n".utf8))
+            }
+        }
         do {
-            try accept(decoded.message, request.body, signer)
+            try accept(decoded.message, request.body, signer, acceptance)
         } catch let refusal as IntakeRefusal {
             refused(envelope.messageID.value, "\(refusal.status) \(refusal.reason)")
             return ListenerAnswer(status: refusal.status, body: Data((refusal.reason + "\n").utf8))
@@ -106,8 +113,8 @@ public struct ReceiptingResponder: Sendable {
             return ListenerAnswer(status: 503, body: Data("not stored, send again later: \(error)\n".utf8))
         }
         // A receipt is not answered with another receipt.
-        if case .receipt = decoded.message { return ListenerAnswer(status: 204, body: Data()) }
-        return receipt(.accepted)
+        guard let acceptance else { return ListenerAnswer(status: 204, body: Data()) }
+        return ListenerAnswer(status: 200, body: acceptance)
     }
 
     /// The TLS client certificate must be the signer's organisation (same URA/AGB, or name).

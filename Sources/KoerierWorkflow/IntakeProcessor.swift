@@ -21,11 +21,25 @@ public struct IntakeProcessor: Sendable {
         self.accessPoint = accessPoint
     }
 
-    public func accept(_ message: Message, bytes: Data, sender: String) throws {
+    /// Stores the message, and the receipt that will answer it when there is one, as one
+    /// unit of work (a receipt that arrives settles its record in its own unit of work).
+    public func accept(_ message: Message, bytes: Data, sender: String, receipt: Data? = nil) throws {
+        if case .receipt = message {
+            try accept(message, bytes: bytes, sender: sender, in: store)
+            return
+        }
+        try store.transaction { tx in
+            try accept(message, bytes: bytes, sender: sender, in: tx)
+            if let receipt { try tx.recordIssuedReceipt(receipt, for: message.envelope.messageID.value, now: Date()) }
+        }
+    }
+
+    private func accept(_ message: Message, bytes: Data, sender: String, in store: any StoreTransaction) throws {
         let actor = AuditContext(actor: "remote:\(sender)", onBehalfOf: nil, accessPoint: accessPoint)
+        let clientReferencer = self.store.clientReferencer
         switch message {
         case .referral(let referral):
-            let reference = store.clientReferencer.reference(bsn: referral.patient.bsn.digits)
+            let reference = clientReferencer.reference(bsn: referral.patient.bsn.digits)
             let referrer = directory.recipients.values.first { Addressing.matches($0, referral.envelope.sender) }?.id
             _ = try store.receiveReferral(
                 InboundMessage(
@@ -46,7 +60,7 @@ public struct IntakeProcessor: Sendable {
             _ = try store.receiveProcessed(
                 InboundMessage(
                     messageID: message.envelope.messageID, kind: message.kind, sender: sender, payload: bytes,
-                    clientReference: bsn.map { store.clientReferencer.reference(bsn: $0) }),
+                    clientReference: bsn.map { clientReferencer.reference(bsn: $0) }),
                 now: Date(), context: actor)
         }
     }

@@ -54,7 +54,7 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         func signing(_ party: String) throws -> MessageSigning { try BenchLoopback.signing(as: party, pki: pki, codec: codec) }
         let gpSigning = try signing("gp")
         let trust = try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem"))
-        let responder = ReceiptingResponder(codec: codec, verifier: SignatureVerifier(trust: trust), signing: gpSigning) { _, _, _ in }
+        let responder = ReceiptingResponder(codec: codec, verifier: SignatureVerifier(trust: trust), signing: gpSigning) { _, _, _, _ in }
         let port = try await BenchLoopback.startListener(
             tls: ListenerTLS(
                 certificateChain: gpChain, key: pki.appendingPathComponent("gp.key"), clientAnchors: pki.appendingPathComponent("ca.pem"))

@@ -59,8 +59,9 @@ struct BenchIntakeCommand: AsyncParsableCommand {
         let responder = ReceiptingResponder(
             codec: codec, verifier: verifier, signing: centre,
             previousReceipt: { try? store.issuedReceipt(for: $0.value) },
-            keepReceipt: { receipt, id in try store.recordIssuedReceipt(receipt, for: id.value, now: Date()) },
-            accept: { message, bytes, signer in try intake.accept(message, bytes: bytes, sender: signer.organisation ?? signer.subject) })
+            accept: { message, bytes, signer, receipt in
+                try intake.accept(message, bytes: bytes, sender: signer.organisation ?? signer.subject, receipt: receipt)
+            })
 
         // Distinct referrals, signed by the GP; and one fixed receipt for the baseline.
         let sample = try Data(contentsOf: configuration.samplesDirectory.appendingPathComponent("signed/referral-huisarts-rsa.xml"))

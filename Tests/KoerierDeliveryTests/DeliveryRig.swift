@@ -176,7 +176,7 @@ final class DeliveryRig: @unchecked Sendable {
             trust: try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem")))
         return ReceiptingResponder(
             codec: codec, verifier: verifier, signing: MessageSigning(codec: codec, signer: Signer(identity: identity))
-        ) { _, bytes, _ in
+        ) { _, bytes, _, _ in
             received.add(bytes)
         }
     }
@@ -200,18 +200,20 @@ final class DeliveryRig: @unchecked Sendable {
         let responder = ReceiptingResponder(
             codec: codec, verifier: verifier, signing: MessageSigning(codec: codec, signer: Signer(identity: identity)),
             previousReceipt: { try? store.issuedReceipt(for: $0.value) },
-            keepReceipt: { receipt, id in try store.recordIssuedReceipt(receipt, for: id.value, now: Date()) },
             repeated: { id in
                 try? store.recordAudit(
                     AuditEvent(
                         kind: .receive, actor: context.actor, messageID: id.value, accessPoint: context.accessPoint, outcome: "duplicate"),
                     now: Date())
             },
-            accept: { message, bytes, signer in
-                _ = try store.receiveProcessed(
-                    InboundMessage(
-                        messageID: message.envelope.messageID, kind: message.kind, sender: signer.organisation ?? signer.subject,
-                        payload: bytes), now: Date(), context: context)
+            accept: { message, bytes, signer, receipt in
+                try store.transaction { tx in
+                    _ = try tx.receiveProcessed(
+                        InboundMessage(
+                            messageID: message.envelope.messageID, kind: message.kind, sender: signer.organisation ?? signer.subject,
+                            payload: bytes), now: Date(), context: context)
+                    if let receipt { try tx.recordIssuedReceipt(receipt, for: message.envelope.messageID.value, now: Date()) }
+                }
             })
         return (responder, store)
     }
