@@ -16,7 +16,12 @@ public final class SMTPTransport: Sendable {
 
     public func send(_ mail: Data, to target: SMTPTarget) -> TransportOutcome {
         do {
-            let key = "\(target.relayHost):\(target.relayPort)|\(target.mailbox)|\(target.username ?? "")"
+            // Everything a handle was configured with: two entries that share a relay but not
+            // credentials or anchors never share a session.
+            let key = [
+                "\(target.relayHost):\(target.relayPort)", target.mailbox, target.username ?? "", target.passwordFile?.path ?? "",
+                target.relayAnchors.path,
+            ].joined(separator: "|")
             return try handles.with(
                 key, make: { try handle(for: target) },
                 transfer: { curl in

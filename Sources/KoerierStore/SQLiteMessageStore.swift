@@ -19,6 +19,7 @@ final class SQLiteMessageStore: MessageStore {
     public let minimumFreeBytes: Int64
     private let folder: String
     public let executor: BlockingExecutor
+    private let grouped = GroupedTransactions()
 
     init(path: String, keys: PayloadKeyRing, minimumFreeBytes: Int64 = 32 << 20) throws {
         self.minimumFreeBytes = minimumFreeBytes
@@ -52,6 +53,21 @@ final class SQLiteMessageStore: MessageStore {
     public func transaction<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
         if OpenTransaction.current != nil { return try body(self) }
         return try write { db in try OpenTransaction.with(db) { try body(self) } }
+    }
+
+    public func groupedTransaction<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
+        if OpenTransaction.current != nil { return try body(self) }
+        return try withoutActuallyEscaping(body) { body in
+            var result: T?
+            try grouped.run(
+                { result = try body(self) },
+                write: { batch in
+                    // The leader's thread holds the open transaction while every unit runs.
+                    try write(addsData: true) { db in try OpenTransaction.with(db) { try batch(db) } }
+                })
+            guard let result else { throw StoreError("a grouped unit of work returned nothing") }
+            return result
+        }
     }
 
     /// Disk full, read-only, locked and corrupt files get a plain explanation.

@@ -28,7 +28,8 @@ public struct IntakeProcessor: Sendable {
             try accept(message, bytes: bytes, sender: sender, in: store)
             return
         }
-        try store.transaction { tx in
+        // Many partners at once: their units share one flush (group commit).
+        try store.groupedTransaction { tx in
             try accept(message, bytes: bytes, sender: sender, in: tx)
             if let receipt { try tx.recordIssuedReceipt(receipt, for: message.envelope.messageID.value, now: Date()) }
         }

@@ -94,6 +94,30 @@ import Testing
         }
     }
 
+    /// Concurrent grouped units share commits, and one that fails is rolled back alone.
+    @Test func groupedUnitsCommitTogetherAndFailAlone() throws {
+        let (store, folder) = try makeStore()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let ids = (0..<40).map { _ in MessageID.generate() }
+        let failures = LockedIndices()
+        DispatchQueue.concurrentPerform(iterations: ids.count) { index in
+            do {
+                try store.groupedTransaction { tx in
+                    var outbound = message(to: "gp-de-linde")
+                    outbound.messageID = ids[index]
+                    _ = try tx.enqueue(outbound, now: t0, context: ops)
+                    if index % 10 == 7 { throw StoreError("unit \(index) refuses") }
+                }
+            } catch {
+                failures.insert(index)
+            }
+        }
+        #expect(failures.all == [7, 17, 27, 37])
+        let stored = Set(try store.records(state: nil, recipientType: nil, since: nil, limit: 100).map(\.messageID))
+        #expect(stored == Set(ids.enumerated().filter { $0.offset % 10 != 7 }.map(\.element.value)))
+        #expect(try store.verifyAudit() == nil)
+    }
+
     @Test func oneDaemonPerStore() throws {
         let (store, folder) = try makeStore()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -235,4 +259,12 @@ import Testing
         #expect(Set(records.map(\.messageID)) == Set(ids.map(\.value)))
         for record in records.prefix(20) { #expect(try store.payload(of: record.id, now: t0, context: ops) == Data(record.messageID.utf8)) }
     }
+}
+
+/// Indices collected from concurrent work.
+final class LockedIndices: @unchecked Sendable {
+    private let lock = NSLock()
+    private var indices: Set<Int> = []
+    func insert(_ index: Int) { lock.withLock { _ = indices.insert(index) } }
+    var all: Set<Int> { lock.withLock { indices } }
 }

@@ -16,6 +16,11 @@ public protocol MessageStore: StoreTransaction {
     /// commits together, or none does when `body` throws. Blocks; see the async variant.
     func transaction<T>(_ body: (any StoreTransaction) throws -> T) throws -> T
 
+    /// A unit of work that may share its transaction (and its disk flush) with others
+    /// running at the same moment: each still commits or rolls back as a whole, and this
+    /// returns only once it is durable. For many concurrent small steps (intake).
+    func groupedTransaction<T>(_ body: (any StoreTransaction) throws -> T) throws -> T
+
     /// The store's executor, where blocking store work runs for async callers.
     var executor: BlockingExecutor { get }
 }
