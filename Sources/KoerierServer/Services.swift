@@ -40,7 +40,7 @@ struct DropDirectoryService: Service {
         await withGracefulShutdownHandler {
             while !stop.isSet {
                 do {
-                    try await executor.run { try intake.sweep() }
+                    _ = try await executor.run { try intake.sweep() }
                 } catch {
                     logger.error("drop folder sweep failed", metadata: ["reason": "\(error)"])
                 }

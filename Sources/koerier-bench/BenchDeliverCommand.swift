@@ -22,7 +22,7 @@ struct BenchDeliverCommand: AsyncParsableCommand {
             scheduler runs as in `serve`; each run is timed from the first enqueue to the last \
             acknowledgement (HTTPS) or hand-over (mail). The peer baseline, in the same run: \
             Debian's Postfix, a private instance in the scratch folder, relaying as many plain \
-            mails of the letters' size from smtp-source to smtp-sink (.ci/setup-bench installs it). \
+            mails of the letters' size from smtp-source to smtp-sink (.ci/setup installs it). \
             ratio is HTTPS letters/s ÷ Postfix mails/s; ratio_smtp is S/MIME mails/s ÷ Postfix. \
             Also: bare libcurl clients posting/mailing the same bytes with no queue, and enqueue -> \
             acknowledged latency (p50, p99) at 10 letters/s.
@@ -38,7 +38,7 @@ struct BenchDeliverCommand: AsyncParsableCommand {
     var concurrency = 8
 
     /// Letters in the latency run (10 per second).
-    private let latencyLetters = 50
+    private static let latencyLetters = 50
 
     func run() async throws {
         let (configuration, codec) = try global.loadCodec()
@@ -130,7 +130,7 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         let e2eSMTP = try await endToEnd(mailLetters, to: "employer", store: store, worker: worker, parts: parts, expect: .delivered)
         print(String(format: "queue -> SMTP server:    %7.1f msg/s (%.2f× bare)", e2eSMTP, e2eSMTP / bareSMTP))
         let latency = try await latencyAtTenPerSecond(
-            Array(letters.prefix(latencyLetters)).map { try resigned($0, centre: centre, codec: codec) }, store: store, worker: worker,
+            Array(letters.prefix(Self.latencyLetters)).map { try resigned($0, centre: centre, codec: codec) }, store: store, worker: worker,
             parts: parts)
         print(String(format: "enqueue -> acknowledged at 10 letters/s: p50 %.1f ms, p99 %.1f ms", latency.p50, latency.p99))
         worker.stop()

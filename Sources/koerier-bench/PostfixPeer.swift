@@ -11,8 +11,8 @@ final class PostfixPeer {
     let sinkPort: Int
     private var sink: Process?
 
-    /// Set up once with `.ci/setup-bench` (Debian's postfix, "Local only", not started).
-    static let installHint = "Postfix is not installed: run .ci/setup-bench once (Debian's postfix package)"
+    /// `.ci/setup` installs it (Debian's postfix, "Local only").
+    static let installHint = "Postfix is not installed: run .ci/setup (it installs Debian's postfix package)"
 
     init(folder: URL) throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/postfix"),
@@ -43,7 +43,7 @@ final class PostfixPeer {
     /// took from Postfix: `count` mails of `size` bytes over `sessions` parallel sessions.
     func relayRate(count: Int, size: Int, sessions: Int) throws -> Double {
         let sinkLog = folder.appendingPathComponent("sink.log")
-        FileManager.default.createFile(atPath: sinkLog.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: sinkLog.path, contents: nil)
         let sink = Process()
         sink.executableURL = URL(fileURLWithPath: "/usr/sbin/smtp-sink")
         sink.arguments = ["-u", "nobody", "-c", "127.0.0.1:\(sinkPort)", "256"]

@@ -28,7 +28,6 @@ struct EnqueueCommand: ParsableCommand {
         try Output.reportingFailures {
             let (configuration, codec) = try global.loadCodec()
             let (data, message) = try global.readMessage(file, codec: codec, refusal: "not queued")
-            let envelope = message.envelope
             let directory: RecipientDirectory
             do {
                 directory = try RecipientDirectory.load(file: configuration.recipientsFile)
