@@ -76,7 +76,8 @@ public final class DeliveryWorker: @unchecked Sendable {
     private var settlements: [Settlement] = []
     /// Touched only by the scheduler's own thread.
     private var lastFullScan = Date.distantPast
-    private var knownLanes: [String]
+    /// Executor threads already allowed for lane slots (a reload adds only what grew).
+    private var laneThreads = 0
 
     private struct Lane {
         let limit: Int
@@ -85,7 +86,6 @@ public final class DeliveryWorker: @unchecked Sendable {
     }
 
     private struct InFlight {
-        let recipientID: String
         let lease: String
         var renewAt: Date
     }
@@ -95,20 +95,28 @@ public final class DeliveryWorker: @unchecked Sendable {
         self.owner = owner
         self.settings = settings
         context = AuditContext(actor: "service:koerier-deliver", accessPoint: owner)
-        knownLanes = parts.directory.recipients.keys.sorted()
         // The daemon's one executor (the store's), with a thread for every lane slot added.
         executor = parts.store.executor
-        executor.raiseLimit(by: parts.directory.recipients.values.reduce(0) { $0 + $1.concurrency })
+        allowLaneThreads(for: parts.directory)
+    }
+
+    /// Grows the executor to the directory's lane slots; never shrinks (threads idle out).
+    private func allowLaneThreads(for directory: RecipientDirectory) {
+        let wanted = directory.recipients.values.reduce(0) { $0 + $1.concurrency }
+        let added: Int = condition.withLock {
+            defer { laneThreads = max(laneThreads, wanted) }
+            return max(0, wanted - laneThreads)
+        }
+        executor.raiseLimit(by: added)
     }
 
     /// New parts read from the configuration again (SIGHUP): the next attempts use its
     /// directory, keys, trust and channels (fresh connections); transfers in flight finish
     /// with the old ones. Lanes keep their circuits and take the new limits.
     public func reload(_ parts: Parts) {
-        executor.raiseLimit(by: parts.directory.recipients.values.reduce(0) { $0 + $1.concurrency })
+        allowLaneThreads(for: parts.directory)
         condition.withLock {
             currentParts = parts
-            knownLanes = parts.directory.recipients.keys.sorted()
             for (id, lane) in lanes {
                 lanes[id] = Lane(limit: parts.directory[id]?.concurrency ?? 1, circuit: lane.circuit, busy: lane.busy)
             }
@@ -245,7 +253,8 @@ public final class DeliveryWorker: @unchecked Sendable {
         let scanAll = now.timeIntervalSince(lastFullScan) > 5
         if scanAll { lastFullScan = now }
         var leased: [OutboundRecord] = []
-        for recipientID in try tx.dueRecipients(among: scanAll ? nil : knownLanes, dueBy: dueBy) {
+        let lanesInDirectory = Array(parts.directory.recipients.keys)
+        for recipientID in try tx.dueRecipients(among: scanAll ? nil : lanesInDirectory, dueBy: dueBy) {
             let free: Int = condition.withLock {
                 var lane = lanes[recipientID] ?? newLane(recipientID)
                 let capacity = lane.circuit.capacity(limit: lane.limit, now: now)
@@ -273,8 +282,7 @@ public final class DeliveryWorker: @unchecked Sendable {
         condition.withLock {
             lanes[record.recipientID]?.busy += 1
             inFlight[record.id] = InFlight(
-                recipientID: record.recipientID, lease: record.leaseToken ?? "",
-                renewAt: Date().addingTimeInterval(settings.leaseDuration / 3))
+                lease: record.leaseToken ?? "", renewAt: Date().addingTimeInterval(settings.leaseDuration / 3))
         }
         let attempt = LetterAttempt(parts: parts)
         executor.submit {

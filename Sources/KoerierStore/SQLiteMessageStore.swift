@@ -212,6 +212,10 @@ final class SQLiteMessageStore: MessageStore {
             // A lane's due records in the scheduler's order, walked without a sort.
             try db.execute(sql: "CREATE INDEX outbox_lane_order ON outbox (recipient_id, state, urgency DESC, next_attempt_at, id)")
         }
+        migrator.registerMigration("v9: one lane index") { db in
+            // v6's lane index is a prefix of v8's: every outbox write kept both up to date.
+            try db.drop(index: "outbox_lane_due")
+        }
         return migrator
     }
 

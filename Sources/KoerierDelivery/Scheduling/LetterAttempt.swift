@@ -97,8 +97,10 @@ struct LetterAttempt: Sendable {
     }
 
     private func settle(_ record: OutboundRecord, _ lease: String, letter: OutgoingMessage, verdict: ChannelVerdict) -> Settlement {
-        let sentID = letter.messageID.value
-        let digest = ReceiptMatch.sha256Hex(letter.bytes)
+        // A prepared copy's id and digest have been on record since enqueue.
+        let prepared = record.preparedMessageID != nil
+        let sentID = prepared ? nil : letter.messageID.value
+        let digest = prepared ? nil : ReceiptMatch.sha256Hex(letter.bytes)
         let transition: Transition
         switch verdict {
         case .acknowledged(let receipt), .rejected(_, let receipt):
