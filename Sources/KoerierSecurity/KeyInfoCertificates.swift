@@ -28,3 +28,31 @@ final class KeyInfoCertificates: @unchecked Sendable {
         return certificate
     }
 }
+
+/// Certificates parsed from DER, remembered by their bytes: a TLS client presents the same
+/// certificate with every request on its connections, and OpenSSL 3 spends most of a
+/// parse finding a decoder for the public key. As above, only the parse is skipped.
+final class DERCertificates: @unchecked Sendable {
+    static let shared = DERCertificates(capacity: 256)
+
+    private let lock = NSLock()
+    private var parsed: [Data: Certificate] = [:]
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func certificate(der: Data) -> Certificate? {
+        if let known = lock.withLock({ parsed[der] }) { return known }
+        guard let certificate = Certificate(der: der) else { return nil }
+        lock.withLock {
+            if parsed.count >= capacity { parsed.removeAll(keepingCapacity: true) }
+            parsed[der] = certificate
+        }
+        return certificate
+    }
+}
+
+extension Certificate {
+    /// The certificate in `der`, parsed once per distinct byte string (see `DERCertificates`).
+    public static func parsedOnce(der: Data) -> Certificate? { DERCertificates.shared.certificate(der: der) }
+}

@@ -119,7 +119,7 @@ public struct ReceiptingResponder: Sendable {
 
     /// The TLS client certificate must be the signer's organisation (same URA/AGB, or name).
     private func clientMismatch(_ der: Data?, signer: VerifiedSigner) -> String? {
-        guard let der, let client = Certificate(der: der) else { return "no client certificate" }
+        guard let der, let client = Certificate.parsedOnce(der: der) else { return "no client certificate" }
         if let identifier = client.careIdentifier {
             return identifier.kind == signer.careIdentifierKind && identifier.value == signer.careIdentifier
                 ? nil

@@ -67,7 +67,7 @@ enum AuditChain {
                 table.column("count", .integer).notNull()
                 table.column("last_hash", .text).notNull()
             }
-            try db.execute(sql: "INSERT INTO audit_head (id, count, last_hash) VALUES (1, 0, ?)", arguments: [genesis])
+            try db.cachedStatement(sql: "INSERT INTO audit_head (id, count, last_hash) VALUES (1, 0, ?)").execute(arguments: [genesis])
             // Append-only at the database level too: updates and deletes of entries fail.
             try db.execute(
                 sql: "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END")
@@ -161,7 +161,7 @@ enum AuditChain {
             previous = entry.hash
             expectedSequence += 1
         }
-        guard let head = try Row.fetchOne(db, sql: "SELECT count, last_hash FROM audit_head WHERE id = 1") else {
+        guard let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT count, last_hash FROM audit_head WHERE id = 1")) else {
             return "the audit head is missing"
         }
         let count: Int64 = head["count"]

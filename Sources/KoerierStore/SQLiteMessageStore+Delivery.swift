@@ -72,13 +72,15 @@ extension SQLiteMessageStore {
     /// previous run of the same worker held when it was killed (no need to wait for expiry).
     public func releaseLeases(owner: String, now: Date, context: AuditContext) throws -> Int {
         try write { db in
-            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM outbox WHERE state = 'sending' AND lease_owner = ?", arguments: [owner])
+            let ids = try Int64.fetchAll(
+                db.cachedStatement(sql: "SELECT id FROM outbox WHERE state = 'sending' AND lease_owner = ?"), arguments: [owner])
             for id in ids {
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         UPDATE outbox SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL,
                             updated_at = ? WHERE id = ?
-                        """,
+                        """
+                ).execute(
                     arguments: [now.timeIntervalSince1970, id])
                 if let record = try Self.fetch(db, id: id) {
                     try Self.audit(.retry, record, context, outcome: "lease of a stopped run released", at: now, in: db)
@@ -159,7 +161,10 @@ extension SQLiteMessageStore {
 
     public func consent(clientReference: String) throws -> ConsentRecord? {
         try read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM consent WHERE client_ref = ?", arguments: [clientReference]) else {
+            guard
+                let row = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT * FROM consent WHERE client_ref = ?"), arguments: [clientReference])
+            else {
                 return nil
             }
             let allowed: String = row["allowed"]

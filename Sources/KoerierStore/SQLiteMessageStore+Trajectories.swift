@@ -46,7 +46,9 @@ extension SQLiteMessageStore {
         let sealed = try seal(message.payload, boundTo: message.messageID.value)
         return try write(addsData: true) { db in
             let id = message.messageID.value
-            if let existing = try Row.fetchOne(db, sql: "SELECT * FROM trajectory WHERE referral_message_id = ?", arguments: [id]) {
+            if let existing = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM trajectory WHERE referral_message_id = ?"), arguments: [id])
+            {
                 try AuditChain.append(
                     AuditEvent(
                         kind: .receive, actor: context.actor, clientReference: message.clientReference, messageID: id,
@@ -55,16 +57,19 @@ extension SQLiteMessageStore {
             }
             let time = now.timeIntervalSince1970
             try Self.insertProcessed(message, sealed: sealed, outcome: "accepted; trajectory opened", at: now, context: context, in: db)
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO trajectory (referral_message_id, transaction_id, client_ref, referrer_recipient_id, opened_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?)
-                    """, arguments: [id, transactionID, consent.clientReference, referrerRecipientID, time, time])
+                    """
+            ).execute(
+                arguments: [id, transactionID, consent.clientReference, referrerRecipientID, time, time])
             let trajectoryID = db.lastInsertedRowID
             var recorded = consent
             recorded.sourceMessageID = id
             try Self.upsertConsent(recorded, at: now, in: db)
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM trajectory WHERE id = ?", arguments: [trajectoryID]) else {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM trajectory WHERE id = ?"), arguments: [trajectoryID])
+            else {
                 throw StoreError("trajectory vanished")
             }
             return (Self.trajectory(row), false)
@@ -72,12 +77,15 @@ extension SQLiteMessageStore {
     }
 
     public func trajectory(_ id: Int64) throws -> TrajectoryRecord? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM trajectory WHERE id = ?", arguments: [id]).map(Self.trajectory) }
+        try read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM trajectory WHERE id = ?"), arguments: [id]).map(Self.trajectory)
+        }
     }
 
     public func trajectories(limit: Int) throws -> [TrajectoryRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM trajectory ORDER BY id DESC LIMIT ?", arguments: [limit]).map(Self.trajectory)
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM trajectory ORDER BY id DESC LIMIT ?"), arguments: [limit]).map(
+                Self.trajectory)
         }
     }
 
@@ -95,14 +103,14 @@ extension SQLiteMessageStore {
 
     public func recordPhaseLetter(_ letter: PhaseLetter, now: Date, context: AuditContext) throws {
         try write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO phase_letter (trajectory_id, phase, amendment, message_id, created_at) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT DO NOTHING
-                    """,
+                    """
+            ).execute(
                 arguments: [letter.trajectoryID, letter.phase, letter.amendment, letter.messageID, letter.createdAt.timeIntervalSince1970])
-            try db.execute(
-                sql: "UPDATE trajectory SET current_phase = ?, updated_at = ? WHERE id = ?",
+            try db.cachedStatement(sql: "UPDATE trajectory SET current_phase = ?, updated_at = ? WHERE id = ?").execute(
                 arguments: [letter.phase, now.timeIntervalSince1970, letter.trajectoryID])
         }
     }
@@ -125,13 +133,16 @@ extension SQLiteMessageStore {
     }
 
     public func issuedReceipt(for messageID: String) throws -> Data? {
-        try read { db in try Data.fetchOne(db, sql: "SELECT receipt FROM issued_receipt WHERE message_id = ?", arguments: [messageID]) }
+        try read { db in
+            try Data.fetchOne(db.cachedStatement(sql: "SELECT receipt FROM issued_receipt WHERE message_id = ?"), arguments: [messageID])
+        }
     }
 
     public func recordIssuedReceipt(_ receipt: Data, for messageID: String, now: Date) throws {
         try write(addsData: true) { db in
-            try db.execute(
-                sql: "INSERT INTO issued_receipt (message_id, receipt, issued_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            try db.cachedStatement(
+                sql: "INSERT INTO issued_receipt (message_id, receipt, issued_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+            ).execute(
                 arguments: [messageID, receipt, now.timeIntervalSince1970])
         }
     }

@@ -376,8 +376,9 @@ final class SQLiteMessageStore: MessageStore {
 
     public func expediteRetries(recipientID: String, now: Date) throws -> Int {
         try write { db in
-            try db.execute(
-                sql: "UPDATE outbox SET next_attempt_at = ? WHERE recipient_id = ? AND state = 'retrying' AND next_attempt_at > ?",
+            try db.cachedStatement(
+                sql: "UPDATE outbox SET next_attempt_at = ? WHERE recipient_id = ? AND state = 'retrying' AND next_attempt_at > ?"
+            ).execute(
                 arguments: [now.timeIntervalSince1970, recipientID, now.timeIntervalSince1970])
             return db.changesCount
         }
@@ -495,7 +496,7 @@ final class SQLiteMessageStore: MessageStore {
     public func payload(of id: Int64, now: Date, context: AuditContext) throws -> Data {
         let (record, sealed) = try write { db -> (OutboundRecord, Data) in
             guard let record = try Self.fetch(db, id: id),
-                let sealed = try Data.fetchOne(db, sql: "SELECT payload FROM outbox WHERE id = ?", arguments: [id])
+                let sealed = try Data.fetchOne(db.cachedStatement(sql: "SELECT payload FROM outbox WHERE id = ?"), arguments: [id])
             else {
                 throw StoreError("no record \(id)")
             }
@@ -532,19 +533,21 @@ final class SQLiteMessageStore: MessageStore {
 
     public func counts() throws -> [(state: DeliveryState, recipientType: String, count: Int)] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT state, recipient_type, n FROM outbox_counts WHERE n > 0 ORDER BY state, recipient_type")
-                .compactMap { row in
-                    DeliveryState(rawValue: row["state"]).map {
-                        (state: $0, recipientType: row["recipient_type"] as String, count: row["n"] as Int)
-                    }
+            try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT state, recipient_type, n FROM outbox_counts WHERE n > 0 ORDER BY state, recipient_type")
+            )
+            .compactMap { row in
+                DeliveryState(rawValue: row["state"]).map {
+                    (state: $0, recipientType: row["recipient_type"] as String, count: row["n"] as Int)
                 }
+            }
         }
     }
 
     public func inboundCounts() throws -> [InboundState: Int] {
         try read { db in
             var counts: [InboundState: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM inbox GROUP BY state") {
+            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT state, COUNT(*) AS n FROM inbox GROUP BY state")) {
                 if let state = InboundState(rawValue: row["state"]) { counts[state] = row["n"] }
             }
             return counts
@@ -555,7 +558,7 @@ final class SQLiteMessageStore: MessageStore {
         try read { db in
             // One indexed lookup per pending state (outbox_pending_age), not a scan.
             let oldest = try ["queued", "retrying", "sending"].compactMap {
-                try Double.fetchOne(db, sql: "SELECT MIN(created_at) FROM outbox WHERE state = ?", arguments: [$0])
+                try Double.fetchOne(db.cachedStatement(sql: "SELECT MIN(created_at) FROM outbox WHERE state = ?"), arguments: [$0])
             }.min()
             let late = try Row.fetchAll(
                 db,
@@ -577,7 +580,7 @@ final class SQLiteMessageStore: MessageStore {
                     """, arguments: [date.timeIntervalSince1970]
             ).map(Self.record)
             for record in doomed {
-                try db.execute(sql: "DELETE FROM outbox WHERE id = ?", arguments: [record.id])
+                try db.cachedStatement(sql: "DELETE FROM outbox WHERE id = ?").execute(arguments: [record.id])
                 try Self.audit(.purge, record, context, at: now, in: db)
             }
             return doomed.count
@@ -599,23 +602,28 @@ final class SQLiteMessageStore: MessageStore {
             let event = AuditEvent(
                 kind: .receive, actor: context.actor, onBehalfOf: context.onBehalfOf, clientReference: message.clientReference,
                 messageID: message.messageID.value, accessPoint: context.accessPoint)
-            if let existing = try Row.fetchOne(db, sql: "SELECT * FROM inbox WHERE message_id = ?", arguments: [message.messageID.value]) {
+            if let existing = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM inbox WHERE message_id = ?"), arguments: [message.messageID.value])
+            {
                 var duplicate = event
                 duplicate.outcome = "duplicate"
                 try AuditChain.append(duplicate, at: now, in: db)
                 return (try Self.inboundRecord(existing), true)
             }
             let time = now.timeIntervalSince1970
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO inbox (message_id, kind, sender, state, client_ref, received_at, updated_at, key_id, payload)
                     VALUES (?, ?, ?, 'received', ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     message.messageID.value, message.kind.rawValue, message.sender, message.clientReference, time, time, keyID, sealed,
                 ])
             try AuditChain.append(event, at: now, in: db)
-            guard let stored = try Row.fetchOne(db, sql: "SELECT * FROM inbox WHERE message_id = ?", arguments: [message.messageID.value])
+            guard
+                let stored = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT * FROM inbox WHERE message_id = ?"), arguments: [message.messageID.value])
             else {
                 throw StoreError("received message vanished")
             }
@@ -627,22 +635,24 @@ final class SQLiteMessageStore: MessageStore {
         -> InboundRecord
     {
         try write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM inbox WHERE message_id = ?", arguments: [messageID]) else {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM inbox WHERE message_id = ?"), arguments: [messageID])
+            else {
                 throw StoreError("no inbound message \(messageID)")
             }
             let current = try Self.inboundRecord(row)
             guard current.state == .received, state != .received else {
                 throw StoreError("inbound message \(messageID) is \(current.state.rawValue); it cannot become \(state.rawValue)")
             }
-            try db.execute(
-                sql: "UPDATE inbox SET state = ?, reason = ?, updated_at = ? WHERE message_id = ?",
+            try db.cachedStatement(sql: "UPDATE inbox SET state = ?, reason = ?, updated_at = ? WHERE message_id = ?").execute(
                 arguments: [state.rawValue, reason, now.timeIntervalSince1970, messageID])
             try AuditChain.append(
                 AuditEvent(
                     kind: .receive, actor: context.actor, onBehalfOf: context.onBehalfOf,
                     clientReference: row["client_ref"], messageID: messageID, accessPoint: context.accessPoint,
                     outcome: state.rawValue + (reason.map { ": \($0)" } ?? "")), at: now, in: db)
-            guard let updated = try Row.fetchOne(db, sql: "SELECT * FROM inbox WHERE message_id = ?", arguments: [messageID]) else {
+            guard
+                let updated = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM inbox WHERE message_id = ?"), arguments: [messageID])
+            else {
                 throw StoreError("inbound message vanished")
             }
             return try Self.inboundRecord(updated)
@@ -657,8 +667,9 @@ final class SQLiteMessageStore: MessageStore {
                     arguments: [state.rawValue, limit]
                 ).map(Self.inboundRecord)
             }
-            return try Row.fetchAll(db, sql: "SELECT * FROM inbox ORDER BY received_at DESC LIMIT ?", arguments: [limit]).map(
-                Self.inboundRecord)
+            return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM inbox ORDER BY received_at DESC LIMIT ?"), arguments: [limit])
+                .map(
+                    Self.inboundRecord)
         }
     }
 
@@ -666,7 +677,8 @@ final class SQLiteMessageStore: MessageStore {
 
     public func auditEntries(limit: Int) throws -> [AuditEntry] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY sequence DESC LIMIT ?", arguments: [limit]).compactMap(AuditChain.entry)
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM audit ORDER BY sequence DESC LIMIT ?"), arguments: [limit]).compactMap(
+                AuditChain.entry)
         }
     }
 
