@@ -42,6 +42,11 @@ public struct KoerierConfiguration: Sendable {
         public var adminPort = 9090
         public var inbox: URL
         public var logFormat = "text"
+        /// Intake: seconds from connecting (or the previous answer) to a complete request head,
+        /// seconds for a request body, and connections at once.
+        public var idleTimeoutSeconds = 30
+        public var bodyTimeoutSeconds = 60
+        public var maxConnections = 256
     }
 
     public struct Identity: Sendable {
@@ -110,7 +115,7 @@ public struct KoerierConfiguration: Sendable {
         samplesDirectory = resolve(try fields.string("samples") ?? "../Samples")
         let limits = try fields.section("limits")
         try limits?.rejectUnknown(allowed: ["max_message_bytes", "max_depth"])
-        maxMessageBytes = try limits?.integer("max_message_bytes", range: 1024...(256 * 1024 * 1024)) ?? 16 * 1024 * 1024
+        maxMessageBytes = try limits?.integer("max_message_bytes", range: 1024...(256 * 1024 * 1024)) ?? 4 * 1024 * 1024
         maxXMLDepth = try limits?.integer("max_depth", range: 16...256) ?? 48
         let trust = try fields.section("trust")
         try trust?.rejectUnknown(allowed: ["anchors", "crl"])
@@ -157,7 +162,12 @@ public struct KoerierConfiguration: Sendable {
         self.delivery = delivery
         var serve = ServeSettings(inbox: resolve("var/inbox"))
         if let section = try fields.section("serve") {
-            try section.rejectUnknown(allowed: ["listen", "admin", "inbox", "log_format"])
+            try section.rejectUnknown(allowed: [
+                "listen", "admin", "inbox", "log_format", "idle_timeout_seconds", "body_timeout_seconds", "max_connections",
+            ])
+            serve.idleTimeoutSeconds = try section.integer("idle_timeout_seconds", range: 1...3600) ?? serve.idleTimeoutSeconds
+            serve.bodyTimeoutSeconds = try section.integer("body_timeout_seconds", range: 1...3600) ?? serve.bodyTimeoutSeconds
+            serve.maxConnections = try section.integer("max_connections", range: 1...100_000) ?? serve.maxConnections
             func endpoint(_ key: String) throws -> (String, Int)? {
                 guard let text = try section.string(key) else { return nil }
                 let parts = text.split(separator: ":")

@@ -2,11 +2,16 @@ import CCurl
 import Foundation
 
 /// One libcurl easy handle for one transfer, with the options every Koerier transfer
-/// shares: verification on, TLS 1.2 or later, timeouts, no signals (threads), no redirects.
+/// shares: verification on, TLS 1.2 (ECDHE, AEAD) or 1.3, timeouts, no signals (threads), no redirects.
 final class CurlHandle {
     let handle: UnsafeMutableRawPointer
     private var lists: [UnsafeMutablePointer<curl_slist>] = []
     private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+
+    static let tls12Ciphers = [
+        "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-CHACHA20-POLY1305", "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+    ].joined(separator: ":")
 
     private static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 
@@ -23,6 +28,8 @@ final class CurlHandle {
         try set(CURLOPT_SSL_VERIFYPEER, 1)
         try set(CURLOPT_SSL_VERIFYHOST, 2)
         try set(CURLOPT_SSLVERSION, Int(CURL_SSLVERSION_TLSv1_2))
+        // NCSC "good": TLS 1.2 only with ECDHE and AEAD; TLS 1.3's own suites are all AEAD.
+        try set(CURLOPT_SSL_CIPHER_LIST, CurlHandle.tls12Ciphers)
         // Only the configured anchors: not the system store.
         try set(CURLOPT_CAINFO, anchors.path)
         try set(CURLOPT_CAPATH, pointer: nil)

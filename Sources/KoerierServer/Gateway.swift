@@ -35,7 +35,9 @@ public enum Gateway {
         let listener = MessageListener(
             host: serve.listenHost, port: serve.listenPort,
             tls: ListenerTLS(certificateChain: chainFile, key: identity.key, clientAnchors: anchors),
-            maxBodyBytes: configuration.maxMessageBytes
+            maxBodyBytes: configuration.maxMessageBytes,
+            limits: ListenerLimits(
+                idleSeconds: serve.idleTimeoutSeconds, bodySeconds: serve.bodyTimeoutSeconds, maxConnections: serve.maxConnections)
         ) { request in
             // Parsing, signature checks, storing and signing block: on the store's executor.
             let current = responder.value

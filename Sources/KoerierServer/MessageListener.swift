@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
@@ -23,11 +24,41 @@ public struct ListenerTLS: Sendable {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key.path, format: .pem)))
         configuration.minimumTLSVersion = .tlsv12
+        // NCSC TLS guidelines, "good": TLS 1.3 (all its suites are AEAD with ephemeral keys),
+        // and TLS 1.2 only with ECDHE and AES-GCM or ChaCha20-Poly1305. No static RSA, no CBC.
+        configuration.cipherSuiteValues = ListenerTLS.tls12Suites
         // Clients are verified against our anchors; they have no host name to check.
         configuration.certificateVerification = .noHostnameVerification
         configuration.trustRoots = .file(clientAnchors.path)
         return configuration
     }
+}
+
+extension ListenerTLS {
+    static let tls12Suites: [NIOTLSCipher] = [
+        .TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, .TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        .TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, .TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        .TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, .TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    ]
+}
+
+/// How long a client may take and how many may be connected at once: a client that opens
+/// connections and sends nothing, or a byte at a time (slowloris), is dropped.
+public struct ListenerLimits: Sendable {
+    /// From connection (TLS handshake included) or the previous answer to a complete request head.
+    public var idleSeconds: Int
+    /// From the request head to the last byte of its body.
+    public var bodySeconds: Int
+    /// Connections at once; further clients wait in the accept backlog.
+    public var maxConnections: Int
+
+    public init(idleSeconds: Int = 30, bodySeconds: Int = 60, maxConnections: Int = 256) {
+        self.idleSeconds = idleSeconds
+        self.bodySeconds = bodySeconds
+        self.maxConnections = maxConnections
+    }
+
+    public static let standard = ListenerLimits()
 }
 
 /// What a listener hands its handler: the body and the client's verified certificate (DER).
@@ -67,14 +98,16 @@ public struct MessageListener: Sendable {
     public let port: Int
     public let tls: ListenerTLS
     public let maxBodyBytes: Int
+    public let limits: ListenerLimits
     /// Hummingbird's own log level (connection errors, shutdown).
     public let logLevel: Logger.Level
     let handler: @Sendable (InboundRequest) async -> ListenerAnswer
 
     public init(
-        host: String, port: Int, tls: ListenerTLS, maxBodyBytes: Int, logLevel: Logger.Level = .warning,
-        handler: @escaping @Sendable (InboundRequest) async -> ListenerAnswer
+        host: String, port: Int, tls: ListenerTLS, maxBodyBytes: Int, limits: ListenerLimits = .standard,
+        logLevel: Logger.Level = .warning, handler: @escaping @Sendable (InboundRequest) async -> ListenerAnswer
     ) {
+        self.limits = limits
         self.logLevel = logLevel
         self.host = host
         self.port = port
@@ -93,13 +126,17 @@ public struct MessageListener: Sendable {
     public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let router = Router(context: PeerRequestContext.self)
         let maxBodyBytes = maxBodyBytes
+        let bodySeconds = limits.bodySeconds
         let handler = handler
         router.post("/v1/messages") { request, context -> Response in
             let body: ByteBuffer
-            do {
-                body = try await request.body.collect(upTo: maxBodyBytes)
-            } catch {
-                return Self.text(413, "the message is larger than \(maxBodyBytes) bytes")
+            switch await Self.collect(request.body, upTo: maxBodyBytes, within: bodySeconds) {
+            case .complete(let bytes): body = bytes
+            case .tooLarge: return Self.text(413, "the message is larger than \(maxBodyBytes) bytes")
+            case .tooSlow:
+                var slow = Self.text(408, "the message body did not arrive within \(bodySeconds) s")
+                slow.headers[.connection] = "close"
+                return slow
             }
             let peer = try? await context.channel.nioSSL_peerCertificate().get()
             let der = try? peer.map { Data(try $0.toDERBytes()) }
@@ -114,9 +151,34 @@ public struct MessageListener: Sendable {
         var logger = Logger(label: "koerier.listener")
         logger.logLevel = logLevel
         return Application(
-            router: router, server: try .tls(.http1(), tlsConfiguration: try tls.configuration()),
-            configuration: .init(address: .hostname(host, port: port), serverName: "koerier"),
+            router: router,
+            server: try .tls(.http1(configuration: .init(idleTimeout: .seconds(Int64(limits.idleSeconds)))), tlsConfiguration: try tls.configuration()),
+            configuration: .init(
+                address: .hostname(host, port: port), serverName: "koerier",
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+    }
+
+    enum Collected {
+        case complete(ByteBuffer)
+        case tooLarge
+        case tooSlow
+    }
+
+    /// The body, unless it is larger than `limit` or still incomplete after `seconds`.
+    static func collect(_ body: RequestBody, upTo limit: Int, within seconds: Int) async -> Collected {
+        await withTaskGroup(of: Collected?.self) { group in
+            group.addTask {
+                do { return .complete(try await body.collect(upTo: limit)) } catch { return .tooLarge }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(seconds))
+                return Task.isCancelled ? nil : .tooSlow
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .tooSlow
+        }
     }
 
     static func text(_ status: Int, _ message: String) -> Response {

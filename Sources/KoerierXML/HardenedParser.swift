@@ -4,7 +4,8 @@ import Foundation
 /// Parses untrusted bytes into a libxml2 document with every dangerous feature off:
 /// no network, no DTD loading, no entity substitution (and any DOCTYPE at all stops the
 /// parse before its declarations are read, so XXE and entity bombs never start), input
-/// forced to UTF-8, a size bound before parsing and a nesting bound during it.
+/// forced to UTF-8, a size bound and a linear scan (NUL bytes, attribute counts, names,
+/// texts: `MarkupScan`) before parsing, and a nesting bound during it.
 public struct HardenedParser: Sendable {
     public let limits: XMLLimits
     private let contexts: ContextPool<xmlParserCtxtPtr>
@@ -64,6 +65,13 @@ public struct HardenedParser: Sendable {
     }
 
     private func parse(_ data: Data, with context: xmlParserCtxtPtr) throws(XMLProblems) -> XMLDocument {
+        let scanned: XMLProblems? = data.withUnsafeBytes { buffer in
+            do throws(XMLProblems) {
+                try MarkupScan(limits: limits).check(buffer)
+                return nil
+            } catch { return error }
+        }
+        if let scanned { throw scanned }
         let document = data.withUnsafeBytes { buffer in
             xmlCtxtReadMemory(
                 context, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(buffer.count),

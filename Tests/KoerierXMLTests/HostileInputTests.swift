@@ -36,9 +36,52 @@ import Testing
         var padded = valid
         padded.append(Data(repeating: 0x20, count: 4096))
         #expect(codec.problems(in: padded).map(\.rule) == ["size-limit"])
-        // The default limit (16 MiB) with a generated 17 MiB message.
-        let huge = Data("<ReturnLetter xmlns=\"urn:koerier:return-letter:1\">".utf8) + Data(repeating: 0x41, count: 17 * 1024 * 1024)
+        // The default limit (4 MiB) with a generated 5 MiB message.
+        let huge = Data("<ReturnLetter xmlns=\"urn:koerier:return-letter:1\">".utf8) + Data(repeating: 0x41, count: 5 * 1024 * 1024)
         #expect(sharedCodec.problems(in: huge).map(\.rule) == ["size-limit"])
+    }
+
+    /// 200,000 attributes on the root (2.3 MB) kept libxml2 busy for minutes, comparing each
+    /// with every earlier one; the scan before parsing refuses the element at its 33rd.
+    @Test func anAttributeFloodIsRefusedByTheScanBeforeLibxml2() {
+        let attributes = (0..<200_000).map { " a\($0)=\"x\"" }.joined()
+        let xml = "<ReturnLetter xmlns=\"urn:koerier:return-letter:1\"\(attributes)/>"
+        #expect(xml.utf8.count > 2_000_000)
+        let problems = sharedCodec.problems(in: Data(xml.utf8))
+        #expect(problems.map(\.rule) == ["attribute-limit"])
+        #expect(problems.first?.message.contains("more than 32 attributes") == true)
+        // Spread over many elements, the whole message's bound applies.
+        let spread = (0..<5000).map { _ in "<x a=\"1\" b=\"2\"/>" }.joined()
+        let many = "<ReturnLetter xmlns=\"urn:koerier:return-letter:1\">\(spread)</ReturnLetter>"
+        #expect(sharedCodec.problems(in: Data(many.utf8)).map(\.rule) == ["attribute-limit"])
+    }
+
+    /// libxml2 stopped at a NUL as if the document ended there: a valid letter followed by a
+    /// NUL and anything at all was accepted, and the stored bytes held data nobody validated.
+    @Test func aNulByteAnywhereIsRefused() throws {
+        let valid = try Repository.data(Repository.samples.appendingPathComponent("return-letter-fase-2.xml"))
+        #expect(sharedCodec.problems(in: valid).isEmpty)
+        var smuggled = valid
+        smuggled.append(0)
+        smuggled.append(Data("<script>anything</script>".utf8))
+        #expect(sharedCodec.problems(in: smuggled).map(\.rule) == ["nul-byte"])
+        var inside = valid
+        inside.insert(0, at: inside.count / 2)
+        #expect(sharedCodec.problems(in: inside).map(\.rule) == ["nul-byte"])
+        // And anything else after the root element is still refused by libxml2.
+        var trailing = valid
+        trailing.append(Data("<more/>".utf8))
+        #expect(sharedCodec.problems(in: trailing).map(\.rule) == ["well-formed"])
+    }
+
+    @Test func overlongNamesAndTextsAreRefused() {
+        let codec = try? MessageCodec(schemaDirectory: Repository.schemas, limits: XMLLimits(maxTextBytes: 1000))
+        let longName = "<ReturnLetter xmlns=\"urn:koerier:return-letter:1\"><\(String(repeating: "n", count: 300))/></ReturnLetter>"
+        #expect(sharedCodec.problems(in: Data(longName.utf8)).map(\.rule) == ["name-limit"])
+        let longText = "<ReturnLetter xmlns=\"urn:koerier:return-letter:1\">\(String(repeating: "t", count: 1001))</ReturnLetter>"
+        #expect(codec?.problems(in: Data(longText.utf8)).map(\.rule) == ["text-limit"])
+        let longValue = "<ReturnLetter xmlns=\"urn:koerier:return-letter:1\" a=\"\(String(repeating: "v", count: 1001))\"/>"
+        #expect(codec?.problems(in: Data(longValue.utf8)).map(\.rule) == ["text-limit"])
     }
 
     @Test func deepNestingStopsAtTheDepthBound() {
