@@ -18,10 +18,22 @@ package enum LibXML {
         pointer.map { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
     }
 
-    /// libxml2 messages end in a newline and sometimes span lines; ops get one line.
+    /// libxml2 messages end in a newline and sometimes span lines; ops get one line, and
+    /// without the values libxml2 quotes from the message (a BSN, a date, a score, the bytes
+    /// around an encoding error): errors name the element and the rule, never the content.
     package static func flatten(_ message: String) -> String {
-        message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        let line = message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }.joined(separator: "; ")
+        return withoutQuotedValues(line)
+    }
+
+    package static func withoutQuotedValues(_ message: String) -> String {
+        message
+            .replacing(/'[^']*' is not a valid value/, with: "the value is not a valid value")
+            .replacing(/The value '[^']*'/, with: "The value")
+            .replacing(/The value has a length of '[^']*'; this/, with: "The value's length")
+            .replacing(/;? ?Bytes:(\s0x[0-9A-Fa-f]{2})+/, with: "")
+            .replacing(/key-sequence \[[^\]]*\]/, with: "key-sequence")
     }
 }
 

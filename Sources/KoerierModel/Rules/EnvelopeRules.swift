@@ -27,7 +27,7 @@ extension RuleCheck {
         requireNotAfterCreated(patient.birthDate, created, "Patient/BirthDate", what: "birth date")
         require(
             patient.birthDate.year >= created.date.year - 130, "Patient/BirthDate", "birth-date-range",
-            "birth date \(patient.birthDate) is more than 130 years before the message")
+            "the birth date is more than 130 years before the message")
     }
 
     mutating func checkFourDKL(_ scores: FourDKL, _ path: String, created: Timestamp) {

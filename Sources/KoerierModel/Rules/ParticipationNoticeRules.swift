@@ -6,7 +6,7 @@ extension RuleCheck {
             "a participation notice is for a werkgever or sociaal-domein, not a \(receiver.rawValue)")
         require(
             notice.attendance.attended <= notice.attendance.planned, "Attendance/Attended", "attendance",
-            "attended sessions (\(notice.attendance.attended)) exceed planned sessions (\(notice.attendance.planned))")
+            "attended sessions exceed planned sessions")
 
         var previousEnd: CalendarDate?
         for (index, block) in notice.programme.enumerated() {
@@ -15,7 +15,7 @@ extension RuleCheck {
                 block.sequence == index + 1, path + "/@sequence", "block-sequence",
                 "block \(index + 1) is numbered \(block.sequence); blocks are numbered 1, 2, 3 in order")
             if let end = block.end {
-                require(block.start <= end, path + "/End", "period-order", "block ends (\(end)) before it starts (\(block.start))")
+                require(block.start <= end, path + "/End", "period-order", "block ends before it starts")
             } else {
                 require(
                     index == notice.programme.count - 1, path + "/End", "open-block",
@@ -24,7 +24,7 @@ extension RuleCheck {
             if let previousEnd {
                 require(
                     block.start > previousEnd, path + "/Start", "block-overlap",
-                    "block starts (\(block.start)) before the previous block ended (\(previousEnd))")
+                    "block starts before the previous block ended")
             }
             previousEnd = block.end ?? block.start
         }

@@ -11,7 +11,7 @@ extension RuleCheck {
         if referral.core.reasons.contains(.vermoedenSuicidaliteit) {
             require(
                 referral.urgency == .urgent, "Urgency", "suicidality-urgent",
-                "reason 'vermoeden-suicidaliteit' requires urgency 'urgent', not '\(referral.urgency.rawValue)'")
+                "this referral reason requires urgency 'urgent'")
         }
         if let forwards = referral.forwards {
             require(forwards != referral.envelope.messageID, "Forwards", "forwards-self", "a referral cannot forward itself")

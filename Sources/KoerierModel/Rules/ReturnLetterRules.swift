@@ -5,11 +5,11 @@ extension RuleCheck {
         let period = letter.period
         require(
             period.start <= period.end, "Period/End", "period-order",
-            "period ends (\(period.end)) before it starts (\(period.start))")
+            "period ends before it starts")
         if period.start <= period.end {
             require(
                 period.lengthInDays <= letter.phase.maximumPeriodDays, "Period", "phase-period",
-                "a \(letter.phase.rawValue) letter covers at most \(letter.phase.maximumPeriodDays) days; this period is \(period.lengthInDays)"
+                "a \(letter.phase.rawValue) letter covers at most \(letter.phase.maximumPeriodDays) days; this period is longer"
             )
         }
         requireNotAfterCreated(period.end, created, "Period/End", what: "period end")

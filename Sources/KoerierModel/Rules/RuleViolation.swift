@@ -38,7 +38,7 @@ struct RuleCheck {
     ) {
         require(
             range.contains(value), field(), "score-range",
-            "\(instrument()) score \(value) is outside \(range.lowerBound)-\(range.upperBound)")
+            "\(instrument()) score is outside \(range.lowerBound)-\(range.upperBound)")
     }
 
     mutating func requireNoDuplicates<T: Hashable>(_ values: [T], _ field: (Int) -> String, what: String) {
@@ -55,7 +55,7 @@ struct RuleCheck {
     ) {
         require(
             date <= created.date, field(), "date-after-created",
-            "\(what()) (\(date)) lies after the message was created (\(created.date))")
+            "\(what()) lies after the message was created")
     }
 }
 
