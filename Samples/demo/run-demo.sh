@@ -42,6 +42,7 @@ echo "listening on 127.0.0.1:$SMTP_PORT"
 
 common() { # $1 = instance, $2 = identity, $3 = its loopback address
   cat <<YAML
+test_mode: true
 schemas: $ROOT/Schemas
 samples: $ROOT/Samples
 trust: {anchors: $PKI/ca.pem, crl: $PKI/crl.pem}

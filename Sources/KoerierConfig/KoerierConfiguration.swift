@@ -31,6 +31,8 @@ public struct KoerierConfiguration: Sendable {
     public let identity: Identity?
     public let delivery: DeliverySettings
     public let serve: ServeSettings
+    /// The TEST ONLY set-up (the example configuration): file-mode problems are warnings.
+    public let testMode: Bool
 
     /// `koerier serve`: where it listens, its drop folder, how it logs.
     public struct ServeSettings: Sendable {
@@ -105,7 +107,10 @@ public struct KoerierConfiguration: Sendable {
 
     private init(root: Node, file: URL, displayPath: String) throws {
         let fields = try YAMLFields(root, file: displayPath, path: "")
-        try fields.rejectUnknown(allowed: ["schemas", "samples", "limits", "trust", "store", "recipients", "identity", "delivery", "serve"])
+        try fields.rejectUnknown(allowed: [
+            "schemas", "samples", "limits", "trust", "store", "recipients", "identity", "delivery", "serve", "test_mode",
+        ])
+        testMode = try fields.bool("test_mode") ?? false
         let base = file.deletingLastPathComponent()
         func resolve(_ relative: String) -> URL {
             URL(fileURLWithPath: relative, relativeTo: base).standardizedFileURL

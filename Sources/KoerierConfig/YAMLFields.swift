@@ -52,6 +52,14 @@ public struct YAMLFields {
         return value
     }
 
+    public func bool(_ key: String) throws -> Bool? {
+        guard let entry = entry(key) else { return nil }
+        guard case .scalar(let scalar) = entry.value, ["true", "false"].contains(scalar.string) else {
+            throw ConfigError(file: file, line: entry.line, message: "'\(qualified(key))' must be true or false")
+        }
+        return scalar.string == "true"
+    }
+
     public func requiredString(_ key: String) throws -> String {
         guard let value = try string(key) else { throw ConfigError(file: file, line: line, message: "'\(qualified(key))' is missing") }
         return value

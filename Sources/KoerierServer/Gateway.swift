@@ -21,6 +21,8 @@ public enum Gateway {
         guard let identity = configuration.identity, let anchors = configuration.trustAnchors else {
             throw PhaseError("\(configuration.file.path): `serve` needs 'identity' and 'trust.anchors'")
         }
+        try DaemonFileCheck.run(configuration: configuration) { logger.warning("\($0)") }
+        if configuration.testMode { logger.warning("test_mode is on: TEST ONLY identities and relaxed file checks") }
         // One daemon per embedded store; held until the process ends (the kernel drops it on any exit).
         let daemonLock = try DaemonLock.claim(storePath: configuration.storePath.path, role: "serve")
         defer { withExtendedLifetime(daemonLock) {} }

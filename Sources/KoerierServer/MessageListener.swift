@@ -152,7 +152,8 @@ public struct MessageListener: Sendable {
         logger.logLevel = logLevel
         return Application(
             router: router,
-            server: try .tls(.http1(configuration: .init(idleTimeout: .seconds(Int64(limits.idleSeconds)))), tlsConfiguration: try tls.configuration()),
+            server: try .tls(
+                .http1(configuration: .init(idleTimeout: .seconds(Int64(limits.idleSeconds)))), tlsConfiguration: try tls.configuration()),
             configuration: .init(
                 address: .hostname(host, port: port), serverName: "koerier",
                 availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),

@@ -37,6 +37,15 @@ final class SQLiteMessageStore: MessageStore {
             // Owner-only: the metadata names messages and recipients (payloads are encrypted).
             try FileManager.default.createDirectory(
                 atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            // Made owner-only before SQLite opens it, whatever the caller's umask: SQLite
+            // gives the -wal and -shm files the database file's mode.
+            if !FileManager.default.fileExists(atPath: path) {
+                let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+                if descriptor >= 0 {
+                    fchmod(descriptor, 0o600)
+                    close(descriptor)
+                }
+            }
             database = try DatabasePool(path: path, configuration: configuration)
             // GRDB's pool sets synchronous=NORMAL on its writer after prepareDatabase (WAL's
             // common choice, which may lose the last commits on power loss): put FULL back,

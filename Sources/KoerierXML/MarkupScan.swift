@@ -22,7 +22,9 @@ struct MarkupScan {
             } else if cursor.startsWith("<![CDATA[") {
                 let start = cursor.offset
                 guard try cursor.skip(past: "]]>") else { return }
-                try bound(cursor.offset - start, limits.maxTextBytes, rule: "text-limit", "a CDATA section is longer than \(limits.maxTextBytes) bytes", at: cursor)
+                try bound(
+                    cursor.offset - start, limits.maxTextBytes, rule: "text-limit",
+                    "a CDATA section is longer than \(limits.maxTextBytes) bytes", at: cursor)
             } else if cursor.startsWith("<?") {
                 guard try cursor.skip(past: "?>") else { return }
             } else if cursor.startsWith("<!") {
@@ -68,7 +70,9 @@ struct MarkupScan {
             let length = try cursor.skip(until: quote)
             guard try cursor.peek() == quote else { return nil }
             cursor.advance(1)
-            try bound(length, limits.maxTextBytes, rule: "text-limit", "an attribute value is longer than \(limits.maxTextBytes) bytes", at: cursor)
+            try bound(
+                length, limits.maxTextBytes, rule: "text-limit", "an attribute value is longer than \(limits.maxTextBytes) bytes",
+                at: cursor)
             count += 1
             try bound(
                 count, limits.maxAttributesPerElement, rule: "attribute-limit",

@@ -29,6 +29,7 @@ struct DeliverCommand: AsyncParsableCommand {
         let daemonLock: DaemonLock
         do {
             let (configuration, codec) = try global.loadCodec()
+            try DaemonFileCheck.run(configuration: configuration) { Output.error("koerier: warning: \($0)") }
             let (_, store) = try global.openStore(configuration)
             do {
                 daemonLock = try DaemonLock.claim(storePath: configuration.storePath.path, role: "deliver")

@@ -4,6 +4,8 @@ import Foundation
 @main
 enum Entry {
     static func main() async {
+        // Everything Koerier creates (store, keys, exports, sockets) is for its own user only.
+        umask(0o077)
         SignalMask.unblockAll()
         await Koerier.main()
     }

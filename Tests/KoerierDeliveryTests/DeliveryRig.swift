@@ -14,7 +14,7 @@ import Testing
 /// and an aiosmtpd relay with STARTTLS.
 final class DeliveryRig: @unchecked Sendable {
     let folder: URL
-    let pki = Repository.pki
+    var pki = Repository.pki
     let codec: MessageCodec
     private(set) var configuration: KoerierConfiguration!
     private(set) var store: (any MessageStore)!
@@ -24,6 +24,8 @@ final class DeliveryRig: @unchecked Sendable {
     private var sinks: [Process] = []
     /// The test PKI party this gateway is (its key signs, its certificate is the TLS client).
     var identity = "centre"
+    /// The TEST ONLY hierarchy's keys are checked out mode 644: daemons warn instead of refusing.
+    var testMode = true
 
     init() throws {
         folder = try Repository.temporaryDirectory()
@@ -53,6 +55,7 @@ final class DeliveryRig: @unchecked Sendable {
         }
         let deliverySection = defaults.map { "  \($0.0): \($0.1)" } + overrides
         try """
+        test_mode: \(testMode)
         schemas: \(Repository.schemas.path)
         trust:
           anchors: \(pki.appendingPathComponent("ca.pem").path)

@@ -19,7 +19,8 @@ public enum PythonTool {
             }
             if try ProcessRunner.run(python, ["-c", "import \(module)"]).exitCode != 0 {
                 try require(
-                    ProcessRunner.run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", package]), "install \(package)")
+                    ProcessRunner.run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", package]),
+                    "install \(package)")
             }
             return python
         }

@@ -1,0 +1,23 @@
+import Foundation
+import KoerierConfig
+
+/// What a daemon (`serve`, `deliver`) checks before it opens anything: the files it keeps
+/// secret and its store belong to it and no one else may read them (`FileAccess`).
+public enum DaemonFileCheck {
+    /// Throws with every finding; in `test_mode` hands each to `warn` instead.
+    public static func run(configuration: KoerierConfiguration, warn: (String) -> Void) throws {
+        let directory = try RecipientDirectory.load(file: configuration.recipientsFile)
+        let passwords = directory.recipients.values.compactMap { recipient -> URL? in
+            if case .smtp(let target) = recipient.transport { return target.passwordFile }
+            return nil
+        }
+        let findings = FileAccess.findings(for: configuration, secrets: passwords)
+        guard !findings.isEmpty else { return }
+        if configuration.testMode {
+            for finding in findings { warn("test_mode: \(finding) (refused outside test mode)") }
+            return
+        }
+        throw DeliveryFailure(
+            "files others may read or that belong to another user:\n" + findings.map { "  \($0)" }.joined(separator: "\n"))
+    }
+}
