@@ -49,6 +49,8 @@ public struct KoerierConfiguration: Sendable {
         public var idleTimeoutSeconds = 30
         public var bodyTimeoutSeconds = 60
         public var maxConnections = 256
+        /// Unsigned files in the drop folder accepted: only where the folder itself is trusted.
+        public var dropFolderTrusted = false
     }
 
     public struct Identity: Sendable {
@@ -169,7 +171,9 @@ public struct KoerierConfiguration: Sendable {
         if let section = try fields.section("serve") {
             try section.rejectUnknown(allowed: [
                 "listen", "admin", "inbox", "log_format", "idle_timeout_seconds", "body_timeout_seconds", "max_connections",
+                "drop_folder_trusted",
             ])
+            serve.dropFolderTrusted = try section.bool("drop_folder_trusted") ?? false
             serve.idleTimeoutSeconds = try section.integer("idle_timeout_seconds", range: 1...3600) ?? serve.idleTimeoutSeconds
             serve.bodyTimeoutSeconds = try section.integer("body_timeout_seconds", range: 1...3600) ?? serve.bodyTimeoutSeconds
             serve.maxConnections = try section.integer("max_connections", range: 1...100_000) ?? serve.maxConnections

@@ -129,3 +129,8 @@ public struct SignatureVerifier: Sendable {
         throw SignatureError(.badSignatureValue, "the signature value does not verify with the signer's public key")
     }
 }
+
+extension SignatureVerifier {
+    /// Whether the document carries an XML Signature element (by structure, not by searching bytes).
+    public static func isSigned(_ document: XMLDocument) -> Bool { !SignatureStructure.signatures(in: document).isEmpty }
+}

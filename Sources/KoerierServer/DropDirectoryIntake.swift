@@ -7,29 +7,56 @@ import Logging
 
 /// The drop folder for exports of the centre's own record system. A writer puts a file
 /// down under another name and renames it to `*.xml` when complete; only `*.xml` is read.
-/// Each file is validated (and its signature verified, if it has one), handed to the
-/// intake, and only then moved to `processed/`. A bad file moves to `rejected/` with a
-/// `.error` file beside it that says why; nothing is ever deleted.
+/// The folder must belong to the daemon's user with no access for others. Each file is
+/// opened without following a symbolic link, size-checked before it is read, validated,
+/// its signature verified (required unless the configuration trusts the folder), handed to
+/// the intake, and removed once the intake has stored it durably: no plaintext letter stays
+/// behind. A bad file moves to `rejected/` with a `.error` file beside it that says why.
 public struct DropDirectoryIntake: Sendable {
     let folder: URL
     let codec: MessageCodec
     let verifier: SignatureVerifier
     let intake: IntakeProcessor
     let logger: Logger
+    /// Unsigned files accepted (the configuration's `serve.drop_folder_trusted`).
+    let trustsUnsigned: Bool
+    let maxBytes: Int
 
-    public init(folder: URL, codec: MessageCodec, verifier: SignatureVerifier, intake: IntakeProcessor, logger: Logger) {
+    public init(
+        folder: URL, codec: MessageCodec, verifier: SignatureVerifier, intake: IntakeProcessor, logger: Logger,
+        trustsUnsigned: Bool = false,
+        maxBytes: Int
+    ) {
         self.folder = folder
         self.codec = codec
         self.verifier = verifier
         self.intake = intake
         self.logger = logger
+        self.trustsUnsigned = trustsUnsigned
+        self.maxBytes = maxBytes
+    }
+
+    /// Refuses a folder that is not the daemon's own or that others may enter or read.
+    public static func requireOwnFolder(_ folder: URL) throws {
+        var status = stat()
+        guard lstat(folder.path, &status) == 0 else { throw DropFolderError("\(folder.path): cannot read the drop folder") }
+        guard status.st_mode & S_IFMT == S_IFDIR else { throw DropFolderError("\(folder.path): the drop folder is not a directory") }
+        guard status.st_uid == geteuid() else {
+            throw DropFolderError("\(folder.path): the drop folder belongs to uid \(status.st_uid), not to this daemon's uid \(geteuid())")
+        }
+        let mode = status.st_mode & 0o777
+        guard mode & 0o007 == 0 else {
+            throw DropFolderError(
+                "\(folder.path): the drop folder has mode \(String(mode, radix: 8)); others must have no access: chmod o-rwx \(folder.path)"
+            )
+        }
     }
 
     /// Takes in every complete file present now; returns how many were accepted and rejected.
     @discardableResult
     public func sweep() throws -> (accepted: Int, rejected: Int) {
         let manager = FileManager.default
-        for sub in ["processed", "rejected"] {
+        for sub in ["rejected"] {
             try manager.createDirectory(
                 at: folder.appendingPathComponent(sub), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
@@ -44,7 +71,8 @@ public struct DropDirectoryIntake: Sendable {
                 logger.warning("drop folder: rejected a file; the reason is in rejected/*.error")
                 counts.rejected += 1
             } else {
-                try move(file, to: "processed", name: name)
+                // Stored durably (and encrypted) by the intake: the plaintext goes.
+                try FileManager.default.removeItem(at: file)
                 counts.accepted += 1
             }
         }
@@ -53,7 +81,11 @@ public struct DropDirectoryIntake: Sendable {
 
     /// nil when accepted; otherwise why not (file:line: rule: message lines).
     private func take(_ file: URL) -> String? {
-        guard let data = FileManager.default.contents(atPath: file.path) else { return "\(file.lastPathComponent): cannot read the file" }
+        let data: Data
+        switch DropFile.read(file, maxBytes: maxBytes) {
+        case .success(let bytes): data = bytes
+        case .failure(let refusal): return "\(file.lastPathComponent): \(refusal)"
+        }
         let decoded: (message: Message, document: XMLDocument)
         do {
             decoded = try codec.decodeKeepingDocument(data)
@@ -61,7 +93,11 @@ public struct DropDirectoryIntake: Sendable {
             return error.problems.map { "\(file.lastPathComponent):\($0)" }.joined(separator: "\n")
         }
         var sender = "drop-folder"
-        if data.range(of: Data("Signature".utf8)) != nil {
+        let signed = SignatureVerifier.isSigned(decoded.document)
+        if !signed, !trustsUnsigned {
+            return "\(file.lastPathComponent): not signed: this drop folder takes signed messages only (serve.drop_folder_trusted is off)"
+        }
+        if signed {
             do {
                 let signer = try verifier.verify(decoded.document)
                 try SignatureVerifier.requireSender(decoded.message.envelope.sender, matches: signer)
@@ -86,5 +122,40 @@ public struct DropDirectoryIntake: Sendable {
             target = folder.appendingPathComponent("\(sub)/\(UUID().uuidString.prefix(8))-\(name)")
         }
         try FileManager.default.moveItem(at: file, to: target)
+    }
+}
+
+public struct DropFolderError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Reading one dropped file without trusting it: not through a symbolic link, a regular
+/// file only, its size checked on the open descriptor before a byte is read.
+enum DropFile {
+    struct Refusal: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func read(_ file: URL, maxBytes: Int) -> Result<Data, Refusal> {
+        let descriptor = open(file.path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            return .failure(
+                Refusal(
+                    description: errno == ELOOP
+                        ? "a symbolic link: refused (files are read without following links)" : "cannot open the file"))
+        }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            return .failure(Refusal(description: "not a regular file: refused"))
+        }
+        guard Int(status.st_size) <= maxBytes else {
+            return .failure(Refusal(description: "\(status.st_size) bytes: larger than the limit of \(maxBytes) bytes; not read"))
+        }
+        guard let data = try? handle.read(upToCount: maxBytes + 1), data.count <= maxBytes else {
+            return .failure(Refusal(description: "cannot read the file, or it grew past the limit while read"))
+        }
+        return .success(data)
     }
 }

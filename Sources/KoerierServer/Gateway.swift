@@ -71,9 +71,14 @@ public enum Gateway {
             host: serve.adminHost, port: serve.adminPort, store: store, registry: registry, phases: phases, logger: logger,
             enqueued: { worker.wake() })
         try FileManager.default.createDirectory(at: serve.inbox, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try DropDirectoryIntake.requireOwnFolder(serve.inbox)
+        if serve.dropFolderTrusted {
+            logger.warning("drop folder: unsigned files are accepted (serve.drop_folder_trusted); anyone who can write there can submit letters")
+        }
         let drop = DropDirectoryIntake(
             folder: serve.inbox, codec: codec, verifier: verifier,
-            intake: IntakeWiring.processor(parts: parts, store: store, accessPoint: accessPoint), logger: logger)
+            intake: IntakeWiring.processor(parts: parts, store: store, accessPoint: accessPoint), logger: logger,
+            trustsUnsigned: serve.dropFolderTrusted, maxBytes: configuration.maxMessageBytes)
         // The daemon lock makes this the only `serve` on the store: leases still held under
         // this owner belong to a run that was killed, and go back to the queue now.
         let released = try store.releaseLeases(

@@ -53,8 +53,9 @@ import Testing
         let healthyPort = try await rig.startListener(as: "gp") { await responder.respond($0) }
         try rig.configure(
             recipients: Self.practice("stuck-gateway", port: stuckPort) + Self.practice("gp-de-linde", port: healthyPort),
-            // A timeout no loaded test machine reaches before the healthy letters are through.
-            delivery: "  total_timeout_seconds: 60\n")
+            // Timeouts no loaded test machine reaches before the healthy letters are through
+            // (libcurl's connect timeout covers the TLS handshake the hung partner never answers).
+            delivery: "  total_timeout_seconds: 60\n  connect_timeout_seconds: 60\n")
         try rig.enqueueLetters(40, to: "stuck-gateway")
         let healthy = try rig.enqueueLetters(5, to: "gp-de-linde")
 

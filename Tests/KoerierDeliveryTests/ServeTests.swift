@@ -332,14 +332,15 @@ import Testing
         try Data("half a file".utf8).write(to: inbox.appendingPathComponent("incoming.part"))
         try Self.drop(Self.referral, into: inbox, as: "referral.xml")
         try Self.drop(Repository.invalidSamples.appendingPathComponent("bsn-elfproef.xml"), into: inbox, as: "bad.xml")
-        let processed = inbox.appendingPathComponent("processed/referral.xml")
         let rejection = inbox.appendingPathComponent("rejected/bad.xml.error")
         try await Polling.until("both files handled") {
-            FileManager.default.fileExists(atPath: processed.path) && FileManager.default.fileExists(atPath: rejection.path)
+            try centre.rig.store.trajectories(limit: 5).count == 1 && FileManager.default.fileExists(atPath: rejection.path)
         }
         let error = try String(contentsOf: rejection, encoding: .utf8)
         #expect(error.contains("bad.xml:") && error.contains("[bsn-elfproef]"), "\(error)")
+        // Stored (encrypted) by the intake, the plaintext file is gone: nowhere in the folder.
         #expect(!FileManager.default.fileExists(atPath: inbox.appendingPathComponent("referral.xml").path))
+        #expect(!FileManager.default.fileExists(atPath: inbox.appendingPathComponent("processed").path))
         #expect(FileManager.default.fileExists(atPath: inbox.appendingPathComponent("incoming.part").path))
         #expect(try centre.rig.store.trajectories(limit: 5).count == 1)
     }

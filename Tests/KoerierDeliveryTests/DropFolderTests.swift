@@ -1,0 +1,57 @@
+import Foundation
+import KoerierTestSupport
+import Testing
+
+/// The drop folder of a real `koerier serve` against hostile files: links, oversized and
+/// unsigned files are refused with their reason; a folder others may enter is refused.
+@Suite(.serialized) struct DropFolderTests {
+    static func rejection(_ inbox: URL, _ name: String) async throws -> String {
+        let file = inbox.appendingPathComponent("rejected/\(name).error")
+        try await Polling.until("\(name) to be rejected") { FileManager.default.fileExists(atPath: file.path) }
+        return try String(contentsOf: file, encoding: .utf8)
+    }
+
+    @Test func linksOversizedAndUnsignedFilesAreRefusedWithTheReason() async throws {
+        let centre = try ServeTests.Centre(extra: "limits:\n  max_message_bytes: 16384")
+        try await centre.start()
+        let inbox = centre.rig.folder.appendingPathComponent("inbox")
+        // A link to a file the daemon may read but nobody meant to submit.
+        let secret = centre.rig.folder.appendingPathComponent("elsewhere.xml")
+        try FileManager.default.copyItem(at: ServeTests.referral, to: secret)
+        try FileManager.default.createSymbolicLink(at: inbox.appendingPathComponent("link.xml"), withDestinationURL: secret)
+        let linked = try await Self.rejection(inbox, "link.xml")
+        #expect(linked.contains("symbolic link"), "\(linked)")
+
+        var big = try Data(contentsOf: ServeTests.referral)
+        big.append(Data(repeating: 0x20, count: 20_000))
+        try big.write(to: inbox.appendingPathComponent(".big.part"))
+        try FileManager.default.moveItem(at: inbox.appendingPathComponent(".big.part"), to: inbox.appendingPathComponent("big.xml"))
+        let oversized = try await Self.rejection(inbox, "big.xml")
+        #expect(oversized.contains("larger than the limit of 16384 bytes"), "\(oversized)")
+
+        try ServeTests.drop(Repository.samples.appendingPathComponent("referral-huisarts.xml"), into: inbox, as: "unsigned.xml")
+        let unsigned = try await Self.rejection(inbox, "unsigned.xml")
+        #expect(unsigned.contains("not signed"), "\(unsigned)")
+        #expect(try centre.rig.store.trajectories(limit: 5).isEmpty)
+        #expect(FileManager.default.fileExists(atPath: secret.path))
+    }
+
+    @Test func aTrustedFolderTakesUnsignedFilesAndSaysSoAtStart() async throws {
+        let centre = try ServeTests.Centre(extra: "  drop_folder_trusted: true")
+        try await centre.start()
+        #expect(centre.log.contains("unsigned files are accepted"), "\(centre.log)")
+        let inbox = centre.rig.folder.appendingPathComponent("inbox")
+        try ServeTests.drop(Repository.samples.appendingPathComponent("referral-huisarts.xml"), into: inbox, as: "unsigned.xml")
+        try await Polling.until("the unsigned referral to be stored") { try centre.rig.store.trajectories(limit: 5).count == 1 }
+        #expect(!FileManager.default.fileExists(atPath: inbox.appendingPathComponent("unsigned.xml").path))
+    }
+
+    @Test func aFolderOthersMayEnterIsRefusedAtStart() async throws {
+        let centre = try ServeTests.Centre()
+        let inbox = centre.rig.folder.appendingPathComponent("inbox")
+        try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: inbox.path)
+        let refused = try ProcessRunner.koerier(["serve", "--config", centre.config])
+        #expect(refused.exitCode != 0 && refused.stderr.contains("the drop folder has mode 755"), "\(refused.stderr)")
+    }
+}
