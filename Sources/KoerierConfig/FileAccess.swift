@@ -24,6 +24,7 @@ public enum FileAccess {
             found += check(URL(fileURLWithPath: store.path + suffix), what: "a store file", forbidden: 0o007, fix: "chmod 600")
         }
         var keys = [configuration.payloadKeyFile] + secrets
+        if let auditKey = configuration.auditKeyFile { keys.append(auditKey) }
         if let identity = configuration.identity { keys.append(identity.key) }
         for key in keys { found += check(key, what: "a secret", forbidden: 0o077, fix: "chmod 600") }
         return found

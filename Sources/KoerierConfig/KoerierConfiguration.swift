@@ -20,6 +20,8 @@ public struct KoerierConfiguration: Sendable {
     /// The embedded store (SQLite file) and the payload key file (mode 600).
     public let storePath: URL
     public let payloadKeyFile: URL
+    /// The audit chain's HMAC key (`store.audit_key_file`); nil: derived from the payload keys.
+    public let auditKeyFile: URL?
     /// An urgent message not delivered within this many seconds is an alarm in `status`.
     public let urgentAlarmSeconds: Int
     /// Free space the store keeps on its disk: new messages are refused below it.
@@ -132,7 +134,8 @@ public struct KoerierConfiguration: Sendable {
             throw ConfigError(file: displayPath, line: nil, message: "'trust.crl' needs 'trust.anchors'")
         }
         let store = try fields.section("store")
-        try store?.rejectUnknown(allowed: ["path", "key_file", "urgent_alarm_minutes", "min_free_mb"])
+        try store?.rejectUnknown(allowed: ["path", "key_file", "audit_key_file", "urgent_alarm_minutes", "min_free_mb"])
+        auditKeyFile = try store?.string("audit_key_file").map(resolve)
         storePath = resolve(try store?.string("path") ?? "var/koerier.sqlite")
         payloadKeyFile = resolve(try store?.string("key_file") ?? "var/payload.keys")
         urgentAlarmSeconds = 60 * (try store?.integer("urgent_alarm_minutes", range: 1...1440) ?? 15)

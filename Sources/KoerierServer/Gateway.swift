@@ -73,7 +73,8 @@ public enum Gateway {
         try FileManager.default.createDirectory(at: serve.inbox, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try DropDirectoryIntake.requireOwnFolder(serve.inbox)
         if serve.dropFolderTrusted {
-            logger.warning("drop folder: unsigned files are accepted (serve.drop_folder_trusted); anyone who can write there can submit letters")
+            logger.warning(
+                "drop folder: unsigned files are accepted (serve.drop_folder_trusted); anyone who can write there can submit letters")
         }
         let drop = DropDirectoryIntake(
             folder: serve.inbox, codec: codec, verifier: verifier,

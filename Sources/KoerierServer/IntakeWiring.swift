@@ -25,14 +25,14 @@ enum IntakeWiring {
             refused: { messageID, reason in
                 logger.notice(
                     "intake refused a message", metadata: ["message_id": "\(messageID ?? "-")", "reason": "\(reason.prefix(160))"])
-                try? store.recordAudit(
+                try store.recordAudit(
                     AuditEvent(
                         kind: .receive, actor: audit.actor, messageID: messageID, accessPoint: audit.accessPoint,
                         outcome: "refused: \(reason.prefix(300))"), now: Date())
             },
             repeated: { messageID in
                 logger.info("a message arrived again: answered with its original receipt", metadata: ["message_id": "\(messageID)"])
-                try? store.recordAudit(
+                try store.recordAudit(
                     AuditEvent(
                         kind: .receive, actor: audit.actor, messageID: messageID.value, accessPoint: audit.accessPoint,
                         outcome: "duplicate: answered with the original receipt"), now: Date())

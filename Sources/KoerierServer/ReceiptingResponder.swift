@@ -19,16 +19,16 @@ public struct ReceiptingResponder: Sendable {
     /// The receipt already given for a message id (a duplicate gets it again).
     let previousReceipt: @Sendable (MessageID) -> Data?
     /// Rejections and refusals, for the audit log: (message id if known, reason).
-    let refused: @Sendable (String?, String) -> Void
+    let refused: @Sendable (String?, String) throws -> Void
     /// A message that arrived again and got its original receipt: every transmission is
     /// on record, not only the first.
-    let repeated: @Sendable (MessageID) -> Void
+    let repeated: @Sendable (MessageID) throws -> Void
 
     public init(
         codec: MessageCodec, verifier: SignatureVerifier, signing: MessageSigning,
         previousReceipt: @escaping @Sendable (MessageID) -> Data? = { _ in nil },
-        refused: @escaping @Sendable (String?, String) -> Void = { _, _ in },
-        repeated: @escaping @Sendable (MessageID) -> Void = { _ in },
+        refused: @escaping @Sendable (String?, String) throws -> Void = { _, _ in },
+        repeated: @escaping @Sendable (MessageID) throws -> Void = { _ in },
         accept: @escaping @Sendable (Message, Data, VerifiedSigner, Data?) throws -> Void
     ) {
         self.codec = codec
@@ -51,12 +51,14 @@ public struct ReceiptingResponder: Sendable {
             decoded = try codec.decodeKeepingDocument(request.body)
         } catch {
             let first = error.problems.first.map { "line \($0.line): [\($0.rule)] \($0.message)" } ?? "unreadable"
-            refused(nil, "400 not a valid Koerier message: \(first)")
+            do { try refused(nil, "400 not a valid Koerier message: \(first)") } catch { return Self.auditUnavailable }
             return ListenerAnswer(status: 400, body: Data("not a valid Koerier message: \(first)\n".utf8))
         }
         let envelope = decoded.message.envelope
         func receipt(_ outcome: ReceiptOutcome) -> ListenerAnswer {
-            if case .rejected(let code, let text) = outcome { refused(envelope.messageID.value, "rejected \(code.rawValue): \(text)") }
+            if case .rejected(let code, let text) = outcome {
+                do { try refused(envelope.messageID.value, "rejected \(code.rawValue): \(text)") } catch { return Self.auditUnavailable }
+            }
             do {
                 // Rejections are not kept: a rejected message sent again is judged again.
                 let signed = try signing.receipt(answering: envelope, bytes: request.body, outcome: outcome, from: envelope.receiver)
@@ -88,10 +90,12 @@ public struct ReceiptingResponder: Sendable {
             if case .receipt(let earlier)? = try? codec.decode(previous),
                 earlier.answeredDigest.value == ReceiptMatch.sha256Hex(request.body)
             {
-                repeated(envelope.messageID)
+                do { try repeated(envelope.messageID) } catch { return Self.auditUnavailable }
                 return ListenerAnswer(status: 200, body: previous)
             }
-            refused(envelope.messageID.value, "rejected: the message id was already used for another message")
+            do { try refused(envelope.messageID.value, "rejected: the message id was already used for another message") } catch {
+                return Self.auditUnavailable
+            }
             return ListenerAnswer(status: 409, body: Data("message id \(envelope.messageID) was already used for another message\n".utf8))
         }
         // The acceptance is signed first, so that the message and the receipt that answers
@@ -107,7 +111,7 @@ public struct ReceiptingResponder: Sendable {
         do {
             try accept(decoded.message, request.body, signer, acceptance)
         } catch let refusal as IntakeRefusal {
-            refused(envelope.messageID.value, "\(refusal.status) \(refusal.reason)")
+            do { try refused(envelope.messageID.value, "\(refusal.status) \(refusal.reason)") } catch { return Self.auditUnavailable }
             return ListenerAnswer(status: refusal.status, body: Data((refusal.reason + "\n").utf8))
         } catch {
             return ListenerAnswer(status: 503, body: Data("not stored, send again later: \(error)\n".utf8))
@@ -116,6 +120,10 @@ public struct ReceiptingResponder: Sendable {
         guard let acceptance else { return ListenerAnswer(status: 204, body: Data()) }
         return ListenerAnswer(status: 200, body: acceptance)
     }
+
+    /// Every answer is audited first; one whose audit entry cannot be written is not given.
+    static let auditUnavailable = ListenerAnswer(
+        status: 503, body: Data("the audit log cannot be written now: send again later\n".utf8), retryAfter: 30)
 
     /// The TLS client certificate must be the signer's organisation (same URA/AGB, or name).
     private func clientMismatch(_ der: Data?, signer: VerifiedSigner) -> String? {

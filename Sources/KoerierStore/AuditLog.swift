@@ -6,6 +6,8 @@ import GRDB
 public struct AuditEvent: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {
         case enqueue, send, deliver, acknowledge, receive, read, export, retry, cancel, block, dead, purge
+        /// A phase letter recorded for a trajectory; a receipt this gateway signed and kept.
+        case phase, receipt
     }
 
     public var kind: Kind
@@ -41,9 +43,12 @@ public struct AuditEntry: Sendable, Equatable {
     public let hash: String
 }
 
-/// Append-only audit log in the store's database. Each entry carries the hash of the one
-/// before it, and a head row keeps the count and the last hash, so `verify` finds an
-/// edited, removed, inserted or reordered entry, including a removed last one.
+/// Append-only audit log in the store's database. Each entry carries an HMAC, under a key
+/// kept outside the database (`AuditKey`), of the entry before it and its own fields, and a
+/// head row keeps the count and the last hash, so `verify` finds an edited, removed,
+/// inserted or reordered entry, including a removed last one, even when whoever edited the
+/// database recomputed the chain: without the key they cannot. Checkpoints (`audit
+/// checkpoint`), signed and kept outside the store, pin the head against a key thief.
 enum AuditChain {
     static let genesis = String(repeating: "0", count: 64)
 
@@ -76,12 +81,28 @@ enum AuditChain {
         }
     }
 
-    static func hash(previous: String, sequence: Int64, at: Double, event: AuditEvent) -> String {
+    /// The SQL function each connection of the store has (`SQLiteMessageStore` registers it
+    /// with the audit key): the key stays in the process, never in the database.
+    static let macFunction = "koerier_audit_mac"
+
+    static func register(_ key: AuditKey, on db: Database) {
+        db.add(
+            function: DatabaseFunction(macFunction, argumentCount: 1, pure: true) { values in
+                String.fromDatabaseValue(values[0]).map(key.mac)
+            })
+    }
+
+    /// HMAC-SHA256 (under the audit key) of the previous entry's hash and this entry's fields.
+    static func hash(previous: String, sequence: Int64, at: Double, event: AuditEvent, in db: Database) throws -> String {
         let fields = [
             previous, String(sequence), String(at), event.kind.rawValue, event.actor, event.onBehalfOf ?? "",
             event.clientReference ?? "", event.messageID ?? "", event.accessPoint, event.outcome,
         ]
-        return hex(SHA256.hash(data: Data(fields.joined(separator: "\u{1F}").utf8)))
+        guard
+            let mac = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT \(macFunction)(?)"), arguments: [fields.joined(separator: "\u{1F}")])
+        else { throw StoreError("the audit chain's key is not loaded") }
+        return mac
     }
 
     /// Appends inside the caller's transaction, so the event and the change it records
@@ -110,7 +131,7 @@ enum AuditChain {
         mutating func append(_ event: AuditEvent, at date: Date) throws {
             let sequence = count + 1
             let at = date.timeIntervalSince1970
-            let hash = AuditChain.hash(previous: previous, sequence: sequence, at: at, event: event)
+            let hash = try AuditChain.hash(previous: previous, sequence: sequence, at: at, event: event, in: db)
             try db.cachedStatement(
                 sql: """
                     INSERT INTO audit (sequence, at, kind, actor, on_behalf_of, client_ref, message_id, access_point, outcome, previous_hash, hash)
@@ -155,7 +176,7 @@ enum AuditChain {
             guard entry.previousHash == previous else {
                 return "entry \(sequence) does not follow entry \(sequence - 1): entries were removed, inserted or reordered"
             }
-            guard hash(previous: previous, sequence: sequence, at: row["at"], event: entry.event) == entry.hash else {
+            guard try hash(previous: previous, sequence: sequence, at: row["at"], event: entry.event, in: db) == entry.hash else {
                 return "entry \(sequence) was changed: its hash does not match its content"
             }
             previous = entry.hash
@@ -200,4 +221,9 @@ func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8
         characters.append(digits[Int(byte & 0x0f)])
     }
     return String(decoding: characters, as: UTF8.self)
+}
+
+/// SHA-256 of stored bytes in hex, for audit outcomes that name what was kept.
+enum ReceiptDigest {
+    static func hex(_ data: Data) -> String { KoerierStore.hex(SHA256.hash(data: data)) }
 }

@@ -20,7 +20,11 @@ enum OpenTransaction {
 public enum MessageStores {
     /// The embedded default: one SQLite file (WAL, synchronous=FULL) at `path`, payloads
     /// sealed with `keys`, refusing new data with less than `minimumFreeBytes` free.
-    public static func embedded(path: String, keys: PayloadKeyRing, minimumFreeBytes: Int64 = 32 << 20) throws -> any MessageStore {
-        try SQLiteMessageStore(path: path, keys: keys, minimumFreeBytes: minimumFreeBytes)
+    /// `auditKey`: the audit chain's key from its own file; without one (tests, benches) a
+    /// key derived from the payload keys.
+    public static func embedded(path: String, keys: PayloadKeyRing, auditKey: AuditKey? = nil, minimumFreeBytes: Int64 = 32 << 20) throws
+        -> any MessageStore
+    {
+        try SQLiteMessageStore(path: path, keys: keys, auditKey: auditKey, minimumFreeBytes: minimumFreeBytes)
     }
 }

@@ -110,8 +110,15 @@ extension SQLiteMessageStore {
                     """
             ).execute(
                 arguments: [letter.trajectoryID, letter.phase, letter.amendment, letter.messageID, letter.createdAt.timeIntervalSince1970])
+            guard db.changesCount > 0 else { return }  // recorded before: nothing changed, nothing to audit
             try db.cachedStatement(sql: "UPDATE trajectory SET current_phase = ?, updated_at = ? WHERE id = ?").execute(
                 arguments: [letter.phase, now.timeIntervalSince1970, letter.trajectoryID])
+            try AuditChain.append(
+                AuditEvent(
+                    kind: .phase, actor: context.actor, onBehalfOf: context.onBehalfOf, messageID: letter.messageID,
+                    accessPoint: context.accessPoint,
+                    outcome: "trajectory \(letter.trajectoryID): \(letter.phase) letter recorded (amendment \(letter.amendment))"),
+                at: now, in: db)
         }
     }
 
@@ -144,6 +151,12 @@ extension SQLiteMessageStore {
                 sql: "INSERT INTO issued_receipt (message_id, receipt, issued_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
             ).execute(
                 arguments: [messageID, receipt, now.timeIntervalSince1970])
+            guard db.changesCount > 0 else { return }
+            try AuditChain.append(
+                AuditEvent(
+                    kind: .receipt, actor: "service:koerier-intake", messageID: messageID, accessPoint: "intake",
+                    outcome: "receipt issued (sha256 \(ReceiptDigest.hex(receipt)))"),
+                at: now, in: db)
         }
     }
 }

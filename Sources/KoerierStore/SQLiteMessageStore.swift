@@ -21,14 +21,16 @@ final class SQLiteMessageStore: MessageStore {
     public let executor: BlockingExecutor
     private let grouped = GroupedTransactions()
 
-    init(path: String, keys: PayloadKeyRing, minimumFreeBytes: Int64 = 32 << 20) throws {
+    init(path: String, keys: PayloadKeyRing, auditKey: AuditKey? = nil, minimumFreeBytes: Int64 = 32 << 20) throws {
         self.minimumFreeBytes = minimumFreeBytes
         // SQLite has one writer: a few threads are enough for async callers' store work.
         executor = BlockingExecutor(name: "koerier-store", maximumThreads: 4)
         let parent = (path as NSString).deletingLastPathComponent
         folder = parent.isEmpty ? "." : parent
         var configuration = Configuration()
+        let chainKey = auditKey ?? AuditKey.derived(from: keys)
         configuration.prepareDatabase { db in
+            AuditChain.register(chainKey, on: db)
             // Checkpoint every ~16 MB of WAL rather than 4 MB: letters are several KB each.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 4000")
         }
@@ -693,5 +695,21 @@ final class SQLiteMessageStore: MessageStore {
 
     public func verifyAudit() throws -> String? {
         try read { db in try AuditChain.verify(in: db) }
+    }
+
+    public func auditHead() throws -> (sequence: Int64, hash: String) {
+        try read { db in
+            guard let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT count, last_hash FROM audit_head WHERE id = 1")) else {
+                throw StoreError("the audit head is missing")
+            }
+            return (head["count"], head["last_hash"])
+        }
+    }
+
+    public func auditHash(at sequence: Int64) throws -> String? {
+        if sequence == 0 { return AuditChain.genesis }
+        return try read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT hash FROM audit WHERE sequence = ?"), arguments: [sequence])
+        }
     }
 }

@@ -1,11 +1,13 @@
 import ArgumentParser
 import Foundation
+import KoerierSecurity
 import KoerierStore
+import KoerierWorkflow
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "audit", abstract: "The NEN 7513 audit log: list entries, verify the hash chain.",
-        subcommands: [AuditListCommand.self, AuditVerifyCommand.self])
+        commandName: "audit", abstract: "The NEN 7513 audit log: list entries, verify the HMAC chain, write signed checkpoints.",
+        subcommands: [AuditListCommand.self, AuditVerifyCommand.self, AuditCheckpointCommand.self])
 }
 
 struct AuditListCommand: ParsableCommand {
@@ -54,14 +56,81 @@ struct AuditVerifyCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @Option(help: ArgumentHelp("Also check the signed checkpoints in this file (or a syslog file holding them).", valueName: "FILE"))
+    var checkpoints: String?
+
     func run() throws {
         try Output.reportingFailures {
-            let (_, store) = try global.openStore()
+            let (configuration, store) = try global.openStore()
             if let problem = try storeOperation({ try store.verifyAudit() }) {
                 print("audit log broken: \(problem)")
                 throw ExitCode.failure
             }
+            if let checkpoints {
+                guard let text = try? String(contentsOfFile: checkpoints, encoding: .utf8) else {
+                    throw CommandFailure("\(checkpoints): cannot read the checkpoints")
+                }
+                guard let identity = configuration.identity, let certificate = DetachedSignature.certificate(file: identity.certificate)
+                else {
+                    throw CommandFailure("checking checkpoints needs 'identity.certificate'", exitCode: .configurationError)
+                }
+                let problems = try storeOperation {
+                    try AuditCheckpoint.problems(in: text.components(separatedBy: "\n"), store: store, certificate: certificate)
+                }
+                if !problems.isEmpty {
+                    for problem in problems { print("audit log broken: \(problem)") }
+                    throw ExitCode.failure
+                }
+                print("audit log intact, and it matches every checkpoint in \(checkpoints)")
+                return
+            }
             print("audit log intact")
+        }
+    }
+}
+
+struct AuditCheckpointCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "checkpoint",
+        abstract: "Write the audit log's head (sequence, hash, time), signed with the gateway's key, outside the store.",
+        discussion: """
+            Run it from cron. Keep the file where the store's writers cannot change it (another \
+            machine, write-once storage), or send it to syslog; `audit verify --checkpoints FILE` \
+            then finds a log that was rewritten, even by someone holding the chain's key.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Append the checkpoint line to this file (made mode 600).", valueName: "FILE"))
+    var file: String?
+
+    @Flag(help: "Send the checkpoint line to syslog (authpriv.notice).")
+    var syslog = false
+
+    func run() throws {
+        try Output.reportingFailures {
+            guard file != nil || syslog else { throw CommandFailure("say where the checkpoint goes: --file FILE, --syslog, or both") }
+            let (configuration, store) = try global.openStore()
+            guard let identity = configuration.identity else {
+                throw CommandFailure("signing a checkpoint needs 'identity.key'", exitCode: .configurationError)
+            }
+            let line = try storeOperation { try AuditCheckpoint.line(store: store, keyFile: identity.key) }
+            if let file {
+                if !FileManager.default.fileExists(atPath: file) {
+                    FileManager.default.createFile(atPath: file, contents: nil, attributes: [.posixPermissions: 0o600])
+                }
+                guard let handle = FileHandle(forWritingAtPath: file) else { throw CommandFailure("\(file): cannot write the checkpoint") }
+                try handle.seekToEnd()
+                try handle.write(contentsOf: Data((line + "\n").utf8))
+                try handle.synchronize()
+                try handle.close()
+            }
+            if syslog {
+                openlog("koerier", LOG_PID, LOG_AUTHPRIV)
+                line.withCString { text in withVaList([text]) { vsyslog(LOG_AUTHPRIV | LOG_NOTICE, "%s", $0) } }
+                closelog()
+            }
+            print(line)
         }
     }
 }

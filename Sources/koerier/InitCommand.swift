@@ -5,7 +5,7 @@ import KoerierStore
 struct InitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Create the store and the payload key file (mode 600) named in the configuration.",
+        abstract: "Create the store, the payload key file and the audit key file (mode 600) named in the configuration.",
         discussion: "Leaves an existing key file alone: replacing it would make every stored payload unreadable."
     )
 
@@ -25,6 +25,18 @@ struct InitCommand: ParsableCommand {
                     throw CommandFailure("\(error)", exitCode: .configurationError)
                 }
                 print("\(keyFile.path): new payload key (mode 600); back it up: without it the stored payloads cannot be read")
+            }
+            if let auditKeyFile = configuration.auditKeyFile {
+                if FileManager.default.fileExists(atPath: auditKeyFile.path) {
+                    print("\(auditKeyFile.path): audit key file exists; left as it is")
+                } else {
+                    do { try AuditKey.createKeyFile(at: auditKeyFile) } catch {
+                        throw CommandFailure("\(error)", exitCode: .configurationError)
+                    }
+                    print(
+                        "\(auditKeyFile.path): new audit key (mode 600); keep it apart from database backups: it proves the audit log untouched"
+                    )
+                }
             }
             _ = try global.openStore(configuration)
             print("\(configuration.storePath.path): store ready")

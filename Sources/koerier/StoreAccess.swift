@@ -16,11 +16,18 @@ extension GlobalOptions {
         }
         do {
             let keys = try PayloadKeyRing.load(file: configuration.payloadKeyFile)
+            if let file = configuration.auditKeyFile, !FileManager.default.fileExists(atPath: file.path) {
+                throw CommandFailure("\(file.path): no audit key file; run `koerier init` first", exitCode: .configurationError)
+            }
+            let auditKey = try configuration.auditKeyFile.map(AuditKey.load)
             return (
                 configuration,
                 try MessageStores.embedded(
-                    path: configuration.storePath.path, keys: keys, minimumFreeBytes: configuration.storeMinimumFreeBytes)
+                    path: configuration.storePath.path, keys: keys, auditKey: auditKey,
+                    minimumFreeBytes: configuration.storeMinimumFreeBytes)
             )
+        } catch let failure as CommandFailure {
+            throw failure
         } catch {
             throw CommandFailure("\(error)", exitCode: .configurationError)
         }

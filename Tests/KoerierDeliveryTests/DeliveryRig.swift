@@ -31,6 +31,7 @@ final class DeliveryRig: @unchecked Sendable {
         folder = try Repository.temporaryDirectory()
         codec = try MessageCodec(schemaDirectory: Repository.schemas)
         try PayloadKeyRing.createKeyFile(at: folder.appendingPathComponent("payload.keys"))
+        try AuditKey.createKeyFile(at: folder.appendingPathComponent("audit.key"))
     }
 
     deinit {
@@ -63,6 +64,7 @@ final class DeliveryRig: @unchecked Sendable {
         store:
           path: koerier.sqlite
           key_file: payload.keys
+          audit_key_file: audit.key
         recipients: recipients.yaml
         identity:
           key: \(pki.appendingPathComponent("\(identity).key").path)
@@ -76,7 +78,8 @@ final class DeliveryRig: @unchecked Sendable {
         configuration = try KoerierConfiguration.load(path: folder.appendingPathComponent("koerier.yaml").path)
         if store == nil {
             store = try MessageStores.embedded(
-                path: configuration.storePath.path, keys: try PayloadKeyRing.load(file: configuration.payloadKeyFile))
+                path: configuration.storePath.path, keys: try PayloadKeyRing.load(file: configuration.payloadKeyFile),
+                auditKey: try configuration.auditKeyFile.map(AuditKey.load))
         }
     }
 

@@ -54,6 +54,27 @@ import Testing
         #expect(try store.verifyAudit() == nil)
     }
 
+    /// The audit entry is part of the change's transaction: when it cannot be written, the
+    /// change is not made either (no unaudited state change).
+    @Test func aChangeWhoseAuditEntryCannotBeWrittenIsNotMade() throws {
+        let (store, path, folder) = try storeWithHistory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let before = try store.records(state: nil, recipientType: nil, since: nil, limit: 100).count
+        let queue = try DatabaseQueue(path: path)
+        try queue.write {
+            try $0.execute(sql: "CREATE TRIGGER audit_full BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END")
+        }
+        let message = OutboundMessage(
+            messageID: Fixtures.id("3e3f4a5b-6c7d-4e8f-8091-a2b3c4d5e6f7"), kind: .returnLetter, recipientID: "gp",
+            recipientType: .huisarts, transactionID: try TransactionID("ZD20260302008"), urgency: .routine,
+            payload: Data("<ReturnLetter/>".utf8), clientReference: nil)
+        #expect(throws: (any Error).self) { try store.enqueue(message, now: t0, context: ops) }
+        #expect(try store.records(state: nil, recipientType: nil, since: nil, limit: 100).count == before)
+        #expect(throws: (any Error).self) {
+            try store.recordAudit(AuditEvent(kind: .receive, actor: "intake", accessPoint: "test", outcome: "refused"), now: t0)
+        }
+    }
+
     @Test func theDatabaseRefusesToChangeTheLog() throws {
         let (_, path, folder) = try storeWithHistory()
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -9,4 +9,10 @@ public protocol AuditStore: Sendable {
 
     /// The first break in the audit chain, or nil when it is whole.
     func verifyAudit() throws -> String?
+
+    /// The newest entry's sequence and hash (0 and the genesis hash for an empty log).
+    func auditHead() throws -> (sequence: Int64, hash: String)
+
+    /// The hash recorded for entry `sequence` (the genesis hash for 0), or nil if there is none.
+    func auditHash(at sequence: Int64) throws -> String?
 }

@@ -1,0 +1,58 @@
+import Foundation
+import KoerierTestSupport
+import Testing
+
+/// The audit log against someone who can rewrite the database: a recomputed plain SHA-256
+/// chain fails `audit verify` (the chain is an HMAC under a key outside the database), and a
+/// chain recomputed with a stolen key fails against a signed checkpoint kept elsewhere.
+@Suite(.serialized) struct AuditCheckpointTests {
+    static func rewrite(_ rig: DeliveryRig, entry: Int, outcome: String, scheme: String) throws {
+        // The daemon's store is closed: a second writer would see a stale head otherwise.
+        let result = try ProcessRunner.run(
+            ProcessRunner.python,
+            [
+                Repository.root.appendingPathComponent("Tests/Peers/audit_rewrite.py").path,
+                rig.folder.appendingPathComponent("koerier.sqlite").path, "\(entry)", outcome, scheme,
+            ])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+    }
+
+    static func rigWithHistory() throws -> (DeliveryRig, String) {
+        let rig = try DeliveryRig()
+        try rig.configure(recipients: HTTPSDeliveryTests.gp(port: try rig.downPort()))
+        _ = try rig.enqueueLetters(3, to: "gp-de-linde")
+        return (rig, rig.folder.appendingPathComponent("koerier.yaml").path)
+    }
+
+    @Test func aChainRecomputedWithoutTheKeyFailsVerify() throws {
+        let (rig, config) = try Self.rigWithHistory()
+        #expect(try ProcessRunner.koerier(["audit", "verify", "--config", config]).stdout.contains("audit log intact"))
+        try Self.rewrite(rig, entry: 2, outcome: "cancelled", scheme: "plain")
+        let verify = try ProcessRunner.koerier(["audit", "verify", "--config", config])
+        #expect(verify.exitCode == 1 && verify.stdout.contains("entry 1 was changed"), "\(verify.stdout)\(verify.stderr)")
+    }
+
+    @Test func aChainRecomputedWithAStolenKeyFailsAgainstACheckpoint() throws {
+        let (rig, config) = try Self.rigWithHistory()
+        let checkpoints = rig.folder.appendingPathComponent("elsewhere/checkpoints.log")
+        try FileManager.default.createDirectory(at: checkpoints.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let written = try ProcessRunner.koerier(["audit", "checkpoint", "--file", checkpoints.path, "--config", config])
+        #expect(written.exitCode == 0 && written.stdout.hasPrefix("koerier-audit-checkpoint v1 sequence="), "\(written.stderr)")
+        let intact = try ProcessRunner.koerier(["audit", "verify", "--checkpoints", checkpoints.path, "--config", config])
+        #expect(intact.exitCode == 0 && intact.stdout.contains("matches every checkpoint"), "\(intact.stdout)\(intact.stderr)")
+
+        try Self.rewrite(rig, entry: 2, outcome: "cancelled", scheme: rig.folder.appendingPathComponent("audit.key").path)
+        // With the key, the chain itself is consistent again ...
+        #expect(try ProcessRunner.koerier(["audit", "verify", "--config", config]).exitCode == 0)
+        // ... but not what was signed outside the store.
+        let broken = try ProcessRunner.koerier(["audit", "verify", "--checkpoints", checkpoints.path, "--config", config])
+        #expect(broken.exitCode == 1 && broken.stdout.contains("no longer has the hash signed at"), "\(broken.stdout)\(broken.stderr)")
+
+        // A checkpoint line someone wrote without the gateway's key is refused too.
+        var lines = try String(contentsOf: checkpoints, encoding: .utf8)
+        lines = lines.replacingOccurrences(of: "sequence=", with: "sequence=1")
+        try lines.write(to: checkpoints, atomically: true, encoding: .utf8)
+        let forged = try ProcessRunner.koerier(["audit", "verify", "--checkpoints", checkpoints.path, "--config", config])
+        #expect(forged.exitCode == 1 && forged.stdout.contains("the signature is not this gateway's"), "\(forged.stdout)")
+    }
+}
