@@ -7,6 +7,12 @@ let package = Package(
     products: [
         .executable(name: "koerier", targets: ["koerier"]),
         .executable(name: "koerier-bench", targets: ["koerier-bench"]),
+        // libFuzzer harnesses, one static library each: `.ci/fuzz` builds them with
+        // -sanitize=fuzzer,address and links each by hand, since SwiftPM's own `main`
+        // would replace libFuzzer's. Nothing ships them.
+        .library(name: "KoerierFuzzParse", type: .static, targets: ["KoerierFuzzParse"]),
+        .library(name: "KoerierFuzzVerify", type: .static, targets: ["KoerierFuzzVerify"]),
+        .library(name: "KoerierFuzzIntake", type: .static, targets: ["KoerierFuzzIntake"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -112,6 +118,12 @@ let package = Package(
         // Helpers shared by the test targets: repository paths, the invalid-sample table,
         // a process runner, model fixtures. Never linked into the product.
         .target(name: "KoerierTestSupport", dependencies: ["KoerierModel"], path: "Tests/Support"),
+        .target(name: "KoerierFuzzParse", dependencies: ["KoerierXML"], path: "Tests/Fuzz/Parse"),
+        .target(name: "KoerierFuzzVerify", dependencies: ["KoerierXML", "KoerierSecurity"], path: "Tests/Fuzz/Verify"),
+        .target(
+            name: "KoerierFuzzIntake",
+            dependencies: ["KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierDelivery", "KoerierWorkflow", "KoerierServer"],
+            path: "Tests/Fuzz/Intake"),
         .testTarget(name: "KoerierModelTests", dependencies: ["KoerierModel", "KoerierTestSupport"]),
         .testTarget(name: "KoerierXMLTests", dependencies: ["KoerierXML", "KoerierModel", "KoerierRender", "KoerierTestSupport"]),
         // Test-only producer that the crash test kills with SIGKILL.

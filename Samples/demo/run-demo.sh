@@ -50,7 +50,7 @@ store: {path: $1/koerier.sqlite, key_file: $1/payload.keys}
 recipients: $1-recipients.yaml
 identity: {key: $PKI/$2.key, certificate: $PKI/$2.pem, chain: $PKI/chain.pem}
 delivery: {first_retry_seconds: 1, max_retry_seconds: 2, lease_seconds: 10, mail_from: koerier@centrum.test}
-serve: {listen: "$3:$PORT", admin: "$3:$ADMIN", inbox: $1/inbox}
+serve: {listen: "$3:$PORT", admin: "$3:$ADMIN", inbox: $1/inbox, control_socket: $1/control.sock}
 YAML
 }
 common gp gp "$GP_HOST" > gp.yaml
@@ -100,9 +100,9 @@ say "2. intake completed at the centre (CLI)"
 "$KOERIER" phase complete 1 --phase intake --report "$ROOT/Samples/phase-reports/intake.json" --config centre.yaml
 wait_for "the intake letter is acknowledged by the GP" "acknowledged centre 1"
 
-say "3. fase-1 completed (admin port), and the centre is killed with SIGKILL at once"
-curl -s -X POST --data-binary @"$ROOT/Samples/phase-reports/fase-1.json" \
-  "http://$CENTRE_HOST:$ADMIN/v1/trajectories/1/phases?phase=fase-1"
+say "3. fase-1 completed (control socket, as the ops user), and the centre is killed with SIGKILL at once"
+curl -s --unix-socket centre/control.sock -H "Content-Type: application/json" -H "On-Behalf-Of: behandelaar" \
+  -X POST --data-binary @"$ROOT/Samples/phase-reports/fase-1.json" "http://localhost/v1/trajectories/1/phases?phase=fase-1"
 kill -9 "$(cat centre.pid)"; wait "$(cat centre.pid)" 2>/dev/null || true
 echo "centre killed; restarting"
 start centre

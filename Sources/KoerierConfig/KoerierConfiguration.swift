@@ -53,6 +53,10 @@ public struct KoerierConfiguration: Sendable {
         public var maxConnections = 256
         /// Unsigned files in the drop folder accepted: only where the folder itself is trusted.
         public var dropFolderTrusted = false
+        /// State changes (phase completions) over this Unix domain socket, mode 0660 with
+        /// `controlGroup` (0600 without one).
+        public var controlSocket: URL
+        public var controlGroup: String?
     }
 
     public struct Identity: Sendable {
@@ -170,12 +174,14 @@ public struct KoerierConfiguration: Sendable {
             delivery.mailFrom = try section.string("mail_from") ?? delivery.mailFrom
         }
         self.delivery = delivery
-        var serve = ServeSettings(inbox: resolve("var/inbox"))
+        var serve = ServeSettings(inbox: resolve("var/inbox"), controlSocket: resolve("var/control.sock"))
         if let section = try fields.section("serve") {
             try section.rejectUnknown(allowed: [
                 "listen", "admin", "inbox", "log_format", "idle_timeout_seconds", "body_timeout_seconds", "max_connections",
-                "drop_folder_trusted",
+                "drop_folder_trusted", "control_socket", "control_group",
             ])
+            if let socket = try section.string("control_socket") { serve.controlSocket = resolve(socket) }
+            serve.controlGroup = try section.string("control_group")
             serve.dropFolderTrusted = try section.bool("drop_folder_trusted") ?? false
             serve.idleTimeoutSeconds = try section.integer("idle_timeout_seconds", range: 1...3600) ?? serve.idleTimeoutSeconds
             serve.bodyTimeoutSeconds = try section.integer("body_timeout_seconds", range: 1...3600) ?? serve.bodyTimeoutSeconds

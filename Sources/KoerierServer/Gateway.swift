@@ -67,8 +67,11 @@ public enum Gateway {
         }
         defer { withExtendedLifetime(reload) {} }
         let phases = PhaseCompletion(store: store, directory: parts.directory, codec: codec, signing: signing)
-        let admin = AdminListener(
-            host: serve.adminHost, port: serve.adminPort, store: store, registry: registry, phases: phases, logger: logger,
+        try FileManager.default.createDirectory(
+            at: serve.controlSocket.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let admin = AdminListener(host: serve.adminHost, port: serve.adminPort, store: store, registry: registry, logger: logger)
+        let control = ControlSocket(
+            path: serve.controlSocket.path, group: serve.controlGroup, store: store, phases: phases, logger: logger,
             enqueued: { worker.wake() })
         try FileManager.default.createDirectory(at: serve.inbox, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try DropDirectoryIntake.requireOwnFolder(serve.inbox)
@@ -89,6 +92,7 @@ public enum Gateway {
         let services: [any Service] = [
             try listener.application { port in logger.info("intake listening (mutual TLS)", metadata: ["port": "\(port)"]) },
             admin.application { port in logger.info("admin listening (loopback)", metadata: ["port": "\(port)"]) },
+            try control.application { logger.info("control socket listening", metadata: ["path": "\(serve.controlSocket.path)"]) },
             DeliveryService(worker: worker, logger: logger),
             DropDirectoryService(intake: drop, executor: store.executor, logger: logger),
         ]

@@ -65,6 +65,11 @@ public struct ListenerLimits: Sendable {
 public struct InboundRequest: Sendable {
     public let body: Data
     public let clientCertificateDER: Data?
+
+    public init(body: Data, clientCertificateDER: Data?) {
+        self.body = body
+        self.clientCertificateDER = clientCertificateDER
+    }
 }
 
 public struct ListenerAnswer: Sendable {

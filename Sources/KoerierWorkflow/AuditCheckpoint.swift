@@ -33,27 +33,27 @@ public struct AuditCheckpoint: Sendable, Equatable {
             guard let start = line.range(of: prefix) else { continue }
             seen += 1
             let text = String(line[start.lowerBound...]).trimmingCharacters(in: .whitespacesAndNewlines)
-            let where_ = "checkpoint on line \(index + 1)"
+            let place = "checkpoint on line \(index + 1)"
             guard
                 let match = text.wholeMatch(
                     of: /koerier-audit-checkpoint v1 sequence=([0-9]+) hash=([0-9a-f]{64}) time=(\S+) signature=(\S+)/),
                 let sequence = Int64(match.1), let signature = Data(base64Encoded: String(match.4))
             else {
-                problems.append("\(where_): not a checkpoint line")
+                problems.append("\(place): not a checkpoint line")
                 continue
             }
             let checkpoint = AuditCheckpoint(sequence: sequence, hash: String(match.2), time: String(match.3))
             guard DetachedSignature.verify(Data(checkpoint.statement.utf8), signature: signature, certificate: certificate) else {
-                problems.append("\(where_): the signature is not this gateway's")
+                problems.append("\(place): the signature is not this gateway's")
                 continue
             }
             guard sequence <= head.sequence else {
                 problems.append(
-                    "\(where_): the log had \(sequence) entries at \(checkpoint.time) and has \(head.sequence) now: entries were removed")
+                    "\(place): the log had \(sequence) entries at \(checkpoint.time) and has \(head.sequence) now: entries were removed")
                 continue
             }
             guard try store.auditHash(at: sequence) == checkpoint.hash else {
-                problems.append("\(where_): entry \(sequence) no longer has the hash signed at \(checkpoint.time): the log was rewritten")
+                problems.append("\(place): entry \(sequence) no longer has the hash signed at \(checkpoint.time): the log was rewritten")
                 continue
             }
         }

@@ -15,8 +15,9 @@ struct ServeCommand: AsyncParsableCommand {
             the signer and the envelope's sender, and it is stored durably before the answer: a \
             signed receipt (accepted, or rejected with a reason code). A duplicate gets its \
             original receipt back. An accepted referral opens a trajectory. Drop folder: \
-            serve.inbox (*.xml, complete files only). Admin (loopback only): GET /health, \
-            GET /metrics (Prometheus), POST /v1/trajectories/ID/phases?phase=P[&amend=true]. \
+            serve.inbox (*.xml, signed, complete files only). Admin (loopback only): GET /health, \
+            GET /metrics (Prometheus). Control socket (serve.control_socket, the caller audited): \
+            POST /v1/trajectories/ID/phases?phase=P[&amend=true] with a JSON report. \
             SIGTERM or SIGINT drain in-flight work and stop. Logs (serve.log_format text or json) \
             name message ids, never patient data.
             """

@@ -77,10 +77,26 @@ import Testing
             try curl(["http://127.0.0.1:\(admin)\(path)"])
         }
 
-        func postPhase(_ trajectory: Int, _ phase: String, report: URL, amend: Bool = false) throws -> (status: Int, body: String) {
+        /// The control socket `serve` makes next to its configuration (serve.control_socket's default).
+        var controlSocket: String { rig.folder.appendingPathComponent("var/control.sock").path }
+
+        /// A phase completion over the control socket, as ops would send it with curl.
+        func postPhase(_ trajectory: Int, _ phase: String, report: URL, amend: Bool = false, onBehalfOf: String? = nil) throws -> (
+            status: Int, body: String
+        ) {
+            try curl(
+                [
+                    "--unix-socket", controlSocket, "-H", "Content-Type: application/json", "-X", "POST", "--data-binary",
+                    "@\(report.path)",
+                    "http://localhost/v1/trajectories/\(trajectory)/phases?phase=\(phase)\(amend ? "&amend=true" : "")",
+                ] + (onBehalfOf.map { ["-H", "On-Behalf-Of: \($0)"] } ?? []))
+        }
+
+        /// The same POST to the loopback admin port, which no longer takes state changes.
+        func postPhaseToAdminPort(_ trajectory: Int, _ phase: String, report: URL) throws -> (status: Int, body: String) {
             try curl([
-                "-X", "POST", "--data-binary", "@\(report.path)",
-                "http://127.0.0.1:\(admin)/v1/trajectories/\(trajectory)/phases?phase=\(phase)\(amend ? "&amend=true" : "")",
+                "-X", "POST", "-H", "Content-Type: application/json", "--data-binary", "@\(report.path)",
+                "http://127.0.0.1:\(admin)/v1/trajectories/\(trajectory)/phases?phase=\(phase)",
             ])
         }
 
@@ -112,7 +128,7 @@ import Testing
             return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] ?? []
         }
 
-        private func curl(_ arguments: [String]) throws -> (status: Int, body: String) {
+        func curl(_ arguments: [String]) throws -> (status: Int, body: String) {
             let result = try ProcessRunner.run("/usr/bin/curl", ["-s", "--max-time", "30", "-w", "\n%{http_code}"] + arguments)
             var lines = result.stdout.components(separatedBy: "\n")
             let status = Int(lines.popLast() ?? "") ?? 0
