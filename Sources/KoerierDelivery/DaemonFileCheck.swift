@@ -6,6 +6,12 @@ import KoerierConfig
 public enum DaemonFileCheck {
     /// Throws with every finding; in `test_mode` hands each to `warn` instead.
     public static func run(configuration: KoerierConfiguration, warn: (String) -> Void) throws {
+        if configuration.crl == nil {
+            guard configuration.testMode else {
+                throw DeliveryFailure("\(configuration.file.path): 'trust.crl' is required (revoked certificates must be refused)")
+            }
+            warn("test_mode: no trust.crl: revocation is not checked (refused outside test mode)")
+        }
         let directory = try RecipientDirectory.load(file: configuration.recipientsFile)
         let passwords = directory.recipients.values.compactMap { recipient -> URL? in
             if case .smtp(let target) = recipient.transport { return target.passwordFile }

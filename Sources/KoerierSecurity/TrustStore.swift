@@ -134,3 +134,15 @@ enum ASN1Time {
         return timegm(&parts)
     }
 }
+
+extension TrustStore {
+    /// The earliest nextUpdate of the CRLs in a PEM file; nil when it holds none or cannot be read.
+    public static func crlNextUpdate(file: URL) -> Date? {
+        guard let data = FileManager.default.contents(atPath: file.path) else { return nil }
+        let crls = readPEM(data) { PEM_read_bio_X509_CRL($0, nil, nil, nil) }
+        defer { for crl in crls { X509_CRL_free(crl) } }
+        return crls.compactMap { ASN1Time.seconds(X509_CRL_get0_nextUpdate($0)) }.min().map {
+            Date(timeIntervalSince1970: TimeInterval($0))
+        }
+    }
+}

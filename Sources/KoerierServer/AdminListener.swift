@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KoerierModel
+import KoerierSecurity
 import KoerierStore
 import KoerierWorkflow
 import Logging
@@ -17,10 +18,13 @@ public struct AdminListener: Sendable {
     let store: any MessageStore
     let registry: PrometheusCollectorRegistry
     let logger: Logger
+    /// The configured CRL file: its freshness is exported at each scrape.
+    let crl: URL?
 
     public init(
-        host: String, port: Int, store: any MessageStore, registry: PrometheusCollectorRegistry, logger: Logger
+        host: String, port: Int, store: any MessageStore, registry: PrometheusCollectorRegistry, logger: Logger, crl: URL? = nil
     ) {
+        self.crl = crl
         self.host = host
         self.port = port
         self.store = store
@@ -32,6 +36,7 @@ public struct AdminListener: Sendable {
         let router = Router()
         let store = store
         let registry = registry
+        let crl = crl
         router.get("/health") { _, _ -> Response in
             do {
                 _ = try await store.executor.run { try store.counts() }
@@ -51,6 +56,11 @@ public struct AdminListener: Sendable {
             }
             for (state, count) in inbound {
                 Gauge(label: "koerier_inbound_messages", dimensions: [("state", state.rawValue)]).record(count)
+            }
+            if let crl {
+                // Negative once the CRL is past its nextUpdate: alert on < 0.
+                let remaining = TrustStore.crlNextUpdate(file: crl).map { $0.timeIntervalSinceNow } ?? -1
+                Gauge(label: "koerier_crl_seconds_until_next_update").record(remaining)
             }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"

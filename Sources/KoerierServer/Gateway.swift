@@ -69,7 +69,8 @@ public enum Gateway {
         let phases = PhaseCompletion(store: store, directory: parts.directory, codec: codec, signing: signing)
         try FileManager.default.createDirectory(
             at: serve.controlSocket.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let admin = AdminListener(host: serve.adminHost, port: serve.adminPort, store: store, registry: registry, logger: logger)
+        let admin = AdminListener(
+            host: serve.adminHost, port: serve.adminPort, store: store, registry: registry, logger: logger, crl: configuration.crl)
         let control = ControlSocket(
             path: serve.controlSocket.path, group: serve.controlGroup, store: store, phases: phases, logger: logger,
             enqueued: { worker.wake() })
@@ -89,13 +90,14 @@ public enum Gateway {
             owner: owner, now: Date(), context: AuditContext(actor: "service:koerier-serve", accessPoint: owner))
         if released > 0 { logger.notice("released the leases of a stopped run", metadata: ["records": "\(released)"]) }
 
-        let services: [any Service] = [
-            try listener.application { port in logger.info("intake listening (mutual TLS)", metadata: ["port": "\(port)"]) },
-            admin.application { port in logger.info("admin listening (loopback)", metadata: ["port": "\(port)"]) },
-            try control.application { logger.info("control socket listening", metadata: ["path": "\(serve.controlSocket.path)"]) },
-            DeliveryService(worker: worker, logger: logger),
-            DropDirectoryService(intake: drop, executor: store.executor, logger: logger),
-        ]
+        let services: [any Service] =
+            [
+                try listener.application { port in logger.info("intake listening (mutual TLS)", metadata: ["port": "\(port)"]) },
+                admin.application { port in logger.info("admin listening (loopback)", metadata: ["port": "\(port)"]) },
+                try control.application { logger.info("control socket listening", metadata: ["path": "\(serve.controlSocket.path)"]) },
+                DeliveryService(worker: worker, logger: logger),
+                DropDirectoryService(intake: drop, executor: store.executor, logger: logger),
+            ] + (configuration.crl.map { [CRLWatch(file: $0, logger: logger) { reload.trigger() }] } ?? [])
         var groupConfiguration = ServiceGroupConfiguration(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Bounded: the scheduler's drain plus time for the listeners to close.

@@ -60,13 +60,19 @@ final class Reloadable<Value: Sendable>: @unchecked Sendable {
 /// Runs `reload` on every SIGHUP, on a queue of its own (one reload at a time).
 final class ReloadSignal: @unchecked Sendable {
     private let source: DispatchSourceSignal
+    private let queue = DispatchQueue(label: "koerier.reload")
+    private let reload: @Sendable () -> Void
 
     init(_ reload: @escaping @Sendable () -> Void) {
+        self.reload = reload
         signal(SIGHUP, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "koerier.reload"))
+        source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
         source.setEventHandler(handler: reload)
         source.resume()
     }
+
+    /// A reload as SIGHUP makes one, on the same queue (one reload at a time).
+    func trigger() { queue.async(execute: reload) }
 
     deinit { source.cancel() }
 }

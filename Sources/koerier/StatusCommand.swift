@@ -1,12 +1,14 @@
 import ArgumentParser
 import Foundation
+import KoerierSecurity
 import KoerierStore
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Queue counts per state and recipient type, the oldest pending message, dead letters, urgent alarms.",
-        discussion: "An urgent message not delivered within store.urgent_alarm_minutes (default 15) is listed as an ALARM."
+        discussion:
+            "An urgent message not delivered within store.urgent_alarm_minutes (default 15), and a CRL past its nextUpdate, are listed as an ALARM."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -24,6 +26,13 @@ struct StatusCommand: ParsableCommand {
                 )
             }
             let dead = counts.filter { $0.state == .dead }.map(\.count).reduce(0, +)
+            // A CRL past its nextUpdate no longer vouches for anything: say so, loudly.
+            let crlNextUpdate = configuration.crl.flatMap(TrustStore.crlNextUpdate)
+            let crlAlarm: String? =
+                configuration.crl == nil
+                ? nil
+                : crlNextUpdate.map { $0 < now ? "the CRL is past its nextUpdate (\(iso($0))): fetch a new one" : nil }
+                    ?? "the CRL file cannot be read"
             let oldestAge = summary.oldestPending.map { Int(now.timeIntervalSince($0)) }
             let inboundCounts = Dictionary(uniqueKeysWithValues: inbound.map { ($0.key.rawValue, $0.value) })
             if output.json {
@@ -31,6 +40,7 @@ struct StatusCommand: ParsableCommand {
                     "outbound": counts.map { ["state": $0.state.rawValue, "recipient_type": $0.recipientType, "count": $0.count] },
                     "inbound": inboundCounts, "dead_letters": dead, "oldest_pending_age_seconds": oldestAge as Any,
                     "urgent_alarms": summary.lateUrgent.map(\.json),
+                    "crl_next_update": crlNextUpdate.map(iso) as Any, "crl_alarm": crlAlarm as Any,
                 ])
                 return
             }
@@ -43,6 +53,7 @@ struct StatusCommand: ParsableCommand {
                         ? "none" : inboundCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
             print("Oldest pending: " + (oldestAge.map { "\($0 / 60) min \($0 % 60) s" } ?? "none"))
             print("Dead letters: \(dead)")
+            if let crlAlarm { print("ALARM: \(crlAlarm)") }
             for record in summary.lateUrgent {
                 print(
                     "ALARM: urgent message \(record.messageID) to \(record.recipientID) is \(record.state.rawValue) since \(iso(record.createdAt))"

@@ -1,0 +1,89 @@
+import Foundation
+import KoerierTestSupport
+import Testing
+
+/// Revocation lists as ops meet them: required outside test mode, a stale one raised as an
+/// alarm, a new one taken without a restart.
+@Suite(.serialized) struct CRLTests {
+    /// A CRL of a scratch CA (openssl ca) whose nextUpdate is one second after now.
+    static func shortLivedCRL(in folder: URL) throws -> URL {
+        let ca = folder.appendingPathComponent("scratch-ca")
+        try FileManager.default.createDirectory(at: ca, withIntermediateDirectories: true)
+        try Data().write(to: ca.appendingPathComponent("index.txt"))
+        try Data("01\n".utf8).write(to: ca.appendingPathComponent("crlnumber"))
+        try """
+        [ca]
+        default_ca = scratch
+        [scratch]
+        database = \(ca.path)/index.txt
+        crlnumber = \(ca.path)/crlnumber
+        default_md = sha256
+        """.write(to: ca.appendingPathComponent("ca.cnf"), atomically: true, encoding: .utf8)
+        func openssl(_ arguments: [String]) throws {
+            let result = try ProcessRunner.run("/usr/bin/openssl", arguments)
+            #expect(result.exitCode == 0, "openssl \(arguments.first ?? ""): \(result.stderr)")
+        }
+        try openssl([
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=TEST ONLY scratch CA", "-days",
+            "1",
+            "-keyout", ca.appendingPathComponent("ca.key").path, "-out", ca.appendingPathComponent("ca.pem").path,
+        ])
+        let crl = folder.appendingPathComponent("short.crl.pem")
+        try openssl([
+            "ca", "-batch", "-config", ca.appendingPathComponent("ca.cnf").path, "-gencrl", "-crlsec", "1", "-keyfile",
+            ca.appendingPathComponent("ca.key").path, "-cert", ca.appendingPathComponent("ca.pem").path, "-out", crl.path,
+        ])
+        return crl
+    }
+
+    static func setCRL(_ rig: DeliveryRig, to path: String?) throws {
+        let file = rig.folder.appendingPathComponent("koerier.yaml")
+        var lines = try String(contentsOf: file, encoding: .utf8).components(separatedBy: "\n").filter { !$0.hasPrefix("  crl:") }
+        if let path, let index = lines.firstIndex(of: "trust:") { lines.insert("  crl: \(path)", at: index + 1) }
+        try lines.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+    }
+
+    @Test func daemonsRefuseToRunWithoutACRLOutsideTestMode() throws {
+        let rig = try FileAccessTests.strictRig()
+        try FileAccessTests.chmod(rig.pki.appendingPathComponent("centre.key"), 0o600)
+        try Self.setCRL(rig, to: nil)
+        let config = rig.folder.appendingPathComponent("koerier.yaml").path
+        for command in [["deliver", "--once"], ["serve"]] {
+            let refused = try ProcessRunner.koerier(command + ["--config", config])
+            #expect(refused.exitCode != 0 && refused.stderr.contains("'trust.crl' is required"), "\(command): \(refused.stderr)")
+        }
+    }
+
+    @Test func aCRLPastItsNextUpdateIsAnAlarmInStatusAndMetrics() async throws {
+        let centre = try ServeTests.Centre()
+        let crl = try Self.shortLivedCRL(in: centre.rig.folder)
+        try Self.setCRL(centre.rig, to: crl.path)
+        try await Polling.until("the short-lived CRL to pass its nextUpdate") {
+            let result = try ProcessRunner.koerier(["status", "--config", centre.config])
+            return result.stdout.contains("ALARM: the CRL is past its nextUpdate")
+        }
+        try await centre.start()
+        let metrics = try centre.get("/metrics").body
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix("koerier_crl_seconds_until_next_update") }
+        let value = line.flatMap { Double($0.split(separator: " ").last ?? "") }
+        #expect(value.map { $0 < 0 } == true, "\(line ?? "no CRL gauge")")
+    }
+
+    @Test func aNewCRLFileIsTakenWithoutARestart() async throws {
+        let centre = try ServeTests.Centre()
+        let crl = centre.rig.folder.appendingPathComponent("crl.pem")
+        try FileManager.default.copyItem(at: Repository.pki.appendingPathComponent("crl.pem"), to: crl)
+        try Self.setCRL(centre.rig, to: crl.path)
+        try await centre.start()
+        let metrics = try centre.get("/metrics").body
+        #expect(metrics.contains("koerier_crl_seconds_until_next_update"), "\(metrics)")
+        #expect(!centre.log.contains("the CRL file changed"))
+        // Cron puts a fresh CRL down (written, then renamed over the old one).
+        let fresh = centre.rig.folder.appendingPathComponent("crl.pem.new")
+        try (try Data(contentsOf: crl) + Data("\n".utf8)).write(to: fresh)
+        _ = rename(fresh.path, crl.path)
+        try await Polling.until("the gateway to reload its trust") {
+            centre.log.contains("the CRL file changed: reloading trust") && centre.log.contains("reloaded: configuration")
+        }
+    }
+}
