@@ -53,6 +53,17 @@ public enum Gateway {
         defer { withExtendedLifetime(doorbell) {} }
         // SIGHUP: the configuration, directory, keys, certificates and trust read again; the
         // intake and the scheduler take them for their next work. A broken file changes nothing.
+        try FileManager.default.createDirectory(at: serve.inbox, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try DropDirectoryIntake.requireOwnFolder(serve.inbox)
+        if serve.dropFolderTrusted {
+            logger.warning(
+                "drop folder: unsigned files are accepted (serve.drop_folder_trusted); anyone who can write there can submit letters")
+        }
+        let dropFolder = DropFolderWiring(
+            folder: serve.inbox, codec: codec, store: store, logger: logger, accessPoint: accessPoint,
+            trustsUnsigned: serve.dropFolderTrusted, maxBytes: configuration.maxMessageBytes)
+        // Replaced by each reload, as the responder is: new trust and CRL reach the drop folder too.
+        let drop = Reloadable(dropFolder.intake(parts))
         let reload = ReloadSignal {
             do {
                 let fresh = try KoerierConfiguration.load(path: configuration.file.path)
@@ -60,6 +71,7 @@ public enum Gateway {
                 responder.value = IntakeWiring.responder(
                     parts: freshParts, store: store, codec: codec, logger: logger, accessPoint: accessPoint)
                 worker.reload(freshParts)
+                drop.value = dropFolder.intake(freshParts)
                 logger.notice("reloaded: configuration, recipient directory, keys, certificates and trust")
             } catch {
                 logger.error("reload refused; the running configuration stays", metadata: ["reason": "\(error)"])
@@ -74,16 +86,6 @@ public enum Gateway {
         let control = ControlSocket(
             path: serve.controlSocket.path, group: serve.controlGroup, store: store, phases: phases, logger: logger,
             enqueued: { worker.wake() })
-        try FileManager.default.createDirectory(at: serve.inbox, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        try DropDirectoryIntake.requireOwnFolder(serve.inbox)
-        if serve.dropFolderTrusted {
-            logger.warning(
-                "drop folder: unsigned files are accepted (serve.drop_folder_trusted); anyone who can write there can submit letters")
-        }
-        let drop = DropDirectoryIntake(
-            folder: serve.inbox, codec: codec, verifier: verifier,
-            intake: IntakeWiring.processor(parts: parts, store: store, accessPoint: accessPoint), logger: logger,
-            trustsUnsigned: serve.dropFolderTrusted, maxBytes: configuration.maxMessageBytes)
         // The daemon lock makes this the only `serve` on the store: leases still held under
         // this owner belong to a run that was killed, and go back to the queue now.
         let released = try store.releaseLeases(

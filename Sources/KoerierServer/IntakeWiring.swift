@@ -44,6 +44,24 @@ enum IntakeWiring {
     }
 }
 
+/// What the drop folder is made from, so a reload can make it again with new parts.
+struct DropFolderWiring: Sendable {
+    let folder: URL
+    let codec: MessageCodec
+    let store: any MessageStore
+    let logger: Logger
+    let accessPoint: String
+    let trustsUnsigned: Bool
+    let maxBytes: Int
+
+    func intake(_ parts: DeliveryWorker.Parts) -> DropDirectoryIntake {
+        DropDirectoryIntake(
+            folder: folder, codec: codec, verifier: parts.receipts.verifier,
+            intake: IntakeWiring.processor(parts: parts, store: store, accessPoint: accessPoint), logger: logger,
+            trustsUnsigned: trustsUnsigned, maxBytes: maxBytes)
+    }
+}
+
 /// A value that a reload replaces while readers on other threads use it.
 final class Reloadable<Value: Sendable>: @unchecked Sendable {
     private let lock = NSLock()

@@ -30,7 +30,8 @@ struct DeliveryService: Service {
 
 /// Sweeps the drop folder every half second until graceful shutdown.
 struct DropDirectoryService: Service {
-    let intake: DropDirectoryIntake
+    /// Replaced on a reload (new trust, CRL, directory), like the intake listener's responder.
+    let intake: Reloadable<DropDirectoryIntake>
     /// Where the sweep's parsing, checks and store writes run.
     let executor: BlockingExecutor
     let logger: Logger
@@ -40,7 +41,8 @@ struct DropDirectoryService: Service {
         await withGracefulShutdownHandler {
             while !stop.isSet {
                 do {
-                    _ = try await executor.run { try intake.sweep() }
+                    let current = intake.value
+                    _ = try await executor.run { try current.sweep() }
                 } catch {
                     logger.error("drop folder sweep failed", metadata: ["reason": "\(error)"])
                 }
