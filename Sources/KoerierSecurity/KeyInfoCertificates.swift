@@ -4,49 +4,35 @@ import Foundation
 /// same two certificates with every message, and decoding and parsing them was most of
 /// what a verification cost. Only parsing is skipped; every check (validity at the
 /// message's moment, key policy, chain) still runs on the certificate each time.
-final class KeyInfoCertificates: @unchecked Sendable {
-    static let shared = KeyInfoCertificates(capacity: 1024)
+enum KeyInfoCertificates {
+    static let shared = ParsedCertificates<String>(capacity: 1024)
+}
 
-    private let lock = NSLock()
-    private var parsed: [String: Certificate] = [:]
-    private let capacity: Int
-
-    init(capacity: Int) { self.capacity = capacity }
-
+extension ParsedCertificates<String> {
     /// The certificate in an X509Certificate element's text, or nil when it is not DER.
     func certificate(fromBase64 text: String) -> Certificate? {
-        if let known = lock.withLock({ parsed[text] }) { return known }
-        // Base64 in XML may wrap: drop space, tab, CR and LF byte by byte (a Character
-        // filter looked up Unicode properties for every byte of every certificate).
-        guard let der = Data(base64Encoded: SignatureStructure.withoutWhiteSpace(text)), let certificate = Certificate(der: der) else {
-            return nil
+        certificate(for: text) {
+            // Base64 in XML may wrap: drop space, tab, CR and LF byte by byte (a Character
+            // filter looked up Unicode properties for every byte of every certificate).
+            Data(base64Encoded: SignatureStructure.withoutWhiteSpace(text)).flatMap { Certificate(der: $0) }
         }
-        lock.withLock {
-            if parsed.count >= capacity { parsed.removeAll(keepingCapacity: true) }
-            parsed[text] = certificate
-        }
-        return certificate
     }
 }
 
-/// Certificates parsed from DER, remembered by their bytes: a TLS client presents the same
-/// certificate with every request on its connections, and OpenSSL 3 spends most of a
-/// parse finding a decoder for the public key. As above, only the parse is skipped.
-final class DERCertificates: @unchecked Sendable {
-    static let shared = DERCertificates(capacity: 256)
-
+/// Parsed certificates remembered by what they were parsed from, up to `capacity`.
+final class ParsedCertificates<Key: Hashable & Sendable>: @unchecked Sendable {
     private let lock = NSLock()
-    private var parsed: [Data: Certificate] = [:]
+    private var parsed: [Key: Certificate] = [:]
     private let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
 
-    func certificate(der: Data) -> Certificate? {
-        if let known = lock.withLock({ parsed[der] }) { return known }
-        guard let certificate = Certificate(der: der) else { return nil }
+    func certificate(for key: Key, parse: () -> Certificate?) -> Certificate? {
+        if let known = lock.withLock({ parsed[key] }) { return known }
+        guard let certificate = parse() else { return nil }
         lock.withLock {
             if parsed.count >= capacity { parsed.removeAll(keepingCapacity: true) }
-            parsed[der] = certificate
+            parsed[key] = certificate
         }
         return certificate
     }
@@ -54,5 +40,9 @@ final class DERCertificates: @unchecked Sendable {
 
 extension Certificate {
     /// The certificate in `der`, parsed once per distinct byte string (see `DERCertificates`).
-    public static func parsedOnce(der: Data) -> Certificate? { DERCertificates.shared.certificate(der: der) }
+    public static func parsedOnce(der: Data) -> Certificate? { derCache.certificate(for: der) { Certificate(der: der) } }
+
+    /// TLS clients present the same certificate with every request on their connections,
+    /// and OpenSSL 3 spends most of a parse finding a decoder for the public key.
+    private static let derCache = ParsedCertificates<Data>(capacity: 256)
 }

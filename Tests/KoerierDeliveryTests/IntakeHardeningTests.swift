@@ -33,21 +33,9 @@ import Testing
         try await centre.start()
         // The control: an OpenSSL server that allows every suite completes a handshake with
         // each weak one, so a refusal below comes from Koerier's listener.
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        server.arguments = [
-            "s_server", "-accept", "127.0.0.1:0", "-tls1_2", "-cipher", "ALL@SECLEVEL=0", "-cert", Self.certificate.path,
-            "-key", Self.key.path,
-        ]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardInput = Pipe()
-        try server.run()
+        let (server, control) = try await ServeTests.opensslServer(
+            ["-tls1_2", "-cipher", "ALL@SECLEVEL=0"], certificate: Self.certificate, key: Self.key)
         defer { kill(server.processIdentifier, SIGKILL) }
-        var control = 0
-        try await Polling.until("openssl s_server to listen") {
-            control = ListeningPorts.of(pid: server.processIdentifier).first ?? 0
-            return control != 0
-        }
         for suite in Self.weakSuites {
             #expect(try Self.handshakes(port: control, suite: suite), "the control did not take \(suite)")
             #expect(try Self.handshakes(port: centre.port, suite: suite) == false, "the intake accepted \(suite)")

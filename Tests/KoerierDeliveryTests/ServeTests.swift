@@ -145,6 +145,24 @@ import Testing
         return result.stdout.contains("Cipher is ") && !result.stdout.contains("Cipher is (NONE)")
     }
 
+    /// `openssl s_server` on a loopback port with `options` (a control peer: what it accepts,
+    /// this machine's OpenSSL can speak); the process (kill it) and its port.
+    static func opensslServer(_ options: [String], certificate: URL, key: URL) async throws -> (Process, Int) {
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        server.arguments = ["s_server", "-accept", "127.0.0.1:0"] + options + ["-cert", certificate.path, "-key", key.path]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardInput = Pipe()
+        try server.run()
+        // s_server buffers what it prints when it is not on a terminal: its port comes from /proc.
+        var port = 0
+        try await Polling.until("openssl s_server to listen") {
+            port = ListeningPorts.of(pid: server.processIdentifier).first ?? 0
+            return port != 0
+        }
+        return (server, port)
+    }
+
     static let referral = Repository.signedSamples.appendingPathComponent("referral-huisarts-rsa.xml")
     static let reports = Repository.samples.appendingPathComponent("phase-reports")
 
@@ -236,21 +254,9 @@ import Testing
         let key = Repository.pki.appendingPathComponent("gp.key")
         // The control: this OpenSSL, offering TLS 1.1 only, completes a handshake with a
         // server that allows it, so a refusal below comes from Koerier's side.
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        server.arguments = [
-            "s_server", "-accept", "127.0.0.1:0", "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0", "-cert", certificate.path, "-key", key.path,
-        ]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardInput = Pipe()
-        try server.run()
+        let (server, control) = try await Self.opensslServer(
+            ["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"], certificate: certificate, key: key)
         defer { kill(server.processIdentifier, SIGKILL) }
-        // s_server buffers what it prints when it is not on a terminal: its port comes from /proc.
-        var control = 0
-        try await Polling.until("openssl s_server to listen") {
-            control = ListeningPorts.of(pid: server.processIdentifier).first ?? 0
-            return control != 0
-        }
         #expect(try Self.handshakes(port: control, version: "tls1_1"), "the TLS 1.1 control did not handshake")
 
         #expect(try Self.handshakes(port: centre.port, version: "tls1_1", certificate: certificate, key: key) == false)
