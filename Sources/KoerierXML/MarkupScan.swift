@@ -1,155 +1,155 @@
+import Foundation
+
 /// One linear pass over a message's bytes before libxml2 sees them. libxml2 2.9 compares
 /// each attribute with every earlier one of its element (quadratic: 200,000 attributes on
 /// one element took minutes) and stops at a NUL byte as if the document ended there, so
 /// that bytes after it were stored without ever being parsed. This pass refuses both, and
-/// bounds names and texts, in work proportional to the input. It does not judge
-/// well-formedness: where the markup is malformed it stops and leaves the error to libxml2,
-/// which stops at the first fatal error, so every byte libxml2 parses has been scanned.
+/// bounds names and texts, in work proportional to the input (memchr does the long runs).
+/// It does not judge well-formedness: where the markup is malformed it stops
+/// and leaves the error to libxml2, which stops at the first fatal error, so every byte
+/// libxml2 parses has been scanned.
 struct MarkupScan {
     let limits: XMLLimits
 
-    func check(_ bytes: UnsafeRawBufferPointer) throws(XMLProblems) {
-        var cursor = Cursor(bytes: bytes)
+    func check(_ buffer: UnsafeRawBufferPointer) throws(XMLProblems) {
+        guard let start = buffer.baseAddress else { return }
+        let bytes = Bytes(start: start.assumingMemoryBound(to: UInt8.self), count: buffer.count)
+        if let nul = bytes.find(0, from: 0) {
+            throw bytes.problem(at: nul, "nul-byte", "a NUL byte at offset \(nul): XML allows no NUL character")
+        }
         var totalAttributes = 0
-        while let byte = try cursor.peek() {
-            if byte != UInt8(ascii: "<") {
-                let length = try cursor.skip(until: UInt8(ascii: "<"))
-                try bound(length, limits.maxTextBytes, rule: "text-limit", "a text is longer than \(limits.maxTextBytes) bytes", at: cursor)
+        var at = 0
+        while at < bytes.count {
+            guard bytes[at] == Bytes.lessThan else {
+                let next = bytes.find(Bytes.lessThan, from: at) ?? bytes.count
+                try bound(next - at, limits.maxTextBytes, "text-limit", "a text is longer than \(limits.maxTextBytes) bytes", bytes, at)
+                at = next
                 continue
             }
-            if cursor.startsWith("<!--") {
-                guard try cursor.skip(past: "-->") else { return }
-            } else if cursor.startsWith("<![CDATA[") {
-                let start = cursor.offset
-                guard try cursor.skip(past: "]]>") else { return }
+            if bytes.has("<!--", at: at) {
+                guard let end = bytes.find("-->", from: at + 4) else { return }
+                at = end + 3
+            } else if bytes.has("<![CDATA[", at: at) {
+                guard let end = bytes.find("]]>", from: at + 9) else { return }
                 try bound(
-                    cursor.offset - start, limits.maxTextBytes, rule: "text-limit",
-                    "a CDATA section is longer than \(limits.maxTextBytes) bytes", at: cursor)
-            } else if cursor.startsWith("<?") {
-                guard try cursor.skip(past: "?>") else { return }
-            } else if cursor.startsWith("<!") {
+                    end - at - 9, limits.maxTextBytes, "text-limit", "a CDATA section is longer than \(limits.maxTextBytes) bytes", bytes,
+                    at)
+                at = end + 3
+            } else if bytes.has("<?", at: at) {
+                guard let end = bytes.find("?>", from: at + 2) else { return }
+                at = end + 2
+            } else if bytes.has("<!", at: at) {
                 return  // a DOCTYPE: the parser refuses it before reading its declarations
-            } else if cursor.startsWith("</") {
-                cursor.advance(2)
-                try name(&cursor)
-                guard try cursor.skip(past: ">") else { return }
+            } else if bytes.has("</", at: at) {
+                at = try name(bytes, from: at + 2)
+                guard let end = bytes.find(Bytes.greaterThan, from: at) else { return }
+                at = end + 1
             } else {
-                cursor.advance(1)
-                guard try name(&cursor) else { return }
-                guard let attributes = try startTagAttributes(&cursor) else { return }
+                let afterName = try name(bytes, from: at + 1)
+                guard afterName > at + 1, let (end, attributes) = try startTagAttributes(bytes, from: afterName) else { return }
                 totalAttributes += attributes
                 try bound(
-                    totalAttributes, limits.maxTotalAttributes, rule: "attribute-limit",
-                    "the message has more than \(limits.maxTotalAttributes) attributes", at: cursor)
+                    totalAttributes, limits.maxTotalAttributes, "attribute-limit",
+                    "the message has more than \(limits.maxTotalAttributes) attributes", bytes, at)
+                at = end
             }
         }
     }
 
-    /// The attributes of a start tag whose name was just read, up to and including its `>`;
+    /// The attributes of a start tag whose name ends at `from`; the offset after its `>`.
     /// nil where the tag is malformed (libxml2 reports it).
-    private func startTagAttributes(_ cursor: inout Cursor) throws(XMLProblems) -> Int? {
+    private func startTagAttributes(_ bytes: Bytes, from: Int) throws(XMLProblems) -> (end: Int, attributes: Int)? {
+        var at = from
         var count = 0
         while true {
-            cursor.skipWhiteSpace()
-            guard let byte = try cursor.peek() else { return nil }
-            if byte == UInt8(ascii: ">") {
-                cursor.advance(1)
-                return count
-            }
-            if cursor.startsWith("/>") {
-                cursor.advance(2)
-                return count
-            }
-            guard try name(&cursor) else { return nil }
-            cursor.skipWhiteSpace()
-            guard try cursor.peek() == UInt8(ascii: "=") else { return nil }
-            cursor.advance(1)
-            cursor.skipWhiteSpace()
-            guard let quote = try cursor.peek(), quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'") else { return nil }
-            cursor.advance(1)
-            let length = try cursor.skip(until: quote)
-            guard try cursor.peek() == quote else { return nil }
-            cursor.advance(1)
+            at = bytes.skipWhiteSpace(from: at)
+            guard at < bytes.count else { return nil }
+            if bytes[at] == Bytes.greaterThan { return (at + 1, count) }
+            if bytes.has("/>", at: at) { return (at + 2, count) }
+            let afterName = try name(bytes, from: at)
+            guard afterName > at else { return nil }
+            at = bytes.skipWhiteSpace(from: afterName)
+            guard at < bytes.count, bytes[at] == Bytes.equals else { return nil }
+            at = bytes.skipWhiteSpace(from: at + 1)
+            guard at < bytes.count, bytes[at] == Bytes.quote || bytes[at] == Bytes.apostrophe,
+                let close = bytes.find(bytes[at], from: at + 1)
+            else { return nil }
             try bound(
-                length, limits.maxTextBytes, rule: "text-limit", "an attribute value is longer than \(limits.maxTextBytes) bytes",
-                at: cursor)
+                close - at - 1, limits.maxTextBytes, "text-limit", "an attribute value is longer than \(limits.maxTextBytes) bytes", bytes,
+                at)
+            at = close + 1
             count += 1
             try bound(
-                count, limits.maxAttributesPerElement, rule: "attribute-limit",
-                "an element has more than \(limits.maxAttributesPerElement) attributes", at: cursor)
+                count, limits.maxAttributesPerElement, "attribute-limit",
+                "an element has more than \(limits.maxAttributesPerElement) attributes", bytes, at)
         }
     }
 
-    /// Reads a name (any bytes up to white space, `=`, `/`, `>` or `<`); false if empty.
-    @discardableResult
-    private func name(_ cursor: inout Cursor) throws(XMLProblems) -> Bool {
-        let start = cursor.offset
-        while let byte = try cursor.peek(), !Cursor.endsName(byte) { cursor.advance(1) }
-        let length = cursor.offset - start
-        try bound(length, limits.maxNameBytes, rule: "name-limit", "a name is longer than \(limits.maxNameBytes) bytes", at: cursor)
-        return length > 0
+    /// Reads a name (any bytes up to white space, `=`, `/`, `>` or `<`); the offset after it.
+    private func name(_ bytes: Bytes, from: Int) throws(XMLProblems) -> Int {
+        var at = from
+        while at < bytes.count, !Bytes.endsName(bytes[at]) { at += 1 }
+        try bound(at - from, limits.maxNameBytes, "name-limit", "a name is longer than \(limits.maxNameBytes) bytes", bytes, from)
+        return at
     }
 
-    private func bound(_ value: Int, _ limit: Int, rule: String, _ message: String, at cursor: Cursor) throws(XMLProblems) {
-        if value > limit { throw XMLProblems([XMLProblem(line: cursor.line, rule: rule, message: message)]) }
+    /// `message` is built only for a refusal: building it for every name and text was most
+    /// of the scan's cost.
+    private func bound(
+        _ value: Int, _ limit: Int, _ rule: String, _ message: @autoclosure () -> String, _ bytes: Bytes, _ at: Int
+    ) throws(XMLProblems) {
+        if value > limit { throw bytes.problem(at: at, rule, message()) }
     }
 }
 
-/// A position in the bytes with its line number; every read refuses a NUL byte.
-private struct Cursor {
-    let bytes: UnsafeRawBufferPointer
-    private(set) var offset = 0
-    private(set) var line = 1
+/// The message's bytes, searched with the C library.
+private struct Bytes {
+    let start: UnsafePointer<UInt8>
+    let count: Int
 
-    init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    static let lessThan = UInt8(ascii: "<")
+    static let greaterThan = UInt8(ascii: ">")
+    static let equals = UInt8(ascii: "=")
+    static let quote = UInt8(ascii: "\"")
+    static let apostrophe = UInt8(ascii: "'")
 
-    func peek() throws(XMLProblems) -> UInt8? {
-        guard offset < bytes.count else { return nil }
-        let byte = bytes[offset]
-        if byte == 0 {
-            throw XMLProblems([
-                XMLProblem(line: line, rule: "nul-byte", message: "a NUL byte at offset \(offset): XML allows no NUL character")
-            ])
-        }
-        return byte
+    subscript(_ index: Int) -> UInt8 { start[index] }
+
+    func find(_ byte: UInt8, from: Int) -> Int? {
+        guard from < count, let found = memchr(start + from, Int32(byte), count - from) else { return nil }
+        return UnsafeRawPointer(found) - UnsafeRawPointer(start)
     }
 
-    mutating func advance(_ count: Int) {
-        for _ in 0..<count where offset < bytes.count {
-            if bytes[offset] == UInt8(ascii: "\n") { line += 1 }
-            offset += 1
+    /// The next `text` (a few bytes: its first byte found with memchr, the rest compared).
+    func find(_ text: StaticString, from: Int) -> Int? {
+        var at = from
+        while let candidate = find(text.utf8Start[0], from: at) {
+            if has(text, at: candidate) { return candidate }
+            at = candidate + 1
         }
+        return nil
     }
 
-    func startsWith(_ text: StaticString) -> Bool {
+    func has(_ text: StaticString, at offset: Int) -> Bool {
         let length = text.utf8CodeUnitCount
-        guard offset + length <= bytes.count else { return false }
-        let pattern = UnsafeRawBufferPointer(start: text.utf8Start, count: length)
-        for index in 0..<length where bytes[offset + index] != pattern[index] { return false }
-        return true
+        return offset + length <= count && memcmp(start + offset, text.utf8Start, length) == 0
     }
 
-    /// Moves to the next `stop` (or the end); the number of bytes passed.
-    mutating func skip(until stop: UInt8) throws(XMLProblems) -> Int {
-        let start = offset
-        while let byte = try peek(), byte != stop { advance(1) }
-        return offset - start
+    func skipWhiteSpace(from: Int) -> Int {
+        var at = from
+        while at < count, Self.isWhiteSpace(start[at]) { at += 1 }
+        return at
     }
 
-    /// Moves past the next `text`; false if the bytes end first.
-    mutating func skip(past text: StaticString) throws(XMLProblems) -> Bool {
-        while try peek() != nil {
-            if startsWith(text) {
-                advance(text.utf8CodeUnitCount)
-                return true
-            }
-            advance(1)
+    /// The problem at `offset`, with its line (counted only now, when there is one to report).
+    func problem(at offset: Int, _ rule: String, _ message: String) -> XMLProblems {
+        var line = 1
+        var at = 0
+        while at < offset, let newline = find(UInt8(ascii: "\n"), from: at), newline < offset {
+            line += 1
+            at = newline + 1
         }
-        return false
-    }
-
-    mutating func skipWhiteSpace() {
-        while offset < bytes.count, Cursor.isWhiteSpace(bytes[offset]) { advance(1) }
+        return XMLProblems([XMLProblem(line: line, rule: rule, message: message)])
     }
 
     static func isWhiteSpace(_ byte: UInt8) -> Bool {
@@ -157,7 +157,6 @@ private struct Cursor {
     }
 
     static func endsName(_ byte: UInt8) -> Bool {
-        isWhiteSpace(byte) || byte == UInt8(ascii: "=") || byte == UInt8(ascii: "/") || byte == UInt8(ascii: ">")
-            || byte == UInt8(ascii: "<")
+        isWhiteSpace(byte) || byte == equals || byte == UInt8(ascii: "/") || byte == greaterThan || byte == lessThan
     }
 }
