@@ -49,6 +49,12 @@ public struct AuditKey: Sendable {
         }
     }
 
+    /// A key for another purpose (HKDF-SHA256), e.g. the audit log's client pseudonyms.
+    func derived(purpose: String) -> Data {
+        HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: bytes), info: Data(purpose.utf8), outputByteCount: 32)
+            .withUnsafeBytes { Data($0) }
+    }
+
     /// HMAC-SHA256 of an entry's fields, lower-case hex.
     func mac(_ fields: String) -> String {
         hex(HMAC<SHA256>.authenticationCode(for: Data(fields.utf8), using: SymmetricKey(data: bytes)))

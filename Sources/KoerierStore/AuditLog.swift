@@ -204,6 +204,11 @@ public struct ClientReferencer: Sendable {
         key = keys.derivedKey(purpose: "koerier audit client reference v1")
     }
 
+    /// From the audit key (its own file, never rotated with the payload keys).
+    public init(auditKey: AuditKey) {
+        key = auditKey.derived(purpose: "koerier audit client reference v2")
+    }
+
     public func reference(bsn: String) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: Data(bsn.utf8), using: SymmetricKey(data: key))
         return hex(code.prefix(16))

@@ -66,25 +66,37 @@ public struct PayloadKeyRing: Sendable {
         }
     }
 
-    /// Seals with the current key; the message id is bound as associated data, so a
-    /// payload copied onto another record fails to open.
-    func seal(_ plaintext: Data, boundTo messageID: String) throws -> (keyID: String, sealed: Data) {
+    /// Seals with the current key. The table, the key id and the message id are bound as
+    /// associated data, so a payload copied onto another record, into the other table or
+    /// under another key id fails to open.
+    func seal(_ plaintext: Data, boundTo messageID: String, in table: PayloadTable) throws -> (keyID: String, sealed: Data) {
         guard let key = keys[currentID] else { throw Failure(description: "no current key") }
-        let box = try AES.GCM.seal(plaintext, using: SymmetricKey(data: key), authenticating: Data(messageID.utf8))
+        let box = try AES.GCM.seal(
+            plaintext, using: SymmetricKey(data: key), authenticating: Self.binding(table, currentID, messageID))
         guard let combined = box.combined else { throw Failure(description: "AES-GCM produced no output") }
         return (currentID, combined)
     }
 
-    func open(_ sealed: Data, keyID: String, boundTo messageID: String) throws -> Data {
+    func open(_ sealed: Data, keyID: String, boundTo messageID: String, in table: PayloadTable) throws -> Data {
         guard let key = keys[keyID] else {
             throw Failure(description: "payload encrypted with key '\(keyID)', which the key file no longer holds")
         }
-        do {
-            return try AES.GCM.open(
-                try AES.GCM.SealedBox(combined: sealed), using: SymmetricKey(data: key), authenticating: Data(messageID.utf8))
-        } catch {
+        let box: AES.GCM.SealedBox
+        do { box = try AES.GCM.SealedBox(combined: sealed) } catch {
             throw Failure(description: "payload of \(messageID) does not decrypt: altered, or not this record's")
         }
+        if let plaintext = try? AES.GCM.open(box, using: SymmetricKey(data: key), authenticating: Self.binding(table, keyID, messageID)) {
+            return plaintext
+        }
+        // Payloads stored before the binding named table and key: bound to the message id only.
+        if let plaintext = try? AES.GCM.open(box, using: SymmetricKey(data: key), authenticating: Data(messageID.utf8)) {
+            return plaintext
+        }
+        throw Failure(description: "payload of \(messageID) does not decrypt: altered, or not this record's")
+    }
+
+    static func binding(_ table: PayloadTable, _ keyID: String, _ messageID: String) -> Data {
+        Data("koerier-payload-v2\u{1F}\(table.rawValue)\u{1F}\(keyID)\u{1F}\(messageID)".utf8)
     }
 
     /// A key for another purpose, derived (HKDF-SHA256) from the oldest key.
@@ -94,4 +106,9 @@ public struct PayloadKeyRing: Sendable {
             info: Data(purpose.utf8), outputByteCount: 32)
         return derived.withUnsafeBytes { Data($0) }
     }
+}
+
+/// The store table a payload belongs to (part of its encryption's associated data).
+enum PayloadTable: String {
+    case outbox, inbox
 }

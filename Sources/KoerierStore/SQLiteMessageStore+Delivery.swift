@@ -15,7 +15,7 @@ extension SQLiteMessageStore {
             }
             return (record, sealed)
         }
-        return try openPayload(sealed, keyID: record.keyID, boundTo: record.messageID)
+        return try openPayload(sealed, keyID: record.keyID, boundTo: record.messageID, in: .outbox)
     }
 
     /// A delivery's outcome and the receipt that proved it, in one transaction: the receipt

@@ -136,7 +136,7 @@ extension SQLiteMessageStore {
                     messageID: messageID, accessPoint: context.accessPoint), at: now, in: db)
             return (row["key_id"], row["payload"])
         }
-        return try openPayload(sealed, keyID: keyID, boundTo: messageID)
+        return try openPayload(sealed, keyID: keyID, boundTo: messageID, in: .inbox)
     }
 
     public func issuedReceipt(for messageID: String) throws -> Data? {

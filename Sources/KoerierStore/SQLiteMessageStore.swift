@@ -58,7 +58,9 @@ final class SQLiteMessageStore: MessageStore {
             throw StoreError("\(path): cannot open the store: \(SQLiteMessageStore.explain(error))")
         }
         self.keys = keys
-        clientReferencer = ClientReferencer(keys: keys)
+        // Pseudonyms from the audit key when there is one: it is not rotated with the payload
+        // keys, so a client keeps one pseudonym in the log across payload-key rotations.
+        clientReferencer = auditKey.map(ClientReferencer.init(auditKey:)) ?? ClientReferencer(keys: keys)
     }
 
     public func transaction<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
@@ -230,14 +232,14 @@ final class SQLiteMessageStore: MessageStore {
         return migrator
     }
 
-    /// Seals a payload with the current key, bound to its message id.
+    /// Seals an inbound payload with the current key, bound to the inbox, key and message id.
     func seal(_ payload: Data, boundTo messageID: String) throws -> (keyID: String, data: Data) {
-        let box = try keys.seal(payload, boundTo: messageID)
+        let box = try keys.seal(payload, boundTo: messageID, in: .inbox)
         return (box.keyID, box.sealed)
     }
 
-    func openPayload(_ sealed: Data, keyID: String, boundTo messageID: String) throws -> Data {
-        try keys.open(sealed, keyID: keyID, boundTo: messageID)
+    func openPayload(_ sealed: Data, keyID: String, boundTo messageID: String, in table: PayloadTable) throws -> Data {
+        try keys.open(sealed, keyID: keyID, boundTo: messageID, in: table)
     }
 
     // MARK: Outbound
@@ -283,7 +285,7 @@ final class SQLiteMessageStore: MessageStore {
     }
 
     public func seal(_ message: OutboundMessage) throws -> SealedOutboundMessage {
-        let box = try keys.seal(message.payload, boundTo: message.messageID.value)
+        let box = try keys.seal(message.payload, boundTo: message.messageID.value, in: .outbox)
         return SealedOutboundMessage(message: message, keyID: box.keyID, sealedPayload: box.sealed)
     }
 
@@ -514,7 +516,7 @@ final class SQLiteMessageStore: MessageStore {
             try Self.audit(.read, record, context, at: now, in: db)
             return (record, sealed)
         }
-        return try keys.open(sealed, keyID: record.keyID, boundTo: record.messageID)
+        return try keys.open(sealed, keyID: record.keyID, boundTo: record.messageID, in: .outbox)
     }
 
     public func records(state: DeliveryState?, recipientType: String?, since: Date?, limit: Int) throws -> [OutboundRecord] {
@@ -608,7 +610,7 @@ final class SQLiteMessageStore: MessageStore {
     }
 
     public func receive(_ message: InboundMessage, now: Date, context: AuditContext) throws -> (record: InboundRecord, duplicate: Bool) {
-        let (keyID, sealed) = try keys.seal(message.payload, boundTo: message.messageID.value)
+        let (keyID, sealed) = try keys.seal(message.payload, boundTo: message.messageID.value, in: .inbox)
         return try write(addsData: true) { db in
             let event = AuditEvent(
                 kind: .receive, actor: context.actor, onBehalfOf: context.onBehalfOf, clientReference: message.clientReference,

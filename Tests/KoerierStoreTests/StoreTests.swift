@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GRDB
 import KoerierModel
 import KoerierStore
 import KoerierTestSupport
@@ -220,6 +221,45 @@ import Testing
         #expect(try rotated.payload(of: oldID, now: t0, context: ops) == Data("eerste".utf8))
         let forgotten = try MessageStores.embedded(path: path, keys: try PayloadKeyRing(keys: [("k2", new)]))
         #expect(throws: PayloadKeyRing.Failure.self) { try forgotten.payload(of: oldID, now: t0, context: ops) }
+    }
+
+    /// The payload's associated data names its table and key id as well as its message id:
+    /// an outbound payload copied into the inbox row of the same message id does not open.
+    @Test func aPayloadMovedToTheOtherTableDoesNotOpen() throws {
+        let (store, folder) = try makeStore()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let id = "2e3f4a5b-6c7d-4e8f-8091-a2b3c4d5e6f7"
+        _ = try store.enqueue(message(id, payload: Data("uitgaand".utf8)), now: t0, context: ops)
+        _ = try store.receive(
+            InboundMessage(messageID: Fixtures.id(id), kind: .returnLetter, sender: "gp", payload: Data("inkomend".utf8)), now: t0,
+            context: ops)
+        #expect(try store.inboundPayload(id, now: t0, context: ops) == Data("inkomend".utf8))
+        let queue = try DatabaseQueue(path: folder.appendingPathComponent("var/koerier.sqlite").path)
+        try queue.write {
+            try $0.execute(
+                sql:
+                    "UPDATE inbox SET payload = (SELECT payload FROM outbox WHERE message_id = ?), key_id = (SELECT key_id FROM outbox WHERE message_id = ?) WHERE message_id = ?",
+                arguments: [id, id, id])
+        }
+        #expect(throws: PayloadKeyRing.Failure.self) { try store.inboundPayload(id, now: t0, context: ops) }
+    }
+
+    /// With an audit key, a client's pseudonym comes from it: removing the oldest payload key
+    /// after a rotation leaves every pseudonym as it was.
+    @Test func pseudonymsSurvivePayloadKeyRotation() throws {
+        let folder = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let auditKeyFile = folder.appendingPathComponent("audit.key")
+        try AuditKey.createKeyFile(at: auditKeyFile)
+        let auditKey = try AuditKey.load(file: auditKeyFile)
+        let path = folder.appendingPathComponent("koerier.sqlite").path
+        let first = try MessageStores.embedded(
+            path: path, keys: try PayloadKeyRing(keys: [("k1", SymmetricKey(size: .bits256))]), auditKey: auditKey)
+        let before = first.clientReferencer.reference(bsn: "999990019")
+        let rotated = try MessageStores.embedded(
+            path: path, keys: try PayloadKeyRing(keys: [("k2", SymmetricKey(size: .bits256))]), auditKey: auditKey)
+        #expect(rotated.clientReferencer.reference(bsn: "999990019") == before)
+        #expect(rotated.clientReferencer.reference(bsn: "999990020") != before)
     }
 
     @Test func aKeyFileOthersCanReadIsRefused() throws {
