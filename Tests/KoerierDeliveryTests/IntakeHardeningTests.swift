@@ -51,9 +51,9 @@ import Testing
     @Test func sslyzeFindsNoWeakProtocolOrSuite() async throws {
         let centre = try ServeTests.Centre()
         try await centre.start()
-        let sslyze = try PythonTool.ensure(package: "sslyze", module: "sslyze")
+        let sslyze = try await ProcessRunner.offPool { try PythonTool.ensure(package: "sslyze", module: "sslyze") }
         let report = centre.rig.folder.appendingPathComponent("sslyze.json")
-        let result = try ProcessRunner.run(
+        let result = try await ProcessRunner.runOffPool(
             sslyze,
             [
                 "-m", "sslyze", "--sslv2", "--sslv3", "--tlsv1", "--tlsv1_1", "--tlsv1_2", "--tlsv1_3", "--cert",
@@ -78,10 +78,10 @@ import Testing
         #expect(!accepted("tls_1_3_cipher_suites").isEmpty)
     }
 
-    func slowClient(_ arguments: [String], centre: ServeTests.Centre) throws -> String {
+    func slowClient(_ arguments: [String], centre: ServeTests.Centre) async throws -> String {
         let port = centre.port
         let script = Repository.root.appendingPathComponent("Tests/Peers/slow_client.py").path
-        let result = try ProcessRunner.run(
+        let result = try await ProcessRunner.runOffPool(
             ProcessRunner.python,
             [script, arguments[0], "127.0.0.1", "\(port)", Self.anchors.path, try centre.rig.chainFile("gp").path, Self.key.path]
                 + arguments.dropFirst())
@@ -99,11 +99,11 @@ import Testing
         let centre = try ServeTests.Centre(extra: "  idle_timeout_seconds: 2\n  body_timeout_seconds: 3")
         try await centre.start()
         // No handshake at all; a request head a byte a second; a body a byte a second.
-        let silent = try slowClient(["silent"], centre: centre)
+        let silent = try await slowClient(["silent"], centre: centre)
         #expect(Self.closedByIdleTimeout(silent), "\(silent)")
-        let head = try slowClient(["head"], centre: centre)
+        let head = try await slowClient(["head"], centre: centre)
         #expect(Self.closedByIdleTimeout(head), "\(head)")
-        let body = try slowClient(["body"], centre: centre)
+        let body = try await slowClient(["body"], centre: centre)
         #expect(body == "status 408", "\(body)")
         // The listener still serves others.
         let referral = try Data(contentsOf: ServeTests.referral)
@@ -113,7 +113,7 @@ import Testing
     @Test func connectionsBeyondTheCapWaitUntilOneCloses() async throws {
         let centre = try ServeTests.Centre(extra: "  max_connections: 3")
         try await centre.start()
-        let said = try slowClient(["cap", "3"], centre: centre)
+        let said = try await slowClient(["cap", "3"], centre: centre)
         #expect(said == "extra refused; after one closed: ok", "\(said)")
     }
 

@@ -43,6 +43,20 @@ public enum ProcessRunner {
             stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// `run`, waited for on a thread of its own: a program that takes seconds (a scanner, a
+    /// slow client) must not hold one of the cooperative pool's few threads, which the
+    /// in-process listeners and schedulers of tests running beside it need.
+    public static func runOffPool(_ executable: String, _ arguments: [String]) async throws -> ProcessResult {
+        try await offPool { try run(executable, arguments) }
+    }
+
+    /// `body` on a thread of its own (blocking work a test waits for).
+    public static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
     /// The `koerier` binary that `swift test` built next to the test bundle.
     public static var koerierBinary: String { builtExecutable("koerier") }
     public static var benchBinary: String { builtExecutable("koerier-bench") }
