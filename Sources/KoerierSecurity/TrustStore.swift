@@ -146,3 +146,15 @@ extension TrustStore {
         }
     }
 }
+
+extension TrustStore {
+    /// A TLS peer's chain as it sent it (DER, leaf first), checked like a signer's: to an
+    /// anchor, valid now, and not revoked by the configured CRLs.
+    public func verifyPeer(chain: [Data], at date: Date = Date()) throws(SignatureError) {
+        let certificates = chain.compactMap(Certificate.parsedOnce(der:))
+        guard certificates.count == chain.count, let leaf = certificates.first else {
+            throw SignatureError(.untrustedChain, "the peer sent no certificate, or one that cannot be read")
+        }
+        try verifyChain(leaf: leaf, intermediates: Array(certificates.dropFirst()), at: date)
+    }
+}

@@ -36,7 +36,18 @@ public enum Gateway {
         let chainFile = try DeliveryAssembly.clientChainFile(configuration: configuration)
         let listener = MessageListener(
             host: serve.listenHost, port: serve.listenPort,
-            tls: ListenerTLS(certificateChain: chainFile, key: identity.key, clientAnchors: anchors),
+            tls: ListenerTLS(
+                certificateChain: chainFile, key: identity.key, clientAnchors: anchors,
+                // The current trust (reloaded with a new CRL): a revoked client fails the handshake.
+                clientCheck: { chain in
+                    do {
+                        try responder.value.verifier.trust.verifyPeer(chain: chain)
+                        return true
+                    } catch {
+                        logger.notice("a TLS client was refused", metadata: ["reason": "\(error)"])
+                        return false
+                    }
+                }),
             maxBodyBytes: configuration.maxMessageBytes,
             limits: ListenerLimits(
                 idleSeconds: serve.idleTimeoutSeconds, bodySeconds: serve.bodyTimeoutSeconds, maxConnections: serve.maxConnections)

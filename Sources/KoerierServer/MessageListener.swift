@@ -12,11 +12,26 @@ public struct ListenerTLS: Sendable {
     public let certificateChain: URL
     public let key: URL
     public let clientAnchors: URL
+    /// Checks a client's chain (DER, leaf first) in place of BoringSSL's own check: the
+    /// gateway's trust store with its CRLs, so a revoked client fails the handshake. Nil:
+    /// BoringSSL checks against `clientAnchors` alone.
+    public let clientCheck: (@Sendable ([Data]) -> Bool)?
 
-    public init(certificateChain: URL, key: URL, clientAnchors: URL) {
+    public init(certificateChain: URL, key: URL, clientAnchors: URL, clientCheck: (@Sendable ([Data]) -> Bool)? = nil) {
         self.certificateChain = certificateChain
         self.key = key
         self.clientAnchors = clientAnchors
+        self.clientCheck = clientCheck
+    }
+
+    func channelConfiguration() throws -> TLSChannelConfiguration {
+        guard let clientCheck else { return TLSChannelConfiguration(tlsConfiguration: try configuration()) }
+        return TLSChannelConfiguration(
+            tlsConfiguration: try configuration(),
+            customVerificationCallback: { certificates, promise in
+                let chain = certificates.compactMap { try? Data($0.toDERBytes()) }
+                promise.succeed(chain.count == certificates.count && clientCheck(chain) ? .certificateVerified : .failed)
+            })
     }
 
     func configuration() throws -> TLSConfiguration {
@@ -158,7 +173,8 @@ public struct MessageListener: Sendable {
         return Application(
             router: router,
             server: try .tls(
-                .http1(configuration: .init(idleTimeout: .seconds(Int64(limits.idleSeconds)))), tlsConfiguration: try tls.configuration()),
+                .http1(configuration: .init(idleTimeout: .seconds(Int64(limits.idleSeconds)))),
+                configuration: try tls.channelConfiguration()),
             configuration: .init(
                 address: .hostname(host, port: port), serverName: "koerier",
                 availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),

@@ -11,7 +11,7 @@ import KoerierXML
 /// gets a 400 with the reason; a readable one that fails a check gets a `rejected` receipt.
 public struct ReceiptingResponder: Sendable {
     let codec: MessageCodec
-    let verifier: SignatureVerifier
+    public let verifier: SignatureVerifier
     let signing: MessageSigning
     /// Stores an accepted message durably together with the receipt that will answer it
     /// (nil for a receipt, which gets no receipt): one transaction, before the answer.

@@ -117,6 +117,18 @@ import Testing
         #expect(said == "extra refused; after one closed: ok", "\(said)")
     }
 
+    /// The handshake checks the client's chain against the CRL too: the test hierarchy's
+    /// revoked certificate chains to the anchors, so only the CRL refuses it.
+    @Test func aRevokedClientCertificateFailsTheHandshake() async throws {
+        let centre = try ServeTests.Centre()
+        try await centre.start()
+        let referral = try Data(contentsOf: ServeTests.referral)
+        #expect(try centre.post(referral, as: "gp").status == 200)
+        let refused = try centre.post(referral, as: "revoked")
+        #expect(refused.status == 0, "\(refused)")  // no HTTP answer at all: the handshake failed
+        #expect(centre.log.contains("a TLS client was refused") && centre.log.contains("revoked"), "\(centre.log)")
+    }
+
     @Test func theDefaultBodyLimitIsFourMebibytes() async throws {
         let centre = try ServeTests.Centre()
         try await centre.start()
