@@ -31,7 +31,7 @@ public enum FileAccess {
     }
 
     /// Problems with one path (none when it does not exist yet: it will be made owner-only).
-    static func check(_ url: URL, what: String, forbidden: mode_t, fix: String) -> [Finding] {
+    public static func check(_ url: URL, what: String, forbidden: mode_t, fix: String) -> [Finding] {
         var status = stat()
         guard stat(url.path, &status) == 0 else { return [] }
         var found: [Finding] = []

@@ -16,6 +16,8 @@ struct CRLWatch: Service {
 
     func run() async throws {
         var seen = Self.fingerprint(file)
+        // Read again only when the file changes: a CRL says when it goes stale.
+        var nextUpdate = TrustStore.crlNextUpdate(file: file)
         var lastReload = Date()
         var warnedStale = false
         while !Task.isCancelled {
@@ -24,11 +26,12 @@ struct CRLWatch: Service {
             let now = Self.fingerprint(file)
             if now != seen || Date().timeIntervalSince(lastReload) >= refreshEvery {
                 logger.notice(now != seen ? "the CRL file changed: reloading trust" : "periodic CRL reload")
+                if now != seen { nextUpdate = TrustStore.crlNextUpdate(file: file) }
                 seen = now
                 lastReload = Date()
                 reload()
             }
-            let stale = TrustStore.crlNextUpdate(file: file).map { $0 < Date() } ?? true
+            let stale = nextUpdate.map { $0 < Date() } ?? true
             if stale, !warnedStale {
                 logger.error("the CRL is past its nextUpdate or unreadable: fetch a new one", metadata: ["file": "\(file.path)"])
             }

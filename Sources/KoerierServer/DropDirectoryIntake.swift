@@ -1,4 +1,5 @@
 import Foundation
+import KoerierConfig
 import KoerierModel
 import KoerierSecurity
 import KoerierWorkflow
@@ -41,14 +42,8 @@ public struct DropDirectoryIntake: Sendable {
         var status = stat()
         guard lstat(folder.path, &status) == 0 else { throw DropFolderError("\(folder.path): cannot read the drop folder") }
         guard status.st_mode & S_IFMT == S_IFDIR else { throw DropFolderError("\(folder.path): the drop folder is not a directory") }
-        guard status.st_uid == geteuid() else {
-            throw DropFolderError("\(folder.path): the drop folder belongs to uid \(status.st_uid), not to this daemon's uid \(geteuid())")
-        }
-        let mode = status.st_mode & 0o777
-        guard mode & 0o007 == 0 else {
-            throw DropFolderError(
-                "\(folder.path): the drop folder has mode \(String(mode, radix: 8)); others must have no access: chmod o-rwx \(folder.path)"
-            )
+        if let finding = FileAccess.check(folder, what: "the drop folder", forbidden: 0o007, fix: "chmod o-rwx").first {
+            throw DropFolderError("\(finding)")
         }
     }
 

@@ -27,7 +27,6 @@ public enum Gateway {
         let daemonLock = try DaemonLock.claim(storePath: configuration.storePath.path, role: "serve")
         defer { withExtendedLifetime(daemonLock) {} }
         let parts = try DeliveryAssembly.parts(configuration: configuration, store: store, codec: codec)
-        let verifier = parts.receipts.verifier
         let signing = parts.adapters.signing
         let serve = configuration.serve
         let accessPoint = "https://\(serve.listenHost):\(serve.listenPort)"

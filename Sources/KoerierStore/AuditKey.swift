@@ -17,17 +17,7 @@ public struct AuditKey: Sendable {
 
     /// Loads the key file; refuses one that group or others may read or write.
     public static func load(file: URL) throws -> AuditKey {
-        var status = stat()
-        guard stat(file.path, &status) == 0 else {
-            throw PayloadKeyRing.Failure(description: "\(file.path): cannot read the audit key file")
-        }
-        let mode = status.st_mode & 0o777
-        guard mode & 0o077 == 0 else {
-            throw PayloadKeyRing.Failure(
-                description:
-                    "\(file.path): the audit key file has mode \(String(mode, radix: 8)); it must be 600 (owner only): chmod 600 \(file.path)"
-            )
-        }
+        try PayloadKeyRing.requireOwnerOnly(file, what: "the audit key file")
         guard let text = try? String(contentsOf: file, encoding: .utf8),
             let bytes = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count == 32
         else {

@@ -26,20 +26,22 @@ public struct PayloadKeyRing: Sendable {
         self.keys = Dictionary(keys.map { ($0.id, $0.key.withUnsafeBytes { Data($0) }) }, uniquingKeysWith: { first, _ in first })
     }
 
+    /// Refuses a key file that group or others may read or write (payload and audit keys).
+    static func requireOwnerOnly(_ file: URL, what: String) throws {
+        var status = stat()
+        guard stat(file.path, &status) == 0 else { throw Failure(description: "\(file.path): cannot read \(what)") }
+        let mode = status.st_mode & 0o777
+        guard mode & 0o077 == 0 else {
+            throw Failure(
+                description: "\(file.path): \(what) has mode \(String(mode, radix: 8)); it must be 600 (owner only): chmod 600 \(file.path)"
+            )
+        }
+    }
+
     /// Loads a key file; refuses one that group or others may read or write.
     public static func load(file: URL) throws -> PayloadKeyRing {
         let path = file.path
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-            let permissions = attributes[.posixPermissions] as? NSNumber
-        else {
-            throw Failure(description: "\(path): cannot read the payload key file")
-        }
-        let mode = permissions.intValue & 0o777
-        guard mode & 0o077 == 0 else {
-            throw Failure(
-                description:
-                    "\(path): the payload key file has mode \(String(mode, radix: 8)); it must be 600 (owner only): chmod 600 \(path)")
-        }
+        try requireOwnerOnly(file, what: "the payload key file")
         guard let text = try? String(contentsOf: file, encoding: .utf8) else {
             throw Failure(description: "\(path): cannot read the payload key file")
         }

@@ -18,27 +18,14 @@ enum BenchPython {
         let python = folder.appendingPathComponent("bin/python").path
         if !FileManager.default.isExecutableFile(atPath: python) {
             FileHandle.standardError.write(Data("koerier-bench: making a Python environment for \(package) in \(folder.path)\n".utf8))
-            try run(system, ["-m", "venv", "--system-site-packages", folder.path], doing: "make the virtual environment (python3-venv)")
+            try BenchTool.run(
+                system, ["-m", "venv", "--system-site-packages", folder.path], doing: "make the virtual environment (python3-venv)")
         }
-        if (try? run(python, ["-c", "import \(module)"], doing: "")) == nil {
+        if (try? BenchTool.run(python, ["-c", "import \(module)"], doing: "")) == nil {
             FileHandle.standardError.write(Data("koerier-bench: installing \(package) into \(folder.path)\n".utf8))
-            try run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", package], doing: "install \(package)")
+            try BenchTool.run(
+                python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", package], doing: "install \(package)")
         }
         return python
-    }
-
-    private static func run(_ executable: String, _ arguments: [String], doing what: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CommandFailure("cannot \(what): \(String(decoding: message, as: UTF8.self).suffix(400))")
-        }
     }
 }

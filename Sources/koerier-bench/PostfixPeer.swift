@@ -26,13 +26,14 @@ final class PostfixPeer {
                 at: folder.appendingPathComponent(name), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         }
         // The master and its daemons write their lock and caches here as the postfix user.
-        try Self.run("/bin/chown", ["postfix", folder.appendingPathComponent("data").path])
+        try BenchTool.run(
+            "/bin/chown", ["postfix", folder.appendingPathComponent("data").path], doing: "give the postfix user its data folder")
         try writeConfiguration()
-        try Self.run("/usr/sbin/postfix", ["-c", configuration.path, "start"])
+        try BenchTool.run("/usr/sbin/postfix", ["-c", configuration.path, "start"], doing: "start the private Postfix instance")
     }
 
     deinit {
-        try? Self.run("/usr/sbin/postfix", ["-c", configuration.path, "stop"])
+        try? BenchTool.run("/usr/sbin/postfix", ["-c", configuration.path, "stop"], doing: "stop the private Postfix instance")
         if let sink, sink.isRunning { kill(sink.processIdentifier, SIGKILL) }
     }
 
@@ -52,12 +53,12 @@ final class PostfixPeer {
         self.sink = sink
         try Self.waitForListener(port: sinkPort)
         let start = DispatchTime.now().uptimeNanoseconds
-        try Self.run(
+        try BenchTool.run(
             "/usr/sbin/smtp-source",
             [
                 "-s", "\(sessions)", "-m", "\(count)", "-l", "\(size)", "-f", "bench@bench.localdomain", "-t", "peer@example.test",
                 "127.0.0.1:\(port)",
-            ])
+            ], doing: "relay mails with smtp-source")
         let deadline = Date().addingTimeInterval(120)
         while Self.delivered(log: sinkLog) < count {
             guard Date() < deadline else { throw CommandFailure("Postfix relayed only \(Self.delivered(log: sinkLog)) of \(count) mails") }
@@ -113,21 +114,6 @@ final class PostfixPeer {
         smtp_tls_security_level = none
 
         """.write(to: configuration.appendingPathComponent("main.cf"), atomically: true, encoding: .utf8)
-    }
-
-    private static func run(_ tool: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let detail = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CommandFailure("\(tool) \(arguments.joined(separator: " ")) failed: \(detail.prefix(300))")
-        }
     }
 
     private static func freePort() throws -> Int {

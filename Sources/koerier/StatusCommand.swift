@@ -28,11 +28,14 @@ struct StatusCommand: ParsableCommand {
             let dead = counts.filter { $0.state == .dead }.map(\.count).reduce(0, +)
             // A CRL past its nextUpdate no longer vouches for anything: say so, loudly.
             let crlNextUpdate = configuration.crl.flatMap(TrustStore.crlNextUpdate)
-            let crlAlarm: String? =
-                configuration.crl == nil
-                ? nil
-                : crlNextUpdate.map { $0 < now ? "the CRL is past its nextUpdate (\(iso($0))): fetch a new one" : nil }
-                    ?? "the CRL file cannot be read"
+            var crlAlarm: String?
+            if configuration.crl != nil {
+                if let crlNextUpdate {
+                    if crlNextUpdate < now { crlAlarm = "the CRL is past its nextUpdate (\(iso(crlNextUpdate))): fetch a new one" }
+                } else {
+                    crlAlarm = "the CRL file cannot be read"
+                }
+            }
             let oldestAge = summary.oldestPending.map { Int(now.timeIntervalSince($0)) }
             let inboundCounts = Dictionary(uniqueKeysWithValues: inbound.map { ($0.key.rawValue, $0.value) })
             if output.json {
