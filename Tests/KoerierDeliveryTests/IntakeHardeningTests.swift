@@ -17,15 +17,8 @@ import Testing
     ]
     static let goodSuites = ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-CHACHA20-POLY1305"]
 
-    /// `openssl s_client` with TLS 1.2 and exactly one suite: whether the handshake completed.
     static func handshakes(port: Int, suite: String) throws -> Bool {
-        let result = try ProcessRunner.run(
-            "/usr/bin/openssl",
-            [
-                "s_client", "-connect", "127.0.0.1:\(port)", "-tls1_2", "-cipher", "\(suite)@SECLEVEL=0", "-cert", certificate.path,
-                "-key", key.path,
-            ])
-        return result.stdout.contains("Cipher is \(suite)")
+        try ServeTests.handshakes(port: port, version: "tls1_2", cipher: suite, certificate: certificate, key: key)
     }
 
     @Test func onlyGoodTLS12SuitesAndTLS13AreAccepted() async throws {

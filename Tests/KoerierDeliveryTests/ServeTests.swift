@@ -137,9 +137,10 @@ import Testing
     }
 
     /// `openssl s_client` offering exactly one TLS version (and, for 1.1, the old suites
-    /// OpenSSL 3 hides): whether the handshake completed.
-    static func handshakes(port: Int, version: String, certificate: URL? = nil, key: URL? = nil) throws -> Bool {
-        var arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-\(version)", "-cipher", "DEFAULT@SECLEVEL=0"]
+    /// OpenSSL 3 hides), or with `cipher` only that suite: whether the handshake completed.
+    static func handshakes(port: Int, version: String, cipher: String = "DEFAULT", certificate: URL? = nil, key: URL? = nil) throws -> Bool
+    {
+        var arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-\(version)", "-cipher", "\(cipher)@SECLEVEL=0"]
         if let certificate, let key { arguments += ["-cert", certificate.path, "-key", key.path] }
         let result = try ProcessRunner.run("/usr/bin/openssl", arguments)
         return result.stdout.contains("Cipher is ") && !result.stdout.contains("Cipher is (NONE)")
