@@ -22,24 +22,27 @@ public enum AdapterDecision: Sendable {
 /// consent may be given or withdrawn while a letter waits.
 public protocol RecipientAdapter: Sendable {
     func derive(_ message: Message, bytes: Data, for recipient: Recipient) throws -> AdapterDecision
-    /// Why nothing may go to this recipient now (no consent), or nil.
-    func withheld(consent: ConsentRecord?) -> String?
+    /// Why nothing may go to this recipient now (no consent), or nil. `consent` is what is in
+    /// force for each trajectory of the letter's transaction (`TrajectoryStore.consents`).
+    func withheld(consent: [ConsentVersion], for recipient: Recipient) -> String?
 }
 
 extension RecipientAdapter {
     /// Both steps at once: the consent check first, then what may be sent.
-    public func prepare(_ message: Message, bytes: Data, for recipient: Recipient, consent: ConsentRecord?) throws -> AdapterDecision {
-        if let reason = withheld(consent: consent) { return .block(reason) }
+    public func prepare(_ message: Message, bytes: Data, for recipient: Recipient, consent: [ConsentVersion]) throws -> AdapterDecision {
+        if let reason = withheld(consent: consent, for: recipient) { return .block(reason) }
         return try derive(message, bytes: bytes, for: recipient)
     }
 }
 
-/// Clinical content for a recipient type that needs the client's consent.
-struct ConsentRequired {
-    let type: RecipientType
-    func withheld(consent: ConsentRecord?) -> String? {
-        guard let consent, consent.allowed.contains(type) else {
-            return "no-consent: the client's consent record does not list \(type.rawValue)"
+/// Content for a party that needs the client's consent: the consent in force for the
+/// letter's trajectory must name this directory entry. A letter of no trajectory, or of a
+/// transaction whose trajectories disagree, goes to nobody who needs consent.
+enum ConsentRequired {
+    static func withheld(consent: [ConsentVersion], for recipient: Recipient) -> String? {
+        guard !consent.isEmpty else { return "no-consent: the letter belongs to no trajectory with recorded consent" }
+        if let narrower = consent.first(where: { !$0.allows(recipient.id) }) {
+            return "no-consent: trajectory \(narrower.trajectoryID)'s consent (version \(narrower.version)) does not name \(recipient.id)"
         }
         return nil
     }
@@ -64,7 +67,7 @@ public struct AdapterSet: Sendable {
 /// The referring GP (or, from a practice's gateway, the centre) gets the full signed
 /// message as it was queued, provided it is addressed to them.
 struct AddresseeAdapter: RecipientAdapter {
-    func withheld(consent: ConsentRecord?) -> String? { nil }
+    func withheld(consent: [ConsentVersion], for recipient: Recipient) -> String? { nil }
 
     func derive(_ message: Message, bytes: Data, for recipient: Recipient) throws -> AdapterDecision {
         if let problem = Addressing.mismatch(message.envelope.receiver, recipient) { return .block("misaddressed: \(problem)") }
@@ -78,7 +81,9 @@ struct ConsentedClinicalAdapter: RecipientAdapter {
     let type: RecipientType
     let signing: MessageSigning
 
-    func withheld(consent: ConsentRecord?) -> String? { ConsentRequired(type: type).withheld(consent: consent) }
+    func withheld(consent: [ConsentVersion], for recipient: Recipient) -> String? {
+        ConsentRequired.withheld(consent: consent, for: recipient)
+    }
 
     func derive(_ message: Message, bytes: Data, for recipient: Recipient) throws -> AdapterDecision {
         guard case .returnLetter(var letter) = message else {
@@ -127,7 +132,9 @@ struct ParticipationAdapter: RecipientAdapter {
     let type: RecipientType
     let signing: MessageSigning
 
-    func withheld(consent: ConsentRecord?) -> String? { ConsentRequired(type: type).withheld(consent: consent) }
+    func withheld(consent: [ConsentVersion], for recipient: Recipient) -> String? {
+        ConsentRequired.withheld(consent: consent, for: recipient)
+    }
 
     func derive(_ message: Message, bytes: Data, for recipient: Recipient) throws -> AdapterDecision {
         switch message {

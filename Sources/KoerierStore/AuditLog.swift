@@ -8,6 +8,8 @@ public struct AuditEvent: Sendable, Equatable {
         case enqueue, send, deliver, acknowledge, receive, read, export, retry, cancel, block, dead, purge
         /// A phase letter recorded for a trajectory; a receipt this gateway signed and kept.
         case phase, receipt
+        /// A new version of a trajectory's consent.
+        case consent
     }
 
     public var kind: Kind

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import KoerierModel
 
-/// Receipt matching and the consent register.
+/// Receipt matching.
 extension SQLiteMessageStore {
     /// The payload of a leased record, for sending it. Not a separate audit entry: the
     /// lease's `send` entry records this access.
@@ -131,47 +131,6 @@ extension SQLiteMessageStore {
                 let digest: String = row["sent_digest"]
             else { return nil }
             return (try Self.record(row), digest)
-        }
-    }
-
-    public func recordConsent(_ consent: ConsentRecord, now: Date, context: AuditContext) throws {
-        try write(addsData: true) { db in
-            try Self.upsertConsent(consent, at: now, in: db)
-            try AuditChain.append(
-                AuditEvent(
-                    kind: .receive, actor: context.actor, onBehalfOf: context.onBehalfOf,
-                    clientReference: consent.clientReference, messageID: consent.sourceMessageID,
-                    accessPoint: context.accessPoint, outcome: "consent recorded"), at: now, in: db)
-        }
-    }
-
-    /// A client's consent, replacing any earlier one, inside the caller's transaction.
-    static func upsertConsent(_ consent: ConsentRecord, at now: Date, in db: Database) throws {
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO consent (client_ref, allowed, recorded_on, source_message_id, updated_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (client_ref) DO UPDATE SET allowed = excluded.allowed, recorded_on = excluded.recorded_on,
-                    source_message_id = excluded.source_message_id, updated_at = excluded.updated_at
-                """
-        ).execute(arguments: [
-            consent.clientReference, consent.allowed.map(\.rawValue).sorted().joined(separator: ","),
-            consent.recordedOn, consent.sourceMessageID, now.timeIntervalSince1970,
-        ])
-    }
-
-    public func consent(clientReference: String) throws -> ConsentRecord? {
-        try read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT * FROM consent WHERE client_ref = ?"), arguments: [clientReference])
-            else {
-                return nil
-            }
-            let allowed: String = row["allowed"]
-            return ConsentRecord(
-                clientReference: clientReference,
-                allowed: Set(allowed.split(separator: ",").compactMap { RecipientType(rawValue: String($0)) }),
-                recordedOn: row["recorded_on"], sourceMessageID: row["source_message_id"])
         }
     }
 }

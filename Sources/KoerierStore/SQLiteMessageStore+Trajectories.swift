@@ -40,7 +40,7 @@ extension SQLiteMessageStore {
     }
 
     public func receiveReferral(
-        _ message: InboundMessage, referrerRecipientID: String?, consent: ConsentRecord, transactionID: String,
+        _ message: InboundMessage, referrerRecipientID: String?, consent: ConsentGrant, transactionID: String,
         now: Date, context: AuditContext
     ) throws -> (trajectory: TrajectoryRecord, duplicate: Bool) {
         let sealed = try seal(message.payload, boundTo: message.messageID.value)
@@ -63,11 +63,12 @@ extension SQLiteMessageStore {
                     VALUES (?, ?, ?, ?, ?, ?)
                     """
             ).execute(
-                arguments: [id, transactionID, consent.clientReference, referrerRecipientID, time, time])
+                arguments: [id, transactionID, message.clientReference ?? "", referrerRecipientID, time, time])
             let trajectoryID = db.lastInsertedRowID
-            var recorded = consent
-            recorded.sourceMessageID = id
-            try Self.upsertConsent(recorded, at: now, in: db)
+            var grant = consent
+            grant.source = id
+            try Self.insertConsent(
+                grant, trajectory: trajectoryID, clientReference: message.clientReference, at: now, context: context, in: db)
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM trajectory WHERE id = ?"), arguments: [trajectoryID])
             else {
                 throw StoreError("trajectory vanished")

@@ -229,6 +229,7 @@ final class SQLiteMessageStore: MessageStore {
             // v6's lane index is a prefix of v8's: every outbox write kept both up to date.
             try db.drop(index: "outbox_lane_due")
         }
+        migrateConsent(&migrator)
         return migrator
     }
 

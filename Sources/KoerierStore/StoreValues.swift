@@ -171,18 +171,36 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public init(_ description: String) { self.description = description }
 }
 
-/// A client's consent, as the delivery adapters read it; keyed by the client reference
-/// (never the BSN).
-public struct ConsentRecord: Sendable, Equatable {
-    public var clientReference: String
-    public var allowed: Set<RecipientType>
+/// What one source (a verified referral, a signed consent document) grants: the parties,
+/// named by their directory id, that may hear about one trajectory. Never a recipient type:
+/// a directory entry added later is not covered by an earlier grant.
+public struct ConsentGrant: Sendable, Equatable {
+    public var parties: Set<String>
+    /// The date the client gave it (as recorded in the source).
     public var recordedOn: String
-    public var sourceMessageID: String
+    /// The referral's message id, or the consent document's id.
+    public var source: String
 
-    public init(clientReference: String, allowed: Set<RecipientType>, recordedOn: String, sourceMessageID: String) {
-        self.clientReference = clientReference
-        self.allowed = allowed
+    public init(parties: Set<String>, recordedOn: String, source: String) {
+        self.parties = parties
         self.recordedOn = recordedOn
-        self.sourceMessageID = sourceMessageID
+        self.source = source
     }
+}
+
+/// One version of a trajectory's consent; the highest version is the one in force.
+public struct ConsentVersion: Sendable, Equatable {
+    public let trajectoryID: Int64
+    public let version: Int
+    public let grant: ConsentGrant
+    public let recordedAt: Date
+
+    public init(trajectoryID: Int64, version: Int, grant: ConsentGrant, recordedAt: Date) {
+        self.trajectoryID = trajectoryID
+        self.version = version
+        self.grant = grant
+        self.recordedAt = recordedAt
+    }
+
+    public func allows(_ party: String) -> Bool { grant.parties.contains(party) }
 }

@@ -46,9 +46,7 @@ public struct IntakeProcessor: Sendable {
                 InboundMessage(
                     messageID: referral.envelope.messageID, kind: .referral, sender: sender, payload: bytes, clientReference: reference),
                 referrerRecipientID: referrer,
-                consent: ConsentRecord(
-                    clientReference: reference, allowed: Set(referral.consent.allowed),
-                    recordedOn: referral.consent.recordedOn.description, sourceMessageID: referral.envelope.messageID.value),
+                consent: ReferralConsent.grant(referral, directory: directory),
                 transactionID: referral.envelope.transactionID.value, now: Date(), context: actor)
         case .receipt:
             do {

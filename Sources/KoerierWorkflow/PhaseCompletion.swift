@@ -7,7 +7,7 @@ import KoerierXML
 
 /// A phase of a trajectory is complete: build the return letter from the trajectory and the
 /// practitioner's report, sign it, and queue it for the referring GP (found in the
-/// directory, never typed in) and for every other party the client's consent allows
+/// directory, never typed in) and for every party the trajectory's consent names
 /// (their adapters decide what they see). Nothing is queued unless the whole letter passes
 /// the schema and rule gate. A phase completed before sends nothing again, unless it is an
 /// amendment, which goes out as a correction of the earlier letter.
@@ -91,7 +91,9 @@ public struct PhaseCompletion: Sendable {
                     + problems.problems.map { "  report → letter line \($0)" }.joined(separator: "\n"))
         }
 
-        let consent = try store.consent(clientReference: trajectory.clientReference)
+        // Only parties the trajectory's consent names, and only as the version in force says.
+        let consent = try store.consent(trajectory: id)
+        let allowed = consent?.grant.parties ?? []
         var targets: [Recipient] = [referrer]
         var skipped: [(String, String)] = []
         if let named = report.recipients {
@@ -99,31 +101,26 @@ public struct PhaseCompletion: Sendable {
                 guard let recipient = directory[recipientID] else {
                     throw PhaseError("recipients: no '\(recipientID)' in the recipient directory")
                 }
+                guard allowed.contains(recipientID) else {
+                    throw PhaseError(
+                        "recipients: '\(recipientID)' is not a party trajectory \(id)'s consent"
+                            + (consent.map { " (version \($0.version))" } ?? "") + " names; nothing queued")
+                }
                 targets.append(recipient)
             }
         } else {
-            for type in RecipientType.allCases where type != .huisarts && consent?.allowed.contains(type) == true {
-                let candidates = directory.recipients.values.filter { $0.type == type }
-                if candidates.count == 1 {
-                    targets.append(candidates[0])
-                } else if candidates.count > 1 {
-                    skipped.append(
-                        (type.rawValue, "\(candidates.count) recipients of this type in the directory; name one in the report's recipients")
-                    )
+            for party in allowed.sorted() where party != referrer.id {
+                guard let recipient = directory[party] else {
+                    skipped.append((party, "consented party no longer in the recipient directory"))
+                    continue
                 }
+                targets.append(recipient)
             }
         }
         // Every recipient's copy is built and signed now, and queued with the rest of this step.
         let queue = LetterQueue(adapters: AdapterSet(signing: signing))
-        var outbound: [OutboundMessage] = []
-        for target in targets {
-            if target.type != .huisarts, consent?.allowed.contains(target.type) != true {
-                skipped.append((target.id, "no consent for \(target.type.rawValue)"))
-                continue
-            }
-            outbound.append(
-                try queue.outbound(
-                    .returnLetter(letter), bytes: signed, to: target, urgency: .routine, clientReference: trajectory.clientReference))
+        let outbound = try targets.map {
+            try queue.outbound(.returnLetter(letter), bytes: signed, to: $0, urgency: .routine, clientReference: trajectory.clientReference)
         }
         let queued = zip(outbound, try store.enqueueBatch(outbound, now: now, context: context)).map { ($0.recipientID, $1.record) }
         try store.recordPhaseLetter(

@@ -70,8 +70,8 @@ public struct PhaseReport: Decodable, Sendable {
     let goals: [GoalValue]?
     let adviceToReferrer: String
     let nextStep: String
-    /// Recipient ids besides the referrer; default: the one directory entry of each type
-    /// the client's consent allows.
+    /// Recipient ids besides the referrer, each one the trajectory's consent names (any
+    /// other is refused); default: every party the consent in force names.
     public let recipients: [String]?
 
     /// Reads a report; errors name the field (`soep.subjective.text is missing`).

@@ -75,10 +75,13 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         let sample = try Data(contentsOf: configuration.samplesDirectory.appendingPathComponent("signed/return-letter-fase-2-rsa.xml"))
         guard case .returnLetter(let template) = try codec.decode(sample) else { throw CommandFailure("the sample is not a return letter") }
         let reference = store.clientReferencer.reference(bsn: template.patient.bsn.digits)
-        try store.recordConsent(
-            ConsentRecord(
-                clientReference: reference, allowed: [.werkgever], recordedOn: "2026-01-12",
-                sourceMessageID: MessageID.generate().value), now: Date(), context: context)
+        // The letters' trajectory, whose consent names the employer (the referral's bytes stand in).
+        let consent = try store.receiveReferral(
+            InboundMessage(messageID: .generate(), kind: .referral, sender: "bench", payload: sample, clientReference: reference),
+            referrerRecipientID: "gp", consent: ConsentGrant(parties: ["employer"], recordedOn: "2026-01-12", source: ""),
+            transactionID: template.envelope.transactionID.value, now: Date(), context: context
+        ).trajectory.id
+        let consentInForce = try store.consent(trajectory: consent).map { [$0] } ?? []
         print("signing \(messages * 2) distinct letters …")
         let letters = try (0..<(messages * 2)).map { _ -> Data in
             var letter = template
@@ -102,12 +105,11 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         else {
             throw CommandFailure("bench directory incomplete")
         }
-        let consent = ConsentRecord(clientReference: reference, allowed: [.werkgever], recordedOn: "2026-01-12", sourceMessageID: "bench")
         let notices = try mailLetters.map { bytes -> Data in
             guard case .returnLetter(let letter) = try codec.decode(bytes),
                 case .send(let outgoing) = try parts.adapters.adapter(for: .werkgever).prepare(
                     .returnLetter(letter), bytes: bytes,
-                    for: employer, consent: consent)
+                    for: employer, consent: consentInForce)
             else { throw CommandFailure("cannot prepare a notice") }
             return try MailComposer.mail(
                 from: benchConfiguration.delivery.mailFrom, to: smtpTarget.mailbox, messageID: outgoing.messageID.value,

@@ -1,46 +1,67 @@
 import ArgumentParser
 import Foundation
-import KoerierModel
+import KoerierDelivery
+import KoerierSecurity
 import KoerierStore
-import KoerierXML
+import KoerierWorkflow
 
 struct ConsentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "consent",
-        abstract: "Record a client's consent (which recipient types may hear about them) from a referral.",
+        abstract: "Record a new version of a trajectory's consent from a signed consent document.",
         discussion: """
-            Reads the referral's consent record (validated first) and stores it under the client's \
-            pseudonymous reference; the delivery adapters read it before anything goes to a \
-            bedrijfsarts, ggz, werkgever or sociaal-domein recipient. A later referral replaces it.
+            Consent is kept per trajectory and per party (directory id), versioned. A referral \
+            records version 1 of its own trajectory when it arrives; a consent document from \
+            the record system records the next version of the trajectory it names. The \
+            document is JSON ({"document_id": UUID, "trajectory": N, "recorded_on": \
+            "YYYY-MM-DD", "parties": ["directory-id", …]}) with a detached CMS signature \
+            (`openssl cms -sign -binary -outform DER`) by a certificate of this centre's \
+            organisation that chains to trust.anchors; an empty list withdraws consent. \
+            Every version is audited; letters waiting for a party it no longer names are \
+            blocked at their next attempt.
             """,
         subcommands: [Import.self]
     )
 
     struct Import: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "import", abstract: "Record the consent in a referral.")
+        static let configuration = CommandConfiguration(commandName: "import", abstract: "Verify and record a consent document.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: ArgumentHelp("The referral (XML).", valueName: "FILE"))
+        @Argument(help: ArgumentHelp("The consent document (JSON).", valueName: "FILE"))
         var file: String
+        @Option(help: ArgumentHelp("Its detached CMS signature (DER or PEM).", valueName: "FILE"))
+        var signature: String
 
         func run() throws {
             try Output.reportingFailures {
-                let (configuration, codec) = try global.loadCodec()
-                let (_, message) = try global.readMessage(file, codec: codec, refusal: "no consent recorded")
-                guard case .referral(let referral) = message else {
-                    throw CommandFailure("\(file): no consent recorded: a \(message.kind.rawValue) carries no consent record")
+                let (configuration, store) = try global.openStore()
+                guard let anchors = configuration.trustAnchors, let identity = configuration.identity else {
+                    throw CommandFailure(
+                        "\(configuration.file.path): 'trust.anchors' and 'identity' are needed to check a consent document",
+                        exitCode: .configurationError)
                 }
-                let (_, store) = try global.openStore(configuration)
-                let reference = store.clientReferencer.reference(bsn: referral.patient.bsn.digits)
-                try storeOperation {
-                    try store.recordConsent(
-                        ConsentRecord(
-                            clientReference: reference, allowed: Set(referral.consent.allowed),
-                            recordedOn: referral.consent.recordedOn.description,
-                            sourceMessageID: referral.envelope.messageID.value),
-                        now: Date(), context: CLIContext.audit)
+                guard let content = FileManager.default.contents(atPath: file) else {
+                    throw CommandFailure("\(file): cannot read the file")
                 }
-                let allowed = referral.consent.allowed.map(\.rawValue).sorted()
-                print("consent recorded for client \(reference): \(allowed.isEmpty ? "none" : allowed.joined(separator: ", "))")
+                guard let detached = FileManager.default.contents(atPath: signature) else {
+                    throw CommandFailure("\(signature): cannot read the file")
+                }
+                guard let own = DetachedSignature.certificate(file: identity.certificate) else {
+                    throw CommandFailure(
+                        "\(identity.certificate.path): cannot read the gateway's certificate", exitCode: .configurationError)
+                }
+                let consent = ConsentImport(
+                    store: store, directory: try RecipientDirectory.load(file: configuration.recipientsFile),
+                    trust: try TrustStore(anchorsFile: anchors, crlFile: configuration.crl), ownCertificate: own)
+                let version: ConsentVersion
+                do {
+                    version = try consent.record(content, signature: detached, context: CLIContext.audit)
+                } catch let refusal as ConsentImportError {
+                    throw CommandFailure("\(file): no consent recorded: \(refusal)")
+                }
+                let parties = version.grant.parties.sorted()
+                print(
+                    "trajectory \(version.trajectoryID): consent version \(version.version): "
+                        + (parties.isEmpty ? "no party" : parties.joined(separator: ", ")))
             }
         }
     }

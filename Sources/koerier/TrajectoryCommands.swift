@@ -48,9 +48,10 @@ struct TrajectoryCommand: ParsableCommand {
                 let (_, store) = try global.openStore()
                 guard let trajectory = try storeOperation({ try store.trajectory(id) }) else { throw CommandFailure("no trajectory \(id)") }
                 let letters = try storeOperation { try store.phaseLetters(of: id) }
-                let consent = try storeOperation { try store.consent(clientReference: trajectory.clientReference) }
+                let consent = try storeOperation { try store.consent(trajectory: id) }
                 var object = trajectory.json
-                object["consent"] = consent.map { $0.allowed.map(\.rawValue).sorted() } ?? []
+                object["consent"] = consent.map { $0.grant.parties.sorted() } ?? []
+                object["consent_version"] = consent?.version ?? 0
                 object["letters"] = try letters.map { letter -> [String: Any] in
                     let records = try store.records(sentOrQueuedMessageID: letter.messageID)
                     return [
@@ -64,7 +65,8 @@ struct TrajectoryCommand: ParsableCommand {
                     "trajectory \(trajectory.id): referral \(trajectory.referralMessageID), referrer \(trajectory.referrerRecipientID ?? "(not in directory)")"
                 )
                 print(
-                    "phase: \(trajectory.currentPhase ?? "none completed"); consent: \((object["consent"] as? [String])?.joined(separator: ", ") ?? "")"
+                    "phase: \(trajectory.currentPhase ?? "none completed"); consent (version \(consent?.version ?? 0)): "
+                        + ((object["consent"] as? [String]).map { $0.isEmpty ? "no party" : $0.joined(separator: ", ") } ?? "")
                 )
                 for letter in letters {
                     let records = try store.records(sentOrQueuedMessageID: letter.messageID)

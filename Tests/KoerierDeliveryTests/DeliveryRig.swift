@@ -26,6 +26,7 @@ final class DeliveryRig: @unchecked Sendable {
     var identity = "centre"
     /// The TEST ONLY hierarchy's keys are checked out mode 644: daemons warn instead of refusing.
     var testMode = true
+    private var consentTrajectory: Int64?
 
     init() throws {
         folder = try Repository.temporaryDirectory()
@@ -127,12 +128,23 @@ final class DeliveryRig: @unchecked Sendable {
         return try store.enqueue(outbound, now: Date(), context: Self.context).record
     }
 
-    func recordConsent(bsn: String, allowed: Set<RecipientType>) throws {
-        try store.recordConsent(
-            ConsentRecord(
-                clientReference: store.clientReferencer.reference(bsn: bsn), allowed: allowed,
-                recordedOn: "2026-01-12", sourceMessageID: MessageID.generate().value),
-            now: Date(), context: Self.context)
+    /// The signed samples' trajectory (transaction ZD20260302007), opened on first use by a
+    /// referral whose consent names nobody; each call records its next consent version.
+    @discardableResult
+    func grantConsent(_ parties: Set<String>) throws -> ConsentVersion {
+        let grant = ConsentGrant(parties: parties, recordedOn: "2026-01-12", source: MessageID.generate().value)
+        if let trajectory = consentTrajectory {
+            return try store.recordConsent(grant, trajectory: trajectory, now: Date(), context: Self.context)
+        }
+        let referral = try Data(contentsOf: Repository.signedSamples.appendingPathComponent("referral-huisarts-rsa.xml"))
+        let opened = try store.receiveReferral(
+            InboundMessage(
+                messageID: .generate(), kind: .referral, sender: "test", payload: referral,
+                clientReference: store.clientReferencer.reference(bsn: "999990019")),
+            referrerRecipientID: nil, consent: ConsentGrant(parties: [], recordedOn: "2026-01-12", source: ""),
+            transactionID: "ZD20260302007", now: Date(), context: Self.context)
+        consentTrajectory = opened.trajectory.id
+        return try store.recordConsent(grant, trajectory: opened.trajectory.id, now: Date(), context: Self.context)
     }
 
     // MARK: Peers

@@ -219,7 +219,7 @@ import Testing
         #expect(received.all.isEmpty)
 
         // With the client's consent for bedrijfsarts the next letter goes, and is acknowledged.
-        try rig.recordConsent(bsn: "999990019", allowed: [.bedrijfsarts])
+        try rig.grantConsent(["arbo"])
         let second = try rig.enqueue("return-letter-afsluiting-ecdsa.xml", to: "arbo", type: .bedrijfsarts)
         #expect(try await rig.worker().deliverDue().handled[.acknowledged] == 1)
         #expect(try rig.store.record(second.id)?.state == .acknowledged)
@@ -251,7 +251,7 @@ import Testing
         try rig.configure(recipients: Self.arbo(port: port))
         let record = try rig.enqueue("return-letter-afsluiting-ecdsa.xml", to: "arbo", type: .bedrijfsarts)
         #expect(try await rig.worker().deliverDue().handled == [.blocked: 1])
-        try rig.recordConsent(bsn: "999990019", allowed: [.bedrijfsarts])
+        try rig.grantConsent(["arbo"])
         let retry = try ProcessRunner.koerier(["retry", "\(record.id)", "--config", rig.folder.appendingPathComponent("koerier.yaml").path])
         #expect(retry.exitCode == 0, "\(retry.stderr)")
         #expect(try rig.store.auditEntries(limit: 1).first?.event.kind == .retry)
@@ -276,7 +276,7 @@ import Testing
             return answer
         }
         try rig.configure(recipients: Self.arbo(port: port), delivery: "  total_timeout_seconds: 2\n")
-        try rig.recordConsent(bsn: "999990019", allowed: [.bedrijfsarts])
+        try rig.grantConsent(["arbo"])
         // Addressed to the GP: the occupational physician gets a re-addressed, re-signed copy.
         let record = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "arbo", type: .bedrijfsarts)
         let copyID = try #require(record.preparedMessageID)

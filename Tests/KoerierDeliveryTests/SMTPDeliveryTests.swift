@@ -76,7 +76,7 @@ import Testing
         let rig = try DeliveryRig()
         let sink = try rig.startSMTPSink()
         try rig.configure(recipients: Self.employer(port: sink.port, type: type.rawValue))
-        try rig.recordConsent(bsn: "999990019", allowed: [type])
+        try rig.grantConsent(["employer"])
         let queued = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer", type: type)
 
         #expect(try await rig.worker().deliverDue().handled[.delivered] == 1)
@@ -123,7 +123,7 @@ import Testing
         let rig = try DeliveryRig()
         let sink = try rig.startSMTPSink()
         try rig.configure(recipients: Self.employer(port: sink.port))
-        try rig.recordConsent(bsn: "999990019", allowed: [.werkgever])
+        try rig.grantConsent(["employer"])
         let queued = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer", type: .werkgever)
         _ = try await rig.worker().deliverDue()
         let notice = try Self.attachment(of: try Self.openMail(try #require(rig.mails(in: sink.mailbox).first), in: rig.folder))
@@ -161,7 +161,7 @@ import Testing
         #expect(try rig.store.record(noConsent.id)?.state == .blocked)
         #expect(try rig.store.record(noConsent.id)?.lastError?.hasPrefix("no-consent") == true)
 
-        try rig.recordConsent(bsn: "999990019", allowed: [.sociaalDomein])
+        try rig.grantConsent(["wijkteam"])
         let noCertificate = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "wijkteam", type: .sociaalDomein)
         _ = try await rig.worker().deliverDue()
         #expect(try rig.store.record(noCertificate.id)?.state == .blocked)
@@ -173,7 +173,7 @@ import Testing
         let rig = try DeliveryRig()
         let plain = try rig.startSMTPSink(plain: true)
         try rig.configure(recipients: Self.employer(port: plain.port))
-        try rig.recordConsent(bsn: "999990019", allowed: [.werkgever])
+        try rig.grantConsent(["employer"])
         let queued = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer", type: .werkgever)
         _ = try await rig.worker().deliverDue()
         let record = try #require(try rig.store.record(queued.id))
@@ -188,7 +188,7 @@ import Testing
         let refusing = try rig.startSMTPSink(reply: "550")
         let busy = try rig.startSMTPSink(reply: "451")
         try rig.configure(recipients: Self.employer(port: refusing.port) + Self.employer(port: busy.port, id: "employer-busy"))
-        try rig.recordConsent(bsn: "999990019", allowed: [.werkgever])
+        try rig.grantConsent(["employer", "employer-busy"])
         let refused = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer", type: .werkgever)
         let delayed = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer-busy", type: .werkgever)
         _ = try await rig.worker().deliverDue()
@@ -209,7 +209,7 @@ import Testing
             Self.employer(port: sink.port, id: id) + "      username: koerier\n      password_file: \(password.path)\n\n"
         }
         try rig.configure(recipients: entry("employer", right) + entry("employer-wrong", wrong))
-        try rig.recordConsent(bsn: "999990019", allowed: [.werkgever])
+        try rig.grantConsent(["employer", "employer-wrong"])
         let good = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer", type: .werkgever)
         let bad = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer-wrong", type: .werkgever)
         _ = try await rig.worker().deliverDue()

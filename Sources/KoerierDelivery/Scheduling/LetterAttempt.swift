@@ -46,8 +46,10 @@ struct LetterAttempt: Sendable {
         }
         let payload = try store.deliveryPayload(of: record.id)
         let adapter = parts.adapters.adapter(for: recipient.type)
-        let consent = try record.clientReference.flatMap { try store.consent(clientReference: $0) }
-        if let reason = adapter.withheld(consent: consent) { return finish(record, lease, Transition(to: .blocked, error: reason)) }
+        let consent = try store.consents(transactionID: record.transactionID)
+        if let reason = adapter.withheld(consent: consent, for: recipient) {
+            return finish(record, lease, Transition(to: .blocked, error: reason))
+        }
         let letter: OutgoingMessage
         if let preparedID = record.preparedMessageID, let kind = MessageKind(rawValue: record.kind) {
             // Decided and signed at enqueue: these bytes, on every attempt.

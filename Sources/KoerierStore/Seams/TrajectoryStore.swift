@@ -3,9 +3,9 @@ import Foundation
 /// Trajectories, the letters their phases produced, and the clients' consent.
 public protocol TrajectoryStore: Sendable {
     /// Stores an arrived referral and, if it is new, opens its trajectory and records its
-    /// consent: one transaction, so an accepted referral always has both.
+    /// consent (version 1): one transaction, so an accepted referral always has both.
     func receiveReferral(
-        _ message: InboundMessage, referrerRecipientID: String?, consent: ConsentRecord, transactionID: String,
+        _ message: InboundMessage, referrerRecipientID: String?, consent: ConsentGrant, transactionID: String,
         now: Date, context: AuditContext
     ) throws -> (trajectory: TrajectoryRecord, duplicate: Bool)
 
@@ -17,8 +17,14 @@ public protocol TrajectoryStore: Sendable {
     /// Records a phase's letter and moves the trajectory to that phase.
     func recordPhaseLetter(_ letter: PhaseLetter, now: Date, context: AuditContext) throws
 
-    /// Records (or replaces) a client's consent: which recipient types may hear about them.
-    func recordConsent(_ consent: ConsentRecord, now: Date, context: AuditContext) throws
+    /// Records a new version of one trajectory's consent, audited with its parties. The
+    /// same source again changes nothing and returns the version it made.
+    func recordConsent(_ grant: ConsentGrant, trajectory: Int64, now: Date, context: AuditContext) throws -> ConsentVersion
 
-    func consent(clientReference: String) throws -> ConsentRecord?
+    /// The consent in force for a trajectory, or nil before any.
+    func consent(trajectory: Int64) throws -> ConsentVersion?
+
+    /// The consent in force for every trajectory of a transaction (a letter names its
+    /// transaction; a forwarded referral may have opened a second trajectory under it).
+    func consents(transactionID: String) throws -> [ConsentVersion]
 }
