@@ -25,7 +25,7 @@ public enum FileAccess {
         }
         var keys = [configuration.payloadKeyFile] + secrets
         if let auditKey = configuration.auditKeyFile { keys.append(auditKey) }
-        if let identity = configuration.identity { keys.append(identity.key) }
+        if let identity = configuration.identity { keys += identity.keyFiles }
         for key in keys { found += check(key, what: "a secret", forbidden: 0o077, fix: "chmod 600") }
         return found
     }

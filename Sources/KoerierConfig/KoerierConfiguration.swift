@@ -59,7 +59,23 @@ public struct KoerierConfiguration: Sendable {
         public var controlGroup: String?
     }
 
+    /// This gateway's keys. `key`/`certificate`/`chain` sign XML (messages, receipts, audit
+    /// checkpoints) and are the default for the other purposes; `tls` (mutual TLS, both
+    /// directions) and `smime` (signing mail) may each have a key of their own, so that
+    /// one compromised or rotated key does not take the others with it.
     public struct Identity: Sendable {
+        public let key: URL
+        public let certificate: URL
+        public let chain: URL?
+        public let tls: KeyMaterial
+        public let smime: KeyMaterial
+
+        /// Every distinct private key file, for the file checks.
+        public var keyFiles: [URL] { [key, tls.key, smime.key].reduce(into: []) { if !$0.contains($1) { $0.append($1) } } }
+    }
+
+    /// A private key with its certificate and the intermediates that go with it.
+    public struct KeyMaterial: Sendable, Equatable {
         public let key: URL
         public let certificate: URL
         public let chain: URL?
@@ -146,11 +162,21 @@ public struct KoerierConfiguration: Sendable {
         storeMinimumFreeBytes = Int64(try store?.integer("min_free_mb", range: 0...(1 << 20)) ?? 32) << 20
         recipientsFile = resolve(try fields.string("recipients") ?? "recipients.yaml")
         if let identity = try fields.section("identity") {
-            try identity.rejectUnknown(allowed: ["key", "certificate", "chain"])
-            self.identity = Identity(
+            try identity.rejectUnknown(allowed: ["key", "certificate", "chain", "tls", "smime"])
+            let signing = KeyMaterial(
                 key: resolve(try identity.requiredString("key")),
                 certificate: resolve(try identity.requiredString("certificate")),
                 chain: try identity.string("chain").map(resolve))
+            func purpose(_ name: String) throws -> KeyMaterial {
+                guard let section = try identity.section(name) else { return signing }
+                try section.rejectUnknown(allowed: ["key", "certificate", "chain"])
+                return KeyMaterial(
+                    key: resolve(try section.requiredString("key")), certificate: resolve(try section.requiredString("certificate")),
+                    chain: try section.string("chain").map(resolve))
+            }
+            self.identity = Identity(
+                key: signing.key, certificate: signing.certificate, chain: signing.chain, tls: try purpose("tls"),
+                smime: try purpose("smime"))
         } else {
             identity = nil
         }

@@ -26,12 +26,13 @@ public enum DeliveryAssembly {
             }
             return data
         }
-        let certificate = try read(identity.certificate)
-        let chain = try identity.chain.map(read)
-        let mailSigner = try SMIMESigner(keyPEM: try read(identity.key), certificatePEM: certificate, chainPEM: chain)
+        let mailSigner = try SMIMESigner(
+            keyPEM: try read(identity.smime.key), certificatePEM: try read(identity.smime.certificate),
+            chainPEM: try identity.smime.chain.map(read))
         let credentials = ClientCredentials(
-            certificateChain: try clientChainFile(certificate: certificate, chain: chain, next: configuration.storePath),
-            key: identity.key)
+            certificateChain: try clientChainFile(
+                certificate: try read(identity.tls.certificate), chain: try identity.tls.chain.map(read), next: configuration.storePath),
+            key: identity.tls.key)
         let timeouts = TransportTimeouts(
             connect: configuration.delivery.connectTimeoutSeconds, total: configuration.delivery.totalTimeoutSeconds)
         let receipts = ReceiptCheck(codec: codec, verifier: verifier)
@@ -61,14 +62,13 @@ public enum DeliveryAssembly {
                 drainTimeout: TimeInterval(min(delivery.totalTimeoutSeconds, 30))))
     }
 
-    /// This gateway's certificate followed by its intermediates, as one PEM file.
+    /// This gateway's TLS certificate followed by its intermediates, as one PEM file.
     public static func clientChainFile(configuration: KoerierConfiguration) throws -> URL {
-        guard let identity = configuration.identity,
-            let certificate = FileManager.default.contents(atPath: identity.certificate.path)
+        guard let tls = configuration.identity?.tls, let certificate = FileManager.default.contents(atPath: tls.certificate.path)
         else {
-            throw DeliveryFailure("\(configuration.file.path): cannot read 'identity.certificate'")
+            throw DeliveryFailure("\(configuration.file.path): cannot read the TLS certificate ('identity.tls' or 'identity')")
         }
-        let chain = identity.chain.flatMap { FileManager.default.contents(atPath: $0.path) }
+        let chain = tls.chain.flatMap { FileManager.default.contents(atPath: $0.path) }
         return try clientChainFile(certificate: certificate, chain: chain, next: configuration.storePath)
     }
 

@@ -36,7 +36,7 @@ public enum Gateway {
         let listener = MessageListener(
             host: serve.listenHost, port: serve.listenPort,
             tls: ListenerTLS(
-                certificateChain: chainFile, key: identity.key, clientAnchors: anchors,
+                certificateChain: chainFile, key: identity.tls.key, clientAnchors: anchors,
                 // The current trust (reloaded with a new CRL): a revoked client fails the handshake.
                 clientCheck: { chain in
                     do {

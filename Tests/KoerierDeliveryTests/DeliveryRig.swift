@@ -24,6 +24,8 @@ final class DeliveryRig: @unchecked Sendable {
     private var sinks: [Process] = []
     /// The test PKI party this gateway is (its key signs, its certificate is the TLS client).
     var identity = "centre"
+    /// Test PKI parties with keys of their own per purpose (`tls`, `smime`); else `identity`'s.
+    var purposeKeys: [String: String] = [:]
     /// The TEST ONLY hierarchy's keys are checked out mode 644: daemons warn instead of refusing.
     var testMode = true
     private var consentTrajectory: Int64?
@@ -71,6 +73,14 @@ final class DeliveryRig: @unchecked Sendable {
           key: \(pki.appendingPathComponent("\(identity).key").path)
           certificate: \(pki.appendingPathComponent("\(identity).pem").path)
           chain: \(pki.appendingPathComponent("chain.pem").path)
+        \(purposeKeys.sorted { $0.key < $1.key }.map { purpose, party in
+            """
+              \(purpose):
+                key: \(pki.appendingPathComponent("\(party).key").path)
+                certificate: \(pki.appendingPathComponent("\(party).pem").path)
+                chain: \(pki.appendingPathComponent("chain.pem").path)
+            """
+        }.joined(separator: "\n"))
         delivery:
         \(deliverySection.joined(separator: "\n"))
         \(extra.dropFirst(overrides.count).joined(separator: "\n"))

@@ -7,14 +7,17 @@ import Testing
 /// itself is owner-only whatever the caller's umask.
 @Suite(.serialized) struct FileAccessTests {
     /// A rig outside test mode whose identity key is a copy in the rig's own folder.
-    static func strictRig() throws -> DeliveryRig {
+    /// `purposeKeys` as `DeliveryRig.purposeKeys`, those parties' files copied too.
+    static func strictRig(purposeKeys: [String: String] = [:]) throws -> DeliveryRig {
         let rig = try DeliveryRig()
         let pki = rig.folder.appendingPathComponent("pki")
         try FileManager.default.createDirectory(at: pki, withIntermediateDirectories: true)
-        for name in ["centre.key", "centre.pem", "chain.pem", "ca.pem", "crl.pem"] {
+        let parties = Set(["centre"] + purposeKeys.values)
+        for name in parties.flatMap({ ["\($0).key", "\($0).pem"] }) + ["chain.pem", "ca.pem", "crl.pem"] {
             try FileManager.default.copyItem(at: Repository.pki.appendingPathComponent(name), to: pki.appendingPathComponent(name))
         }
         rig.pki = pki
+        rig.purposeKeys = purposeKeys
         rig.testMode = false
         // The store lives in the rig's folder, made with the test runner's umask.
         try chmod(rig.folder, 0o700)
