@@ -16,12 +16,13 @@ public struct ControlSocket: Sendable {
     let path: String
     let group: String?
     let store: any MessageStore
-    let phases: PhaseCompletion
+    /// The current phase completion (a reload brings a new directory and signer).
+    let phases: @Sendable () -> PhaseCompletion
     let logger: Logger
     let enqueued: @Sendable () -> Void
 
     public init(
-        path: String, group: String?, store: any MessageStore, phases: PhaseCompletion, logger: Logger,
+        path: String, group: String?, store: any MessageStore, phases: @escaping @Sendable () -> PhaseCompletion, logger: Logger,
         enqueued: @escaping @Sendable () -> Void = {}
     ) {
         self.path = path
@@ -60,8 +61,9 @@ public struct ControlSocket: Sendable {
                 let report = try PhaseReport.decode(Data(buffer: body))
                 let audit = AuditContext(actor: person.actor, onBehalfOf: onBehalfOf, accessPoint: "control socket (pid \(person.pid))")
                 // Store, libxml2 and xmlsec work: on the store's executor, off the cooperative pool.
+                let completion = phases()
                 let outcome = try await store.executor.run {
-                    try phases.complete(trajectory: id, phase: phase, report: report, amend: amend, context: audit)
+                    try completion.complete(trajectory: id, phase: phase, report: report, amend: amend, context: audit)
                 }
                 if !outcome.queued.isEmpty { enqueued() }
                 return AdminListener.json(

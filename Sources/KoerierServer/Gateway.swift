@@ -33,6 +33,7 @@ public enum Gateway {
         let responder = Reloadable(
             IntakeWiring.responder(parts: parts, store: store, codec: codec, logger: logger, accessPoint: accessPoint))
         let chainFile = try DeliveryAssembly.clientChainFile(configuration: configuration)
+        let listenerCredentials = ListenerCredentials()
         let listener = MessageListener(
             host: serve.listenHost, port: serve.listenPort,
             tls: ListenerTLS(
@@ -46,7 +47,7 @@ public enum Gateway {
                         logger.notice("a TLS client was refused", metadata: ["reason": "\(error)"])
                         return false
                     }
-                }),
+                }, replacement: listenerCredentials),
             maxBodyBytes: configuration.maxMessageBytes,
             limits: ListenerLimits(
                 idleSeconds: serve.idleTimeoutSeconds, bodySeconds: serve.bodyTimeoutSeconds, maxConnections: serve.maxConnections)
@@ -74,27 +75,33 @@ public enum Gateway {
             trustsUnsigned: serve.dropFolderTrusted, maxBytes: configuration.maxMessageBytes)
         // Replaced by each reload, as the responder is: new trust and CRL reach the drop folder too.
         let drop = Reloadable(dropFolder.intake(parts))
+        let phases = Reloadable(PhaseCompletion(store: store, directory: parts.directory, codec: codec, signing: signing))
         let reload = ReloadSignal {
             do {
                 let fresh = try KoerierConfiguration.load(path: configuration.file.path)
                 let freshParts = try DeliveryAssembly.parts(configuration: fresh, store: store, codec: codec)
+                if let tls = fresh.identity?.tls {
+                    try listenerCredentials.replace(
+                        certificateChain: try DeliveryAssembly.clientChainFile(configuration: fresh), key: tls.key)
+                }
                 responder.value = IntakeWiring.responder(
                     parts: freshParts, store: store, codec: codec, logger: logger, accessPoint: accessPoint)
                 worker.reload(freshParts)
                 drop.value = dropFolder.intake(freshParts)
-                logger.notice("reloaded: configuration, recipient directory, keys, certificates and trust")
+                phases.value = PhaseCompletion(
+                    store: store, directory: freshParts.directory, codec: codec, signing: freshParts.adapters.signing)
+                logger.notice("reloaded: configuration, recipient directory, keys, certificates (the listener's own too) and trust")
             } catch {
                 logger.error("reload refused; the running configuration stays", metadata: ["reason": "\(error)"])
             }
         }
         defer { withExtendedLifetime(reload) {} }
-        let phases = PhaseCompletion(store: store, directory: parts.directory, codec: codec, signing: signing)
         try FileManager.default.createDirectory(
             at: serve.controlSocket.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let admin = AdminListener(
             host: serve.adminHost, port: serve.adminPort, store: store, registry: registry, logger: logger, crl: configuration.crl)
         let control = ControlSocket(
-            path: serve.controlSocket.path, group: serve.controlGroup, store: store, phases: phases, logger: logger,
+            path: serve.controlSocket.path, group: serve.controlGroup, store: store, phases: { phases.value }, logger: logger,
             enqueued: { worker.wake() })
         // The daemon lock makes this the only `serve` on the store: leases still held under
         // this owner belong to a run that was killed, and go back to the queue now.

@@ -16,12 +16,19 @@ public struct ListenerTLS: Sendable {
     /// gateway's trust store with its CRLs, so a revoked client fails the handshake. Nil:
     /// BoringSSL checks against `clientAnchors` alone.
     public let clientCheck: (@Sendable ([Data]) -> Bool)?
+    /// The certificate and key a reload put in place of `certificateChain` and `key`; each new
+    /// handshake takes the current ones (connections already open keep theirs).
+    let replacement: ListenerCredentials?
 
-    public init(certificateChain: URL, key: URL, clientAnchors: URL, clientCheck: (@Sendable ([Data]) -> Bool)? = nil) {
+    public init(
+        certificateChain: URL, key: URL, clientAnchors: URL, clientCheck: (@Sendable ([Data]) -> Bool)? = nil,
+        replacement: ListenerCredentials? = nil
+    ) {
         self.certificateChain = certificateChain
         self.key = key
         self.clientAnchors = clientAnchors
         self.clientCheck = clientCheck
+        self.replacement = replacement
     }
 
     func channelConfiguration() throws -> TLSChannelConfiguration {
@@ -45,8 +52,30 @@ public struct ListenerTLS: Sendable {
         // Clients are verified against our anchors; they have no host name to check.
         configuration.certificateVerification = .noHostnameVerification
         configuration.trustRoots = .file(clientAnchors.path)
+        if let replacement {
+            configuration.sslContextCallback = { _, promise in promise.succeed(replacement.override) }
+        }
         return configuration
     }
+}
+
+/// A listener's own certificate chain and key as last (re)loaded. Until the first
+/// replacement, handshakes use the listener's configuration unchanged.
+public final class ListenerCredentials: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current = NIOSSLContextConfigurationOverride.noChanges
+
+    public init() {}
+
+    /// Reads both files; a file that does not load changes nothing and throws.
+    public func replace(certificateChain: URL, key: URL) throws {
+        var loaded = NIOSSLContextConfigurationOverride()
+        loaded.certificateChain = try NIOSSLCertificate.fromPEMFile(certificateChain.path).map { .certificate($0) }
+        loaded.privateKey = .privateKey(try NIOSSLPrivateKey(file: key.path, format: .pem))
+        lock.withLock { current = loaded }
+    }
+
+    var override: NIOSSLContextConfigurationOverride { lock.withLock { current } }
 }
 
 extension ListenerTLS {

@@ -417,6 +417,44 @@ import Testing
         #expect(process.isRunning && health == 200)
     }
 
+    /// The certificate the intake listener presents to a client (openssl s_client with the GP's).
+    static func serverCertificate(port: Int) throws -> Data? {
+        let pki = Repository.pki
+        let result = try ProcessRunner.run(
+            "/usr/bin/openssl",
+            [
+                "s_client", "-connect", "127.0.0.1:\(port)", "-cert", pki.appendingPathComponent("gp.pem").path, "-key",
+                pki.appendingPathComponent("gp.key").path,
+            ])
+        return Certificate.loadPEM(Data(result.stdout.utf8)).first?.der
+    }
+
+    /// SIGHUP reaches the listener's own certificate and key too: the next handshake
+    /// presents the new ones, without a restart.
+    @Test func sighupGivesTheListenerItsNewCertificate() async throws {
+        let centre = try Centre()
+        try await centre.start()
+        let process = try #require(centre.process)
+        func certificate(_ party: String) throws -> Data? {
+            Certificate.loadPEM(try Data(contentsOf: Repository.pki.appendingPathComponent("\(party).pem"))).first?.der
+        }
+        #expect(try Self.serverCertificate(port: centre.port) == (try certificate("centre")))
+
+        let file = URL(fileURLWithPath: centre.config)
+        let pki = Repository.pki
+        let chainLine = "  chain: \(pki.appendingPathComponent("chain.pem").path)\n"
+        let text = try String(contentsOf: file, encoding: .utf8)
+        let range = try #require(text.range(of: chainLine))
+        try text.replacingCharacters(
+            in: range,
+            with: chainLine + "  tls:\n    key: \(pki.appendingPathComponent("centre-ec.key").path)\n"
+                + "    certificate: \(pki.appendingPathComponent("centre-ec.pem").path)\n    chain: \(pki.appendingPathComponent("chain.pem").path)\n"
+        ).write(to: file, atomically: true, encoding: .utf8)
+        kill(process.processIdentifier, SIGHUP)
+        try await Polling.until("the reload") { centre.log.contains("reloaded: configuration") }
+        #expect(try Self.serverCertificate(port: centre.port) == (try certificate("centre-ec")), "\(centre.log)")
+    }
+
     @Test func aSecondDaemonOnTheSameStoreRefusesToStart() async throws {
         let centre = try Centre()
         try await centre.start()
