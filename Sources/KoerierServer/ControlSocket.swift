@@ -7,28 +7,29 @@ import KoerierWorkflow
 import Logging
 import NIOCore
 
-/// State-changing operations of a running gateway (phase completions), over a Unix domain
-/// socket: mode 0660 with the configured group, so only the daemon's user and that group
-/// may connect, and the kernel tells who did (SO_PEERCRED). Every operation is audited with
-/// that person and on whose behalf they acted (`On-Behalf-Of`). JSON bodies only. The
-/// loopback HTTP admin port keeps only `/health` and `/metrics`.
+/// State-changing operations of a running gateway (phase completions, retry, cancel,
+/// consent), over a Unix domain socket: mode 0660 with the configured group, so only the
+/// daemon's user and that group may connect, and the kernel tells who did (SO_PEERCRED).
+/// Every operation is audited with that person and on whose behalf they acted
+/// (`On-Behalf-Of`). JSON bodies only. The loopback HTTP admin port keeps only `/health`
+/// and `/metrics`.
 public struct ControlSocket: Sendable {
     let path: String
     let group: String?
     let store: any MessageStore
-    /// The current phase completion (a reload brings a new directory and signer).
-    let phases: @Sendable () -> PhaseCompletion
+    /// The current operations (a reload brings a new directory, signer and trust).
+    let operations: @Sendable () -> ControlOperations
     let logger: Logger
     let enqueued: @Sendable () -> Void
 
     public init(
-        path: String, group: String?, store: any MessageStore, phases: @escaping @Sendable () -> PhaseCompletion, logger: Logger,
-        enqueued: @escaping @Sendable () -> Void = {}
+        path: String, group: String?, store: any MessageStore, operations: @escaping @Sendable () -> ControlOperations,
+        logger: Logger, enqueued: @escaping @Sendable () -> Void = {}
     ) {
         self.path = path
         self.group = group
         self.store = store
-        self.phases = phases
+        self.operations = operations
         self.logger = logger
         self.enqueued = enqueued
     }
@@ -37,48 +38,7 @@ public struct ControlSocket: Sendable {
         try Self.removeStaleSocket(path)
         let groupID = try group.map(Self.groupID)
         let router = Router(context: PeerRequestContext.self)
-        let store = store
-        let phases = phases
-        let enqueued = enqueued
-        router.post("/v1/trajectories/{id}/phases") { request, context -> Response in
-            guard let person = await Self.peer(of: context.channel) else {
-                return AdminListener.json(403, ["error": "the caller's credentials cannot be read"])
-            }
-            guard request.headers[.contentType]?.hasPrefix("application/json") == true else {
-                return AdminListener.json(415, ["error": "the body must be JSON (Content-Type: application/json)"])
-            }
-            guard let id = context.parameters.get("id", as: Int64.self) else {
-                return AdminListener.json(404, ["error": "no such trajectory"])
-            }
-            guard let phaseName = request.uri.queryParameters.get("phase"), let phase = Phase(rawValue: phaseName) else {
-                return AdminListener.json(
-                    400, ["error": "?phase= must be one of \(Phase.allCases.map(\.rawValue).joined(separator: ", "))"])
-            }
-            let amend = request.uri.queryParameters.get("amend") == "true"
-            let onBehalfOf = request.headers.first { $0.name.canonicalName == "on-behalf-of" }?.value
-            let body = try await request.body.collect(upTo: 1 << 20)
-            do {
-                let report = try PhaseReport.decode(Data(buffer: body))
-                let audit = AuditContext(actor: person.actor, onBehalfOf: onBehalfOf, accessPoint: "control socket (pid \(person.pid))")
-                // Store, libxml2 and xmlsec work: on the store's executor, off the cooperative pool.
-                let completion = phases()
-                let outcome = try await store.executor.run {
-                    try completion.complete(trajectory: id, phase: phase, report: report, amend: amend, context: audit)
-                }
-                if !outcome.queued.isEmpty { enqueued() }
-                return AdminListener.json(
-                    201,
-                    [
-                        "letter": outcome.letterID,
-                        "queued": outcome.queued.map { ["recipient": $0.recipient, "record": $0.record.id] },
-                        "skipped": outcome.skipped.map { ["recipient": $0.recipient, "reason": $0.reason] },
-                    ])
-            } catch let error as PhaseError {
-                return AdminListener.json(error.description.contains("already completed") ? 409 : 422, ["error": error.description])
-            } catch {
-                return AdminListener.json(500, ["error": "\(error)"])
-            }
-        }
+        ControlRoutes(store: store, operations: operations, enqueued: enqueued).add(to: router)
         var quiet = logger
         quiet.logLevel = .warning
         let path = path

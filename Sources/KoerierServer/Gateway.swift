@@ -27,7 +27,6 @@ public enum Gateway {
         let daemonLock = try DaemonLock.claim(storePath: configuration.storePath.path, role: "serve")
         defer { withExtendedLifetime(daemonLock) {} }
         let parts = try DeliveryAssembly.parts(configuration: configuration, store: store, codec: codec)
-        let signing = parts.adapters.signing
         let serve = configuration.serve
         let accessPoint = "https://\(serve.listenHost):\(serve.listenPort)"
         let responder = Reloadable(
@@ -75,7 +74,7 @@ public enum Gateway {
             trustsUnsigned: serve.dropFolderTrusted, maxBytes: configuration.maxMessageBytes)
         // Replaced by each reload, as the responder is: new trust and CRL reach the drop folder too.
         let drop = Reloadable(dropFolder.intake(parts))
-        let phases = Reloadable(PhaseCompletion(store: store, directory: parts.directory, codec: codec, signing: signing))
+        let operations = Reloadable(try ControlWiring.operations(parts: parts, store: store, codec: codec))
         let reload = ReloadSignal {
             do {
                 let fresh = try KoerierConfiguration.load(path: configuration.file.path)
@@ -88,8 +87,7 @@ public enum Gateway {
                     parts: freshParts, store: store, codec: codec, logger: logger, accessPoint: accessPoint)
                 worker.reload(freshParts)
                 drop.value = dropFolder.intake(freshParts)
-                phases.value = PhaseCompletion(
-                    store: store, directory: freshParts.directory, codec: codec, signing: freshParts.adapters.signing)
+                operations.value = try ControlWiring.operations(parts: freshParts, store: store, codec: codec)
                 logger.notice("reloaded: configuration, recipient directory, keys, certificates (the listener's own too) and trust")
             } catch {
                 logger.error("reload refused; the running configuration stays", metadata: ["reason": "\(error)"])
@@ -101,7 +99,7 @@ public enum Gateway {
         let admin = AdminListener(
             host: serve.adminHost, port: serve.adminPort, store: store, registry: registry, logger: logger, crl: configuration.crl)
         let control = ControlSocket(
-            path: serve.controlSocket.path, group: serve.controlGroup, store: store, phases: { phases.value }, logger: logger,
+            path: serve.controlSocket.path, group: serve.controlGroup, store: store, operations: { operations.value }, logger: logger,
             enqueued: { worker.wake() })
         // The daemon lock makes this the only `serve` on the store: leases still held under
         // this owner belong to a run that was killed, and go back to the queue now.

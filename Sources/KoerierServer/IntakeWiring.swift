@@ -63,6 +63,18 @@ struct DropFolderWiring: Sendable {
 }
 
 /// A value that a reload replaces while readers on other threads use it.
+/// The control socket's operations from the delivery parts, made at start and on every reload.
+enum ControlWiring {
+    static func operations(parts: DeliveryWorker.Parts, store: any MessageStore, codec: MessageCodec) throws -> ControlOperations {
+        let signing = parts.adapters.signing
+        return ControlOperations(
+            phases: PhaseCompletion(store: store, directory: parts.directory, codec: codec, signing: signing),
+            consent: ConsentImport(
+                store: store, directory: parts.directory, trust: parts.receipts.verifier.trust,
+                ownCertificate: signing.signer.identity.certificate))
+    }
+}
+
 final class Reloadable<Value: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var current: Value

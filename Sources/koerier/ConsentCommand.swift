@@ -26,6 +26,7 @@ struct ConsentCommand: ParsableCommand {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "import", abstract: "Verify and record a consent document.")
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var control: ControlOptions
         @Argument(help: ArgumentHelp("The consent document (JSON).", valueName: "FILE"))
         var file: String
         @Option(help: ArgumentHelp("Its detached CMS signature (DER or PEM).", valueName: "FILE"))
@@ -33,7 +34,26 @@ struct ConsentCommand: ParsableCommand {
 
         func run() throws {
             try Output.reportingFailures {
-                let (configuration, store) = try global.openStore()
+                let configuration = try global.loadConfiguration()
+                guard let content = FileManager.default.contents(atPath: file) else {
+                    throw CommandFailure("\(file): cannot read the file")
+                }
+                guard let detached = FileManager.default.contents(atPath: signature) else {
+                    throw CommandFailure("\(signature): cannot read the file")
+                }
+                let request = ["document": content.base64EncodedString(), "signature": detached.base64EncodedString()]
+                let answer: [String: Any]?
+                do {
+                    answer = try control.viaDaemon(configuration, "/v1/consent", json: request)
+                } catch let refusal as CommandFailure {
+                    throw CommandFailure("\(file): no consent recorded: \(refusal.description)")
+                }
+                if let answer {
+                    return Self.report(
+                        trajectory: "\(answer["trajectory"] ?? "?")", version: "\(answer["version"] ?? "?")",
+                        parties: answer["parties"] as? [String] ?? [])
+                }
+                let (_, store) = try global.openStore(configuration)
                 guard let anchors = configuration.trustAnchors, let identity = configuration.identity else {
                     throw CommandFailure(
                         "\(configuration.file.path): 'trust.anchors' and 'identity' are needed to check a consent document",
@@ -58,11 +78,13 @@ struct ConsentCommand: ParsableCommand {
                 } catch let refusal as ConsentImportError {
                     throw CommandFailure("\(file): no consent recorded: \(refusal)")
                 }
-                let parties = version.grant.parties.sorted()
-                print(
-                    "trajectory \(version.trajectoryID): consent version \(version.version): "
-                        + (parties.isEmpty ? "no party" : parties.joined(separator: ", ")))
+                Self.report(trajectory: "\(version.trajectoryID)", version: "\(version.version)", parties: version.grant.parties.sorted())
             }
+        }
+
+        static func report(trajectory: String, version: String, parties: [String]) {
+            print(
+                "trajectory \(trajectory): consent version \(version): " + (parties.isEmpty ? "no party" : parties.joined(separator: ", ")))
         }
     }
 }

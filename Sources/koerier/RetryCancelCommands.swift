@@ -12,6 +12,7 @@ struct RetryCommand: ParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var control: ControlOptions
 
     @Flag(help: "Retry every dead record.")
     var dead = false
@@ -25,7 +26,14 @@ struct RetryCommand: ParsableCommand {
 
     func run() throws {
         try Output.reportingFailures {
-            let (_, store) = try global.openStore()
+            let configuration = try global.loadConfiguration()
+            if let answer = try control.viaDaemon(configuration, dead ? "/v1/records/retry-dead" : "/v1/records/\(id!)/retry") {
+                let moved = (answer["records"] as? [[String: Any]]) ?? [answer]
+                for record in moved { print("\(record["record"] ?? "?") \(record["message"] ?? "?"): queued again") }
+                if moved.isEmpty { print("no dead records") }
+                return
+            }
+            let (_, store) = try global.openStore(configuration)
             let ids =
                 try dead
                 ? storeOperation { try store.records(state: .dead, recipientType: nil, since: nil, limit: 1_000_000).map(\.id) } : [id!]
@@ -44,13 +52,18 @@ struct CancelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Cancel a record that has not been sent yet.")
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var control: ControlOptions
 
     @Argument(help: "The record id.")
     var id: Int64
 
     func run() throws {
         try Output.reportingFailures {
-            let (_, store) = try global.openStore()
+            let configuration = try global.loadConfiguration()
+            if let answer = try control.viaDaemon(configuration, "/v1/records/\(id)/cancel") {
+                return print("\(answer["record"] ?? "?") \(answer["message"] ?? "?"): cancelled")
+            }
+            let (_, store) = try global.openStore(configuration)
             let record = try storeOperation { try store.transition(id, Transition(to: .cancelled), now: Date(), context: CLIContext.audit) }
             print("\(record.id) \(record.messageID): cancelled")
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KoerierConfig
 import KoerierDelivery
 import KoerierModel
 import KoerierSecurity
@@ -100,6 +101,7 @@ struct PhaseCommand: ParsableCommand {
                 """
         )
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var control: ControlOptions
         @Argument(help: "The trajectory id.") var trajectory: Int64
         @Option(help: "intake, fase-1, fase-2, fase-3 or afsluiting.") var phase: String
         @Option(help: ArgumentHelp("The practitioner's report (JSON).", valueName: "REPORT.json")) var report: String
@@ -113,6 +115,16 @@ struct PhaseCommand: ParsableCommand {
                 let (configuration, codec) = try global.loadCodec()
                 guard let data = FileManager.default.contents(atPath: report) else {
                     throw CommandFailure("\(report): cannot read the file")
+                }
+                if let answer = try viaDaemon(configuration, report: data) {
+                    print("letter \(answer["letter"] ?? "?") (\(phase)\(amend ? ", correction" : "")):")
+                    for queued in answer["queued"] as? [[String: Any]] ?? [] {
+                        print("  queued for \(queued["recipient"] ?? "?") as record \(queued["record"] ?? "?")")
+                    }
+                    for skipped in answer["skipped"] as? [[String: Any]] ?? [] {
+                        print("  not for \(skipped["recipient"] ?? "?"): \(skipped["reason"] ?? "?")")
+                    }
+                    return
                 }
                 guard let identity = configuration.identity else {
                     throw CommandFailure("\(configuration.file.path): 'identity' is needed to sign letters", exitCode: .configurationError)
@@ -137,6 +149,19 @@ struct PhaseCommand: ParsableCommand {
                 } catch let error as PhaseError {
                     throw CommandFailure("\(report): \(error.description)")
                 }
+            }
+        }
+
+        /// The report as the daemon takes it (the same JSON, over the control socket).
+        private func viaDaemon(_ configuration: KoerierConfiguration, report data: Data) throws -> [String: Any]? {
+            guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw CommandFailure("\(report): not a JSON object")
+            }
+            do {
+                return try control.viaDaemon(
+                    configuration, "/v1/trajectories/\(trajectory)/phases?phase=\(phase)\(amend ? "&amend=true" : "")", json: json)
+            } catch let refusal as CommandFailure {
+                throw CommandFailure("\(report): \(refusal.description)")
             }
         }
     }

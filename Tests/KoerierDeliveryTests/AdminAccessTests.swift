@@ -37,4 +37,42 @@ import Testing
         #expect(entries.first?["on_behalf_of"] as? String == "behandelaar J. Jansen")
         #expect((entries.first?["access_point"] as? String)?.hasPrefix("control socket (pid ") == true)
     }
+
+    /// The CLI's own state changes (retry, cancel, consent, phase completion) go to a running
+    /// daemon's socket too: the audit log names the person and on whose behalf, not only the
+    /// daemon's user; a refusal is the daemon's reason and exit 1.
+    @Test func theCLIsStateChangesGoThroughARunningDaemonsSocket() async throws {
+        // The GP is down: after its first attempt the letter waits (retrying) for ten minutes.
+        let centre = try ServeTests.Centre(delivery: "  first_retry_seconds: 600\n  max_retry_seconds: 600\n")
+        try await centre.start()
+        #expect(try centre.post(try Data(contentsOf: ServeTests.referral), as: "gp").status == 200)
+        let config = centre.config
+        let phase = try ProcessRunner.koerier([
+            "phase", "complete", "1", "--phase", "intake", "--report", ServeTests.reports.appendingPathComponent("intake.json").path,
+            "--on-behalf-of", "behandelaar J. Jansen", "--config", config,
+        ])
+        #expect(phase.exitCode == 0 && phase.stdout.contains("queued for gp-de-linde as record 1"), "\(phase.stdout)\(phase.stderr)")
+        try await Polling.until("the first attempt to fail") { try centre.rig.store.record(1)?.state == .retrying }
+        let cancel = try ProcessRunner.koerier(["cancel", "1", "--on-behalf-of", "secretariaat", "--config", config])
+        #expect(cancel.exitCode == 0 && cancel.stdout.hasPrefix("1 ") && cancel.stdout.hasSuffix(": cancelled\n"), "\(cancel.stderr)")
+        let again = try ProcessRunner.koerier(["retry", "1", "--config", config])
+        #expect(again.exitCode == 1 && again.stderr.contains("cancelled"), "a cancelled record stays cancelled: \(again.stderr)")
+        let trajectory = try #require(try centre.rig.store.trajectories(limit: 1).first?.id)
+        let document = try ConsentTests.signedDocument(
+            in: centre.rig.folder, name: "consent", trajectory: trajectory, parties: [], signer: "centre")
+        let consent = try ProcessRunner.koerier([
+            "consent", "import", document.document.path, "--signature", document.signature.path, "--on-behalf-of", "cliënt", "--config",
+            config,
+        ])
+        #expect(consent.exitCode == 0 && consent.stdout == "trajectory \(trajectory): consent version 2: no party\n", "\(consent.stderr)")
+
+        let login = String(cString: getpwuid(geteuid()).pointee.pw_name)
+        let entries = try centre.audit()
+        for (kind, behalf) in [("phase", "behandelaar J. Jansen"), ("cancel", "secretariaat"), ("consent", "cliënt")] {
+            let entry = entries.last { $0["event"] as? String == kind && $0["on_behalf_of"] != nil }
+            #expect(entry?["actor"] as? String == "uid \(geteuid()) (\(login))", "\(kind): \(String(describing: entry))")
+            #expect(entry?["on_behalf_of"] as? String == behalf)
+            #expect((entry?["access_point"] as? String)?.hasPrefix("control socket (pid ") == true, "\(kind)")
+        }
+    }
 }
