@@ -25,6 +25,8 @@ public protocol RecipientAdapter: Sendable {
     /// Why nothing may go to this recipient now (no consent), or nil. `consent` is what is in
     /// force for each trajectory of the letter's transaction (`TrajectoryStore.consents`).
     func withheld(consent: [ConsentVersion], for recipient: Recipient) -> String?
+    /// Whether `withheld` reads the consent at all (if not, nobody looks it up).
+    var readsConsent: Bool { get }
 }
 
 extension RecipientAdapter {
@@ -68,6 +70,7 @@ public struct AdapterSet: Sendable {
 /// message as it was queued, provided it is addressed to them.
 struct AddresseeAdapter: RecipientAdapter {
     func withheld(consent: [ConsentVersion], for recipient: Recipient) -> String? { nil }
+    var readsConsent: Bool { false }
 
     func derive(_ message: Message, bytes: Data, for recipient: Recipient) throws -> AdapterDecision {
         if let problem = Addressing.mismatch(message.envelope.receiver, recipient) { return .block("misaddressed: \(problem)") }
@@ -84,6 +87,7 @@ struct ConsentedClinicalAdapter: RecipientAdapter {
     func withheld(consent: [ConsentVersion], for recipient: Recipient) -> String? {
         ConsentRequired.withheld(consent: consent, for: recipient)
     }
+    var readsConsent: Bool { true }
 
     func derive(_ message: Message, bytes: Data, for recipient: Recipient) throws -> AdapterDecision {
         guard case .returnLetter(var letter) = message else {
@@ -135,6 +139,7 @@ struct ParticipationAdapter: RecipientAdapter {
     func withheld(consent: [ConsentVersion], for recipient: Recipient) -> String? {
         ConsentRequired.withheld(consent: consent, for: recipient)
     }
+    var readsConsent: Bool { true }
 
     func derive(_ message: Message, bytes: Data, for recipient: Recipient) throws -> AdapterDecision {
         switch message {

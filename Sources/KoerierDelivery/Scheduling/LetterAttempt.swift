@@ -46,7 +46,7 @@ struct LetterAttempt: Sendable {
         }
         let payload = try store.deliveryPayload(of: record.id)
         let adapter = parts.adapters.adapter(for: recipient.type)
-        let consent = try store.consents(transactionID: record.transactionID)
+        let consent = adapter.readsConsent ? try store.consents(transactionID: record.transactionID) : []
         if let reason = adapter.withheld(consent: consent, for: recipient) {
             return finish(record, lease, Transition(to: .blocked, error: reason))
         }
