@@ -34,7 +34,7 @@ public struct ReceiptCheck: Sendable {
         }
         do {
             let signer = try verifier.verify(decoded.document)
-            try SignatureVerifier.requireSender(receipt.envelope.sender, matches: signer)
+            try verifier.requireSender(receipt.envelope.sender, matches: signer)
             return CheckedReceipt(receipt: receipt, signer: signer)
         } catch {
             throw DeliveryFailure("the receipt's signature is not acceptable: \(error)")
