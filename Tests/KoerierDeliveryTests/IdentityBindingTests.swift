@@ -104,4 +104,65 @@ import Testing
         #expect(rejected.envelope.sender.ura?.value == "90000123")
         #expect(rejected.envelope.sender.organisation == "Huisartsenpraktijk De Linde")
     }
+
+    @Test func aReceiptFromATrustedPartyThatIsNotTheRecipientDoesNotAcknowledge() async throws {
+        let rig = try DeliveryRig()
+        // GP De Linde's address answers, but with a receipt the arbo service signed (trusted
+        // chain, its own URA 90000789 as sender): a positive match with the GP's URA fails.
+        let arbo = try Self.signing(rig, as: "arbo")
+        let codec = rig.codec
+        let port = try await rig.startListener(as: "gp") { request in
+            do {
+                let envelope = try codec.decode(request.body).envelope
+                let party = Party(type: .bedrijfsarts, organisation: "Arbodienst Voorbeeld", ura: try URANumber("90000789"))
+                return ListenerAnswer(
+                    status: 200, body: try arbo.receipt(answering: envelope, bytes: request.body, outcome: .accepted, from: party))
+            } catch {
+                return ListenerAnswer(status: 500, body: Data("\(error)".utf8))
+            }
+        }
+        try rig.configure(recipients: HTTPSDeliveryTests.gp(port: port))
+        let queued = try rig.enqueue(HTTPSDeliveryTests.letter, to: "gp-de-linde", type: .huisarts)
+        _ = try await rig.worker().deliverDue()
+        let record = try #require(try rig.store.record(queued.id))
+        #expect(record.state == .delivered && record.receiptID == nil, "\(record.state)")
+        #expect(
+            record.lastError?.contains("signed by URA 90000789, not by recipient gp-de-linde (URA 90000123)") == true,
+            "\(record.lastError ?? "")")
+    }
+
+    @Test func aMailedRecordIsAcknowledgedOnlyByItsRecipientsReceipt() async throws {
+        let rig = try DeliveryRig()
+        let sink = try rig.startSMTPSink()
+        try rig.configure(recipients: SMTPDeliveryTests.employer(port: sink.port))
+        try rig.recordConsent(bsn: "999990019", allowed: [.werkgever])
+        let queued = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer", type: .werkgever)
+        _ = try await rig.worker().deliverDue()
+        let notice = try SMTPDeliveryTests.attachment(
+            of: try SMTPDeliveryTests.openMail(try #require(rig.mails(in: sink.mailbox).first), in: rig.folder))
+        let envelope = try rig.codec.decode(notice).envelope
+        let directory = try RecipientDirectory.load(file: rig.configuration.recipientsFile)
+        func intake(_ identities: IdentityPolicy) throws -> ReceiptIntake {
+            ReceiptIntake(
+                store: rig.store, directory: directory,
+                receipts: ReceiptCheck(
+                    codec: rig.codec,
+                    verifier: SignatureVerifier(
+                        trust: try TrustStore(anchorsFile: rig.pki.appendingPathComponent("ca.pem")), identities: identities)))
+        }
+
+        // The arbo service (trusted, URA 90000789) answers for the employer: refused, even in test mode.
+        let arboParty = Party(type: .bedrijfsarts, organisation: "Arbodienst Voorbeeld", ura: try URANumber("90000789"))
+        let byArbo = try Self.signing(rig, as: "arbo").receipt(answering: envelope, bytes: notice, outcome: .accepted, from: arboParty)
+        for identities in [IdentityPolicy.uziOnly, .testMode] {
+            #expect(throws: DeliveryFailure.self) { try intake(identities).accept(byArbo, context: DeliveryRig.context) }
+        }
+        // The employer's own receipt: its entry has no URA or AGB, so outside test mode nothing
+        // can match it positively; in test mode its organisation name does.
+        let byEmployer = try Self.signing(rig, as: "employer").receipt(
+            answering: envelope, bytes: notice, outcome: .accepted, from: envelope.receiver)
+        #expect(throws: DeliveryFailure.self) { try intake(.uziOnly).accept(byEmployer, context: DeliveryRig.context) }
+        #expect(try rig.store.record(queued.id)?.state == .delivered)
+        #expect(try intake(.testMode).accept(byEmployer, context: DeliveryRig.context).state == .acknowledged)
+    }
 }

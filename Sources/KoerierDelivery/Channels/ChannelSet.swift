@@ -32,7 +32,7 @@ public final class ChannelSet: @unchecked Sendable {
     private func make(for recipient: Recipient) -> any OutboundChannel {
         switch recipient.transport {
         case .https(let target):
-            return KoerierHTTPSChannel(recipientID: recipient.id, target: target, transport: https, receipts: receipts)
+            return KoerierHTTPSChannel(recipient: recipient, target: target, transport: https, receipts: receipts)
         case .smtp(let target):
             let certificate = target.certificate.flatMap { FileManager.default.contents(atPath: $0.path) }.flatMap {
                 Certificate.loadPEM($0).first
