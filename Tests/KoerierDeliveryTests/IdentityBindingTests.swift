@@ -165,4 +165,34 @@ import Testing
         #expect(try rig.store.record(queued.id)?.state == .delivered)
         #expect(try intake(.testMode).accept(byEmployer, context: DeliveryRig.context).state == .acknowledged)
     }
+
+    @Test(
+        arguments: [
+            ("expired", "chain.pem", "expired on"),
+            ("untrusted", "untrusted-ca.pem", "does not chain to a trusted anchor"),
+            ("sign-only", "chain.pem", "does not allow keyEncipherment"),
+            ("employer", nil, "does not chain to a trusted anchor"),
+        ] as [(String, String?, String)])
+    func anUnusableSMIMECertificateBlocksTheRecordAndNothingIsMailed(party: String, intermediate: String?, reason: String) async throws {
+        let rig = try DeliveryRig()
+        let sink = try rig.startSMTPSink()
+        // The recipient's certificate as it was handed over: followed by its issuer, or (the
+        // employer here) alone, without the intermediate it needs.
+        var bundle = try Data(contentsOf: rig.pki.appendingPathComponent("\(party).pem"))
+        if let intermediate { bundle += try Data(contentsOf: rig.pki.appendingPathComponent(intermediate)) }
+        let certificate = rig.folder.appendingPathComponent("\(party)-smime.pem")
+        try bundle.write(to: certificate)
+        let entry = SMTPDeliveryTests.employer(port: sink.port).replacingOccurrences(
+            of: Repository.pki.appendingPathComponent("employer-smime.pem").path, with: certificate.path)
+        try rig.configure(recipients: entry)
+        try rig.recordConsent(bsn: "999990019", allowed: [.werkgever])
+        let queued = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer", type: .werkgever)
+        _ = try await rig.worker().deliverDue()
+        let record = try #require(try rig.store.record(queued.id))
+        #expect(record.state == .blocked, "\(record.state)")
+        #expect(record.lastError?.hasPrefix("smime-certificate-invalid: employer: ") == true, "\(record.lastError ?? "")")
+        #expect(record.lastError?.contains(reason) == true, "\(record.lastError ?? "")")
+        #expect(rig.mails(in: sink.mailbox).isEmpty)
+        #expect(rig.transcript(of: sink.mailbox).isEmpty)
+    }
 }
