@@ -65,7 +65,7 @@ recipients:
   - {id: gp-de-linde, name: Huisartsenpraktijk De Linde, type: huisarts, agb: "01012345", ura: "90000123",
      https: {url: "https://localhost:$PORT/v1/messages", address: $GP_HOST, server_anchors: $PKI/ca.pem}}
   - {id: employer, name: "Gemeente Voorbeeldstad, afdeling HR", type: werkgever,
-     smtp: {to: hr@voorbeeldstad.test, relay: 127.0.0.1, port: $SMTP_PORT, relay_anchors: $PKI/ca.pem, certificate: $PKI/employer.pem}}
+     smtp: {to: hr@voorbeeldstad.test, relay: 127.0.0.1, port: $SMTP_PORT, relay_anchors: $PKI/ca.pem, certificate: $PKI/employer-smime.pem}}
 YAML
 
 start() { # $1 = instance

@@ -19,7 +19,9 @@ public enum DeliveryAssembly {
         let directory = try RecipientDirectory.load(file: configuration.recipientsFile)
         let signingIdentity = try SigningIdentity(keyFile: identity.key, certificateFile: identity.certificate, chainFile: identity.chain)
         let signing = MessageSigning(codec: codec, signer: Signer(identity: signingIdentity))
-        let verifier = SignatureVerifier(trust: try TrustStore(anchorsFile: anchors, crlFile: configuration.crl))
+        let verifier = SignatureVerifier(
+            trust: try TrustStore(anchorsFile: anchors, crlFile: configuration.crl),
+            identities: IdentityPolicy(testMode: configuration.testMode))
         func read(_ url: URL) throws -> Data {
             guard let data = FileManager.default.contents(atPath: url.path) else {
                 throw DeliveryFailure("\(url.path): cannot read the file")
@@ -39,7 +41,7 @@ public enum DeliveryAssembly {
         let channels = ChannelSet(
             https: HTTPSTransport(credentials: credentials, timeouts: timeouts),
             smtp: SMTPTransport(mailFrom: configuration.delivery.mailFrom, timeouts: timeouts), receipts: receipts,
-            mailSigner: mailSigner, mailFrom: configuration.delivery.mailFrom)
+            mailSigner: mailSigner, mailFrom: configuration.delivery.mailFrom, smimeTrust: verifier.trust)
         return DeliveryWorker.Parts(
             store: store, directory: directory, codec: codec, adapters: AdapterSet(signing: signing), channels: channels,
             receipts: receipts, policy: RetryPolicy(configuration.delivery))

@@ -34,7 +34,7 @@ public struct ReceiptCheck: Sendable {
         }
         do {
             let signer = try verifier.verify(decoded.document)
-            try SignatureVerifier.requireSender(receipt.envelope.sender, matches: signer)
+            try verifier.requireSender(receipt.envelope.sender, matches: signer)
             return CheckedReceipt(receipt: receipt, signer: signer)
         } catch {
             throw DeliveryFailure("the receipt's signature is not acceptable: \(error)")
@@ -47,6 +47,27 @@ public struct ReceiptCheck: Sendable {
         } catch {
             throw DeliveryFailure("\(error)")
         }
+    }
+}
+
+extension ReceiptCheck {
+    /// The receipt must come from the recipient the record was for: a positive match of the
+    /// identifier its signer's certificate proves with the directory entry's URA (or, for an
+    /// entry without a URA, its AGB). An entry without either cannot match; only in test
+    /// mode is it matched by the signer's organisation name instead.
+    public func require(_ checked: CheckedReceipt, from recipient: Recipient) throws {
+        let signer = checked.signer
+        if signer.isParty(ura: recipient.ura?.value, agb: recipient.agb?.value) { return }
+        if verifier.identities.allowsTestIdentities, recipient.ura == nil, recipient.agb == nil, signer.careIdentifier == nil,
+            signer.organisation == recipient.name
+        {
+            return
+        }
+        let expected = [recipient.ura.map { "URA \($0.value)" }, recipient.agb.map { "AGB \($0.value)" }].compactMap { $0 }
+        let signedBy = signer.careIdentifier.map { "\(signer.careIdentifierKind ?? "") \($0)" } ?? "a certificate without a UZI identity"
+        throw DeliveryFailure(
+            "the receipt is signed by \(signedBy), not by recipient \(recipient.id) ("
+                + (expected.isEmpty ? "no URA or AGB in the directory" : expected.joined(separator: ", ")) + ")")
     }
 }
 

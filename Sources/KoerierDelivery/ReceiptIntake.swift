@@ -33,10 +33,10 @@ public struct ReceiptIntake: Sendable {
         guard digest == receipt.answeredDigest.value else {
             throw DeliveryFailure("the receipt's SHA-256 is not that of the bytes delivered as \(receipt.answeredMessageID)")
         }
-        if let recipient = directory[record.recipientID], let ura = recipient.ura, receipt.envelope.sender.ura != ura {
-            throw DeliveryFailure(
-                "the receipt comes from URA \(receipt.envelope.sender.ura?.value ?? "none"), not from \(recipient.id) (URA \(ura.value))")
+        guard let recipient = directory[record.recipientID] else {
+            throw DeliveryFailure("the receipt answers a message for \(record.recipientID), which is no longer in the recipient directory")
         }
+        try receipts.require(checked, from: recipient)
         if record.state == .acknowledged { return record }  // the same receipt again: nothing to do
         let sender = checked.signer.organisation ?? checked.signer.subject
         _ = try store.receiveProcessed(

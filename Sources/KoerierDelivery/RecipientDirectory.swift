@@ -46,8 +46,12 @@ public struct SMTPTarget: Sendable {
     public let relayPort: Int
     /// PEM anchors for the relay's STARTTLS certificate.
     public let relayAnchors: URL
-    /// The recipient's S/MIME certificate; without it nothing clinical may be mailed.
+    /// The recipient's S/MIME certificate (PEM, optionally followed by its intermediate
+    /// CAs); without a valid one nothing is mailed.
     public let certificate: URL?
+    /// PEM anchors that certificate must chain to; nil: the gateway's `trust.anchors`
+    /// (and `trust.crl`). Set, they are used without a CRL.
+    public let smimeAnchors: URL?
     public let username: String?
     /// A file holding the relay password (never in the directory itself).
     public let passwordFile: URL?
@@ -124,7 +128,9 @@ public struct RecipientDirectory: Sendable {
                     url: url, serverAnchors: resolve(try https.requiredString("server_anchors")),
                     address: try https.string("address")))
         case (nil, let smtp?):
-            try smtp.rejectUnknown(allowed: ["to", "relay", "port", "relay_anchors", "certificate", "username", "password_file"])
+            try smtp.rejectUnknown(allowed: [
+                "to", "relay", "port", "relay_anchors", "certificate", "smime_anchors", "username", "password_file",
+            ])
             let mailbox = try smtp.requiredString("to")
             guard mailbox.contains("@"), !mailbox.contains(where: { $0 == "<" || $0 == ">" || $0.isWhitespace || $0.isNewline }) else {
                 throw problem("smtp", "'\(mailbox)' is not a mail address")
@@ -135,6 +141,7 @@ public struct RecipientDirectory: Sendable {
                     relayPort: try smtp.integer("port", range: 1...65535) ?? 25,
                     relayAnchors: resolve(try smtp.requiredString("relay_anchors")),
                     certificate: try smtp.string("certificate").map(resolve),
+                    smimeAnchors: try smtp.string("smime_anchors").map(resolve),
                     username: try smtp.string("username"),
                     passwordFile: try smtp.string("password_file").map(resolve)))
         case (nil, nil):

@@ -62,14 +62,8 @@ public final class Certificate: @unchecked Sendable {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// Koerier's test PKI (and its convention for real certificates) carries the care
-    /// identifier in the subject serialNumber attribute: `URA 90000123` or `AGB 01012345`.
-    public var careIdentifier: (kind: String, value: String)? {
-        guard let serial = nameEntry(X509_get_subject_name(pointer), NID_serialNumber) else { return nil }
-        let parts = serial.split(separator: " ", maxSplits: 1).map(String.init)
-        guard parts.count == 2, parts[0] == "URA" || parts[0] == "AGB" else { return nil }
-        return (parts[0], parts[1])
-    }
+    /// The subject serialNumber attribute as it is written (see `subjectSerialIdentifier`).
+    var subjectSerialNumber: String? { nameEntry(X509_get_subject_name(pointer), NID_serialNumber) }
 
     public var notBefore: String { asn1Time(X509_get0_notBefore(pointer)) }
     public var notAfter: String { asn1Time(X509_get0_notAfter(pointer)) }
@@ -90,9 +84,11 @@ public final class Certificate: @unchecked Sendable {
     }
 
     /// Whether the certificate has a keyUsage extension that allows digitalSignature.
-    var allowsDigitalSignature: Bool {
-        (X509_get_extension_flags(pointer) & UInt32(EXFLAG_KUSAGE)) != 0
-            && (X509_get_key_usage(pointer) & UInt32(KU_DIGITAL_SIGNATURE)) != 0
+    var allowsDigitalSignature: Bool { allowsKeyUsage(UInt32(KU_DIGITAL_SIGNATURE)) }
+
+    /// Whether the certificate has a keyUsage extension that allows `usage` (a KU_ flag).
+    func allowsKeyUsage(_ usage: UInt32) -> Bool {
+        (X509_get_extension_flags(pointer) & UInt32(EXFLAG_KUSAGE)) != 0 && (X509_get_key_usage(pointer) & usage) != 0
     }
 
     /// The public key's kind and strength, as far as Koerier's policy cares.

@@ -7,10 +7,28 @@ import KoerierXML
 public struct VerifiedSigner: Sendable, CustomStringConvertible {
     public let subject: String
     public let organisation: String?
-    /// `("URA", "90000123")` or `("AGB", "01012345")` when the certificate carries one.
+    /// `("URA", "90000123")` from the certificate's UZI otherName; in test mode also
+    /// `("URA", …)` or `("AGB", …)` from the subject serialNumber (see `IdentityPolicy`).
     public let careIdentifierKind: String?
     public let careIdentifier: String?
+    /// The UZI register's otherName, when the certificate carries one (UZI number, AGB).
+    public let uzi: UZIName?
     public let algorithm: SignatureAlgorithm
+
+    /// The AGB the certificate proves: from a UZI server certificate's otherName, or (test
+    /// mode) the subject serialNumber `AGB …`.
+    public var agb: String? {
+        if careIdentifierKind == "AGB" { return careIdentifier }
+        return uzi?.serverURA != nil ? uzi?.agb : nil
+    }
+
+    /// Whether the signer is the party that `ura` and `agb` name: by URA when one is given,
+    /// else by AGB. A party named by neither is never matched.
+    public func isParty(ura: String?, agb: String?) -> Bool {
+        if let ura { return careIdentifierKind == "URA" && careIdentifier == ura }
+        if let agb { return self.agb == agb }
+        return false
+    }
 
     public var description: String {
         var text = subject
@@ -24,8 +42,13 @@ public struct VerifiedSigner: Sendable, CustomStringConvertible {
 /// the cryptography in libxmlsec1 with the verified certificate's public key only.
 public struct SignatureVerifier: Sendable {
     public let trust: TrustStore
+    /// What may name a party: outside test mode only the UZI otherName.
+    public let identities: IdentityPolicy
 
-    public init(trust: TrustStore) { self.trust = trust }
+    public init(trust: TrustStore, identities: IdentityPolicy = .uziOnly) {
+        self.trust = trust
+        self.identities = identities
+    }
 
     public func verify(_ document: XMLDocument, at date: Date = Date()) throws(SignatureError) -> VerifiedSigner {
         try XMLSec.requireReady()
@@ -34,34 +57,38 @@ public struct SignatureVerifier: Sendable {
         try checkCertificate(signer, method: structure.method, at: date)
         try trust.verifyChain(leaf: signer, intermediates: Array(structure.certificates.dropFirst()), at: date)
         try verifyCryptography(structure, key: signer)
+        let identifier = signer.careIdentifier(identities)
         return VerifiedSigner(
             subject: signer.subject, organisation: signer.subjectOrganisation,
-            careIdentifierKind: signer.careIdentifier?.kind, careIdentifier: signer.careIdentifier?.value,
+            careIdentifierKind: identifier?.kind, careIdentifier: identifier?.value, uzi: signer.uziName,
             algorithm: structure.method)
     }
 
-    /// The envelope's sender must be the party that signed: by URA or AGB when the
-    /// certificate carries one, else by organisation name.
-    public static func requireSender(_ sender: Party, matches signer: VerifiedSigner) throws(SignatureError) {
-        switch signer.careIdentifierKind {
-        case "URA":
-            guard sender.ura?.value == signer.careIdentifier else {
-                throw SignatureError(
-                    .senderMismatch,
-                    "the envelope's sender URA (\(sender.ura?.value ?? "none")) is not the signer's (\(signer.careIdentifier ?? ""))")
+    /// The envelope's sender must be the party that signed: by the URA (or, in test mode,
+    /// AGB) its certificate proves. A certificate that proves no identifier names nobody;
+    /// only in test mode is the organisation name compared instead.
+    public func requireSender(_ sender: Party, matches signer: VerifiedSigner) throws(SignatureError) {
+        if let identifier = signer.careIdentifier {
+            guard !signer.isParty(ura: sender.ura?.value, agb: sender.agb?.value) else { return }
+            let kind = signer.careIdentifierKind ?? ""
+            if let ura = sender.ura {
+                let signers = kind == "URA" ? identifier : "none"
+                throw SignatureError(.senderMismatch, "the envelope's sender URA (\(ura.value)) is not the signer's (\(signers))")
             }
-        case "AGB":
-            guard sender.agb?.value == signer.careIdentifier else {
+            if let agb = sender.agb {
                 throw SignatureError(
-                    .senderMismatch,
-                    "the envelope's sender AGB (\(sender.agb?.value ?? "none")) is not the signer's (\(signer.careIdentifier ?? ""))")
+                    .senderMismatch, "the envelope's sender AGB (\(agb.value)) is not the signer's (\(signer.agb ?? "none"))")
             }
-        default:
-            guard sender.organisation == signer.organisation else {
-                throw SignatureError(
-                    .senderMismatch,
-                    "the envelope's sender '\(sender.organisation)' is not the signer's organisation '\(signer.organisation ?? "")'")
-            }
+            throw SignatureError(.senderMismatch, "the envelope's sender has no URA or AGB; the signer is \(kind) \(identifier)")
+        }
+        guard identities.allowsTestIdentities else {
+            throw SignatureError(
+                .senderMismatch, "the signer's certificate carries no UZI identity (subjectAltName otherName \(UZIName.typeID) with a URA)")
+        }
+        guard sender.organisation == signer.organisation else {
+            throw SignatureError(
+                .senderMismatch,
+                "the envelope's sender '\(sender.organisation)' is not the signer's organisation '\(signer.organisation ?? "")'")
         }
     }
 

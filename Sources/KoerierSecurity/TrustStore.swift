@@ -55,11 +55,13 @@ public final class TrustStore: @unchecked Sendable {
 
     /// Verifies that `leaf` chains to an anchor at `date` (validity of every certificate in
     /// the chain, and revocation when CRLs are configured).
-    func verifyChain(leaf: Certificate, intermediates: [Certificate], at date: Date) throws(SignatureError) {
+    func verifyChain(
+        leaf: Certificate, intermediates: [Certificate], at date: Date, role: String = "the signer's certificate"
+    ) throws(SignatureError) {
         let moment = time_t(date.timeIntervalSince1970)
         let key = verifiedChains.map { _ in ([leaf] + intermediates).map(\.fingerprint).joined(separator: ":") }
         if let key, verifiedChains?.covers(key, at: moment) == true { return }
-        try verifyFromScratch(leaf: leaf, intermediates: intermediates, at: moment)
+        try verifyFromScratch(leaf: leaf, intermediates: intermediates, at: moment, role: role)
         guard let key, let verifiedChains else { return }
         // Valid from the latest notBefore to the earliest notAfter of the chain sent, and no
         // longer than the CRLs vouch for.
@@ -70,7 +72,8 @@ public final class TrustStore: @unchecked Sendable {
         verifiedChains.remember(key, from: from, until: until)
     }
 
-    private func verifyFromScratch(leaf: Certificate, intermediates: [Certificate], at moment: time_t) throws(SignatureError) {
+    private func verifyFromScratch(leaf: Certificate, intermediates: [Certificate], at moment: time_t, role: String) throws(SignatureError)
+    {
         guard let context = X509_STORE_CTX_new(), let untrusted = OPENSSL_sk_new_null() else {
             throw SignatureError(.internalFailure, "OpenSSL could not allocate a verification context")
         }
@@ -87,7 +90,7 @@ public final class TrustStore: @unchecked Sendable {
         let code = X509_STORE_CTX_get_error(context)
         let explanation = String(cString: X509_verify_cert_error_string(Int(code)))
         let depth = X509_STORE_CTX_get_error_depth(context)
-        let which = depth == 0 ? "the signer's certificate" : "a certificate in its chain (depth \(depth))"
+        let which = depth == 0 ? role : "a certificate in its chain (depth \(depth))"
         switch code {
         case X509_V_ERR_CERT_HAS_EXPIRED:
             throw SignatureError(.expired, "\(which) has expired: \(explanation)")
@@ -96,7 +99,7 @@ public final class TrustStore: @unchecked Sendable {
         case X509_V_ERR_CERT_REVOKED:
             throw SignatureError(.revoked, "\(which) is revoked: \(explanation)")
         default:
-            throw SignatureError(.untrustedChain, "the signer's certificate does not chain to a trusted anchor: \(explanation)")
+            throw SignatureError(.untrustedChain, "\(role) does not chain to a trusted anchor: \(explanation)")
         }
     }
 }
@@ -156,5 +159,36 @@ extension TrustStore {
             throw SignatureError(.untrustedChain, "the peer sent no certificate, or one that cannot be read")
         }
         try verifyChain(leaf: leaf, intermediates: Array(certificates.dropFirst()), at: date)
+    }
+}
+
+extension TrustStore {
+    /// A recipient's S/MIME certificate, checked before anything is encrypted to it: within
+    /// its validity period, chained (through `intermediates`) to an anchor and not revoked
+    /// when CRLs are configured, and with a keyUsage that allows encrypting to its key:
+    /// keyEncipherment for RSA, keyAgreement for EC.
+    public func verifyEncryptionCertificate(
+        _ certificate: Certificate, intermediates: [Certificate] = [], at date: Date = Date()
+    ) throws(SignatureError) {
+        let role = "the recipient's S/MIME certificate"
+        switch certificate.validity(at: date) {
+        case 1: throw SignatureError(.expired, "\(role) expired on \(certificate.notAfter)")
+        case -1: throw SignatureError(.notYetValid, "\(role) is valid only from \(certificate.notBefore)")
+        default: break
+        }
+        let key = certificate.publicKey
+        if key.isRSA {
+            guard certificate.allowsKeyUsage(UInt32(KU_KEY_ENCIPHERMENT)) else {
+                throw SignatureError(.keyUsage, "\(role) does not allow keyEncipherment (keyUsage), needed for an RSA recipient")
+            }
+            guard key.bits >= 2048 else { throw SignatureError(.weakKey, "\(role) has an RSA key of \(key.bits) bits; at least 2048") }
+        } else if key.isP256 {
+            guard certificate.allowsKeyUsage(UInt32(KU_KEY_AGREEMENT)) else {
+                throw SignatureError(.keyUsage, "\(role) does not allow keyAgreement (keyUsage), needed for an EC recipient")
+            }
+        } else {
+            throw SignatureError(.weakKey, "\(role) has a key that is neither RSA (>= 2048 bits) nor EC P-256")
+        }
+        try verifyChain(leaf: certificate, intermediates: intermediates, at: date, role: role)
     }
 }

@@ -95,7 +95,7 @@ public struct DropDirectoryIntake: Sendable {
         if signed {
             do {
                 let signer = try verifier.verify(decoded.document)
-                try SignatureVerifier.requireSender(decoded.message.envelope.sender, matches: signer)
+                try verifier.requireSender(decoded.message.envelope.sender, matches: signer)
                 sender = signer.organisation ?? signer.subject
             } catch {
                 return "\(file.lastPathComponent): signature not accepted: \(error)"

@@ -71,7 +71,7 @@ enum ControlWiring {
             phases: PhaseCompletion(store: store, directory: parts.directory, codec: codec, signing: signing),
             consent: ConsentImport(
                 store: store, directory: parts.directory, trust: parts.receipts.verifier.trust,
-                ownCertificate: signing.signer.identity.certificate))
+                ownCertificate: signing.signer.identity.certificate, identities: parts.receipts.verifier.identities))
     }
 }
 

@@ -55,13 +55,20 @@ public struct ReceiptingResponder: Sendable {
             return ListenerAnswer(status: 400, body: Data("not a valid Koerier message: \(first)\n".utf8))
         }
         let envelope = decoded.message.envelope
+        // Receipts name this gateway as its own certificate does, never as the envelope said.
+        let us: Party
+        do {
+            us = try ourParty(answering: envelope)
+        } catch {
+            return ListenerAnswer(status: 500, body: Data("cannot sign a receipt: \(error)\n".utf8))
+        }
         func receipt(_ outcome: ReceiptOutcome) -> ListenerAnswer {
             if case .rejected(let code, let text) = outcome {
                 do { try refused(envelope.messageID.value, "rejected \(code.rawValue): \(text)") } catch { return Self.auditUnavailable }
             }
             do {
                 // Rejections are not kept: a rejected message sent again is judged again.
-                let signed = try signing.receipt(answering: envelope, bytes: request.body, outcome: outcome, from: envelope.receiver)
+                let signed = try signing.receipt(answering: envelope, bytes: request.body, outcome: outcome, from: us)
                 return ListenerAnswer(status: 200, body: signed)
             } catch {
                 return ListenerAnswer(status: 500, body: Data("cannot sign a receipt: \(error)\n".utf8))
@@ -70,7 +77,7 @@ public struct ReceiptingResponder: Sendable {
         let signer: VerifiedSigner
         do {
             signer = try verifier.verify(decoded.document)
-            try SignatureVerifier.requireSender(envelope.sender, matches: signer)
+            try verifier.requireSender(envelope.sender, matches: signer)
         } catch {
             let code: RejectionCode =
                 error.reason == .senderMismatch
@@ -81,7 +88,7 @@ public struct ReceiptingResponder: Sendable {
         if let problem = clientMismatch(request.clientCertificateDER, signer: signer) {
             return receipt(.rejected(code: .senderMismatch, text: problem))
         }
-        if let ours = signing.signer.identity.certificate.careIdentifier, ours.kind == "URA", envelope.receiver.ura?.value != ours.value {
+        if let ours = us.ura, envelope.receiver.ura != ours {
             return receipt(.rejected(code: .unknownReceiver, text: "this gateway is URA \(ours.value), not the envelope's receiver"))
         }
         // A message sent again gets the receipt it got the first time; the same id with
@@ -103,7 +110,7 @@ public struct ReceiptingResponder: Sendable {
         var acceptance: Data?
         if decoded.message.kind != .receipt {
             do {
-                acceptance = try signing.receipt(answering: envelope, bytes: request.body, outcome: .accepted, from: envelope.receiver)
+                acceptance = try signing.receipt(answering: envelope, bytes: request.body, outcome: .accepted, from: us)
             } catch {
                 return ListenerAnswer(status: 500, body: Data("cannot sign a receipt: \(error)\n".utf8))
             }
@@ -125,16 +132,48 @@ public struct ReceiptingResponder: Sendable {
     static let auditUnavailable = ListenerAnswer(
         status: 503, body: Data("the audit log cannot be written now: send again later\n".utf8), retryAfter: 30)
 
-    /// The TLS client certificate must be the signer's organisation (same URA/AGB, or name).
+    /// This gateway as the sender of its receipts: the URA (and AGB) its own certificate
+    /// proves and the organisation it names; only the party type (which a certificate does
+    /// not carry) is the envelope's. In test mode a certificate without an identifier
+    /// answers as the envelope's receiver (TEST ONLY); outside it, such a gateway cannot
+    /// sign receipts.
+    func ourParty(answering envelope: Envelope) throws -> Party {
+        let certificate = signing.signer.identity.certificate
+        let policy = verifier.identities
+        guard let identifier = certificate.careIdentifier(policy) else {
+            guard policy.allowsTestIdentities else {
+                throw IdentityProblem("this gateway's certificate carries no UZI identity (subjectAltName otherName \(UZIName.typeID))")
+            }
+            return envelope.receiver
+        }
+        var ura: URANumber?
+        var agb = try certificate.uziName?.agb.map { try AGBCode($0) }
+        if identifier.kind == "URA" { ura = try URANumber(identifier.value) } else { agb = try AGBCode(identifier.value) }
+        return Party(
+            type: envelope.receiver.type, organisation: certificate.subjectOrganisation ?? envelope.receiver.organisation, agb: agb,
+            ura: ura)
+    }
+
+    /// The TLS client certificate must be the signer's party: the same URA (in test mode
+    /// also AGB from the subject serialNumber). Only in test mode may two certificates
+    /// without an identifier be matched by organisation name.
     private func clientMismatch(_ der: Data?, signer: VerifiedSigner) -> String? {
         guard let der, let client = Certificate.parsedOnce(der: der) else { return "no client certificate" }
-        if let identifier = client.careIdentifier {
+        if let identifier = client.careIdentifier(verifier.identities) {
             return identifier.kind == signer.careIdentifierKind && identifier.value == signer.careIdentifier
                 ? nil
                 : "the TLS client (\(identifier.kind) \(identifier.value)) is not the signer (\(signer.careIdentifierKind ?? "") \(signer.careIdentifier ?? ""))"
         }
-        return client.subjectOrganisation == signer.organisation
+        guard verifier.identities.allowsTestIdentities else {
+            return "the TLS client's certificate carries no UZI identity (subjectAltName otherName \(UZIName.typeID))"
+        }
+        return signer.careIdentifier == nil && client.subjectOrganisation == signer.organisation
             ? nil
             : "the TLS client '\(client.subjectOrganisation ?? "")' is not the signer '\(signer.organisation ?? "")'"
     }
+}
+
+struct IdentityProblem: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -55,12 +55,16 @@ public struct ConsentImport: Sendable {
     let trust: TrustStore
     /// The gateway's own certificate: a consent document's signer must be the same organisation.
     let ownCertificate: Certificate
+    let identities: IdentityPolicy
 
-    public init(store: any MessageStore, directory: RecipientDirectory, trust: TrustStore, ownCertificate: Certificate) {
+    public init(
+        store: any MessageStore, directory: RecipientDirectory, trust: TrustStore, ownCertificate: Certificate, identities: IdentityPolicy
+    ) {
         self.store = store
         self.directory = directory
         self.trust = trust
         self.ownCertificate = ownCertificate
+        self.identities = identities
     }
 
     /// Verifies and records the document; returns the version in force afterwards.
@@ -71,7 +75,7 @@ public struct ConsentImport: Sendable {
         } catch {
             throw ConsentImportError("signature: \(error)")
         }
-        guard let ours = ownCertificate.careIdentifier, let theirs = signer.careIdentifier, ours == theirs else {
+        guard let ours = ownCertificate.careIdentifier(identities), let theirs = signer.careIdentifier(identities), ours == theirs else {
             throw ConsentImportError("signature: the signer is not this centre's organisation (care identifiers differ)")
         }
         let document = try ConsentDocument.decode(content)

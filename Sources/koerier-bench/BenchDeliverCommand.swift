@@ -250,7 +250,7 @@ struct BenchDeliverCommand: AsyncParsableCommand {
           - {id: gp, name: Huisartsenpraktijk De Linde, type: huisarts, ura: "90000123", concurrency: \(concurrency),
              https: {url: "https://localhost:\(httpsPort)/v1/messages", server_anchors: \(anchors)}}
           - {id: employer, name: "Gemeente Voorbeeldstad, afdeling HR", type: werkgever, concurrency: \(concurrency),
-             smtp: {to: hr@bench.test, relay: 127.0.0.1, port: \(smtpPort), relay_anchors: \(anchors), certificate: \(pki.appendingPathComponent("employer.pem").path)}}
+             smtp: {to: hr@bench.test, relay: 127.0.0.1, port: \(smtpPort), relay_anchors: \(anchors), certificate: \(pki.appendingPathComponent("employer-smime.pem").path)}}
         """.write(to: folder.appendingPathComponent("recipients.yaml"), atomically: true, encoding: .utf8)
         return folder.appendingPathComponent("koerier.yaml")
     }

@@ -71,7 +71,8 @@ struct ConsentCommand: ParsableCommand {
                 }
                 let consent = ConsentImport(
                     store: store, directory: try RecipientDirectory.load(file: configuration.recipientsFile),
-                    trust: try TrustStore(anchorsFile: anchors, crlFile: configuration.crl), ownCertificate: own)
+                    trust: try TrustStore(anchorsFile: anchors, crlFile: configuration.crl), ownCertificate: own,
+                    identities: IdentityPolicy(testMode: configuration.testMode))
                 let version: ConsentVersion
                 do {
                     version = try consent.record(content, signature: detached, context: CLIContext.audit)

@@ -17,7 +17,10 @@ struct PKIInitCommand: ParsableCommand {
         discussion: """
             Creates ca.pem (the trust anchor), chain.pem (the intermediate CA) and a key and \
             certificate per party: \(TestPKI.parties.map(\.file).joined(separator: ", ")), plus \
-            untrusted-ca.pem. The private keys are not protected: never use them for real care data.
+            untrusted-ca.pem and NAME-smime.pem (certificate and intermediate) for \
+            \(TestPKI.smimeBundles.joined(separator: ", ")). Care providers are named as the UZI \
+            register does (subjectAltName otherName 2.5.5.5). The private keys are not protected: \
+            never use them for real care data.
             """
     )
 

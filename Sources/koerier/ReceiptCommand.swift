@@ -34,7 +34,8 @@ struct ReceiptCommand: ParsableCommand {
                     receipts: ReceiptCheck(
                         codec: codec,
                         verifier: SignatureVerifier(
-                            trust: try TrustStore(anchorsFile: anchors, crlFile: configuration.crl))))
+                            trust: try TrustStore(anchorsFile: anchors, crlFile: configuration.crl),
+                            identities: IdentityPolicy(testMode: configuration.testMode))))
                 let record = try intake.accept(data, context: CLIContext.audit)
                 print("\(record.id) \(record.messageID): \(record.state.rawValue)")
             } catch {

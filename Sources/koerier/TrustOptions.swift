@@ -11,9 +11,11 @@ struct TrustOptions: ParsableArguments {
     var crl: String?
 
     /// The verifier for `--trust`; with `fallback`, the configuration's anchors when
-    /// `--trust` is absent. Nil when signatures are not to be checked.
+    /// `--trust` is absent. Nil when signatures are not to be checked. Identities as the
+    /// configuration's `test_mode` allows (without a configuration: the UZI otherName only).
     func verifier(fallback configuration: KoerierConfiguration?) throws -> SignatureVerifier? {
-        if let trust { return SignatureVerifier(trust: try loadTrustStore(trust, crl: crl)) }
+        let identities = IdentityPolicy(testMode: configuration?.testMode ?? false)
+        if let trust { return SignatureVerifier(trust: try loadTrustStore(trust, crl: crl), identities: identities) }
         if crl != nil { throw CommandFailure("--crl needs --trust", exitCode: .configurationError) }
         guard let configuration else { return nil }
         guard let anchors = configuration.trustAnchors else {
@@ -21,6 +23,6 @@ struct TrustOptions: ParsableArguments {
                 "no trust anchors: give --trust ANCHORS.pem or set trust.anchors in the configuration",
                 exitCode: .configurationError)
         }
-        return SignatureVerifier(trust: try loadTrustStore(anchors.path, crl: configuration.crl?.path))
+        return SignatureVerifier(trust: try loadTrustStore(anchors.path, crl: configuration.crl?.path), identities: identities)
     }
 }

@@ -97,7 +97,7 @@ func verifyFile(
         let (message, document) = try codec.decodeKeepingDocument(data)
         do {
             let signer = try verifier.verify(document)
-            try SignatureVerifier.requireSender(message.envelope.sender, matches: signer)
+            try verifier.requireSender(message.envelope.sender, matches: signer)
             if let original {
                 guard case .receipt(let receipt) = message else {
                     throw SignatureError(.receiptMismatch, "--answers applies to receipts; this is a \(message.kind.rawValue)")

@@ -145,7 +145,8 @@ import Testing
         #expect(result.stdout.contains("TEST ONLY"))
         for name in [
             "ca.pem", "chain.pem", "gp.pem", "gp.key", "centre.pem", "centre-ec.pem", "arbo.pem", "employer.pem",
-            "expired.pem", "untrusted.pem", "untrusted-ca.pem", "crl.pem", "README.txt",
+            "expired.pem", "untrusted.pem", "untrusted-ca.pem", "crl.pem", "README.txt", "employer-smime.pem", "sign-only.pem",
+            "legacy-serial.pem",
         ] {
             #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path), "\(name)")
         }

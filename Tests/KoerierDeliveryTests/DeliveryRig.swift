@@ -195,13 +195,14 @@ final class DeliveryRig: @unchecked Sendable {
     }
 
     /// A receiving gateway for `party` that verifies and answers with signed receipts,
-    /// counting what it accepted.
-    func receiptingResponder(as party: String, received: Received) throws -> ReceiptingResponder {
+    /// counting what it accepted; identities as outside test mode unless told otherwise.
+    func receiptingResponder(as party: String, received: Received, identities: IdentityPolicy = .uziOnly) throws -> ReceiptingResponder {
         let identity = try SigningIdentity(
             keyFile: pki.appendingPathComponent("\(party).key"), certificateFile: pki.appendingPathComponent("\(party).pem"),
             chainFile: pki.appendingPathComponent("chain.pem"))
         let verifier = SignatureVerifier(
-            trust: try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem")))
+            trust: try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem")),
+            identities: identities)
         return ReceiptingResponder(
             codec: codec, verifier: verifier, signing: MessageSigning(codec: codec, signer: Signer(identity: identity))
         ) { _, bytes, _, _ in

@@ -48,13 +48,13 @@ import Testing
         let letter = try sign(.returnLetter(Fixtures.returnLetter()), as: "centre")
         let (message, document) = try codec.decodeKeepingDocument(letter)
         let signer = try verifier.verify(document)
-        try SignatureVerifier.requireSender(message.envelope.sender, matches: signer)
+        try verifier.requireSender(message.envelope.sender, matches: signer)
 
         let byGP = try sign(.returnLetter(Fixtures.returnLetter()), as: "gp")
         let (gpMessage, gpDocument) = try codec.decodeKeepingDocument(byGP)
         let gpSigner = try verifier.verify(gpDocument)
         #expect(throws: SignatureError(.senderMismatch, "the envelope's sender URA (90000456) is not the signer's (90000123)")) {
-            try SignatureVerifier.requireSender(gpMessage.envelope.sender, matches: gpSigner)
+            try verifier.requireSender(gpMessage.envelope.sender, matches: gpSigner)
         }
     }
 

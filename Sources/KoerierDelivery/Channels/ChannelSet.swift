@@ -9,10 +9,17 @@ public final class ChannelSet: @unchecked Sendable {
     let receipts: ReceiptCheck
     public let mailSigner: SMIMESigner
     let mailFrom: String
+    /// What a recipient's S/MIME certificate must chain to when its entry names no
+    /// `smime_anchors`: the gateway's trust anchors and CRLs.
+    let smimeTrust: TrustStore
     private let lock = NSLock()
     private var channels: [String: any OutboundChannel] = [:]
 
-    public init(https: HTTPSTransport, smtp: SMTPTransport, receipts: ReceiptCheck, mailSigner: SMIMESigner, mailFrom: String) {
+    public init(
+        https: HTTPSTransport, smtp: SMTPTransport, receipts: ReceiptCheck, mailSigner: SMIMESigner, mailFrom: String,
+        smimeTrust: TrustStore
+    ) {
+        self.smimeTrust = smimeTrust
         self.https = https
         self.smtp = smtp
         self.receipts = receipts
@@ -32,14 +39,23 @@ public final class ChannelSet: @unchecked Sendable {
     private func make(for recipient: Recipient) -> any OutboundChannel {
         switch recipient.transport {
         case .https(let target):
-            return KoerierHTTPSChannel(recipientID: recipient.id, target: target, transport: https, receipts: receipts)
+            return KoerierHTTPSChannel(recipient: recipient, target: target, transport: https, receipts: receipts)
         case .smtp(let target):
-            let certificate = target.certificate.flatMap { FileManager.default.contents(atPath: $0.path) }.flatMap {
-                Certificate.loadPEM($0).first
+            // The recipient's certificate first, then any intermediates it came with.
+            let bundle = target.certificate.flatMap { FileManager.default.contents(atPath: $0.path) }.map(Certificate.loadPEM) ?? []
+            let trust: Result<TrustStore, DeliveryFailure>
+            if let anchors = target.smimeAnchors {
+                do {
+                    trust = .success(try TrustStore(anchorsFile: anchors))
+                } catch {
+                    trust = .failure(DeliveryFailure("\(error)"))
+                }
+            } else {
+                trust = .success(smimeTrust)
             }
             return SMIMEMailChannel(
                 recipientID: recipient.id, target: target, transport: smtp, signer: mailSigner, mailFrom: mailFrom,
-                recipientCertificate: certificate)
+                recipientCertificate: bundle.first, recipientIntermediates: Array(bundle.dropFirst()), smimeTrust: trust)
         }
     }
 }

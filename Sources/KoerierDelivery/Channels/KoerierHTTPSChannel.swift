@@ -4,7 +4,8 @@ import KoerierStore
 
 /// Koerier XML over HTTPS with mutual TLS; the answer carries a signed Koerier receipt.
 struct KoerierHTTPSChannel: OutboundChannel {
-    let recipientID: String
+    let recipient: Recipient
+    var recipientID: String { recipient.id }
     let target: HTTPSTarget
     let transport: HTTPSTransport
     let receipts: ReceiptCheck
@@ -33,6 +34,7 @@ struct KoerierHTTPSChannel: OutboundChannel {
         do {
             let checked = try receipts.check(body)
             try receipts.require(checked, answers: letter.bytes, messageID: letter.messageID)
+            try receipts.require(checked, from: recipient)
             let receipt = InboundMessage(
                 messageID: checked.receipt.envelope.messageID, kind: .receipt,
                 sender: checked.signer.organisation ?? checked.signer.subject, payload: body)

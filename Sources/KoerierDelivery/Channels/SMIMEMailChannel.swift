@@ -11,10 +11,25 @@ struct SMIMEMailChannel: OutboundChannel {
     let mailFrom: String
     /// Read once, when the lane's channel is made (and again after a reload).
     let recipientCertificate: Certificate?
+    /// The certificates that followed it in its file: its intermediate CAs.
+    let recipientIntermediates: [Certificate]
+    /// The anchors it must chain to, or why they could not be read.
+    let smimeTrust: Result<TrustStore, DeliveryFailure>
 
     func prepare(_ letter: OutgoingMessage) throws(ChannelProblem) -> Data {
         guard let certificate = recipientCertificate else {
             throw .blocked("no-smime-certificate: \(recipientID) has no readable S/MIME certificate; nothing is mailed unencrypted")
+        }
+        // Checked on every attempt (validity runs out; the chain verdict is cached).
+        switch smimeTrust {
+        case .failure(let problem):
+            throw .blocked("smime-anchors-unreadable: \(recipientID): \(problem)")
+        case .success(let trust):
+            do {
+                try trust.verifyEncryptionCertificate(certificate, intermediates: recipientIntermediates)
+            } catch {
+                throw .blocked("smime-certificate-invalid: \(recipientID): \(error.message); nothing is mailed")
+            }
         }
         do {
             return try MailComposer.mail(
