@@ -66,7 +66,7 @@ let package = Package(
         // letter to the GP and the copies consent allows), intake processing, phase reports.
         .target(
             name: "KoerierWorkflow",
-            dependencies: ["KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierDelivery"]),
+            dependencies: ["KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierDelivery", "KoerierConfig"]),
         // `koerier serve`: the inbound HTTPS listener (Hummingbird, mutual TLS).
         .target(
             name: "KoerierServer",

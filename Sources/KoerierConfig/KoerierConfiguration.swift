@@ -17,6 +17,9 @@ public struct KoerierConfiguration: Sendable {
     /// Trust anchors (PEM bundle) for verifying signatures, and an optional CRL file.
     public let trustAnchors: URL?
     public let crl: URL?
+    /// The certificates (PEM) allowed to sign consent documents: the record system's, never
+    /// the gateway's own keys. Without it, no consent document is taken.
+    public let consentSigners: URL?
     /// The embedded store (SQLite file) and the payload key file (mode 600).
     public let storePath: URL
     public let payloadKeyFile: URL
@@ -147,7 +150,8 @@ public struct KoerierConfiguration: Sendable {
         maxMessageBytes = try limits?.integer("max_message_bytes", range: 1024...(256 * 1024 * 1024)) ?? 4 * 1024 * 1024
         maxXMLDepth = try limits?.integer("max_depth", range: 16...256) ?? 48
         let trust = try fields.section("trust")
-        try trust?.rejectUnknown(allowed: ["anchors", "crl"])
+        try trust?.rejectUnknown(allowed: ["anchors", "crl", "consent_signers"])
+        consentSigners = try trust?.string("consent_signers").map(resolve)
         trustAnchors = try trust?.string("anchors").map(resolve)
         crl = try trust?.string("crl").map(resolve)
         if crl != nil && trustAnchors == nil {

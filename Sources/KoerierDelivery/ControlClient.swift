@@ -7,10 +7,14 @@ import Foundation
 public struct ControlClient: Sendable {
     public let socket: URL
     public let onBehalfOf: String?
+    /// The daemon's user (the store's owner): a socket anyone else made is not the daemon's,
+    /// and gets no phase report.
+    public let daemonUser: uid_t
 
-    public init(socket: URL, onBehalfOf: String?) {
+    public init(socket: URL, onBehalfOf: String?, daemonUser: uid_t) {
         self.socket = socket
         self.onBehalfOf = onBehalfOf
+        self.daemonUser = daemonUser
     }
 
     public enum Outcome {
@@ -28,6 +32,10 @@ public struct ControlClient: Sendable {
 
     public func post(_ path: String, json: [String: Any] = [:]) throws -> Outcome {
         guard daemonListens else { return .noDaemon }
+        var status = stat()
+        guard lstat(socket.path, &status) == 0, status.st_uid == daemonUser else {
+            throw ControlFailure("\(socket.path): the socket belongs to uid \(status.st_uid), not to the daemon's user (uid \(daemonUser))")
+        }
         let curl = try CurlHandle(
             url: "http://localhost\(path)", protocols: "http", anchors: URL(fileURLWithPath: "/dev/null"), connectTimeout: 5,
             totalTimeout: 120)

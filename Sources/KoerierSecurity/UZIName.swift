@@ -10,6 +10,10 @@ public struct UZIName: Sendable, Equatable {
     /// The otherName type-id the UZI register uses.
     public static let typeID = "2.5.5.5"
 
+    /// The UZI register's CA arc: an issuer OID outside it names nobody (any other CA that
+    /// some anchor trusts could otherwise write any URA into its certificates).
+    public static let registerArc = "2.16.528.1.1003.1.3.5"
+
     /// The OID of the issuing UZI CA (dot-separated arcs).
     public let issuerOID: String
     public let version: String
@@ -29,6 +33,7 @@ public struct UZIName: Sendable, Equatable {
         guard fields.count == 7 else { return nil }
         let arcs = fields[0].split(separator: ".", omittingEmptySubsequences: false)
         guard arcs.count >= 2, arcs.allSatisfy({ Self.isDigits($0, count: nil) }) else { return nil }
+        guard fields[0] == Self.registerArc || fields[0].hasPrefix(Self.registerArc + ".") else { return nil }
         guard Self.isDigits(fields[1], count: nil), fields[1].count <= 4 else { return nil }
         guard Self.isDigits(fields[2], count: nil), fields[2].count <= 12 else { return nil }
         guard ["Z", "N", "M", "S"].contains(fields[3]) else { return nil }

@@ -7,9 +7,10 @@ import KoerierWorkflow
 /// What the control socket does, as the daemon's current configuration has it.
 public struct ControlOperations: Sendable {
     public let phases: PhaseCompletion
-    public let consent: ConsentImport
+    /// Or why this configuration takes no consent documents.
+    public let consent: Result<ConsentImport, ConsentImportError>
 
-    public init(phases: PhaseCompletion, consent: ConsentImport) {
+    public init(phases: PhaseCompletion, consent: Result<ConsentImport, ConsentImportError>) {
         self.phases = phases
         self.consent = consent
     }
@@ -111,8 +112,8 @@ struct ControlRoutes: Sendable {
         else {
             return AdminListener.json(400, ["error": "the body must be {\"document\": BASE64, \"signature\": BASE64}"])
         }
-        let consent = operations().consent
         do {
+            let consent = try operations().consent.get()
             let version = try await store.executor.run { try consent.record(document, signature: signature, context: audit) }
             return AdminListener.json(
                 201, ["trajectory": version.trajectoryID, "version": version.version, "parties": version.grant.parties.sorted()])

@@ -44,10 +44,17 @@ public struct ControlSocket: Sendable {
         let path = path
         return Application(
             router: router, configuration: .init(address: .unixDomainSocket(path: path), serverName: "koerier-control"),
-            onServerRunning: { _ in
+            onServerRunning: { [logger] _ in
                 // Bound with the umask's 0700; widened to the group only now, never to others.
-                if let groupID { _ = chown(path, geteuid(), groupID) }
-                _ = chmod(path, groupID == nil ? 0o600 : 0o660)
+                // If that fails the socket goes: nobody may reach a socket whose access is not as configured.
+                let owned = groupID.map { chown(path, geteuid(), $0) == 0 } ?? true
+                guard owned, chmod(path, groupID == nil ? 0o600 : 0o660) == 0 else {
+                    logger.critical(
+                        "control socket: cannot set its group and mode; removed, state changes need a restart",
+                        metadata: ["path": "\(path)", "reason": "\(String(cString: strerror(errno)))"])
+                    unlink(path)
+                    return
+                }
                 await onRunning()
             }, logger: quiet)
     }

@@ -59,13 +59,18 @@ public struct DropDirectoryIntake: Sendable {
         var counts = (accepted: 0, rejected: 0)
         for name in names {
             let file = folder.appendingPathComponent(name)
-            if let problem = take(file) {
+            switch take(file) {
+            case .later(let reason):
+                // The store could not take it now (a full disk, a failing audit write): the
+                // file stays where it is and is tried again at the next sweep.
+                logger.error("drop folder: a file could not be stored now; it stays for the next sweep", metadata: ["reason": "\(reason)"])
+            case .refused(let problem):
                 try move(file, to: "rejected", name: name)
                 try Data((problem + "\n").utf8).write(to: folder.appendingPathComponent("rejected/\(name).error"), options: .atomic)
                 // File names of record-system exports may name the client: the log says where to look, not what.
                 logger.warning("drop folder: rejected a file; the reason is in rejected/*.error")
                 counts.rejected += 1
-            } else {
+            case .stored:
                 // Stored durably (and encrypted) by the intake: the plaintext goes.
                 try FileManager.default.removeItem(at: file)
                 counts.accepted += 1
@@ -74,23 +79,31 @@ public struct DropDirectoryIntake: Sendable {
         return counts
     }
 
-    /// nil when accepted; otherwise why not (file:line: rule: message lines).
-    private func take(_ file: URL) -> String? {
+    private enum Outcome {
+        case stored
+        /// Why not (file:line: rule: message lines).
+        case refused(String)
+        /// Not the file's fault (the store could not take it now): try again.
+        case later(String)
+    }
+
+    private func take(_ file: URL) -> Outcome {
+        let name = file.lastPathComponent
         let data: Data
         switch DropFile.read(file, maxBytes: maxBytes) {
         case .success(let bytes): data = bytes
-        case .failure(let refusal): return "\(file.lastPathComponent): \(refusal)"
+        case .failure(let refusal): return .refused("\(name): \(refusal)")
         }
         let decoded: (message: Message, document: XMLDocument)
         do {
             decoded = try codec.decodeKeepingDocument(data)
         } catch {
-            return error.problems.map { "\(file.lastPathComponent):\($0)" }.joined(separator: "\n")
+            return .refused(error.problems.map { "\(name):\($0)" }.joined(separator: "\n"))
         }
         var sender = "drop-folder"
         let signed = SignatureVerifier.isSigned(decoded.document)
         if !signed, !trustsUnsigned {
-            return "\(file.lastPathComponent): not signed: this drop folder takes signed messages only (serve.drop_folder_trusted is off)"
+            return .refused("\(name): not signed: this drop folder takes signed messages only (serve.drop_folder_trusted is off)")
         }
         if signed {
             do {
@@ -98,16 +111,16 @@ public struct DropDirectoryIntake: Sendable {
                 try verifier.requireSender(decoded.message.envelope.sender, matches: signer)
                 sender = signer.organisation ?? signer.subject
             } catch {
-                return "\(file.lastPathComponent): signature not accepted: \(error)"
+                return .refused("\(name): signature not accepted: \(error)")
             }
         }
         do {
             try intake.accept(decoded.message, bytes: data, sender: sender)
-            return nil
+            return .stored
         } catch let refusal as IntakeRefusal {
-            return "\(file.lastPathComponent): \(refusal.reason)"
+            return .refused("\(name): \(refusal.reason)")
         } catch {
-            return "\(file.lastPathComponent): not stored: \(error)"
+            return .later("\(error)")
         }
     }
 

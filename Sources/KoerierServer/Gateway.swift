@@ -74,7 +74,7 @@ public enum Gateway {
             trustsUnsigned: serve.dropFolderTrusted, maxBytes: configuration.maxMessageBytes)
         // Replaced by each reload, as the responder is: new trust and CRL reach the drop folder too.
         let drop = Reloadable(dropFolder.intake(parts))
-        let operations = Reloadable(try ControlWiring.operations(parts: parts, store: store, codec: codec))
+        let operations = Reloadable(ControlWiring.operations(parts: parts, configuration: configuration, store: store, codec: codec))
         let reload = ReloadSignal {
             do {
                 let fresh = try KoerierConfiguration.load(path: configuration.file.path)
@@ -87,7 +87,7 @@ public enum Gateway {
                     parts: freshParts, store: store, codec: codec, logger: logger, accessPoint: accessPoint)
                 worker.reload(freshParts)
                 drop.value = dropFolder.intake(freshParts)
-                operations.value = try ControlWiring.operations(parts: freshParts, store: store, codec: codec)
+                operations.value = ControlWiring.operations(parts: freshParts, configuration: fresh, store: store, codec: codec)
                 logger.notice("reloaded: configuration, recipient directory, keys, certificates (the listener's own too) and trust")
             } catch {
                 logger.error("reload refused; the running configuration stays", metadata: ["reason": "\(error)"])

@@ -1,4 +1,5 @@
 import Foundation
+import KoerierConfig
 import KoerierDelivery
 import KoerierStore
 import KoerierWorkflow
@@ -65,13 +66,14 @@ struct DropFolderWiring: Sendable {
 /// A value that a reload replaces while readers on other threads use it.
 /// The control socket's operations from the delivery parts, made at start and on every reload.
 enum ControlWiring {
-    static func operations(parts: DeliveryWorker.Parts, store: any MessageStore, codec: MessageCodec) throws -> ControlOperations {
-        let signing = parts.adapters.signing
-        return ControlOperations(
-            phases: PhaseCompletion(store: store, directory: parts.directory, codec: codec, signing: signing),
-            consent: ConsentImport(
-                store: store, directory: parts.directory, trust: parts.receipts.verifier.trust,
-                ownCertificate: signing.signer.identity.certificate, identities: parts.receipts.verifier.identities))
+    static func operations(
+        parts: DeliveryWorker.Parts, configuration: KoerierConfiguration, store: any MessageStore, codec: MessageCodec
+    ) -> ControlOperations {
+        ControlOperations(
+            phases: PhaseCompletion(store: store, directory: parts.directory, codec: codec, signing: parts.adapters.signing),
+            consent: Result { () throws(ConsentImportError) -> ConsentImport in
+                try ConsentImport.configured(configuration, store: store, directory: parts.directory, trust: parts.receipts.verifier.trust)
+            })
     }
 }
 

@@ -31,4 +31,14 @@ public final class DaemonLock: Sendable {
         _ = line.withCString { pwrite(descriptor, $0, strlen($0), 0) }
         return DaemonLock(descriptor: descriptor)
     }
+
+    /// Who holds the lock (its role and pid), when a live Koerier process does; read from
+    /// the lock file and /proc, without touching the lock (a daemon starting now is not hindered).
+    public static func holder(storePath: String) -> String? {
+        guard let text = try? String(contentsOfFile: storePath + ".daemon.lock", encoding: .utf8),
+            let match = text.firstMatch(of: /pid ([0-9]+)/), let pid = Int32(match.1), kill(pid, 0) == 0 || errno == EPERM,
+            let command = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8), command.hasPrefix("koerier")
+        else { return nil }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 }

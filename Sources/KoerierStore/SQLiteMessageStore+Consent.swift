@@ -22,7 +22,9 @@ extension SQLiteMessageStore {
         }
     }
 
-    public func recordConsent(_ grant: ConsentGrant, trajectory: Int64, now: Date, context: AuditContext) throws -> ConsentVersion {
+    public func recordConsent(_ grant: ConsentGrant, trajectory: Int64, replacing: Int, now: Date, context: AuditContext) throws
+        -> ConsentVersion
+    {
         try write(addsData: true) { db in
             guard
                 let clientReference = try String.fetchOne(
@@ -30,9 +32,10 @@ extension SQLiteMessageStore {
             else {
                 throw StoreError("no trajectory \(trajectory)")
             }
-            if let earlier = try Self.consentVersions(trajectory, in: db).first(where: { $0.grant.source == grant.source }) {
-                return earlier
-            }
+            let versions = try Self.consentVersions(trajectory, in: db)
+            if let earlier = versions.first(where: { $0.grant.source == grant.source }) { return earlier }
+            let inForce = versions.last?.version ?? 0
+            guard inForce == replacing else { throw ConsentConflict(trajectory: trajectory, inForce: inForce, replacing: replacing) }
             return try Self.insertConsent(
                 grant, trajectory: trajectory, clientReference: clientReference, at: now, context: context, in: db)
         }
@@ -87,5 +90,16 @@ extension SQLiteMessageStore {
                     parties: Set(parties.split(separator: ",").map(String.init)), recordedOn: row["recorded_on"], source: row["source"]),
                 recordedAt: Date(timeIntervalSince1970: row["recorded_at"]))
         }
+    }
+}
+
+/// A consent document that replaces a version no longer in force.
+public struct ConsentConflict: Error, CustomStringConvertible, Sendable {
+    public let trajectory: Int64
+    public let inForce: Int
+    public let replacing: Int
+
+    public var description: String {
+        "replaces_version: the document replaces version \(replacing) of trajectory \(trajectory), but version \(inForce) is in force"
     }
 }

@@ -100,7 +100,8 @@ public struct PhaseReport: Decodable, Sendable {
         case .typeMismatch(_, let context), .valueNotFound(_, let context):
             return "\(path(context.codingPath)) has the wrong type: \(context.debugDescription)"
         case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "the report is not valid JSON" : "\(path(context.codingPath)): \(context.debugDescription)"
+            // Foundation's description repeats the offending value; the field and rule are enough.
+            return context.codingPath.isEmpty ? "the report is not valid JSON" : "\(path(context.codingPath)): not an accepted value"
         @unknown default:
             return "\(error)"
         }
@@ -110,7 +111,7 @@ public struct PhaseReport: Decodable, Sendable {
     /// rules are checked when the letter is written (the full schema and rule gate).
     func clinicalContent() throws -> (period: KoerierModel.Period, soep: Soep, measurements: Measurements, goals: [Goal]) {
         func date(_ text: String, _ field: String) throws -> CalendarDate {
-            do { return try CalendarDate(parsing: text) } catch { throw PhaseError("\(field): '\(text)' is not a date (YYYY-MM-DD)") }
+            do { return try CalendarDate(parsing: text) } catch { throw PhaseError("\(field): not a date (YYYY-MM-DD)") }
         }
         func codes(_ values: [Code]?, _ field: String) throws -> [IcpcCode] {
             try (values ?? []).enumerated().map { index, value in
@@ -141,7 +142,7 @@ public struct PhaseReport: Decodable, Sendable {
         let goalModels = try (goals ?? []).enumerated().map { index, goal -> Goal in
             guard let status = GoalStatus(rawValue: goal.status) else {
                 throw PhaseError(
-                    "goals[\(index)].status: '\(goal.status)' is not one of \(GoalStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                    "goals[\(index)].status: not one of \(GoalStatus.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return Goal(
                 description: goal.description, measure: goal.measure, targetDate: try date(goal.targetDate, "goals[\(index)].target_date"),

@@ -54,28 +54,21 @@ struct ConsentCommand: ParsableCommand {
                         parties: answer["parties"] as? [String] ?? [])
                 }
                 let (_, store) = try global.openStore(configuration)
-                guard let anchors = configuration.trustAnchors, let identity = configuration.identity else {
+                guard let anchors = configuration.trustAnchors else {
                     throw CommandFailure(
-                        "\(configuration.file.path): 'trust.anchors' and 'identity' are needed to check a consent document",
-                        exitCode: .configurationError)
+                        "\(configuration.file.path): 'trust.anchors' is needed to check a consent document", exitCode: .configurationError)
                 }
-                guard let content = FileManager.default.contents(atPath: file) else {
-                    throw CommandFailure("\(file): cannot read the file")
+                let consent: ConsentImport
+                do {
+                    consent = try ConsentImport.configured(
+                        configuration, store: store, directory: try RecipientDirectory.load(file: configuration.recipientsFile),
+                        trust: try TrustStore(anchorsFile: anchors, crlFile: configuration.crl))
+                } catch let refusal as ConsentImportError {
+                    throw CommandFailure("\(refusal)", exitCode: .configurationError)
                 }
-                guard let detached = FileManager.default.contents(atPath: signature) else {
-                    throw CommandFailure("\(signature): cannot read the file")
-                }
-                guard let own = DetachedSignature.certificate(file: identity.certificate) else {
-                    throw CommandFailure(
-                        "\(identity.certificate.path): cannot read the gateway's certificate", exitCode: .configurationError)
-                }
-                let consent = ConsentImport(
-                    store: store, directory: try RecipientDirectory.load(file: configuration.recipientsFile),
-                    trust: try TrustStore(anchorsFile: anchors, crlFile: configuration.crl), ownCertificate: own,
-                    identities: IdentityPolicy(testMode: configuration.testMode))
                 let version: ConsentVersion
                 do {
-                    version = try consent.record(content, signature: detached, context: CLIContext.audit)
+                    version = try consent.record(content, signature: detached, context: CLIContext.audit(onBehalfOf: control.onBehalfOf))
                 } catch let refusal as ConsentImportError {
                     throw CommandFailure("\(file): no consent recorded: \(refusal)")
                 }

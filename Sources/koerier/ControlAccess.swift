@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KoerierConfig
 import KoerierDelivery
+import KoerierStore
 
 /// State changes go to a running daemon over its control socket, which audits the person
 /// the kernel names; without a daemon the CLI works on the store itself (as the daemon's
@@ -13,14 +14,25 @@ struct ControlOptions: ParsableArguments {
     /// The daemon's JSON answer, or nil when no daemon runs. A refusal is a failure with
     /// the daemon's reason.
     func viaDaemon(_ configuration: KoerierConfiguration, _ path: String, json: [String: Any] = [:]) throws -> [String: Any]? {
-        let client = ControlClient(socket: configuration.serve.controlSocket, onBehalfOf: onBehalfOf)
+        // The daemon's user owns the store; without a store there is no daemon to ask.
+        var store = stat()
+        guard stat(configuration.storePath.path, &store) == 0 else { return nil }
+        let client = ControlClient(socket: configuration.serve.controlSocket, onBehalfOf: onBehalfOf, daemonUser: store.st_uid)
         let outcome: ControlClient.Outcome
         do {
             outcome = try client.post(path, json: json)
         } catch {
             throw CommandFailure("\(error)")
         }
-        guard case .answered(let status, let body) = outcome else { return nil }
+        guard case .answered(let status, let body) = outcome else {
+            // Working on the store beside a running daemon would bypass the socket's audit of the person.
+            if let holder = DaemonLock.holder(storePath: configuration.storePath.path) {
+                throw CommandFailure(
+                    "a daemon (\(holder)) runs on this store but its control socket \(configuration.serve.controlSocket.path) does not answer"
+                )
+            }
+            return nil
+        }
         guard (200..<300).contains(status) else {
             throw CommandFailure((body?["error"] as? String) ?? "the daemon answered \(status)")
         }

@@ -39,7 +39,8 @@ struct RetryCommand: ParsableCommand {
                 ? storeOperation { try store.records(state: .dead, recipientType: nil, since: nil, limit: 1_000_000).map(\.id) } : [id!]
             for id in ids {
                 let record = try storeOperation {
-                    try store.transition(id, Transition(to: .queued), now: Date(), context: CLIContext.audit)
+                    try store.transition(
+                        id, Transition(to: .queued), now: Date(), context: CLIContext.audit(onBehalfOf: control.onBehalfOf))
                 }
                 print("\(record.id) \(record.messageID): queued again")
             }
@@ -64,7 +65,9 @@ struct CancelCommand: ParsableCommand {
                 return print("\(answer["record"] ?? "?") \(answer["message"] ?? "?"): cancelled")
             }
             let (_, store) = try global.openStore(configuration)
-            let record = try storeOperation { try store.transition(id, Transition(to: .cancelled), now: Date(), context: CLIContext.audit) }
+            let record = try storeOperation {
+                try store.transition(id, Transition(to: .cancelled), now: Date(), context: CLIContext.audit(onBehalfOf: control.onBehalfOf))
+            }
             print("\(record.id) \(record.messageID): cancelled")
         }
     }

@@ -36,11 +36,13 @@ extension GlobalOptions {
 
 /// Who acts through the CLI, for the audit log: the OS user, on this machine.
 enum CLIContext {
-    static var audit: AuditContext {
+    static var audit: AuditContext { audit(onBehalfOf: nil) }
+
+    static func audit(onBehalfOf: String?) -> AuditContext {
         var host = [CChar](repeating: 0, count: 256)
         gethostname(&host, host.count)
         return AuditContext(
-            actor: "os-user:" + NSUserName(),
+            actor: "os-user:" + NSUserName(), onBehalfOf: onBehalfOf,
             accessPoint: "cli@" + String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 }

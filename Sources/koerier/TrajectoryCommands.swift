@@ -141,7 +141,8 @@ struct PhaseCommand: ParsableCommand {
                         store: store, directory: try RecipientDirectory.load(file: configuration.recipientsFile),
                         codec: codec, signing: signing)
                     let outcome = try completion.complete(
-                        trajectory: trajectory, phase: phaseValue, report: parsed, amend: amend, context: CLIContext.audit)
+                        trajectory: trajectory, phase: phaseValue, report: parsed, amend: amend,
+                        context: CLIContext.audit(onBehalfOf: control.onBehalfOf))
                     if !outcome.queued.isEmpty { Doorbell.ring(storePath: configuration.storePath.path) }
                     print("letter \(outcome.letterID) (\(phase)\(amend ? ", correction" : "")):")
                     for (recipient, record) in outcome.queued { print("  queued for \(recipient) as record \(record.id)") }

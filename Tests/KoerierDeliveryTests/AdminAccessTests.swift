@@ -47,20 +47,20 @@ import Testing
         try await centre.start()
         #expect(try centre.post(try Data(contentsOf: ServeTests.referral), as: "gp").status == 200)
         let config = centre.config
-        let phase = try ProcessRunner.koerier([
+        let phase = try await Self.koerier([
             "phase", "complete", "1", "--phase", "intake", "--report", ServeTests.reports.appendingPathComponent("intake.json").path,
             "--on-behalf-of", "behandelaar J. Jansen", "--config", config,
         ])
         #expect(phase.exitCode == 0 && phase.stdout.contains("queued for gp-de-linde as record 1"), "\(phase.stdout)\(phase.stderr)")
         try await Polling.until("the first attempt to fail") { try centre.rig.store.record(1)?.state == .retrying }
-        let cancel = try ProcessRunner.koerier(["cancel", "1", "--on-behalf-of", "secretariaat", "--config", config])
+        let cancel = try await Self.koerier(["cancel", "1", "--on-behalf-of", "secretariaat", "--config", config])
         #expect(cancel.exitCode == 0 && cancel.stdout.hasPrefix("1 ") && cancel.stdout.hasSuffix(": cancelled\n"), "\(cancel.stderr)")
-        let again = try ProcessRunner.koerier(["retry", "1", "--config", config])
+        let again = try await Self.koerier(["retry", "1", "--config", config])
         #expect(again.exitCode == 1 && again.stderr.contains("cancelled"), "a cancelled record stays cancelled: \(again.stderr)")
         let trajectory = try #require(try centre.rig.store.trajectories(limit: 1).first?.id)
         let document = try ConsentTests.signedDocument(
-            in: centre.rig.folder, name: "consent", trajectory: trajectory, parties: [], signer: "centre")
-        let consent = try ProcessRunner.koerier([
+            in: centre.rig.folder, name: "consent", trajectory: trajectory, replacing: 1, parties: [])
+        let consent = try await Self.koerier([
             "consent", "import", document.document.path, "--signature", document.signature.path, "--on-behalf-of", "cliënt", "--config",
             config,
         ])
@@ -74,5 +74,10 @@ import Testing
             #expect(entry?["on_behalf_of"] as? String == behalf)
             #expect((entry?["access_point"] as? String)?.hasPrefix("control socket (pid ") == true, "\(kind)")
         }
+    }
+
+    /// The CLI, waited for off the cooperative pool.
+    static func koerier(_ arguments: [String]) async throws -> ProcessResult {
+        try await ProcessRunner.offPool { try ProcessRunner.koerier(arguments) }
     }
 }

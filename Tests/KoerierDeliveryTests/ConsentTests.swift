@@ -92,11 +92,14 @@ import Testing
 
     /// Writes a consent document and its detached signature by `signer` (a test PKI party).
     static func signedDocument(
-        in folder: URL, name: String, trajectory: Int64, parties: [String], signer: String, id: String = UUID().uuidString
+        in folder: URL, name: String, trajectory: Int64, replacing: Int, parties: [String], signer: String = "centre-ec",
+        id: String = UUID().uuidString
     ) throws -> (document: URL, signature: URL) {
         let document = folder.appendingPathComponent("\(name).json")
         let signature = folder.appendingPathComponent("\(name).p7s")
-        let object: [String: Any] = ["document_id": id, "trajectory": trajectory, "recorded_on": "2026-11-02", "parties": parties]
+        let object: [String: Any] = [
+            "document_id": id, "trajectory": trajectory, "replaces_version": replacing, "recorded_on": "2026-11-02", "parties": parties,
+        ]
         try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]).write(to: document)
         let pki = Repository.pki
         let result = try ProcessRunner.run(
@@ -116,63 +119,66 @@ import Testing
         let sink = try rig.startSMTPSink()
         try rig.configure(recipients: HTTPSDeliveryTests.gp(port: 9) + SMTPDeliveryTests.employer(port: sink.port))
         let config = rig.folder.appendingPathComponent("koerier.yaml").path
-        let trajectory = try rig.grantConsent([]).trajectoryID  // versions 1 and 2: nobody
-        func importing(_ files: (document: URL, signature: URL)) throws -> ProcessResult {
-            try ProcessRunner.koerier(["consent", "import", "--config", config, files.document.path, "--signature", files.signature.path])
+        let trajectoryID = try rig.grantConsent([]).trajectoryID  // versions 1 and 2: nobody
+        // Off the cooperative pool: the in-process listeners of tests running beside this one need it.
+        func importing(_ files: (document: URL, signature: URL)) async throws -> ProcessResult {
+            try await ProcessRunner.offPool {
+                try ProcessRunner.koerier(["consent", "import", "--config", config, files.document.path, "--signature", files.signature.path])
+            }
         }
 
-        let grant = try Self.signedDocument(in: rig.folder, name: "grant", trajectory: trajectory, parties: ["employer"], signer: "centre")
-        let recorded = try importing(grant)
+        func document(_ name: String, _ parties: [String], replacing: Int = 2, signer: String = "centre-ec", trajectory: Int64? = nil)
+            throws
+            -> (document: URL, signature: URL)
+        {
+            try Self.signedDocument(
+                in: rig.folder, name: name, trajectory: trajectory ?? trajectoryID, replacing: replacing, parties: parties, signer: signer)
+        }
+        let grant = try document("grant", ["employer"])
+        let recorded = try await importing(grant)
         #expect(
-            recorded.exitCode == 0 && recorded.stdout == "trajectory \(trajectory): consent version 3: employer\n", "\(recorded.stderr)")
-        #expect(try importing(grant).stdout == recorded.stdout, "the same document again records nothing new")
+            recorded.exitCode == 0 && recorded.stdout == "trajectory \(trajectoryID): consent version 3: employer\n", "\(recorded.stderr)")
+        #expect(try await importing(grant).stdout == recorded.stdout, "the same document again records nothing new")
 
         let refusals: [(String, (document: URL, signature: URL), String)] = [
-            (
-                "another organisation",
-                try Self.signedDocument(in: rig.folder, name: "gp", trajectory: trajectory, parties: [], signer: "gp"),
-                "the signer is not this centre's organisation"
-            ),
-            (
-                "an untrusted root",
-                try Self.signedDocument(in: rig.folder, name: "rogue", trajectory: trajectory, parties: [], signer: "untrusted"),
-                "[untrusted-chain]"
-            ),
-            (
-                "an unknown party",
-                try Self.signedDocument(in: rig.folder, name: "nobody", trajectory: trajectory, parties: ["nobody"], signer: "centre"),
-                "parties: 'nobody' is not in the recipient directory"
-            ),
-            (
-                "an unknown trajectory",
-                try Self.signedDocument(in: rig.folder, name: "lost", trajectory: 99, parties: [], signer: "centre"),
-                "trajectory: no trajectory 99"
-            ),
+            ("the gateway's own key", try document("own", [], signer: "centre"), "signed with one of this gateway's own keys"),
+            ("a partner", try document("gp", [], signer: "gp"), "the signer is not one of trust.consent_signers"),
+            ("a revoked certificate", try document("revoked", [], signer: "revoked"), "[revoked]"),
+            ("an untrusted root", try document("rogue", [], signer: "untrusted"), "[untrusted-chain]"),
+            ("an unknown party", try document("nobody", ["nobody"], replacing: 3), "parties: 'nobody' is not in the recipient directory"),
+            ("an unknown trajectory", try document("lost", [], trajectory: 99), "trajectory: no trajectory 99"),
+            ("a stale version", try document("stale", []), "replaces version 2 of trajectory \(trajectoryID), but version 3 is in force"),
         ]
         for (what, files, reason) in refusals {
-            let refused = try importing(files)
+            let refused = try await importing(files)
             #expect(refused.exitCode == 1 && refused.stderr.contains(reason), "\(what): \(refused.stderr)")
         }
         // Bytes changed after signing (a party added), and no signature at all.
-        let tampered = try Self.signedDocument(in: rig.folder, name: "tampered", trajectory: trajectory, parties: [], signer: "centre")
+        let tampered = try document("tampered", [], replacing: 3)
         try Data(try String(contentsOf: tampered.document, encoding: .utf8).replacingOccurrences(of: "[]", with: "[\"employer\"]").utf8)
             .write(to: tampered.document)
-        #expect(try importing(tampered).stderr.contains("the signature does not cover these bytes"))
+        #expect(try await importing(tampered).stderr.contains("the signature does not cover these bytes"))
         try Data("not a signature".utf8).write(to: tampered.signature)
-        #expect(try importing(tampered).stderr.contains("not a CMS signed-data structure"))
-        #expect(try rig.store.consent(trajectory: trajectory)?.version == 3)
+        #expect(try await importing(tampered).stderr.contains("not a CMS signed-data structure"))
+        #expect(try rig.store.consent(trajectory: trajectoryID)?.version == 3)
 
         // Granted: the employer gets its notice. Withdrawn (an empty list): the next letter is blocked.
         let sent = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer", type: .werkgever)
         _ = try await rig.worker().deliverDue()
         #expect(try rig.store.record(sent.id)?.state == .delivered)
-        let withdrawal = try Self.signedDocument(in: rig.folder, name: "withdraw", trajectory: trajectory, parties: [], signer: "centre")
-        #expect(try importing(withdrawal).stdout == "trajectory \(trajectory): consent version 4: no party\n")
+        // Signed before the withdrawal, imported after it: stale, so the withdrawal holds.
+        let replayed = try document("replayed", ["employer"], replacing: 3)
+        let withdrawal = try document("withdraw", [], replacing: 3)
+        #expect(try await importing(withdrawal).stdout == "trajectory \(trajectoryID): consent version 4: no party\n")
+        #expect(try await importing(replayed).stderr.contains("version 4 is in force"))
         let held = try rig.enqueue("return-letter-afsluiting-ecdsa.xml", to: "employer", type: .werkgever)
         _ = try await rig.worker().deliverDue()
         #expect(try rig.store.record(held.id)?.state == .blocked)
         #expect(try rig.store.record(held.id)?.lastError?.contains("consent (version 4) does not name employer") == true)
         #expect(rig.mails(in: sink.mailbox).count == 1)
-        #expect(try ProcessRunner.koerier(["audit", "verify", "--config", config]).stdout == "audit log intact\n")
+        let consentEntries = try rig.store.auditEntries(limit: 200).filter { $0.event.kind == .consent }.map(\.event.outcome)
+        #expect(consentEntries.contains("trajectory \(trajectoryID) consent version 3: employer"), "\(consentEntries)")
+        #expect(consentEntries.contains("trajectory \(trajectoryID) consent version 4: no party"), "\(consentEntries)")
+        #expect(try await ProcessRunner.offPool { try ProcessRunner.koerier(["audit", "verify", "--config", config]) }.stdout == "audit log intact\n")
     }
 }

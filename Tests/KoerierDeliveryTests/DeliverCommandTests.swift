@@ -21,7 +21,7 @@ import Testing
         // The letters' trajectory, and a consent document from the record system naming the employer.
         let trajectory = try rig.grantConsent([]).trajectoryID
         let document = try ConsentTests.signedDocument(
-            in: rig.folder, name: "consent", trajectory: trajectory, parties: ["employer"], signer: "centre")
+            in: rig.folder, name: "consent", trajectory: trajectory, replacing: 2, parties: ["employer"])
         let consent = try ProcessRunner.koerier([
             "consent", "import", "--config", config, document.document.path, "--signature", document.signature.path,
         ])

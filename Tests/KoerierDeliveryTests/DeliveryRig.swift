@@ -29,6 +29,10 @@ final class DeliveryRig: @unchecked Sendable {
     /// The TEST ONLY hierarchy's keys are checked out mode 644: daemons warn instead of refusing.
     var testMode = true
     private var consentTrajectory: Int64?
+    /// The record system that signs consent documents (a test PKI party of the centre's organisation).
+    var consentSigner = "centre-ec"
+    /// Extra `store:` lines, indented two spaces (`  min_free_mb: 64`).
+    var storeSettings = ""
 
     init() throws {
         folder = try Repository.temporaryDirectory()
@@ -64,10 +68,12 @@ final class DeliveryRig: @unchecked Sendable {
         trust:
           anchors: \(pki.appendingPathComponent("ca.pem").path)
           crl: \(pki.appendingPathComponent("crl.pem").path)
+          consent_signers: \(pki.appendingPathComponent("\(consentSigner).pem").path)
         store:
           path: koerier.sqlite
           key_file: payload.keys
           audit_key_file: audit.key
+        \(storeSettings)
         recipients: recipients.yaml
         identity:
           key: \(pki.appendingPathComponent("\(identity).key").path)
@@ -144,7 +150,8 @@ final class DeliveryRig: @unchecked Sendable {
     func grantConsent(_ parties: Set<String>) throws -> ConsentVersion {
         let grant = ConsentGrant(parties: parties, recordedOn: "2026-01-12", source: MessageID.generate().value)
         if let trajectory = consentTrajectory {
-            return try store.recordConsent(grant, trajectory: trajectory, now: Date(), context: Self.context)
+            let inForce = try store.consent(trajectory: trajectory)?.version ?? 0
+            return try store.recordConsent(grant, trajectory: trajectory, replacing: inForce, now: Date(), context: Self.context)
         }
         let referral = try Data(contentsOf: Repository.signedSamples.appendingPathComponent("referral-huisarts-rsa.xml"))
         let opened = try store.receiveReferral(
@@ -154,7 +161,7 @@ final class DeliveryRig: @unchecked Sendable {
             referrerRecipientID: nil, consent: ConsentGrant(parties: [], recordedOn: "2026-01-12", source: ""),
             transactionID: "ZD20260302007", now: Date(), context: Self.context)
         consentTrajectory = opened.trajectory.id
-        return try store.recordConsent(grant, trajectory: opened.trajectory.id, now: Date(), context: Self.context)
+        return try store.recordConsent(grant, trajectory: opened.trajectory.id, replacing: 1, now: Date(), context: Self.context)
     }
 
     // MARK: Peers

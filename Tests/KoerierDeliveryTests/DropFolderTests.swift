@@ -46,6 +46,33 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: inbox.appendingPathComponent("unsigned.xml").path))
     }
 
+    /// A file the store cannot take now (here: less free disk than `store.min_free_mb`) is
+    /// neither lost nor rejected: it stays, and the next run of the daemon stores it.
+    @Test func aFileTheStoreCannotTakeNowStaysForTheNextSweep() async throws {
+        let rig = try DeliveryRig()
+        rig.storeSettings = "  min_free_mb: 1048576"  // 1 TiB: every new message is refused for want of disk
+        try rig.configure(
+            recipients: HTTPSDeliveryTests.gp(port: try rig.downPort()),
+            delivery: "serve:\n  listen: \"127.0.0.1:0\"\n  admin: \"127.0.0.1:0\"\n  inbox: inbox")
+        let centre = ServeTests.Centre(rig: rig)
+        try await centre.start()
+        let inbox = rig.folder.appendingPathComponent("inbox")
+        try ServeTests.drop(ServeTests.referral, into: inbox, as: "referral.xml")
+        try await Polling.until("the sweep to give up for now") { centre.log.contains("could not be stored now") }
+        #expect(FileManager.default.fileExists(atPath: inbox.appendingPathComponent("referral.xml").path))
+        #expect(!FileManager.default.fileExists(atPath: inbox.appendingPathComponent("rejected/referral.xml").path))
+
+        let process = try #require(centre.process)
+        kill(process.processIdentifier, SIGTERM)
+        try await Polling.until("serve to stop") { !process.isRunning }
+        let file = URL(fileURLWithPath: centre.config)
+        try (try String(contentsOf: file, encoding: .utf8)).replacingOccurrences(of: "  min_free_mb: 1048576\n", with: "")
+            .write(to: file, atomically: true, encoding: .utf8)
+        try await centre.start()
+        try await Polling.until("the referral to be stored") { try rig.store.trajectories(limit: 5).count == 1 }
+        #expect(!FileManager.default.fileExists(atPath: inbox.appendingPathComponent("referral.xml").path))
+    }
+
     @Test func aFolderOthersMayEnterIsRefusedAtStart() async throws {
         let centre = try ServeTests.Centre()
         let inbox = centre.rig.folder.appendingPathComponent("inbox")

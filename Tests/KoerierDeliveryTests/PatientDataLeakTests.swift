@@ -2,6 +2,8 @@ import Foundation
 import KoerierTestSupport
 import Testing
 
+@testable import KoerierWorkflow
+
 /// No patient data in logs or error texts: every invalid and hostile sample goes through
 /// `koerier validate`, the drop folder of a real `koerier serve` and its intake, and
 /// everything they print, answer or write beside a rejected file is searched for the
@@ -64,5 +66,33 @@ import Testing
         #expect(Self.leaks(in: log, of: data).isEmpty, "in the log: \(Self.leaks(in: log, of: data))")
         let audit = try centre.audit().map { "\($0)" }.joined(separator: "\n")
         #expect(Self.leaks(in: audit, of: data).isEmpty, "in the audit log: \(Self.leaks(in: audit, of: data))")
+    }
+
+    /// A practitioner's report with wrong values: the refusals (422 bodies, CLI stderr) name
+    /// the field and rule, never the value typed in (a date of birth, a name in a status).
+    @Test func phaseReportRefusalsNameTheFieldNotTheValue() throws {
+        let file = Repository.samples.appendingPathComponent("phase-reports/fase-1.json")
+        let original = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+        func refusal(_ change: (inout [String: Any]) -> Void) throws -> String {
+            var object = original
+            change(&object)
+            do {
+                _ = try PhaseReport.decode(try JSONSerialization.data(withJSONObject: object)).clinicalContent()
+                return ""
+            } catch {
+                return "\(error)"
+            }
+        }
+        var period = original["period"] as? [String: Any] ?? [:]
+        period["start"] = "1984-13-02 Sanne de Vries"
+        let date = try refusal { $0["period"] = period }
+        #expect(date.contains("period.start") && !date.contains("1984") && !date.contains("Sanne"), "\(date)")
+        let urgency = try refusal { $0["soep"] = "Sanne de Vries 1984-03-02" }
+        #expect(!urgency.isEmpty && !urgency.contains("Sanne") && !urgency.contains("1984"), "\(urgency)")
+        if var goals = original["goals"] as? [[String: Any]], !goals.isEmpty {
+            goals[0]["status"] = "Sanne-de-Vries"
+            let status = try refusal { $0["goals"] = goals }
+            #expect(status.contains("goals[0].status") && !status.contains("Sanne"), "\(status)")
+        }
     }
 }

@@ -17,9 +17,12 @@ public protocol TrajectoryStore: Sendable {
     /// Records a phase's letter and moves the trajectory to that phase.
     func recordPhaseLetter(_ letter: PhaseLetter, now: Date, context: AuditContext) throws
 
-    /// Records a new version of one trajectory's consent, audited with its parties. The
-    /// same source again changes nothing and returns the version it made.
-    func recordConsent(_ grant: ConsentGrant, trajectory: Int64, now: Date, context: AuditContext) throws -> ConsentVersion
+    /// Records a new version of one trajectory's consent, audited with its parties, if the
+    /// version in force is still `replacing` (`ConsentConflict` otherwise: an older document
+    /// replayed after a newer one cannot undo it). The same source again changes nothing and
+    /// returns the version it made.
+    func recordConsent(_ grant: ConsentGrant, trajectory: Int64, replacing: Int, now: Date, context: AuditContext) throws
+        -> ConsentVersion
 
     /// The consent in force for a trajectory, or nil before any.
     func consent(trajectory: Int64) throws -> ConsentVersion?
