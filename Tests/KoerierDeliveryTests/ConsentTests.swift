@@ -123,7 +123,9 @@ import Testing
         // Off the cooperative pool: the in-process listeners of tests running beside this one need it.
         func importing(_ files: (document: URL, signature: URL)) async throws -> ProcessResult {
             try await ProcessRunner.offPool {
-                try ProcessRunner.koerier(["consent", "import", "--config", config, files.document.path, "--signature", files.signature.path])
+                try ProcessRunner.koerier([
+                    "consent", "import", "--config", config, files.document.path, "--signature", files.signature.path,
+                ])
             }
         }
 
@@ -179,6 +181,8 @@ import Testing
         let consentEntries = try rig.store.auditEntries(limit: 200).filter { $0.event.kind == .consent }.map(\.event.outcome)
         #expect(consentEntries.contains("trajectory \(trajectoryID) consent version 3: employer"), "\(consentEntries)")
         #expect(consentEntries.contains("trajectory \(trajectoryID) consent version 4: no party"), "\(consentEntries)")
-        #expect(try await ProcessRunner.offPool { try ProcessRunner.koerier(["audit", "verify", "--config", config]) }.stdout == "audit log intact\n")
+        #expect(
+            try await ProcessRunner.offPool { try ProcessRunner.koerier(["audit", "verify", "--config", config]) }.stdout
+                == "audit log intact\n")
     }
 }
