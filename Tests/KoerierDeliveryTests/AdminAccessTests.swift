@@ -38,6 +38,19 @@ import Testing
         #expect((entries.first?["access_point"] as? String)?.hasPrefix("control socket (pid ") == true)
     }
 
+    /// With `serve.control_group` the socket is 0660 and that group's: its members may
+    /// connect, others may not.
+    @Test func aControlGroupGetsTheSocketAtMode660() async throws {
+        let group = String(cString: getgrgid(getegid()).pointee.gr_name)
+        let centre = try ServeTests.Centre(extra: "  control_group: \(group)")
+        try await centre.start()
+        var status = stat()
+        #expect(
+            lstat(centre.controlSocket, &status) == 0 && status.st_mode & 0o777 == 0o660, "mode \(String(status.st_mode & 0o777, radix: 8))"
+        )
+        #expect(status.st_gid == getegid())
+    }
+
     /// The CLI's own state changes (retry, cancel, consent, phase completion) go to a running
     /// daemon's socket too: the audit log names the person and on whose behalf, not only the
     /// daemon's user; a refusal is the daemon's reason and exit 1.

@@ -90,6 +90,24 @@ import Testing
         #expect(auditKinds.filter { $0 == .consent }.count == 2)
     }
 
+    /// A type the client allowed that has two directory entries names neither: which one
+    /// the client meant is for a signed consent document to say.
+    @Test func aTypeWithSeveralDirectoryEntriesNamesNoParty() throws {
+        let rig = try DeliveryRig()
+        try rig.configure(
+            recipients: HTTPSDeliveryTests.gp(port: 9) + SMTPDeliveryTests.employer(port: 9)
+                + SMTPDeliveryTests.employer(port: 9, id: "employer-2") + HTTPSDeliveryTests.arbo(port: 9))
+        let parts = try DeliveryAssembly.parts(configuration: rig.configuration, store: rig.store, codec: rig.codec)
+        let intake = IntakeProcessor(
+            store: rig.store, directory: parts.directory,
+            receipts: ReceiptIntake(store: rig.store, directory: parts.directory, receipts: parts.receipts), accessPoint: "test")
+        let (referral, bytes) = try Self.referral(
+            transaction: "ZD20261102103", allowed: [.huisarts, .werkgever, .bedrijfsarts], codec: rig.codec)
+        try intake.accept(referral, bytes: bytes, sender: "gp")
+        let trajectory = try #require(try rig.store.trajectories(limit: 1).first)
+        #expect(try rig.store.consent(trajectory: trajectory.id)?.grant.parties == ["arbo"])
+    }
+
     /// Writes a consent document and its detached signature by `signer` (a test PKI party).
     static func signedDocument(
         in folder: URL, name: String, trajectory: Int64, replacing: Int, parties: [String], signer: String = "centre-ec",
