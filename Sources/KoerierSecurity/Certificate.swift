@@ -6,9 +6,13 @@ public final class Certificate: @unchecked Sendable {
     let pointer: OpaquePointer
     /// SHA-256 of the DER encoding, lowercase hex: the certificate's identity in caches.
     let fingerprint: String
+    /// The UZI register's otherName in subjectAltName (see `readUZIName`), read once: a
+    /// cached certificate answers every later verification without parsing it again.
+    public let uziName: UZIName?
 
     private init(_ pointer: OpaquePointer) {
         self.pointer = pointer
+        uziName = Self.readUZIName(pointer)
         var output: UnsafeMutablePointer<UInt8>?
         let length = i2d_X509(pointer, &output)
         if length > 0, let output {

@@ -79,7 +79,7 @@ extension Certificate {
     /// The UZI register's otherName (type-id 2.5.5.5) in subjectAltName; nil when there is
     /// none, when its value is not an IA5String of the register's form, or when there is
     /// more than one (a certificate that names two parties names none).
-    public var uziName: UZIName? {
+    static func readUZIName(_ pointer: OpaquePointer) -> UZIName? {
         var critical: Int32 = 0
         guard let names = X509_get_ext_d2i(pointer, NID_subject_alt_name, &critical, nil) else {
             ERR_clear_error()
