@@ -1,5 +1,6 @@
 import Foundation
 import KoerierConfig
+import KoerierSecurity
 
 /// What a daemon (`serve`, `deliver`) checks before it opens anything: the files it keeps
 /// secret and its store belong to it and no one else may read them (`FileAccess`).
@@ -11,6 +12,16 @@ public enum DaemonFileCheck {
                 throw DeliveryFailure("\(configuration.file.path): 'trust.crl' is required (revoked certificates must be refused)")
             }
             warn("test_mode: no trust.crl: revocation is not checked (refused outside test mode)")
+        }
+        // Receipts name this gateway by its certificate's UZI identity: without one, every
+        // receipt would fail to be signed (and partners could not bind it to us).
+        if let certificate = configuration.identity?.certificate,
+            let own = FileManager.default.contents(atPath: certificate.path).flatMap({ Certificate.loadPEM($0).first }),
+            own.uziName?.serverURA == nil
+        {
+            let problem = "\(certificate.path): names no URA in a UZI server otherName (subjectAltName 2.5.5.5)"
+            guard configuration.testMode else { throw DeliveryFailure("\(configuration.file.path): identity.certificate \(problem)") }
+            warn("test_mode: identity.certificate \(problem) (refused outside test mode)")
         }
         let directory = try RecipientDirectory.load(file: configuration.recipientsFile)
         let passwords = directory.recipients.values.compactMap { recipient -> URL? in

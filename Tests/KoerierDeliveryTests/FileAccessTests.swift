@@ -8,16 +8,17 @@ import Testing
 @Suite(.serialized) struct FileAccessTests {
     /// A rig outside test mode whose identity key is a copy in the rig's own folder.
     /// `purposeKeys` as `DeliveryRig.purposeKeys`, those parties' files copied too.
-    static func strictRig(purposeKeys: [String: String] = [:]) throws -> DeliveryRig {
+    static func strictRig(identity: String = "centre", purposeKeys: [String: String] = [:]) throws -> DeliveryRig {
         let rig = try DeliveryRig()
         let pki = rig.folder.appendingPathComponent("pki")
         try FileManager.default.createDirectory(at: pki, withIntermediateDirectories: true)
-        let parties = Set(["centre"] + purposeKeys.values)
+        let parties = Set([identity] + purposeKeys.values)
         for name in parties.flatMap({ ["\($0).key", "\($0).pem"] }) + ["chain.pem", "ca.pem", "crl.pem"] {
             try FileManager.default.copyItem(at: Repository.pki.appendingPathComponent(name), to: pki.appendingPathComponent(name))
         }
         rig.pki = pki
         rig.purposeKeys = purposeKeys
+        rig.identity = identity
         rig.testMode = false
         // The store lives in the rig's folder, made with the test runner's umask.
         try chmod(rig.folder, 0o700)

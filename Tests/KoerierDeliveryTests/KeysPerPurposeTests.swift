@@ -70,4 +70,13 @@ import Testing
         #expect(
             rig.configuration.identity?.tls.key.lastPathComponent == "centre.key", "a purpose without a key of its own takes identity.key")
     }
+
+    /// Outside test mode a daemon whose own certificate names no URA in the UZI otherName
+    /// does not start: its receipts could not name it, nor partners bind them to it.
+    @Test func aDaemonRefusesAnIdentityWithoutAUZIName() throws {
+        let rig = try FileAccessTests.strictRig(identity: "legacy-serial")
+        try FileAccessTests.chmod(rig.pki.appendingPathComponent("legacy-serial.key"), 0o600)
+        let refused = try ProcessRunner.koerier(["deliver", "--once", "--config", rig.folder.appendingPathComponent("koerier.yaml").path])
+        #expect(refused.exitCode != 0 && refused.stderr.contains("names no URA in a UZI server otherName"), "\(refused.stderr)")
+    }
 }
