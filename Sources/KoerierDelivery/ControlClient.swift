@@ -24,16 +24,11 @@ public struct ControlClient: Sendable {
         case noDaemon
     }
 
-    /// A daemon listens when the socket exists and takes a connection.
-    public var daemonListens: Bool {
-        var status = stat()
-        return lstat(socket.path, &status) == 0 && status.st_mode & S_IFMT == S_IFSOCK
-    }
-
     public func post(_ path: String, json: [String: Any] = [:]) throws -> Outcome {
-        guard daemonListens else { return .noDaemon }
+        // No socket there: no daemon. A socket someone else made is not the daemon's.
         var status = stat()
-        guard lstat(socket.path, &status) == 0, status.st_uid == daemonUser else {
+        guard lstat(socket.path, &status) == 0, status.st_mode & S_IFMT == S_IFSOCK else { return .noDaemon }
+        guard status.st_uid == daemonUser else {
             throw ControlFailure("\(socket.path): the socket belongs to uid \(status.st_uid), not to the daemon's user (uid \(daemonUser))")
         }
         let curl = try CurlHandle(

@@ -41,7 +41,7 @@ public enum DeliveryAssembly {
         let channels = ChannelSet(
             https: HTTPSTransport(credentials: credentials, timeouts: timeouts),
             smtp: SMTPTransport(mailFrom: configuration.delivery.mailFrom, timeouts: timeouts), receipts: receipts,
-            mailSigner: mailSigner, mailFrom: configuration.delivery.mailFrom, smimeTrust: verifier.trust)
+            mailSigner: mailSigner, mailFrom: configuration.delivery.mailFrom)
         return DeliveryWorker.Parts(
             store: store, directory: directory, codec: codec, adapters: AdapterSet(signing: signing), channels: channels,
             receipts: receipts, policy: RetryPolicy(configuration.delivery))

@@ -24,6 +24,12 @@ public final class Certificate: @unchecked Sendable {
     }
     deinit { X509_free(pointer) }
 
+    /// Shares an `X509` that OpenSSL owns elsewhere (a CMS structure's signer), taking a reference.
+    convenience init(retaining pointer: OpaquePointer) {
+        X509_up_ref(pointer)
+        self.init(pointer)
+    }
+
     /// Parses DER bytes (the content of a KeyInfo X509Certificate element).
     public convenience init?(der: Data) {
         let parsed: OpaquePointer? = der.withUnsafeBytes { buffer in

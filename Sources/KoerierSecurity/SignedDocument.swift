@@ -28,19 +28,17 @@ public enum SignedDocument {
         guard OPENSSL_sk_num(signers) == 1, let leaf = OPENSSL_sk_value(signers, 0) else {
             throw SignatureError(.signatureStructure, "the signature must have exactly one signer")
         }
-        var chain = [der(OpaquePointer(leaf))]
+        let signer = Certificate(retaining: OpaquePointer(leaf))
+        var intermediates: [Certificate] = []
         if let carried = CMS_get1_certs(cms) {
             defer { OPENSSL_sk_pop_free(carried) { X509_free(OpaquePointer($0)) } }
             for index in 0..<OPENSSL_sk_num(carried) {
                 guard let member = OPENSSL_sk_value(carried, index) else { continue }
-                let bytes = der(OpaquePointer(member))
-                if bytes != chain[0] { chain.append(bytes) }
+                let certificate = Certificate(retaining: OpaquePointer(member))
+                if certificate.fingerprint != signer.fingerprint { intermediates.append(certificate) }
             }
         }
-        try trust.verifyPeer(chain: chain, at: date)
-        guard let signer = Certificate(der: chain[0]) else {
-            throw SignatureError(.signatureStructure, "the signer's certificate cannot be read")
-        }
+        try trust.verifyChain(leaf: signer, intermediates: intermediates, at: date)
         guard signer.allowsDigitalSignature else {
             throw SignatureError(.keyUsage, "the signer's certificate does not allow digitalSignature")
         }
@@ -54,13 +52,5 @@ public enum SignedDocument {
             if signature.starts(with: Data("-----BEGIN".utf8)) { return PEM_read_bio_CMS(bio, nil, nil, nil) }
             return d2i_CMS_bio(bio, nil)
         }
-    }
-
-    private static func der(_ certificate: OpaquePointer) -> Data {
-        var output: UnsafeMutablePointer<UInt8>?
-        let length = i2d_X509(certificate, &output)
-        guard length > 0, let output else { return Data() }
-        defer { CRYPTO_free(output, #fileID, #line) }
-        return Data(bytes: output, count: Int(length))
     }
 }

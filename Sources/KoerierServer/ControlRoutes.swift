@@ -94,11 +94,7 @@ struct ControlRoutes: Sendable {
     }
 
     private func retryDead(_ audit: AuditContext) async throws -> Response {
-        let moved = try await store.executor.run {
-            try store.records(state: .dead, recipientType: nil, since: nil, limit: 1_000_000).map {
-                try store.transition($0.id, Transition(to: .queued), now: Date(), context: audit)
-            }
-        }
+        let moved = try await store.executor.run { try store.requeueDead(now: Date(), context: audit) }
         if !moved.isEmpty { enqueued() }
         return AdminListener.json(200, ["records": moved.map { ["record": $0.id, "message": $0.messageID] }])
     }

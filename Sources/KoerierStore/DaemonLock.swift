@@ -14,7 +14,7 @@ public final class DaemonLock: Sendable {
 
     /// Takes the lock for `role`, or explains who holds it.
     public static func claim(storePath: String, role: String) throws -> DaemonLock {
-        let path = storePath + ".daemon.lock"
+        let path = lockPath(storePath)
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw StoreError("\(path): cannot open the daemon lock: \(String(cString: strerror(errno)))")
@@ -35,10 +35,12 @@ public final class DaemonLock: Sendable {
     /// Who holds the lock (its role and pid), when a live Koerier process does; read from
     /// the lock file and /proc, without touching the lock (a daemon starting now is not hindered).
     public static func holder(storePath: String) -> String? {
-        guard let text = try? String(contentsOfFile: storePath + ".daemon.lock", encoding: .utf8),
+        guard let text = try? String(contentsOfFile: lockPath(storePath), encoding: .utf8),
             let match = text.firstMatch(of: /pid ([0-9]+)/), let pid = Int32(match.1), kill(pid, 0) == 0 || errno == EPERM,
             let command = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8), command.hasPrefix("koerier")
         else { return nil }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
+
+    private static func lockPath(_ storePath: String) -> String { storePath + ".daemon.lock" }
 }

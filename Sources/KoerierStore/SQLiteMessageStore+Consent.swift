@@ -37,7 +37,7 @@ extension SQLiteMessageStore {
             let inForce = versions.last?.version ?? 0
             guard inForce == replacing else { throw ConsentConflict(trajectory: trajectory, inForce: inForce, replacing: replacing) }
             return try Self.insertConsent(
-                grant, trajectory: trajectory, clientReference: clientReference, at: now, context: context, in: db)
+                grant, trajectory: trajectory, version: inForce + 1, clientReference: clientReference, at: now, context: context, in: db)
         }
     }
 
@@ -52,16 +52,14 @@ extension SQLiteMessageStore {
         }
     }
 
-    /// The next version, inside the caller's transaction, with its audit entry.
+    /// Version `version` (the next one: the caller has read the versions), inside the
+    /// caller's transaction, with its audit entry.
     @discardableResult
     static func insertConsent(
-        _ grant: ConsentGrant, trajectory: Int64, clientReference: String?, at now: Date, context: AuditContext, in db: Database
+        _ grant: ConsentGrant, trajectory: Int64, version number: Int, clientReference: String?, at now: Date, context: AuditContext,
+        in db: Database
     ) throws -> ConsentVersion {
-        let previous =
-            try Int.fetchOne(
-                db.cachedStatement(sql: "SELECT MAX(version) FROM trajectory_consent WHERE trajectory_id = ?"), arguments: [trajectory])
-            ?? 0
-        let version = ConsentVersion(trajectoryID: trajectory, version: previous + 1, grant: grant, recordedAt: now)
+        let version = ConsentVersion(trajectoryID: trajectory, version: number, grant: grant, recordedAt: now)
         let parties = grant.parties.sorted().joined(separator: ",")
         try db.cachedStatement(
             sql: """

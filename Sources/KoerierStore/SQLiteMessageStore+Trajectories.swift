@@ -67,8 +67,9 @@ extension SQLiteMessageStore {
             let trajectoryID = db.lastInsertedRowID
             var grant = consent
             grant.source = id
+            // A trajectory just opened: its first consent version.
             try Self.insertConsent(
-                grant, trajectory: trajectoryID, clientReference: message.clientReference, at: now, context: context, in: db)
+                grant, trajectory: trajectoryID, version: 1, clientReference: message.clientReference, at: now, context: context, in: db)
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM trajectory WHERE id = ?"), arguments: [trajectoryID])
             else {
                 throw StoreError("trajectory vanished")

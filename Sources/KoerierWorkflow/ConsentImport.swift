@@ -128,13 +128,12 @@ extension ConsentImport {
         guard configuration.crl != nil || configuration.testMode else {
             throw ConsentImportError("\(configuration.file.path): 'trust.crl' is required to check consent signers")
         }
-        func certificates(_ file: URL) -> [Certificate] { FileManager.default.contents(atPath: file.path).map(Certificate.loadPEM) ?? [] }
-        let signers = certificates(signersFile)
+        let signers = FileManager.default.contents(atPath: signersFile.path).map(Certificate.loadPEM) ?? []
         guard !signers.isEmpty else { throw ConsentImportError("\(signersFile.path): no PEM certificate found") }
         guard let identity = configuration.identity else {
             throw ConsentImportError("\(configuration.file.path): 'identity' is needed to check a consent signer's organisation")
         }
-        let own = [identity.certificate, identity.tls.certificate, identity.smime.certificate].flatMap { certificates($0).prefix(1) }
+        let own = [identity.certificate, identity.tls.certificate, identity.smime.certificate].compactMap(DetachedSignature.certificate)
         return ConsentImport(
             store: store, directory: directory, trust: trust, signers: signers, ownCertificates: own,
             identities: IdentityPolicy(testMode: configuration.testMode))

@@ -12,11 +12,13 @@ struct ConsentCommand: ParsableCommand {
         discussion: """
             Consent is kept per trajectory and per party (directory id), versioned. A referral \
             records version 1 of its own trajectory when it arrives; a consent document from \
-            the record system records the next version of the trajectory it names. The \
-            document is JSON ({"document_id": UUID, "trajectory": N, "recorded_on": \
-            "YYYY-MM-DD", "parties": ["directory-id", …]}) with a detached CMS signature \
-            (`openssl cms -sign -binary -outform DER`) by a certificate of this centre's \
-            organisation that chains to trust.anchors; an empty list withdraws consent. \
+            the record system records the next version of the trajectory it names, while the \
+            version it replaces is still in force. The document is JSON ({"document_id": UUID, \
+            "trajectory": N, "replaces_version": V, "recorded_on": "YYYY-MM-DD", "parties": \
+            ["directory-id", …]}) with a detached CMS signature (`openssl cms -sign -binary \
+            -outform DER`) by one of trust.consent_signers (the record system's certificates, \
+            never this gateway's own), of this centre's organisation, chained to trust.anchors \
+            and not revoked; an empty list withdraws consent. \
             Every version is audited; letters waiting for a party it no longer names are \
             blocked at their next attempt.
             """,

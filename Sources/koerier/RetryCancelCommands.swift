@@ -34,17 +34,14 @@ struct RetryCommand: ParsableCommand {
                 return
             }
             let (_, store) = try global.openStore(configuration)
-            let ids =
+            let context = CLIContext.audit(onBehalfOf: control.onBehalfOf)
+            let moved = try storeOperation {
                 try dead
-                ? storeOperation { try store.records(state: .dead, recipientType: nil, since: nil, limit: 1_000_000).map(\.id) } : [id!]
-            for id in ids {
-                let record = try storeOperation {
-                    try store.transition(
-                        id, Transition(to: .queued), now: Date(), context: CLIContext.audit(onBehalfOf: control.onBehalfOf))
-                }
-                print("\(record.id) \(record.messageID): queued again")
+                    ? store.requeueDead(now: Date(), context: context)
+                    : [store.transition(id!, Transition(to: .queued), now: Date(), context: context)]
             }
-            if ids.isEmpty { print("no dead records") }
+            for record in moved { print("\(record.id) \(record.messageID): queued again") }
+            if moved.isEmpty { print("no dead records") }
         }
     }
 }

@@ -9,17 +9,10 @@ public final class ChannelSet: @unchecked Sendable {
     let receipts: ReceiptCheck
     public let mailSigner: SMIMESigner
     let mailFrom: String
-    /// What a recipient's S/MIME certificate must chain to when its entry names no
-    /// `smime_anchors`: the gateway's trust anchors and CRLs.
-    let smimeTrust: TrustStore
     private let lock = NSLock()
     private var channels: [String: any OutboundChannel] = [:]
 
-    public init(
-        https: HTTPSTransport, smtp: SMTPTransport, receipts: ReceiptCheck, mailSigner: SMIMESigner, mailFrom: String,
-        smimeTrust: TrustStore
-    ) {
-        self.smimeTrust = smimeTrust
+    public init(https: HTTPSTransport, smtp: SMTPTransport, receipts: ReceiptCheck, mailSigner: SMIMESigner, mailFrom: String) {
         self.https = https
         self.smtp = smtp
         self.receipts = receipts
@@ -51,7 +44,8 @@ public final class ChannelSet: @unchecked Sendable {
                     trust = .failure(DeliveryFailure("\(error)"))
                 }
             } else {
-                trust = .success(smimeTrust)
+                // No `smime_anchors`: the gateway's own trust anchors and CRLs.
+                trust = .success(receipts.verifier.trust)
             }
             return SMIMEMailChannel(
                 recipientID: recipient.id, target: target, transport: smtp, signer: mailSigner, mailFrom: mailFrom,

@@ -85,6 +85,14 @@ extension OutboxStore {
         try self.transition(id, transition, lease: nil, now: now, context: context)
     }
 
+    /// Puts every dead record back in the queue, due now (`koerier retry --dead`); each
+    /// move is audited. Returns the records as they are now.
+    public func requeueDead(now: Date, context: AuditContext) throws -> [OutboundRecord] {
+        try records(state: .dead, recipientType: nil, since: nil, limit: 1_000_000).map {
+            try transition($0.id, Transition(to: .queued), now: now, context: context)
+        }
+    }
+
     /// Stores the message durably before returning; idempotent per (message id, recipient).
     public func enqueue(_ message: OutboundMessage, now: Date, context: AuditContext) throws -> EnqueueOutcome {
         guard let outcome = try enqueueBatch([message], now: now, context: context).first else {
