@@ -13,12 +13,14 @@ let package = Package(
         .library(name: "KoerierFuzzParse", type: .static, targets: ["KoerierFuzzParse"]),
         .library(name: "KoerierFuzzVerify", type: .static, targets: ["KoerierFuzzVerify"]),
         .library(name: "KoerierFuzzIntake", type: .static, targets: ["KoerierFuzzIntake"]),
+        .library(name: "KoerierFuzzFHIR", type: .static, targets: ["KoerierFuzzFHIR"]),
+        .library(name: "KoerierFuzzMEDVRI", type: .static, targets: ["KoerierFuzzMEDVRI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.0.0"),
@@ -26,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.0.0"),
     ],
     targets: [
         // Thin C module reaching libxml2 and libxmlsec1 (OpenSSL back end). One module for
@@ -57,8 +60,8 @@ let package = Package(
         .target(
             name: "KoerierDelivery",
             dependencies: [
-                "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierConfig", "CCurl",
-                .product(name: "Yams", package: "Yams"),
+                "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierConfig", "KoerierEDIFACT", "KoerierFHIR",
+                "CCurl", .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]),
@@ -66,12 +69,15 @@ let package = Package(
         // letter to the GP and the copies consent allows), intake processing, phase reports.
         .target(
             name: "KoerierWorkflow",
-            dependencies: ["KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierDelivery", "KoerierConfig"]),
+            dependencies: [
+                "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierDelivery", "KoerierConfig", "KoerierFHIR",
+            ]),
         // `koerier serve`: the inbound HTTPS listener (Hummingbird, mutual TLS).
         .target(
             name: "KoerierServer",
             dependencies: [
                 "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierDelivery", "KoerierConfig", "KoerierWorkflow",
+                "KoerierFHIR", .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -86,6 +92,14 @@ let package = Package(
         .target(name: "KoerierConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         // Human-readable letters (text / HTML) with Dutch labels.
         .target(name: "KoerierRender", dependencies: ["KoerierModel"]),
+        // The Dutch medical EDIFACT dialect: a return letter as a MEDVRI interchange, and the
+        // reader and checks that prove what we write. Pure Swift (no libxml2), beside KoerierXML.
+        .target(name: "KoerierEDIFACT", dependencies: ["KoerierModel", "KoerierRender"]),
+        // FHIR STU3 JSON: ZorgDomein-style referral Bundles in (mapped to the model), return
+        // letters out as document Bundles, OperationOutcomes for refusals. Pure Swift.
+        .target(
+            name: "KoerierFHIR",
+            dependencies: ["KoerierModel", "KoerierRender", .product(name: "Crypto", package: "swift-crypto")]),
         // What both executables share: --config, clear one-line failures, exit codes.
         .target(
             name: "KoerierCommandLine",
@@ -112,6 +126,7 @@ let package = Package(
                 "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierConfig", "KoerierDelivery",
                 "KoerierWorkflow", "KoerierServer", "KoerierCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "JWTKit", package: "jwt-kit"), .product(name: "Logging", package: "swift-log"),
             ],
             linkerSettings: [.linkedLibrary("jemalloc")]
         ),
@@ -124,7 +139,11 @@ let package = Package(
             name: "KoerierFuzzIntake",
             dependencies: ["KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierDelivery", "KoerierWorkflow", "KoerierServer"],
             path: "Tests/Fuzz/Intake"),
+        .target(name: "KoerierFuzzFHIR", dependencies: ["KoerierFHIR", "KoerierModel"], path: "Tests/Fuzz/FHIR"),
+        .target(name: "KoerierFuzzMEDVRI", dependencies: ["KoerierEDIFACT", "KoerierModel"], path: "Tests/Fuzz/MEDVRI"),
         .testTarget(name: "KoerierModelTests", dependencies: ["KoerierModel", "KoerierTestSupport"]),
+        .testTarget(name: "KoerierEDIFACTTests", dependencies: ["KoerierEDIFACT", "KoerierModel", "KoerierTestSupport"]),
+        .testTarget(name: "KoerierFHIRTests", dependencies: ["KoerierFHIR", "KoerierModel", "KoerierTestSupport"]),
         .testTarget(name: "KoerierXMLTests", dependencies: ["KoerierXML", "KoerierModel", "KoerierRender", "KoerierTestSupport"]),
         // Test-only producer that the crash test kills with SIGKILL.
         .executableTarget(name: "KoerierCrashProducer", dependencies: ["KoerierStore", "KoerierModel"], path: "Tests/CrashProducer"),
@@ -135,7 +154,7 @@ let package = Package(
             name: "KoerierDeliveryTests",
             dependencies: [
                 "koerier", "KoerierDelivery", "KoerierServer", "KoerierWorkflow", "KoerierStore", "KoerierSecurity", "KoerierXML",
-                "KoerierModel", "KoerierConfig",
+                "KoerierModel", "KoerierConfig", "KoerierEDIFACT", "KoerierFHIR",
                 "KoerierTestSupport",
             ]),
         .testTarget(

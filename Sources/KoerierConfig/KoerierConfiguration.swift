@@ -60,12 +60,46 @@ public struct KoerierConfiguration: Sendable {
         /// `controlGroup` (0600 without one).
         public var controlSocket: URL
         public var controlGroup: String?
+        /// FHIR intake (`POST /fhir/Bundle` on the intake listener); nil: the route answers 404.
+        public var fhir: FHIRIntakeSettings?
     }
 
     /// This gateway's keys. `key`/`certificate`/`chain` sign XML (messages, receipts, audit
     /// checkpoints) and are the default for the other purposes; `tls` (mutual TLS, both
     /// directions) and `smime` (signing mail) may each have a key of their own, so that
     /// one compromised or rotated key does not take the others with it.
+    /// Who may post ZorgDomein-style FHIR Bundles: each issuer's bearer JWTs are checked
+    /// against its public key, its name (`iss`) and our audience (`aud`).
+    public struct FHIRIntakeSettings: Sendable {
+        /// The base the answers' Location headers name (`{base}/Bundle/{id}`).
+        public var baseURL: String
+        public var issuers: [JWTIssuer]
+        /// Seconds of clock difference allowed on `exp`, `nbf` and `iat`.
+        public var leewaySeconds: Int
+
+        public init(baseURL: String, issuers: [JWTIssuer], leewaySeconds: Int) {
+            self.baseURL = baseURL
+            self.issuers = issuers
+            self.leewaySeconds = leewaySeconds
+        }
+    }
+
+    public struct JWTIssuer: Sendable {
+        public let issuer: String
+        public let audience: String
+        /// PEM public key (EC P-256/P-384 or RSA) the issuer signs with.
+        public let key: URL
+        /// Allowed `alg` values; never `none`, never an HMAC.
+        public let algorithms: [String]
+
+        public init(issuer: String, audience: String, key: URL, algorithms: [String]) {
+            self.issuer = issuer
+            self.audience = audience
+            self.key = key
+            self.algorithms = algorithms
+        }
+    }
+
     public struct Identity: Sendable {
         public let key: URL
         public let certificate: URL
@@ -100,6 +134,9 @@ public struct KoerierConfiguration: Sendable {
         public var circuitPauseSeconds = 300
         /// The envelope sender (MAIL FROM) of S/MIME mail.
         public var mailFrom = "koerier@localhost"
+        /// This centre's own numeric EDI address (Zorgmail address book): the UNB sender of
+        /// every MEDVRI interchange. Needed once a directory entry uses `format: medvri`.
+        public var ediAddress: String?
         public init() {}
     }
 
@@ -189,7 +226,7 @@ public struct KoerierConfiguration: Sendable {
             try section.rejectUnknown(allowed: [
                 "max_attempts", "max_age_hours", "first_retry_seconds", "max_retry_seconds",
                 "lease_seconds", "connect_timeout_seconds", "total_timeout_seconds",
-                "circuit_failures", "circuit_pause_seconds", "mail_from",
+                "circuit_failures", "circuit_pause_seconds", "mail_from", "edi_address",
             ])
             delivery.maxAttempts = try section.integer("max_attempts", range: 1...1000) ?? delivery.maxAttempts
             delivery.maxAgeSeconds = 3600 * (try section.integer("max_age_hours", range: 1...(24 * 90)) ?? delivery.maxAgeSeconds / 3600)
@@ -202,14 +239,23 @@ public struct KoerierConfiguration: Sendable {
             delivery.circuitFailures = try section.integer("circuit_failures", range: 1...1000) ?? delivery.circuitFailures
             delivery.circuitPauseSeconds = try section.integer("circuit_pause_seconds", range: 1...86_400) ?? delivery.circuitPauseSeconds
             delivery.mailFrom = try section.string("mail_from") ?? delivery.mailFrom
+            if let address = try section.string("edi_address") {
+                guard (1...35).contains(address.count), address.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                    throw ConfigError(
+                        file: displayPath, line: section.line(of: "edi_address"),
+                        message: "'delivery.edi_address' must be a numeric EDI address (1-35 digits), as in the Zorgmail address book")
+                }
+                delivery.ediAddress = address
+            }
         }
         self.delivery = delivery
         var serve = ServeSettings(inbox: resolve("var/inbox"), controlSocket: resolve("var/control.sock"))
         if let section = try fields.section("serve") {
             try section.rejectUnknown(allowed: [
                 "listen", "admin", "inbox", "log_format", "idle_timeout_seconds", "body_timeout_seconds", "max_connections",
-                "drop_folder_trusted", "control_socket", "control_group",
+                "drop_folder_trusted", "control_socket", "control_group", "fhir",
             ])
+            if let fhir = try section.section("fhir") { serve.fhir = try Self.fhirIntake(fhir, resolve: resolve) }
             if let socket = try section.string("control_socket") { serve.controlSocket = resolve(socket) }
             serve.controlGroup = try section.string("control_group")
             serve.dropFolderTrusted = try section.bool("drop_folder_trusted") ?? false
@@ -244,6 +290,40 @@ public struct KoerierConfiguration: Sendable {
             }
         }
         self.serve = serve
+    }
+
+    static let jwtAlgorithms: Set<String> = ["ES256", "ES384", "RS256", "RS384", "RS512"]
+
+    private static func fhirIntake(_ section: YAMLFields, resolve: (String) -> URL) throws -> FHIRIntakeSettings {
+        try section.rejectUnknown(allowed: ["base_url", "issuers", "leeway_seconds"])
+        let base = try section.requiredString("base_url")
+        guard let url = URL(string: base), url.scheme == "https", url.host != nil else {
+            throw ConfigError(
+                file: section.file, line: section.line(of: "base_url"), message: "'serve.fhir.base_url' must be an https:// URL")
+        }
+        let issuers = try (section.list("issuers") ?? []).map { entry -> JWTIssuer in
+            try entry.rejectUnknown(allowed: ["issuer", "audience", "key", "algorithms"])
+            let algorithms =
+                try entry.string("algorithms").map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+                ?? ["ES256"]
+            if let wrong = algorithms.first(where: { !jwtAlgorithms.contains($0) }) {
+                throw ConfigError(
+                    file: entry.file, line: entry.line(of: "algorithms"),
+                    message:
+                        "JWT algorithm '\(wrong)' is not allowed; one of \(jwtAlgorithms.sorted().joined(separator: ", ")) (never none or HMAC)"
+                )
+            }
+            return JWTIssuer(
+                issuer: try entry.requiredString("issuer"), audience: try entry.requiredString("audience"),
+                key: resolve(try entry.requiredString("key")), algorithms: algorithms)
+        }
+        guard !issuers.isEmpty else {
+            throw ConfigError(
+                file: section.file, line: section.line(of: "issuers"), message: "'serve.fhir.issuers' needs at least one issuer")
+        }
+        return FHIRIntakeSettings(
+            baseURL: base.hasSuffix("/") ? String(base.dropLast()) : base, issuers: issuers,
+            leewaySeconds: try section.integer("leeway_seconds", range: 0...300) ?? 30)
     }
 
     private static func yamlLine(of error: YamlError) -> Int? {

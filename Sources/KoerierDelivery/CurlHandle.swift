@@ -90,12 +90,15 @@ final class CurlHandle {
     }
 
     /// The last answer's Retry-After in seconds from now (delay-seconds or an HTTP date).
-    var retryAfter: TimeInterval? {
+    var retryAfter: TimeInterval? { header("Retry-After").flatMap { RetryAfter.seconds($0, now: Date()) } }
+
+    /// A header of the last answer (the last request's final response), or nil.
+    func header(_ name: String) -> String? {
         var header: UnsafeMutablePointer<curl_header>?
-        guard curl_easy_header(handle, "Retry-After", 0, UInt32(CURLH_HEADER), -1, &header) == CURLHE_OK,
+        guard curl_easy_header(handle, name, 0, UInt32(CURLH_HEADER), -1, &header) == CURLHE_OK,
             let value = header?.pointee.value
         else { return nil }
-        return RetryAfter.seconds(String(cString: value), now: Date())
+        return String(cString: value)
     }
 
     func describe(_ code: CURLcode) -> String { String(cString: curl_easy_strerror(code)) }

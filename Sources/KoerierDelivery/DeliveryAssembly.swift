@@ -17,6 +17,13 @@ public enum DeliveryAssembly {
             throw DeliveryFailure("\(configuration.file.path): 'trust.anchors' is needed to check receipts")
         }
         let directory = try RecipientDirectory.load(file: configuration.recipientsFile)
+        if configuration.delivery.ediAddress == nil,
+            let entry = directory.recipients.values.first(where: { if case .medvri = $0.format { return true } else { return false } })
+        {
+            throw DeliveryFailure(
+                "\(configuration.file.path): recipient '\(entry.id)' takes MEDVRI: 'delivery.edi_address' (this centre's EDI address) is needed"
+            )
+        }
         let signingIdentity = try SigningIdentity(keyFile: identity.key, certificateFile: identity.certificate, chainFile: identity.chain)
         let signing = MessageSigning(codec: codec, signer: Signer(identity: signingIdentity))
         let verifier = SignatureVerifier(
@@ -43,7 +50,8 @@ public enum DeliveryAssembly {
             smtp: SMTPTransport(mailFrom: configuration.delivery.mailFrom, timeouts: timeouts), receipts: receipts,
             mailSigner: mailSigner, mailFrom: configuration.delivery.mailFrom)
         return DeliveryWorker.Parts(
-            store: store, directory: directory, codec: codec, adapters: AdapterSet(signing: signing), channels: channels,
+            store: store, directory: directory, codec: codec, adapters: AdapterSet(signing: signing, formats: formatter(configuration)),
+            channels: channels,
             receipts: receipts, policy: RetryPolicy(configuration.delivery))
     }
 
@@ -51,7 +59,13 @@ public enum DeliveryAssembly {
     public static func letterQueue(configuration: KoerierConfiguration, codec: MessageCodec) throws -> LetterQueue {
         guard let identity = configuration.identity else { return LetterQueue(adapters: nil) }
         let signingIdentity = try SigningIdentity(keyFile: identity.key, certificateFile: identity.certificate, chainFile: identity.chain)
-        return LetterQueue(adapters: AdapterSet(signing: MessageSigning(codec: codec, signer: Signer(identity: signingIdentity))))
+        return LetterQueue(
+            adapters: AdapterSet(
+                signing: MessageSigning(codec: codec, signer: Signer(identity: signingIdentity)), formats: formatter(configuration)))
+    }
+
+    static func formatter(_ configuration: KoerierConfiguration) -> LetterFormatter {
+        LetterFormatter(ediSender: configuration.delivery.ediAddress)
     }
 
     public static func worker(configuration: KoerierConfiguration, parts: DeliveryWorker.Parts, owner: String) -> DeliveryWorker {

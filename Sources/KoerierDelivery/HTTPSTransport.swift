@@ -19,11 +19,13 @@ public final class HTTPSTransport: Sendable {
         self.reuseConnections = reuseConnections
     }
 
-    public func post(_ bytes: Data, to target: HTTPSTarget, contentType: String = "application/xml; charset=utf-8") -> TransportOutcome {
+    public static let xmlHeaders = ["Content-Type: application/xml; charset=utf-8"]
+
+    public func post(_ bytes: Data, to target: HTTPSTarget, headers: [String] = HTTPSTransport.xmlHeaders) -> TransportOutcome {
         do {
-            let key = "\(target.url.absoluteString)|\(target.address ?? "")|\(target.serverAnchors.path)|\(contentType)"
+            let key = "\(target.url.absoluteString)|\(target.address ?? "")|\(target.serverAnchors.path)|\(headers.joined(separator: "|"))"
             return try handles.with(
-                key, make: { try handle(for: target, contentType: contentType) },
+                key, make: { try handle(for: target, headers: headers) },
                 transfer: { curl in
                     let response = ResponseBuffer(limit: maxResponseBytes)
                     try curl.set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(response).toOpaque())
@@ -36,7 +38,8 @@ public final class HTTPSTransport: Sendable {
                         }
                     }
                     guard result.code == CURLE_OK else { return .noAnswer(reason: "HTTPS: \(result.message)") }
-                    return .answered(status: curl.responseCode, body: response.data, retryAfter: curl.retryAfter)
+                    return .answered(
+                        status: curl.responseCode, body: response.data, retryAfter: curl.retryAfter, location: curl.header("Location"))
                 })
         } catch {
             return .noAnswer(reason: "\(error)")
@@ -44,7 +47,7 @@ public final class HTTPSTransport: Sendable {
     }
 
     /// A handle with everything that stays the same for this destination.
-    private func handle(for target: HTTPSTarget, contentType: String) throws -> CurlHandle {
+    private func handle(for target: HTTPSTarget, headers: [String]) throws -> CurlHandle {
         let curl = try CurlHandle(
             url: target.url.absoluteString, protocols: "https", anchors: target.serverAnchors,
             connectTimeout: timeouts.connect, totalTimeout: timeouts.total)
@@ -56,7 +59,7 @@ public final class HTTPSTransport: Sendable {
             try curl.set(CURLOPT_CONNECT_TO, list: ["\(host):\(port):\(address):\(port)"])
         }
         // No "Expect: 100-continue" round trip: the body is small and wanted at once.
-        try curl.set(CURLOPT_HTTPHEADER, list: ["Content-Type: \(contentType)", "Expect:"])
+        try curl.set(CURLOPT_HTTPHEADER, list: headers + ["Expect:"])
         try curl.set(CURLOPT_POST, 1)
         try curl.set(CURLOPT_WRITEFUNCTION, callback: ResponseBuffer.write)
         if !reuseConnections {

@@ -23,7 +23,10 @@ public struct LetterQueue: Sendable {
             transactionID: envelope.transactionID, urgency: urgency, payload: bytes, clientReference: clientReference)
         // A message this recipient may never see is queued as it is: its first attempt blocks
         // it with the adapter's reason, where ops see it.
-        if let adapters, case .send(let copy) = try adapters.adapter(for: recipient.type).derive(message, bytes: bytes, for: recipient) {
+        // So is one its recipient's format cannot carry (a receipt for a MEDVRI mailbox).
+        if let adapters, case .send(let decided) = try adapters.adapter(for: recipient.type).derive(message, bytes: bytes, for: recipient),
+            let copy = try? adapters.formats.render(decided, for: recipient)
+        {
             outbound.kind = copy.kind
             outbound.payload = copy.bytes
             outbound.prepared = PreparedCopy(messageID: copy.messageID, digest: ReceiptMatch.sha256Hex(copy.bytes))

@@ -1,12 +1,21 @@
 import Foundation
 import KoerierSecurity
 
+/// What a mail's attachment is: Koerier XML, or an EDIFACT interchange (RFC 1767).
+public struct MailAttachmentType: Sendable, Equatable {
+    public let contentType: String
+    public let fileExtension: String
+
+    public static let xml = MailAttachmentType(contentType: "application/xml", fileExtension: "xml")
+    public static let edifact = MailAttachmentType(contentType: "application/EDIFACT", fileExtension: "edi")
+}
+
 /// The mail that carries one signed message: a short body that says nothing clinical, the
-/// XML as attachment, the whole signed and encrypted as S/MIME.
+/// message as attachment, the whole signed and encrypted as S/MIME.
 public enum MailComposer {
     public static func mail(
         from: String, to: String, messageID: String, kind: String, signer: SMIMESigner, recipientCertificate: Certificate,
-        attachment: Data, now: Date = Date()
+        attachment: Data, attachmentType: MailAttachmentType = .xml, now: Date = Date()
     ) throws -> Data {
         let boundary = "koerier-" + UUID().uuidString.lowercased()
         let encoded = attachment.base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
@@ -20,8 +29,8 @@ public enum MailComposer {
             "Bijgaand een beveiligd bericht (\(kind)), kenmerk \(messageID).",
             "Open de bijlage in uw berichtensysteem; de inhoud staat niet in deze tekst.",
             "--\(boundary)",
-            "Content-Type: application/xml; name=\"\(messageID).xml\"",
-            "Content-Disposition: attachment; filename=\"\(messageID).xml\"",
+            "Content-Type: \(attachmentType.contentType); name=\"\(messageID).\(attachmentType.fileExtension)\"",
+            "Content-Disposition: attachment; filename=\"\(messageID).\(attachmentType.fileExtension)\"",
             "Content-Transfer-Encoding: base64",
             "",
             encoded,

@@ -8,6 +8,16 @@ public struct OutgoingMessage: Sendable {
     public let messageID: MessageID
     public let kind: MessageKind
     public let bytes: Data
+    /// The model these bytes were made from, where the adapter had it: a recipient whose
+    /// record system reads another format gets this rendered (`LetterFormatter`).
+    public let content: Message?
+
+    public init(messageID: MessageID, kind: MessageKind, bytes: Data, content: Message? = nil) {
+        self.messageID = messageID
+        self.kind = kind
+        self.bytes = bytes
+        self.content = content
+    }
 }
 
 public enum AdapterDecision: Sendable {
@@ -54,8 +64,13 @@ enum ConsentRequired {
 public struct AdapterSet: Sendable {
     /// This gateway's signer, for the messages adapters derive.
     public let signing: MessageSigning
+    /// Renders a copy in its recipient's format (MEDVRI, FHIR) once the adapter decided it.
+    public let formats: LetterFormatter
 
-    public init(signing: MessageSigning) { self.signing = signing }
+    public init(signing: MessageSigning, formats: LetterFormatter = LetterFormatter(ediSender: nil)) {
+        self.signing = signing
+        self.formats = formats
+    }
 
     public func adapter(for type: RecipientType) -> any RecipientAdapter {
         switch type {
@@ -74,7 +89,7 @@ struct AddresseeAdapter: RecipientAdapter {
 
     func derive(_ message: Message, bytes: Data, for recipient: Recipient) throws -> AdapterDecision {
         if let problem = Addressing.mismatch(message.envelope.receiver, recipient) { return .block("misaddressed: \(problem)") }
-        return .send(OutgoingMessage(messageID: message.envelope.messageID, kind: message.kind, bytes: bytes))
+        return .send(OutgoingMessage(messageID: message.envelope.messageID, kind: message.kind, bytes: bytes, content: message))
     }
 }
 
@@ -92,17 +107,18 @@ struct ConsentedClinicalAdapter: RecipientAdapter {
     func derive(_ message: Message, bytes: Data, for recipient: Recipient) throws -> AdapterDecision {
         guard case .returnLetter(var letter) = message else {
             if Addressing.mismatch(message.envelope.receiver, recipient) == nil {
-                return .send(OutgoingMessage(messageID: message.envelope.messageID, kind: message.kind, bytes: bytes))
+                return .send(OutgoingMessage(messageID: message.envelope.messageID, kind: message.kind, bytes: bytes, content: message))
             }
             return .block("misaddressed: a \(message.kind.rawValue) for another party is not forwarded")
         }
         if Addressing.mismatch(letter.envelope.receiver, recipient) == nil {
-            return .send(OutgoingMessage(messageID: letter.envelope.messageID, kind: .returnLetter, bytes: bytes))
+            return .send(OutgoingMessage(messageID: letter.envelope.messageID, kind: .returnLetter, bytes: bytes, content: message))
         }
         letter.envelope.messageID = DerivedMessageID.make(from: letter.envelope.messageID, recipient: recipient.id, purpose: "copy")
         letter.envelope.receiver = recipient.party
         let signed = try signing.signedXML(.returnLetter(letter))
-        return .send(OutgoingMessage(messageID: letter.envelope.messageID, kind: .returnLetter, bytes: signed))
+        return .send(
+            OutgoingMessage(messageID: letter.envelope.messageID, kind: .returnLetter, bytes: signed, content: .returnLetter(letter)))
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import KoerierConfig
+import KoerierEDIFACT
 import KoerierModel
 import Yams
 
@@ -11,8 +12,24 @@ public struct Recipient: Sendable {
     public let agb: AGBCode?
     public let ura: URANumber?
     public let transport: TransportTarget
+    /// What goes on the wire, after the adapter has decided what this recipient may see.
+    public let format: LetterFormat
     /// Records for this recipient in flight at once.
     public let concurrency: Int
+
+    public init(
+        id: String, name: String, type: RecipientType, agb: AGBCode?, ura: URANumber?, transport: TransportTarget,
+        format: LetterFormat = .koerierXML, concurrency: Int
+    ) {
+        self.id = id
+        self.name = name
+        self.type = type
+        self.agb = agb
+        self.ura = ura
+        self.transport = transport
+        self.format = format
+        self.concurrency = concurrency
+    }
 
     /// The party as it appears in an envelope addressed to this recipient.
     public var party: Party {
@@ -23,6 +40,26 @@ public struct Recipient: Sendable {
 public enum TransportTarget: Sendable {
     case https(HTTPSTarget)
     case smtp(SMTPTarget)
+    /// A folder an EDI client collects from (MEDVRI only).
+    case folder(URL)
+}
+
+/// The format a recipient's record system reads.
+public enum LetterFormat: Sendable, Equatable {
+    /// Signed Koerier XML (another Koerier gateway).
+    case koerierXML
+    /// EDIFACT MEDVRI to a GP's record system, addressed by its numeric Zorgmail EDI address.
+    case medvri(ediAddress: String, charset: EDIFACTCharset)
+    /// A FHIR STU3 document Bundle POSTed to `{base}/Bundle`.
+    case fhirSTU3
+
+    public var name: String {
+        switch self {
+        case .koerierXML: return "koerier-xml"
+        case .medvri: return "medvri"
+        case .fhirSTU3: return "fhir-stu3"
+        }
+    }
 }
 
 public struct HTTPSTarget: Sendable {
@@ -98,7 +135,9 @@ public struct RecipientDirectory: Sendable {
     }
 
     private static func recipient(_ entry: YAMLFields, resolve: (String) -> URL) throws -> Recipient {
-        try entry.rejectUnknown(allowed: ["id", "name", "type", "agb", "ura", "https", "smtp", "concurrency"])
+        try entry.rejectUnknown(allowed: [
+            "id", "name", "type", "agb", "ura", "https", "smtp", "folder", "concurrency", "format", "edi_address", "edi_charset",
+        ])
         let id = try entry.requiredString("id")
         func problem(_ key: String, _ message: String) -> ConfigError {
             ConfigError(file: entry.file, line: entry.line(of: key), message: "recipient '\(id)': \(message)")
@@ -115,6 +154,73 @@ public struct RecipientDirectory: Sendable {
         }
         let https = try entry.section("https")
         let smtp = try entry.section("smtp")
+        let folder = try entry.string("folder")
+        let transport: TransportTarget
+        if let folder {
+            guard https == nil, smtp == nil else { throw problem("folder", "has a folder and another transport; choose one") }
+            transport = .folder(resolve(folder))
+        } else {
+            transport = try networkTransport(https: https, smtp: smtp, problem: problem, resolve: resolve)
+        }
+        let format = try letterFormat(entry, type: type, transport: transport, problem: problem)
+        return Recipient(
+            id: id, name: try entry.string("name") ?? id, type: type, agb: agb, ura: ura, transport: transport, format: format,
+            concurrency: try entry.integer("concurrency", range: 1...64) ?? 2)
+    }
+
+    /// `format`, its EDI fields, and whether the transport can carry it: every combination
+    /// that could not deliver is refused here, with its line, rather than at the first letter.
+    private static func letterFormat(
+        _ entry: YAMLFields, type: RecipientType, transport: TransportTarget, problem: (String, String) -> ConfigError
+    ) throws -> LetterFormat {
+        let name = try entry.string("format") ?? "koerier-xml"
+        let ediAddress = try entry.string("edi_address")
+        let charsetName = try entry.string("edi_charset")
+        let isHTTPS: Bool
+        let isMailOrFolder: Bool
+        switch transport {
+        case .https: (isHTTPS, isMailOrFolder) = (true, false)
+        case .smtp: (isHTTPS, isMailOrFolder) = (false, true)
+        case .folder: (isHTTPS, isMailOrFolder) = (false, true)
+        }
+        if name != "medvri" {
+            if ediAddress != nil { throw problem("edi_address", "'edi_address' belongs to format medvri, not \(name)") }
+            if charsetName != nil { throw problem("edi_charset", "'edi_charset' belongs to format medvri, not \(name)") }
+        }
+        if name != "koerier-xml", !type.mayReceiveClinicalContent || type == .centrum {
+            throw problem(
+                "format", "format \(name) carries return letters; a \(type.rawValue) gets Koerier XML only (koerier-xml)")
+        }
+        switch name {
+        case "koerier-xml":
+            if case .folder = transport { throw problem("folder", "a folder carries format medvri only") }
+            return .koerierXML
+        case "medvri":
+            guard isMailOrFolder else {
+                throw problem("format", "format medvri goes by S/MIME mail ('smtp') or to a 'folder', not over https")
+            }
+            guard let ediAddress else { throw problem("format", "format medvri needs 'edi_address' (the numeric Zorgmail address)") }
+            guard (1...35).contains(ediAddress.count), ediAddress.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                throw problem("edi_address", "'\(ediAddress)' is not a numeric EDI address (1-35 digits)")
+            }
+            let charset = try charsetName.map { text in
+                guard let charset = EDIFACTCharset(rawValue: text) else {
+                    throw problem("edi_charset", "'\(text)' is not a character set Koerier writes; one of UNOA, UNOC")
+                }
+                return charset
+            }
+            return .medvri(ediAddress: ediAddress, charset: charset ?? .unoa)
+        case "fhir-stu3":
+            guard isHTTPS else { throw problem("format", "format fhir-stu3 is POSTed over https; its url is the FHIR base URL") }
+            return .fhirSTU3
+        default:
+            throw problem("format", "unknown format '\(name)'; one of koerier-xml, medvri, fhir-stu3")
+        }
+    }
+
+    private static func networkTransport(
+        https: YAMLFields?, smtp: YAMLFields?, problem: (String, String) -> ConfigError, resolve: (String) -> URL
+    ) throws -> TransportTarget {
         let transport: TransportTarget
         switch (https, smtp) {
         case (let https?, nil):
@@ -145,12 +251,10 @@ public struct RecipientDirectory: Sendable {
                     username: try smtp.string("username"),
                     passwordFile: try smtp.string("password_file").map(resolve)))
         case (nil, nil):
-            throw problem("id", "needs a transport: 'https' or 'smtp'")
+            throw problem("id", "needs a transport: 'https', 'smtp' or 'folder'")
         case (.some, .some):
             throw problem("smtp", "has both 'https' and 'smtp'; choose one")
         }
-        return Recipient(
-            id: id, name: try entry.string("name") ?? id, type: type, agb: agb, ura: ura, transport: transport,
-            concurrency: try entry.integer("concurrency", range: 1...64) ?? 2)
+        return transport
     }
 }

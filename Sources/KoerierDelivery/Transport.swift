@@ -3,8 +3,9 @@ import Foundation
 /// How a transfer ended, before any channel reads meaning into it.
 public enum TransportOutcome: Sendable {
     /// The partner answered: an HTTP status with its body, or the SMTP reply code.
-    /// `retryAfter` is HTTP's Retry-After, in seconds from now, when the partner sent one.
-    case answered(status: Int, body: Data, retryAfter: TimeInterval?)
+    /// `retryAfter` is HTTP's Retry-After, in seconds from now, when the partner sent one;
+    /// `location` its Location header (a FHIR server names what it created).
+    case answered(status: Int, body: Data, retryAfter: TimeInterval?, location: String? = nil)
     /// No answer: refused or reset connection, timeout, TLS failure.
     case noAnswer(reason: String)
 }

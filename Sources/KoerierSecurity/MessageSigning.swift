@@ -38,3 +38,28 @@ public struct MessageSigning: Sendable {
         return try signedXML(.receipt(receipt))
     }
 }
+
+extension MessageSigning {
+    /// This gateway as its own certificate names it: the URA (and AGB) it proves and the
+    /// organisation it names; the party type (which a certificate does not carry) and, for
+    /// a certificate without an identifier in test mode (TEST ONLY), everything else come
+    /// from `expected`. Outside test mode such a gateway has no party and cannot answer.
+    public func ownParty(policy: IdentityPolicy, as expected: Party) throws -> Party {
+        let certificate = signer.identity.certificate
+        guard let identifier = certificate.careIdentifier(policy) else {
+            guard policy.allowsTestIdentities else {
+                throw IdentityProblem("this gateway's certificate carries no UZI identity (subjectAltName otherName \(UZIName.typeID))")
+            }
+            return expected
+        }
+        var ura: URANumber?
+        var agb = try certificate.uziName?.agb.map { try AGBCode($0) }
+        if identifier.kind == "URA" { ura = try URANumber(identifier.value) } else { agb = try AGBCode(identifier.value) }
+        return Party(type: expected.type, organisation: certificate.subjectOrganisation ?? expected.organisation, agb: agb, ura: ura)
+    }
+}
+
+public struct IdentityProblem: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -31,6 +31,22 @@ public enum Gateway {
         let accessPoint = "https://\(serve.listenHost):\(serve.listenPort)"
         let responder = Reloadable(
             IntakeWiring.responder(parts: parts, store: store, codec: codec, logger: logger, accessPoint: accessPoint))
+        // FHIR intake: the issuers' keys are read once; a reload re-reads the directory and keys.
+        let bearer: BearerCheck? = if let settings = configuration.serve.fhir { try await BearerCheck.load(settings) } else { nil }
+        @Sendable func fhirResponder(_ parts: DeliveryWorker.Parts, _ configuration: KoerierConfiguration) throws -> FHIRResponder? {
+            guard let bearer else { return nil }
+            return try FHIRWiring.responder(
+                parts: parts, configuration: configuration, bearer: bearer, store: store, codec: codec, logger: logger,
+                accessPoint: accessPoint)
+        }
+        let fhir = Reloadable(try fhirResponder(parts, configuration))
+        var fhirHandler: (@Sendable (InboundRequest) async -> ListenerAnswer)?
+        if bearer != nil {
+            fhirHandler = { request in
+                guard let responder = fhir.value else { return ListenerAnswer(status: 404, body: Data()) }
+                return await responder.answer(request)
+            }
+        }
         let chainFile = try DeliveryAssembly.clientChainFile(configuration: configuration)
         let listenerCredentials = ListenerCredentials()
         let listener = MessageListener(
@@ -49,7 +65,8 @@ public enum Gateway {
                 }, replacement: listenerCredentials),
             maxBodyBytes: configuration.maxMessageBytes,
             limits: ListenerLimits(
-                idleSeconds: serve.idleTimeoutSeconds, bodySeconds: serve.bodyTimeoutSeconds, maxConnections: serve.maxConnections)
+                idleSeconds: serve.idleTimeoutSeconds, bodySeconds: serve.bodyTimeoutSeconds, maxConnections: serve.maxConnections),
+            fhirHandler: fhirHandler
         ) { request in
             // Parsing, signature checks, storing and signing block: on the store's executor.
             let current = responder.value
@@ -79,12 +96,14 @@ public enum Gateway {
             do {
                 let fresh = try KoerierConfiguration.load(path: configuration.file.path)
                 let freshParts = try DeliveryAssembly.parts(configuration: fresh, store: store, codec: codec)
+                let freshFHIR = try fhirResponder(freshParts, fresh)
                 if let tls = fresh.identity?.tls {
                     try listenerCredentials.replace(
                         certificateChain: try DeliveryAssembly.clientChainFile(configuration: fresh), key: tls.key)
                 }
                 responder.value = IntakeWiring.responder(
                     parts: freshParts, store: store, codec: codec, logger: logger, accessPoint: accessPoint)
+                fhir.value = freshFHIR
                 worker.reload(freshParts)
                 drop.value = dropFolder.intake(freshParts)
                 operations.value = ControlWiring.operations(parts: freshParts, configuration: fresh, store: store, codec: codec)

@@ -1,6 +1,8 @@
 import Foundation
 import KoerierConfig
 import KoerierDelivery
+import KoerierModel
+import KoerierSecurity
 import KoerierStore
 import KoerierWorkflow
 import KoerierXML
@@ -70,7 +72,7 @@ enum ControlWiring {
         parts: DeliveryWorker.Parts, configuration: KoerierConfiguration, store: any MessageStore, codec: MessageCodec
     ) -> ControlOperations {
         ControlOperations(
-            phases: PhaseCompletion(store: store, directory: parts.directory, codec: codec, signing: parts.adapters.signing),
+            phases: PhaseCompletion(store: store, directory: parts.directory, codec: codec, adapters: parts.adapters),
             consent: Result { () throws(ConsentImportError) -> ConsentImport in
                 try ConsentImport.configured(configuration, store: store, directory: parts.directory, trust: parts.receipts.verifier.trust)
             })
@@ -107,4 +109,20 @@ final class ReloadSignal: @unchecked Sendable {
     func trigger() { queue.async(execute: reload) }
 
     deinit { source.cancel() }
+}
+
+/// The FHIR intake as `serve` wires it, made at start and on every reload (directory, keys).
+enum FHIRWiring {
+    static func responder(
+        parts: DeliveryWorker.Parts, configuration: KoerierConfiguration, bearer: BearerCheck, store: any MessageStore,
+        codec: MessageCodec, logger: Logger, accessPoint: String
+    ) throws -> FHIRResponder? {
+        guard let settings = configuration.serve.fhir else { return nil }
+        let signing = parts.adapters.signing
+        let fallback = Party(type: .centrum, organisation: signing.signer.identity.certificate.subjectOrganisation ?? "centrum")
+        let centre = try signing.ownParty(policy: IdentityPolicy(testMode: configuration.testMode), as: fallback)
+        let intake = FHIRReferralIntake(
+            store: store, directory: parts.directory, codec: codec, centre: centre, baseURL: settings.baseURL, accessPoint: accessPoint)
+        return FHIRResponder(bearer: bearer, intake: intake, executor: store.executor, logger: logger)
+    }
 }

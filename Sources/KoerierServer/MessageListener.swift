@@ -109,10 +109,15 @@ public struct ListenerLimits: Sendable {
 public struct InboundRequest: Sendable {
     public let body: Data
     public let clientCertificateDER: Data?
+    /// The Authorization header (a FHIR client's bearer JWT), never logged.
+    public let authorization: String?
+    public let contentType: String?
 
-    public init(body: Data, clientCertificateDER: Data?) {
+    public init(body: Data, clientCertificateDER: Data?, authorization: String? = nil, contentType: String? = nil) {
         self.body = body
         self.clientCertificateDER = clientCertificateDER
+        self.authorization = authorization
+        self.contentType = contentType
     }
 }
 
@@ -121,11 +126,21 @@ public struct ListenerAnswer: Sendable {
     public let body: Data
     /// Seconds the client should wait before trying again (with 429 or 503).
     public let retryAfter: Int?
+    /// Set by answers that are not Koerier XML or plain text (FHIR JSON).
+    public let contentType: String?
+    public let location: String?
+    /// `WWW-Authenticate` for a refused bearer token (RFC 6750).
+    public let authenticate: String?
 
-    public init(status: Int, body: Data, retryAfter: Int? = nil) {
+    public init(
+        status: Int, body: Data, retryAfter: Int? = nil, contentType: String? = nil, location: String? = nil, authenticate: String? = nil
+    ) {
         self.status = status
         self.body = body
         self.retryAfter = retryAfter
+        self.contentType = contentType
+        self.location = location
+        self.authenticate = authenticate
     }
 }
 
@@ -151,11 +166,15 @@ public struct MessageListener: Sendable {
     /// Hummingbird's own log level (connection errors, shutdown).
     public let logLevel: Logger.Level
     let handler: @Sendable (InboundRequest) async -> ListenerAnswer
+    /// `POST /fhir/Bundle` (ZorgDomein-style FHIR intake); nil: the route does not exist.
+    let fhirHandler: (@Sendable (InboundRequest) async -> ListenerAnswer)?
 
     public init(
         host: String, port: Int, tls: ListenerTLS, maxBodyBytes: Int, limits: ListenerLimits = .standard,
-        logLevel: Logger.Level = .warning, handler: @escaping @Sendable (InboundRequest) async -> ListenerAnswer
+        logLevel: Logger.Level = .warning, fhirHandler: (@Sendable (InboundRequest) async -> ListenerAnswer)? = nil,
+        handler: @escaping @Sendable (InboundRequest) async -> ListenerAnswer
     ) {
+        self.fhirHandler = fhirHandler
         self.limits = limits
         self.logLevel = logLevel
         self.host = host
@@ -178,24 +197,12 @@ public struct MessageListener: Sendable {
         let bodySeconds = limits.bodySeconds
         let handler = handler
         router.post("/v1/messages") { request, context -> Response in
-            let body: ByteBuffer
-            switch await Self.collect(request.body, upTo: maxBodyBytes, within: bodySeconds) {
-            case .complete(let bytes): body = bytes
-            case .tooLarge: return Self.text(413, "the message is larger than \(maxBodyBytes) bytes")
-            case .tooSlow:
-                var slow = Self.text(408, "the message body did not arrive within \(bodySeconds) s")
-                slow.headers[.connection] = "close"
-                return slow
+            await Self.serve(request, context, maxBodyBytes: maxBodyBytes, bodySeconds: bodySeconds, handler: handler)
+        }
+        if let fhirHandler {
+            router.post("/fhir/Bundle") { request, context -> Response in
+                await Self.serve(request, context, maxBodyBytes: maxBodyBytes, bodySeconds: bodySeconds, handler: fhirHandler)
             }
-            let peer = try? await context.channel.nioSSL_peerCertificate().get()
-            let der = try? peer.map { Data(try $0.toDERBytes()) }
-            let answer = await handler(InboundRequest(body: Data(buffer: body), clientCertificateDER: der ?? nil))
-            var headers = HTTPFields()
-            headers[.contentType] =
-                answer.status < 300 || answer.body.starts(with: Data("<?xml".utf8))
-                ? "application/xml; charset=utf-8" : "text/plain; charset=utf-8"
-            if let seconds = answer.retryAfter { headers[.retryAfter] = "\(seconds)" }
-            return Response(status: .init(code: answer.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
         }
         var logger = Logger(label: "koerier.listener")
         logger.logLevel = logLevel
@@ -208,6 +215,38 @@ public struct MessageListener: Sendable {
                 address: .hostname(host, port: port), serverName: "koerier",
                 availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+    }
+
+    /// One request: the body within its limits, the client's certificate and headers to the
+    /// handler, and its answer as a response.
+    static func serve(
+        _ request: Request, _ context: PeerRequestContext, maxBodyBytes: Int, bodySeconds: Int,
+        handler: @Sendable (InboundRequest) async -> ListenerAnswer
+    ) async -> Response {
+        let body: ByteBuffer
+        switch await Self.collect(request.body, upTo: maxBodyBytes, within: bodySeconds) {
+        case .complete(let bytes): body = bytes
+        case .tooLarge: return Self.text(413, "the message is larger than \(maxBodyBytes) bytes")
+        case .tooSlow:
+            var slow = Self.text(408, "the message body did not arrive within \(bodySeconds) s")
+            slow.headers[.connection] = "close"
+            return slow
+        }
+        let peer = try? await context.channel.nioSSL_peerCertificate().get()
+        let der = try? peer.map { Data(try $0.toDERBytes()) }
+        let answer = await handler(
+            InboundRequest(
+                body: Data(buffer: body), clientCertificateDER: der ?? nil, authorization: request.headers[.authorization],
+                contentType: request.headers[.contentType]))
+        var headers = HTTPFields()
+        headers[.contentType] =
+            answer.contentType
+            ?? (answer.status < 300 || answer.body.starts(with: Data("<?xml".utf8))
+                ? "application/xml; charset=utf-8" : "text/plain; charset=utf-8")
+        if let seconds = answer.retryAfter { headers[.retryAfter] = "\(seconds)" }
+        if let location = answer.location { headers[.location] = location }
+        if let authenticate = answer.authenticate { headers[.wwwAuthenticate] = authenticate }
+        return Response(status: .init(code: answer.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
     }
 
     enum Collected {

@@ -138,20 +138,7 @@ public struct ReceiptingResponder: Sendable {
     /// answers as the envelope's receiver (TEST ONLY); outside it, such a gateway cannot
     /// sign receipts.
     func ourParty(answering envelope: Envelope) throws -> Party {
-        let certificate = signing.signer.identity.certificate
-        let policy = verifier.identities
-        guard let identifier = certificate.careIdentifier(policy) else {
-            guard policy.allowsTestIdentities else {
-                throw IdentityProblem("this gateway's certificate carries no UZI identity (subjectAltName otherName \(UZIName.typeID))")
-            }
-            return envelope.receiver
-        }
-        var ura: URANumber?
-        var agb = try certificate.uziName?.agb.map { try AGBCode($0) }
-        if identifier.kind == "URA" { ura = try URANumber(identifier.value) } else { agb = try AGBCode(identifier.value) }
-        return Party(
-            type: envelope.receiver.type, organisation: certificate.subjectOrganisation ?? envelope.receiver.organisation, agb: agb,
-            ura: ura)
+        try signing.ownParty(policy: verifier.identities, as: envelope.receiver)
     }
 
     /// The TLS client certificate must be the signer's party: the same URA (in test mode
@@ -171,9 +158,4 @@ public struct ReceiptingResponder: Sendable {
             ? nil
             : "the TLS client '\(client.subjectOrganisation ?? "")' is not the signer '\(signer.organisation ?? "")'"
     }
-}
-
-struct IdentityProblem: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

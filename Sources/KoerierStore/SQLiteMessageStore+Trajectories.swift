@@ -36,7 +36,31 @@ extension SQLiteMessageStore {
             id: row["id"], referralMessageID: row["referral_message_id"], transactionID: row["transaction_id"],
             clientReference: row["client_ref"], referrerRecipientID: row["referrer_recipient_id"],
             currentPhase: row["current_phase"], openedAt: Date(timeIntervalSince1970: row["opened_at"]),
-            updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+            updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
+            closedAt: (row["closed_at"] as Double?).map(Date.init(timeIntervalSince1970:)), closedReason: row["closed_reason"])
+    }
+
+    public func trajectory(transactionID: String) throws -> TrajectoryRecord? {
+        try read { db in
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM trajectory WHERE transaction_id = ? ORDER BY id LIMIT 1"),
+                arguments: [transactionID]
+            ).map(Self.trajectory)
+        }
+    }
+
+    public func closeTrajectory(_ id: Int64, reason: String, now: Date, context: AuditContext) throws {
+        try write { db in
+            try db.cachedStatement(
+                sql: "UPDATE trajectory SET closed_at = ?, closed_reason = ?, updated_at = ? WHERE id = ? AND closed_at IS NULL"
+            ).execute(arguments: [now.timeIntervalSince1970, reason, now.timeIntervalSince1970, id])
+            guard db.changesCount > 0 else { return }  // closed before: nothing changed
+            try AuditChain.append(
+                AuditEvent(
+                    kind: .phase, actor: context.actor, onBehalfOf: context.onBehalfOf, accessPoint: context.accessPoint,
+                    outcome: "trajectory \(id) closed: \(reason)"),
+                at: now, in: db)
+        }
     }
 
     public func receiveReferral(

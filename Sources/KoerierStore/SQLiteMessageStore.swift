@@ -230,6 +230,14 @@ final class SQLiteMessageStore: MessageStore {
             try db.drop(index: "outbox_lane_due")
         }
         migrateConsent(&migrator)
+        migrator.registerMigration("v11: trajectory closing") { db in
+            // A referrer's cancellation closes a trajectory: no phase letter follows it.
+            try db.alter(table: "trajectory") { table in
+                table.add(column: "closed_at", .double)
+                table.add(column: "closed_reason", .text)
+            }
+            try db.create(index: "trajectory_transaction", on: "trajectory", columns: ["transaction_id"])
+        }
         return migrator
     }
 

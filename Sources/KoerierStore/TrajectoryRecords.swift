@@ -13,6 +13,9 @@ public struct TrajectoryRecord: Sendable, Equatable {
     public let currentPhase: String?
     public let openedAt: Date
     public let updatedAt: Date
+    /// Set once the referrer cancelled it: no phase letter is made after that.
+    public var closedAt: Date? = nil
+    public var closedReason: String? = nil
 }
 
 /// A return letter a phase produced (amendment 0 is the first; each correction adds one).

@@ -15,13 +15,19 @@ public struct PhaseCompletion: Sendable {
     let store: any MessageStore
     let directory: RecipientDirectory
     let codec: MessageCodec
-    let signing: MessageSigning
+    let adapters: AdapterSet
+    var signing: MessageSigning { adapters.signing }
 
-    public init(store: any MessageStore, directory: RecipientDirectory, codec: MessageCodec, signing: MessageSigning) {
+    public init(store: any MessageStore, directory: RecipientDirectory, codec: MessageCodec, adapters: AdapterSet) {
         self.store = store
         self.directory = directory
         self.codec = codec
-        self.signing = signing
+        self.adapters = adapters
+    }
+
+    /// Without recipients in other formats (MEDVRI needs this centre's EDI address).
+    public init(store: any MessageStore, directory: RecipientDirectory, codec: MessageCodec, signing: MessageSigning) {
+        self.init(store: store, directory: directory, codec: codec, adapters: AdapterSet(signing: signing))
     }
 
     public struct Outcome: Sendable {
@@ -46,6 +52,9 @@ public struct PhaseCompletion: Sendable {
         now: Date
     ) throws -> Outcome {
         guard let trajectory = try store.trajectory(id) else { throw PhaseError("no trajectory \(id)") }
+        if trajectory.closedAt != nil {
+            throw PhaseError("trajectory \(id) was closed (\(trajectory.closedReason ?? "closed")); nothing sent")
+        }
         let earlier = try store.phaseLetters(of: id).filter { $0.phase == phase.rawValue }
         if !amend, let first = earlier.first {
             throw PhaseError(
@@ -118,7 +127,7 @@ public struct PhaseCompletion: Sendable {
             }
         }
         // Every recipient's copy is built and signed now, and queued with the rest of this step.
-        let queue = LetterQueue(adapters: AdapterSet(signing: signing))
+        let queue = LetterQueue(adapters: adapters)
         let outbound = try targets.map {
             try queue.outbound(.returnLetter(letter), bytes: signed, to: $0, urgency: .routine, clientReference: trajectory.clientReference)
         }

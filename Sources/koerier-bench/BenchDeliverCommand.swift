@@ -97,7 +97,7 @@ struct BenchDeliverCommand: AsyncParsableCommand {
             case .smtp(let smtpTarget) = parts.directory["employer"]?.transport
         else { throw CommandFailure("bench directory incomplete") }
         let bareHTTPS = try await BenchLoopback.rate(httpsLetters, clients: concurrency) { bytes in
-            if case .answered(200..<300, _, _) = https.post(bytes, to: httpsTarget) { return true } else { return false }
+            if case .answered(200..<300, _, _, _) = https.post(bytes, to: httpsTarget) { return true } else { return false }
         }
         print(String(format: "bare HTTPS clients:      %7.1f msg/s", bareHTTPS))
         guard let employer = parts.directory["employer"], let certificateFile = smtpTarget.certificate,
@@ -118,7 +118,7 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         }
         let smtp = parts.channels.smtp
         let bareSMTP = try await BenchLoopback.rate(notices, clients: concurrency) { mail in
-            if case .answered(200..<300, _, _) = smtp.send(mail, to: smtpTarget) { return true } else { return false }
+            if case .answered(200..<300, _, _, _) = smtp.send(mail, to: smtpTarget) { return true } else { return false }
         }
         print(String(format: "bare SMTP clients:       %7.1f msg/s", bareSMTP))
 

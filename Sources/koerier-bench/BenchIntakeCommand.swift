@@ -42,56 +42,25 @@ struct BenchIntakeCommand: AsyncParsableCommand {
         let scratch = try BenchLoopback.scratchFolder(next: configuration.storePath)
         defer { BenchLoopback.removeScratch(scratch) }
 
-        // The centre's intake on a scratch store.
-        let keyFile = scratch.appendingPathComponent("payload.keys")
-        try PayloadKeyRing.createKeyFile(at: keyFile)
-        let store = try MessageStores.embedded(
-            path: scratch.appendingPathComponent("intake.sqlite").path, keys: try PayloadKeyRing.load(file: keyFile))
-        let trust = try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem"))
-        let verifier = SignatureVerifier(trust: trust)
-        func signing(_ party: String) throws -> MessageSigning { try BenchLoopback.signing(as: party, pki: pki, codec: codec) }
-        let centre = try signing("centre")
-        let directory = RecipientDirectory(recipients: [])
-        let intake = IntakeProcessor(
-            store: store, directory: directory,
-            receipts: ReceiptIntake(store: store, directory: directory, receipts: ReceiptCheck(codec: codec, verifier: verifier)),
-            accessPoint: "bench")
-        let responder = ReceiptingResponder(
-            codec: codec, verifier: verifier, signing: centre,
-            previousReceipt: { try? store.issuedReceipt(for: $0.value) },
-            accept: { message, bytes, signer, receipt in
-                try intake.accept(message, bytes: bytes, sender: signer.organisation ?? signer.subject, receipt: receipt)
-            })
+        let store = try BenchLoopback.scratchStore(in: scratch, named: "intake")
+        let responder = try BenchLoopback.xmlIntake(store: store, codec: codec, pki: pki)
+        let centre = try BenchLoopback.signing(as: "centre", pki: pki, codec: codec)
 
         // Distinct referrals, signed by the GP; and one fixed receipt for the baseline.
-        let sample = try Data(contentsOf: configuration.samplesDirectory.appendingPathComponent("signed/referral-huisarts-rsa.xml"))
-        guard case .referral(let template) = try codec.decode(sample) else { throw CommandFailure("the sample is not a referral") }
-        let gp = try signing("gp")
         print("signing \(messages * 3) distinct referrals …")
-        let referrals = try (0..<(messages * 3)).map { _ -> Data in
-            var referral = template
-            referral.envelope.messageID = .generate()
-            return try gp.signedXML(.referral(referral))
-        }
+        let (template, referrals) = try BenchLoopback.signedReferrals(messages * 3, configuration: configuration, codec: codec)
+        let sample = try Data(contentsOf: configuration.samplesDirectory.appendingPathComponent("signed/referral-huisarts-rsa.xml"))
         let fixedReceipt = try centre.receipt(
             answering: template.envelope, bytes: sample, outcome: .accepted, from: template.envelope.receiver)
 
-        let serverChain = try BenchLoopback.concatenate(
-            [pki.appendingPathComponent("centre.pem"), pki.appendingPathComponent("chain.pem")],
-            into: scratch, "centre-chain.pem")
-        let tls = ListenerTLS(
-            certificateChain: serverChain, key: pki.appendingPathComponent("centre.key"),
-            clientAnchors: pki.appendingPathComponent("ca.pem"))
+        let tls = try BenchLoopback.centreTLS(pki: pki, scratch: scratch)
         // As `serve` does: the answer is worked out on the store's executor.
         let realPort = try await BenchLoopback.startListener(tls: tls) { request in
             (try? await store.executor.run { responder.answer(request) }) ?? ListenerAnswer(status: 503, body: Data())
         }
         let barePort = try await BenchLoopback.startListener(tls: tls) { _ in ListenerAnswer(status: 200, body: fixedReceipt) }
 
-        let gpChain = try BenchLoopback.concatenate(
-            [pki.appendingPathComponent("gp.pem"), pki.appendingPathComponent("chain.pem")],
-            into: scratch, "gp-chain.pem")
-        let credentials = ClientCredentials(certificateChain: gpChain, key: pki.appendingPathComponent("gp.key"))
+        let credentials = try BenchLoopback.gpCredentials(pki: pki, scratch: scratch)
         let timeouts = TransportTimeouts(connect: 10, total: 60)
         // Keep-alive clients (as a Koerier gateway sends), and clients that open a new TLS
         // connection for every letter.
@@ -101,7 +70,7 @@ struct BenchIntakeCommand: AsyncParsableCommand {
         let real = HTTPSTarget(url: URL(string: "https://localhost:\(realPort)/v1/messages")!, serverAnchors: anchors)
         let bare = HTTPSTarget(url: URL(string: "https://localhost:\(barePort)/v1/messages")!, serverAnchors: anchors)
         let accepted: @Sendable (TransportOutcome) -> Bool = { outcome in
-            if case .answered(200..<300, let body, _) = outcome { return body.range(of: Data("<Accepted".utf8)) != nil }
+            if case .answered(200..<300, let body, _, _) = outcome { return body.range(of: Data("<Accepted".utf8)) != nil }
             return false
         }
         let single = Array(referrals.prefix(messages / 4))

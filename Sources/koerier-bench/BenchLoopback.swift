@@ -1,6 +1,11 @@
 import Foundation
+import KoerierConfig
+import KoerierDelivery
+import KoerierModel
 import KoerierSecurity
 import KoerierServer
+import KoerierStore
+import KoerierWorkflow
 import KoerierXML
 
 /// Helpers the network benchmarks share: an in-process listener on a free loopback port,
@@ -16,8 +21,67 @@ enum BenchLoopback {
                     chainFile: pki.appendingPathComponent("chain.pem"))))
     }
 
-    static func startListener(tls: ListenerTLS, handler: @escaping @Sendable (InboundRequest) async -> ListenerAnswer) async throws -> Int {
-        let listener = MessageListener(host: "127.0.0.1", port: 0, tls: tls, maxBodyBytes: 1 << 20, logLevel: .critical, handler: handler)
+    /// An embedded store of its own in the scratch folder.
+    static func scratchStore(in scratch: URL, named name: String) throws -> any MessageStore {
+        let keyFile = scratch.appendingPathComponent("\(name).keys")
+        try PayloadKeyRing.createKeyFile(at: keyFile)
+        return try MessageStores.embedded(
+            path: scratch.appendingPathComponent("\(name).sqlite").path, keys: try PayloadKeyRing.load(file: keyFile))
+    }
+
+    /// The centre's XML intake as `serve` runs it, on `store`: verify, store with the
+    /// trajectory and consent, answer with a signed receipt that is kept too.
+    static func xmlIntake(store: any MessageStore, codec: MessageCodec, pki: URL) throws -> ReceiptingResponder {
+        let trust = try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem"))
+        let verifier = SignatureVerifier(trust: trust)
+        let directory = RecipientDirectory(recipients: [])
+        let intake = IntakeProcessor(
+            store: store, directory: directory,
+            receipts: ReceiptIntake(store: store, directory: directory, receipts: ReceiptCheck(codec: codec, verifier: verifier)),
+            accessPoint: "bench")
+        return ReceiptingResponder(
+            codec: codec, verifier: verifier, signing: try signing(as: "centre", pki: pki, codec: codec),
+            previousReceipt: { try? store.issuedReceipt(for: $0.value) },
+            accept: { message, bytes, signer, receipt in
+                try intake.accept(message, bytes: bytes, sender: signer.organisation ?? signer.subject, receipt: receipt)
+            })
+    }
+
+    /// `count` distinct referrals (new ids) made from the signed sample and signed by the GP.
+    static func signedReferrals(_ count: Int, configuration: KoerierConfiguration, codec: MessageCodec) throws -> (Referral, [Data]) {
+        let sample = try Data(contentsOf: configuration.samplesDirectory.appendingPathComponent("signed/referral-huisarts-rsa.xml"))
+        guard case .referral(let template) = try codec.decode(sample) else { throw CommandFailure("the sample is not a referral") }
+        let gp = try signing(as: "gp", pki: configuration.samplesDirectory.appendingPathComponent("pki"), codec: codec)
+        let referrals = try (0..<count).map { _ -> Data in
+            var referral = template
+            referral.envelope.messageID = .generate()
+            return try gp.signedXML(.referral(referral))
+        }
+        return (template, referrals)
+    }
+
+    /// The centre's listener identity (its certificate and chain) with clients from the test root.
+    static func centreTLS(pki: URL, scratch: URL) throws -> ListenerTLS {
+        let serverChain = try concatenate(
+            [pki.appendingPathComponent("centre.pem"), pki.appendingPathComponent("chain.pem")], into: scratch, "centre-chain.pem")
+        return ListenerTLS(
+            certificateChain: serverChain, key: pki.appendingPathComponent("centre.key"),
+            clientAnchors: pki.appendingPathComponent("ca.pem"))
+    }
+
+    /// The GP's TLS client certificate (with its chain) and key.
+    static func gpCredentials(pki: URL, scratch: URL) throws -> ClientCredentials {
+        let gpChain = try concatenate(
+            [pki.appendingPathComponent("gp.pem"), pki.appendingPathComponent("chain.pem")], into: scratch, "gp-chain.pem")
+        return ClientCredentials(certificateChain: gpChain, key: pki.appendingPathComponent("gp.key"))
+    }
+
+    static func startListener(
+        tls: ListenerTLS, fhirHandler: (@Sendable (InboundRequest) async -> ListenerAnswer)? = nil,
+        handler: @escaping @Sendable (InboundRequest) async -> ListenerAnswer
+    ) async throws -> Int {
+        let listener = MessageListener(
+            host: "127.0.0.1", port: 0, tls: tls, maxBodyBytes: 1 << 20, logLevel: .critical, fhirHandler: fhirHandler, handler: handler)
         let (ready, continuation) = AsyncStream<Int>.makeStream()
         Task {
             do { try await listener.run { continuation.yield($0) } } catch { continuation.finish() }

@@ -22,7 +22,7 @@ struct KoerierBench: AsyncParsableCommand {
             """,
         subcommands: [
             BenchParseCommand.self, BenchSignCommand.self, BenchEnqueueCommand.self, BenchDeliverCommand.self,
-            BenchIntakeCommand.self,
+            BenchIntakeCommand.self, BenchFHIRIntakeCommand.self,
         ]
     )
 }

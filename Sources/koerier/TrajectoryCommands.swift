@@ -139,7 +139,8 @@ struct PhaseCommand: ParsableCommand {
                                 keyFile: identity.key, certificateFile: identity.certificate, chainFile: identity.chain)))
                     let completion = PhaseCompletion(
                         store: store, directory: try RecipientDirectory.load(file: configuration.recipientsFile),
-                        codec: codec, signing: signing)
+                        codec: codec,
+                        adapters: AdapterSet(signing: signing, formats: LetterFormatter(ediSender: configuration.delivery.ediAddress)))
                     let outcome = try completion.complete(
                         trajectory: trajectory, phase: phaseValue, report: parsed, amend: amend,
                         context: CLIContext.audit(onBehalfOf: control.onBehalfOf))

@@ -72,4 +72,15 @@ import Testing
         #expect(object["value_1_client"] != nil && object["value_new_connection_each"] != nil && object["clients"] as? Int == 4)
         #expect((object["baseline"] as? String)?.hasPrefix("crypto bound") == true)
     }
+
+    @Test func benchFHIRIntakeEndsWithTheJSONLine() throws {
+        let folder = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("koerier.yaml")
+        try "schemas: \(Repository.schemas.path)\nsamples: \(Repository.samples.path)\nstore:\n  path: var/koerier.sqlite\n"
+            .write(to: config, atomically: true, encoding: .utf8)
+        let object = try benchLine(["fhir-intake", "--config", config.path, "--messages", "16", "--clients", "4"], bench: "fhir-intake")
+        #expect(object["clients"] as? Int == 4 && object["messages"] as? Int == 16)
+        #expect((object["baseline"] as? String)?.hasPrefix("XML intake") == true)
+    }
 }

@@ -178,13 +178,19 @@ final class DeliveryRig: @unchecked Sendable {
     /// Starts an HTTPS listener (mutual TLS, clients from the test PKI) as `party` on a
     /// port the kernel chooses; returns that port once it accepts connections, or the
     /// listener's own error if it could not start.
-    func startListener(as party: String, handler: @escaping @Sendable (InboundRequest) async -> ListenerAnswer) async throws -> Int {
+    static let notFound: @Sendable (InboundRequest) async -> ListenerAnswer = { _ in ListenerAnswer(status: 404, body: Data()) }
+
+    /// With `fhir`, the handler answers `POST /fhir/Bundle` instead (a FHIR server or intake).
+    func startListener(
+        as party: String, fhir: Bool = false, handler: @escaping @Sendable (InboundRequest) async -> ListenerAnswer
+    ) async throws -> Int {
         let listener = MessageListener(
             host: "127.0.0.1", port: 0,
             tls: ListenerTLS(
                 certificateChain: try chainFile(party), key: pki.appendingPathComponent("\(party).key"),
                 clientAnchors: pki.appendingPathComponent("ca.pem")),
-            maxBodyBytes: 1 << 20, logLevel: .critical, handler: handler)
+            maxBodyBytes: 1 << 20, logLevel: .critical, fhirHandler: fhir ? handler : nil,
+            handler: fhir ? Self.notFound : handler)
         let (ready, continuation) = AsyncStream<Result<Int, any Error>>.makeStream()
         let task = Task {
             do {
@@ -257,7 +263,7 @@ final class DeliveryRig: @unchecked Sendable {
     /// `count` return letters from the centre to GP De Linde, each with its own id, signed
     /// with the centre's key and queued for `recipientID`; their message ids in order.
     @discardableResult
-    func enqueueLetters(_ count: Int, to recipientID: String, urgency: Urgency = .routine) throws -> [String] {
+    func enqueueLetters(_ count: Int, to recipientID: String, urgency: Urgency = .routine, ediSender: String? = nil) throws -> [String] {
         let template = try Data(contentsOf: Repository.signedSamples.appendingPathComponent("return-letter-fase-2-rsa.xml"))
         guard case .returnLetter(var letter) = try codec.decode(template) else { throw DeliveryFailure("not a return letter") }
         let signing = MessageSigning(
@@ -267,7 +273,7 @@ final class DeliveryRig: @unchecked Sendable {
                     keyFile: pki.appendingPathComponent("centre.key"), certificateFile: pki.appendingPathComponent("centre.pem"),
                     chainFile: pki.appendingPathComponent("chain.pem"))))
         let recipient = try #require(try RecipientDirectory.load(file: configuration.recipientsFile)[recipientID])
-        let queue = LetterQueue(adapters: AdapterSet(signing: signing))
+        let queue = LetterQueue(adapters: AdapterSet(signing: signing, formats: LetterFormatter(ediSender: ediSender)))
         let messages = try (0..<count).map { _ -> OutboundMessage in
             letter.envelope.messageID = .generate()
             return try queue.outbound(

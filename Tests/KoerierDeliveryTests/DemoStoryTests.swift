@@ -7,14 +7,15 @@ import Testing
 /// centre) with mutual TLS between them, aiosmtpd for the employer, the centre killed with
 /// SIGKILL halfway. The script tells the story; this test checks what it left behind.
 @Suite struct DemoStoryTests {
-    @Test func referralThreePhasesACrashAndNothingLostOrDoubled() throws {
+    @Test func referralThreePhasesACrashAndNothingLostOrDoubled() async throws {
         let folder = try Repository.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         var environment = ProcessInfo.processInfo.environment
         environment["DEMO_DIR"] = folder.path
         environment["KOERIER"] = ProcessRunner.koerierBinary
-        let run = try ProcessRunner.run(
-            "/bin/bash", [Repository.samples.appendingPathComponent("demo/run-demo.sh").path], environment: environment)
+        let script = Repository.samples.appendingPathComponent("demo/run-demo.sh").path
+        let settings = environment
+        let run = try await ProcessRunner.offPool { try ProcessRunner.run("/bin/bash", [script], environment: settings) }
         #expect(run.exitCode == 0, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("centre killed; restarting"))
         #expect(run.stdout.contains("gp stopped cleanly") && run.stdout.contains("centre stopped cleanly"))
@@ -28,7 +29,11 @@ import Testing
         // The centre: three letters acknowledged by the GP, three notices mailed to the employer.
         let centre = try #require(try json(["status", "--config", centreConfig, "--json"]) as? [String: Any])
         let outbound = (centre["outbound"] as? [[String: Any]] ?? []).map { "\($0["state"]!) \($0["recipient_type"]!) \($0["count"]!)" }
-        #expect(Set(outbound) == ["acknowledged huisarts 3", "delivered werkgever 3"], "\(outbound)")
+        // ... and, from the ZorgDomein referral, one MEDVRI mail to the practice and one FHIR
+        // document to the occupational physician (delivered: neither format has a receipt).
+        #expect(
+            Set(outbound) == ["acknowledged huisarts 3", "delivered werkgever 3", "delivered huisarts 1", "delivered bedrijfsarts 1"],
+            "\(outbound)")
         let trajectory = try #require(try json(["trajectory", "show", "1", "--config", centreConfig, "--json"]) as? [String: Any])
         #expect((trajectory["letters"] as? [[String: Any]])?.compactMap { $0["phase"] as? String } == ["intake", "fase-1", "afsluiting"])
 
@@ -93,5 +98,30 @@ import Testing
             }
         }
         #expect(noticesByID.count == 3 && noticesByID.values.allSatisfy { $0.count == 1 }, "\(noticesByID.mapValues(\.count))")
+
+        // Step 6, checked by independent readers: the practice's MEDVRI (pydifact) and the
+        // occupational physician's FHIR document (fhir.resources), one letter each.
+        #expect(run.stdout.contains("HTTP/1.1 201") && run.stdout.contains("-> ok"), "\(run.stdout)")
+        let ediMails = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("gp-edi-mail").path)
+            .filter { $0.hasSuffix(".eml") }
+        try #require(ediMails.count == 1, "\(ediMails)")
+        let ediMail = try Data(contentsOf: folder.appendingPathComponent("gp-edi-mail/\(ediMails[0])"))
+        let interchange = try SMTPDeliveryTests.attachment(of: try SMTPDeliveryTests.openMail(ediMail, in: folder, as: "gp"))
+        let segments = try await OutboundFormatTests.pydifactSegments(interchange, in: folder)
+        #expect(segments.first?.tag == "UNB" && segments.contains { $0.tag == "PID" })
+        let documents = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("arbo-fhir").path)
+        try #require(documents.count == 1, "\(documents)")
+        let bundle = try Data(contentsOf: folder.appendingPathComponent("arbo-fhir/\(documents[0])"))
+        #expect(try await OutboundFormatTests.fhirProblems([bundle], in: folder).isEmpty)
+        #expect(try centreLetters(in: centreConfig).count == 4)
+    }
+
+    /// Every letter the centre's trajectories produced (trajectories 1 and 2).
+    private func centreLetters(in config: String) throws -> [String] {
+        try [1, 2].flatMap { id -> [String] in
+            let result = try ProcessRunner.koerier(["trajectory", "show", "\(id)", "--config", config, "--json"])
+            let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            return (object?["letters"] as? [[String: Any]] ?? []).compactMap { $0["message_id"] as? String }
+        }
     }
 }

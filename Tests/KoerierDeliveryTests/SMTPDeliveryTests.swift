@@ -25,8 +25,9 @@ import Testing
         """
     }
 
-    /// `openssl cms -decrypt` with the employer's key, then `-verify` against the test root.
-    static func openMail(_ mail: Data, in folder: URL) throws -> String {
+    /// `openssl cms -decrypt` with the recipient's key (the employer's unless told), then
+    /// `-verify` against the test root.
+    static func openMail(_ mail: Data, in folder: URL, as recipient: String = "employer") throws -> String {
         let mailFile = folder.appendingPathComponent("mail-\(UUID().uuidString).eml")
         try mail.write(to: mailFile)
         let pki = Repository.pki
@@ -34,8 +35,8 @@ import Testing
             "/usr/bin/openssl",
             [
                 "cms", "-decrypt", "-in", mailFile.path,
-                "-recip", pki.appendingPathComponent("employer.pem").path,
-                "-inkey", pki.appendingPathComponent("employer.key").path,
+                "-recip", pki.appendingPathComponent("\(recipient).pem").path,
+                "-inkey", pki.appendingPathComponent("\(recipient).key").path,
             ])
         #expect(decrypted.exitCode == 0, "\(decrypted.stderr)")
         let signedFile = folder.appendingPathComponent("signed-\(UUID().uuidString).eml")

@@ -32,7 +32,13 @@ public final class ChannelSet: @unchecked Sendable {
     private func make(for recipient: Recipient) -> any OutboundChannel {
         switch recipient.transport {
         case .https(let target):
+            if case .fhirSTU3 = recipient.format {
+                return FHIRDocumentChannel(
+                    recipientID: recipient.id, target: FHIRDocumentChannel.bundleEndpoint(of: target), transport: https)
+            }
             return KoerierHTTPSChannel(recipient: recipient, target: target, transport: https, receipts: receipts)
+        case .folder(let folder):
+            return FolderDropChannel(recipientID: recipient.id, folder: folder)
         case .smtp(let target):
             // The recipient's certificate first, then any intermediates it came with.
             let bundle = target.certificate.flatMap { FileManager.default.contents(atPath: $0.path) }.map(Certificate.loadPEM) ?? []
@@ -49,7 +55,8 @@ public final class ChannelSet: @unchecked Sendable {
             }
             return SMIMEMailChannel(
                 recipientID: recipient.id, target: target, transport: smtp, signer: mailSigner, mailFrom: mailFrom,
-                recipientCertificate: bundle.first, recipientIntermediates: Array(bundle.dropFirst()), smimeTrust: trust)
+                recipientCertificate: bundle.first, recipientIntermediates: Array(bundle.dropFirst()), smimeTrust: trust,
+                attachmentType: recipient.format == .koerierXML ? .xml : .edifact)
         }
     }
 }

@@ -15,10 +15,10 @@ struct KoerierHTTPSChannel: OutboundChannel {
 
     func prepare(_ letter: OutgoingMessage) throws(ChannelProblem) -> Data { letter.bytes }
 
-    func send(_ wire: Data) -> TransportOutcome { transport.post(wire, to: target) }
+    func send(_ wire: Data, for letter: OutgoingMessage) -> TransportOutcome { transport.post(wire, to: target) }
 
     func interpret(_ outcome: TransportOutcome, for letter: OutgoingMessage) -> ChannelVerdict {
-        guard case .answered(let status, let body, let retryAfter) = outcome else {
+        guard case .answered(let status, let body, let retryAfter, _) = outcome else {
             if case .noAnswer(let reason) = outcome { return .retryLater(reason: reason, after: nil) }
             return .retryLater(reason: "no answer", after: nil)
         }

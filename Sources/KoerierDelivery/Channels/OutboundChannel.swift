@@ -9,7 +9,7 @@ public protocol OutboundChannel: Sendable {
     /// The bytes that go on the wire for this letter (the letter itself, or a mail around it).
     func prepare(_ letter: OutgoingMessage) throws(ChannelProblem) -> Data
     /// One transfer; blocking (runs on the delivery executor).
-    func send(_ wire: Data) -> TransportOutcome
+    func send(_ wire: Data, for letter: OutgoingMessage) -> TransportOutcome
     /// What the partner's answer means for the record.
     func interpret(_ outcome: TransportOutcome, for letter: OutgoingMessage) -> ChannelVerdict
 }

@@ -2,7 +2,8 @@ import Foundation
 import KoerierSecurity
 
 /// The letter as an S/MIME (signed, then encrypted) attachment, mailed over SMTP with
-/// STARTTLS required; the receipt arrives later by its own route (`ReceiptIntake`).
+/// STARTTLS required; the receipt arrives later by its own route (`ReceiptIntake`). A MEDVRI
+/// interchange goes the same way to a GP's EDI mailbox (no Koerier receipt follows).
 struct SMIMEMailChannel: OutboundChannel {
     let recipientID: String
     let target: SMTPTarget
@@ -15,6 +16,8 @@ struct SMIMEMailChannel: OutboundChannel {
     let recipientIntermediates: [Certificate]
     /// The anchors it must chain to, or why they could not be read.
     let smimeTrust: Result<TrustStore, DeliveryFailure>
+    /// Koerier XML, or a MEDVRI interchange for an EDI mailbox.
+    let attachmentType: MailAttachmentType
 
     func prepare(_ letter: OutgoingMessage) throws(ChannelProblem) -> Data {
         guard let certificate = recipientCertificate else {
@@ -34,18 +37,18 @@ struct SMIMEMailChannel: OutboundChannel {
         do {
             return try MailComposer.mail(
                 from: mailFrom, to: target.mailbox, messageID: letter.messageID.value, kind: letter.kind.rawValue,
-                signer: signer, recipientCertificate: certificate, attachment: letter.bytes)
+                signer: signer, recipientCertificate: certificate, attachment: letter.bytes, attachmentType: attachmentType)
         } catch {
             throw .failed("S/MIME failed: \(error)")
         }
     }
 
-    func send(_ wire: Data) -> TransportOutcome { transport.send(wire, to: target) }
+    func send(_ wire: Data, for letter: OutgoingMessage) -> TransportOutcome { transport.send(wire, to: target) }
 
     func interpret(_ outcome: TransportOutcome, for letter: OutgoingMessage) -> ChannelVerdict {
         switch outcome {
         case .noAnswer(let reason): return .retryLater(reason: reason, after: nil)
-        case .answered(let status, let body, _):
+        case .answered(let status, let body, _, _):
             let detail = String(decoding: body, as: UTF8.self)
             switch status {
             case 200..<300: return .delivered(note: nil)

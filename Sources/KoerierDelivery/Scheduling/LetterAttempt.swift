@@ -69,7 +69,7 @@ struct LetterAttempt: Sendable {
         } catch .failed(let reason) {
             return finish(record, lease, Transition(to: .dead, error: reason))
         }
-        let verdict = channel.interpret(channel.send(wire), for: letter)
+        let verdict = channel.interpret(channel.send(wire, for: letter), for: letter)
         return settle(record, lease, letter: letter, verdict: verdict)
     }
 
@@ -90,7 +90,12 @@ struct LetterAttempt: Sendable {
         }
         do {
             switch try adapter.derive(message, bytes: payload, for: recipient) {
-            case .send(let outgoing): return .sendable(outgoing)
+            case .send(let outgoing):
+                do {
+                    return .sendable(try parts.adapters.formats.render(outgoing, for: recipient))
+                } catch {
+                    return .settled(Transition(to: .blocked, error: error.reason))
+                }
             case .block(let reason): return .settled(Transition(to: .blocked, error: reason))
             }
         } catch {

@@ -10,6 +10,10 @@ public protocol TrajectoryStore: Sendable {
     ) throws -> (trajectory: TrajectoryRecord, duplicate: Bool)
 
     func trajectory(_ id: Int64) throws -> TrajectoryRecord?
+    /// The trajectory a transaction (a ZorgDomein number) opened first, if any.
+    func trajectory(transactionID: String) throws -> TrajectoryRecord?
+    /// Closes a trajectory (the referrer cancelled it), audited; closing it again changes nothing.
+    func closeTrajectory(_ id: Int64, reason: String, now: Date, context: AuditContext) throws
     func trajectories(limit: Int) throws -> [TrajectoryRecord]
 
     func phaseLetters(of trajectory: Int64) throws -> [PhaseLetter]
