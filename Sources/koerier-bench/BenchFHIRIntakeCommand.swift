@@ -84,9 +84,8 @@ struct BenchFHIRIntakeCommand: AsyncParsableCommand {
                 store: fhirStore, directory: RecipientDirectory(recipients: []), codec: codec,
                 centre: try signing.ownParty(policy: .testMode, as: centre), baseURL: audience, accessPoint: "bench"),
             executor: fhirStore.executor, logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let fhirPort = try await BenchLoopback.startListener(tls: tls, fhirHandler: { await responder.answer($0) }) { _ in
-            ListenerAnswer(status: 404, body: Data())
-        }
+        let fhirPort = try await BenchLoopback.startListener(
+            tls: tls, fhirHandler: { await responder.answer($0) }, handler: { _ in ListenerAnswer(status: 404, body: Data()) })
         let fhirTarget = HTTPSTarget(url: URL(string: "https://localhost:\(fhirPort)/fhir/Bundle")!, serverAnchors: anchors)
         let bundles = try Self.distinctBundles(
             messages, from: configuration.samplesDirectory.appendingPathComponent("fhir/referral-letter.json"))
