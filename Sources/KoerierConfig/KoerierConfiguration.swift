@@ -74,7 +74,7 @@ public struct KoerierConfiguration: Sendable {
         /// The base the answers' Location headers name (`{base}/Bundle/{id}`).
         public var baseURL: String
         public var issuers: [JWTIssuer]
-        /// Seconds of clock difference allowed on `exp`, `nbf` and `iat`.
+        /// Seconds of clock difference allowed on `exp` and `nbf`.
         public var leewaySeconds: Int
 
         public init(baseURL: String, issuers: [JWTIssuer], leewaySeconds: Int) {
@@ -316,6 +316,9 @@ public struct KoerierConfiguration: Sendable {
             return JWTIssuer(
                 issuer: try entry.requiredString("issuer"), audience: try entry.requiredString("audience"),
                 key: resolve(try entry.requiredString("key")), algorithms: algorithms)
+        }
+        if let twice = Dictionary(grouping: issuers, by: \.issuer).first(where: { $0.value.count > 1 })?.key {
+            throw ConfigError(file: section.file, line: section.line(of: "issuers"), message: "JWT issuer '\(twice)' appears twice")
         }
         guard !issuers.isEmpty else {
             throw ConfigError(

@@ -18,6 +18,19 @@ public struct LetterFormatter: Sendable {
         public var description: String { reason }
     }
 
+    /// Whether bytes rendered at enqueue are still in the format the entry takes now: a
+    /// directory change while a letter waits must not send XML as EDIFACT, or the reverse.
+    public static func carries(_ bytes: Data, as format: LetterFormat) -> Bool {
+        let first = bytes.drop { $0 == 0xEF || $0 == 0xBB || $0 == 0xBF || $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        switch format {
+        case .koerierXML: return first.first == UInt8(ascii: "<")
+        case .medvri: return first.starts(with: Data("UNA".utf8)) || first.starts(with: Data("UNB".utf8))
+        case .fhirSTU3: return first.first == UInt8(ascii: "{")
+        }
+    }
+
+    /// `now` stamps the interchange (UNB) or Bundle (meta.lastUpdated): pass the record's
+    /// creation time when rendering again at an attempt, so every attempt has the same bytes.
     public func render(_ copy: OutgoingMessage, for recipient: Recipient, now: Date = Date()) throws(Refusal) -> OutgoingMessage {
         if case .koerierXML = recipient.format { return copy }
         guard case .returnLetter(let letter)? = copy.content else {

@@ -31,7 +31,8 @@ public enum Gateway {
         let accessPoint = "https://\(serve.listenHost):\(serve.listenPort)"
         let responder = Reloadable(
             IntakeWiring.responder(parts: parts, store: store, codec: codec, logger: logger, accessPoint: accessPoint))
-        // FHIR intake: the issuers' keys are read once; a reload re-reads the directory and keys.
+        // FHIR intake: the JWT issuers' keys are read at start (a new issuer key needs a
+        // restart); a reload gives the intake the new directory and signing keys.
         let bearer: BearerCheck? = if let settings = configuration.serve.fhir { try await BearerCheck.load(settings) } else { nil }
         @Sendable func fhirResponder(_ parts: DeliveryWorker.Parts, _ configuration: KoerierConfiguration) throws -> FHIRResponder? {
             guard let bearer else { return nil }

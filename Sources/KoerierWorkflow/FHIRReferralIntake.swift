@@ -56,7 +56,6 @@ public struct FHIRReferralIntake: Sendable {
     struct Stored: Codable {
         let sha256: String
         let location: String
-        let documentType: String
     }
 
     /// Blocking (parsing, storing): the caller runs it on the store's executor.
@@ -72,24 +71,13 @@ public struct FHIRReferralIntake: Sendable {
         let location = "\(baseURL)/Bundle/\(document.bundleID)"
         let audit = AuditContext(actor: "remote:\(issuer)", accessPoint: accessPoint)
         do {
-            if let previous = try store.issuedReceipt(for: messageID.value) {
-                guard let stored = try? JSONDecoder().decode(Stored.self, from: previous), stored.sha256 == digest else {
-                    return refuse(
-                        status: 409,
-                        [
-                            FHIRProblem(
-                                path: "Bundle.id", rule: "bundle-id-reused", message: "this Bundle id was already used for another Bundle")
-                        ],
-                        messageID: messageID.value, now: now)
-                }
-                try store.recordAudit(
-                    AuditEvent(
-                        kind: .receive, actor: audit.actor, messageID: messageID.value, accessPoint: accessPoint,
-                        outcome: "duplicate: FHIR Bundle answered as before"), now: now)
-                return created(location: stored.location)
-            }
+            // The duplicate check and the storing are one unit of work: two copies of one
+            // Bundle id arriving at once cannot both be stored, nor other bytes slip past.
             return try store.groupedTransaction { tx in
-                try accept(document, location: location, digest: digest, audit: audit, in: tx, now: now)
+                if let previous = try tx.issuedReceipt(for: messageID.value) {
+                    return try repeated(previous, digest: digest, messageID: messageID.value, audit: audit, in: tx, now: now)
+                }
+                return try accept(document, location: location, digest: digest, audit: audit, in: tx, now: now)
             }
         } catch let refusal as Refusal {
             return refuse(status: refusal.status, refusal.problems, messageID: messageID.value, now: now)
@@ -104,6 +92,24 @@ public struct FHIRReferralIntake: Sendable {
     struct Refusal: Error {
         let status: Int
         let problems: [FHIRProblem]
+    }
+
+    /// A Bundle id seen before: the same bytes get the same answer (audited), other bytes 409.
+    private func repeated(
+        _ previous: Data, digest: String, messageID: String, audit: AuditContext, in tx: any StoreTransaction, now: Date
+    ) throws -> Answer {
+        guard let stored = try? JSONDecoder().decode(Stored.self, from: previous), stored.sha256 == digest else {
+            throw Refusal(
+                status: 409,
+                problems: [
+                    FHIRProblem(path: "Bundle.id", rule: "bundle-id-reused", message: "this Bundle id was already used for another Bundle")
+                ])
+        }
+        try tx.recordAudit(
+            AuditEvent(
+                kind: .receive, actor: audit.actor, messageID: messageID, accessPoint: accessPoint,
+                outcome: "duplicate: FHIR Bundle answered as before"), now: now)
+        return created(location: stored.location)
     }
 
     private func accept(
@@ -123,17 +129,44 @@ public struct FHIRReferralIntake: Sendable {
                             message: "a \(document.documentType.rawValue) needs an earlier document under the same ZD-number")
                     ])
             }
+            // A ZD-number belongs to one client's trajectory, and a closed one takes nothing more.
+            guard store.clientReferencer.reference(bsn: referral.patient.bsn.digits) == opened.clientReference else {
+                throw Refusal(
+                    status: 422,
+                    problems: [
+                        FHIRProblem(
+                            path: "Bundle.entry[0].resource.subject", rule: "follow-up-client",
+                            message: "the document names another client than the trajectory its ZD-number opened")
+                    ])
+            }
+            if opened.closedAt != nil {
+                throw Refusal(
+                    status: 409,
+                    problems: [
+                        FHIRProblem(
+                            path: "Bundle.entry[0].resource.identifier", rule: "trajectory-closed",
+                            message: "the trajectory of this ZD-number was cancelled; it takes no further documents")
+                    ])
+            }
             referral.envelope.inReplyTo = try MessageID(opened.referralMessageID)
         }
         let bytes: Data
         do {
             bytes = try codec.encode(.referral(referral))
         } catch let problems as XMLProblems {
+            // Schema messages may quote a value: only the field and the rule go back.
             throw Refusal(
                 status: 422,
                 problems: problems.problems.map {
-                    FHIRProblem(path: "Bundle(mapped: \($0.field ?? "referral"))", rule: $0.rule, message: $0.message)
+                    FHIRProblem(
+                        path: "Bundle(mapped: \($0.field ?? "referral"))", rule: $0.rule,
+                        message: "the referral this Bundle maps to breaks this rule")
                 })
+        } catch {
+            // Text no XML document may hold (control characters), say: the Bundle's own fault.
+            throw Refusal(
+                status: 422,
+                problems: [FHIRProblem(path: "Bundle", rule: "unencodable", message: "the Bundle holds text no referral can carry")])
         }
         let reference = store.clientReferencer.reference(bsn: referral.patient.bsn.digits)
         let inbound = InboundMessage(
@@ -145,11 +178,11 @@ public struct FHIRReferralIntake: Sendable {
                 transactionID: zd, now: now, context: audit)
         } else {
             _ = try tx.receiveProcessed(inbound, now: now, context: audit)
-            if document.documentType == .cancellation, let opened {
+            if document.documentType == .cancellation, let opened {  // (a follow-up always has one)
                 try tx.closeTrajectory(opened.id, reason: "cancelled by the referrer (ZorgDomein cancellation)", now: now, context: audit)
             }
         }
-        let stored = Stored(sha256: digest, location: location, documentType: document.documentType.rawValue)
+        let stored = Stored(sha256: digest, location: location)
         try tx.recordIssuedReceipt(try JSONEncoder().encode(stored), for: referral.envelope.messageID.value, now: now)
         return created(location: location)
     }

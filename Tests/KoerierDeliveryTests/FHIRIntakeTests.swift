@@ -103,6 +103,14 @@ import Testing
         let conflict = try Self.post(Data(altered.utf8), to: centre, token: token)
         #expect(conflict.status == 409 && conflict.body.contains("bundle-id-reused"), "\(conflict.status) \(conflict.body)")
 
+        // A document under this ZD-number for another client attaches to nothing.
+        let letterText = try String(contentsOf: Self.fhirSamples.appendingPathComponent("referral-letter.json"), encoding: .utf8)
+        let otherClient = letterText.replacingOccurrences(of: "999990019", with: "999990032")
+            .replacingOccurrences(of: "\"id\": \"\(try Self.bundleID(Data(letterText.utf8)))\"", with: "\"id\": \"other-client-1\"")
+        let mixed = try Self.post(Data(otherClient.utf8), to: centre, token: token)
+        #expect(mixed.status == 422 && mixed.body.contains("follow-up-client"), "\(mixed.status) \(mixed.body)")
+        #expect(!mixed.body.contains("999990032"))
+
         // The stored referral is one Koerier reads like any other: the intake letter goes out.
         let report = Repository.samples.appendingPathComponent("phase-reports/intake.json")
         let phase = try centre.postPhase(Int(opened.id), "intake", report: report)
@@ -116,6 +124,8 @@ import Testing
         let refused = try centre.postPhase(
             Int(opened.id), "fase-1", report: Repository.samples.appendingPathComponent("phase-reports/fase-1.json"))
         #expect(refused.status >= 400 && refused.body.contains("closed"), "\(refused.status) \(refused.body)")
+        let late = try Self.post(try Self.sample("supplement.json"), to: centre, token: token)
+        #expect(late.status == 409 && late.body.contains("trajectory-closed"), "\(late.status) \(late.body)")
         #expect(try centre.rig.store.verifyAudit() == nil)
         #expect(!centre.log.contains("999990019") && !centre.log.contains("Sanne") && !centre.log.contains(token))
     }

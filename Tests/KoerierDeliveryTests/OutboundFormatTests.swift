@@ -232,6 +232,26 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: outbox.path).isEmpty)
     }
 
+    @Test func aLetterQueuedInOneFormatIsNotSentInAnotherAfterTheDirectoryChanged() async throws {
+        let rig = try DeliveryRig()
+        let outbox = rig.folder.appendingPathComponent("edi-out")
+        try rig.configure(recipients: Self.medvriFolder(outbox), delivery: "  edi_address: \"\(Self.ediSender)\"")
+        try rig.enqueueLetters(1, to: "gp-edi", ediSender: Self.ediSender)
+        // The practice moves to a FHIR server before the letter left: the queued MEDVRI is not posted there.
+        let received = Received()
+        let port = try await rig.startListener(as: "gp", fhir: true) { request in
+            received.add(request.body)
+            return ListenerAnswer(status: 201, body: Data(), location: "https://localhost/fhir/Bundle/1")
+        }
+        try rig.configure(
+            recipients: Self.fhirServer(port: port).replacingOccurrences(of: "id: gp-fhir", with: "id: gp-edi"),
+            delivery: "  edi_address: \"\(Self.ediSender)\"")
+        _ = try await rig.worker().deliverDue()
+        let record = try #require(try rig.store.records(state: .blocked, recipientType: nil, since: nil, limit: 5).first)
+        #expect((record.lastError ?? "").hasPrefix("format-changed"), "\(record.lastError ?? "")")
+        #expect(received.all.isEmpty)
+    }
+
     /// Each combination that could never deliver is refused when the directory is read,
     /// naming the file and line.
     @Test(arguments: [

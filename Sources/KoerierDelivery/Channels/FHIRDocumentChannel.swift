@@ -29,7 +29,8 @@ struct FHIRDocumentChannel: OutboundChannel {
             if case .noAnswer(let reason) = outcome { return .retryLater(reason: reason, after: nil) }
             return .retryLater(reason: "no answer", after: nil)
         }
-        let summary = "HTTP \(status): \(HTTPSTransport.summary(body))"
+        // A FHIR server's OperationOutcome may quote patient values: only its issue codes are kept.
+        let summary = "HTTP \(status)" + Self.issueCodes(body).map { ": OperationOutcome \($0)" }.joined()
         switch status {
         case 200..<300:
             guard let location, !location.isEmpty else {
@@ -42,5 +43,16 @@ struct FHIRDocumentChannel: OutboundChannel {
         default:
             return .refused(reason: summary)
         }
+    }
+
+    /// The codes of an OperationOutcome's issues (`invalid, required`), or nil for any other body.
+    static func issueCodes(_ body: Data) -> [String] {
+        guard body.count <= 1 << 20, let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+            object["resourceType"] as? String == "OperationOutcome", let issues = object["issue"] as? [[String: Any]]
+        else { return [] }
+        let codes = issues.prefix(10).compactMap { $0["code"] as? String }.filter {
+            $0.count <= 40 && $0.allSatisfy { $0.isLetter || $0 == "-" }
+        }
+        return codes.isEmpty ? [] : [codes.joined(separator: ", ")]
     }
 }

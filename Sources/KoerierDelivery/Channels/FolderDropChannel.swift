@@ -34,7 +34,8 @@ struct FolderDropChannel: OutboundChannel {
 }
 
 /// Writes a file so that a reader sees all of it or none: a hidden temporary beside the
-/// target, fsync'd, renamed over the target, and the folder fsync'd so the name survives a crash.
+/// target, fsync'd, renamed over the target, and the folder fsync'd so the name survives a
+/// crash. One writer per target (a record is attempted by its lease holder only).
 enum DurableFile {
     struct Failure: Error, CustomStringConvertible {
         let step: String
@@ -44,8 +45,10 @@ enum DurableFile {
 
     static func write(_ data: Data, to target: URL, mode: mode_t) throws {
         let folder = target.deletingLastPathComponent()
-        let temporary = folder.appendingPathComponent(".\(target.lastPathComponent).\(getpid()).tmp")
-        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        let temporary = folder.appendingPathComponent(".\(target.lastPathComponent).tmp")
+        // A left-over temporary (a crash mid-write) goes first; a new one never follows a link.
+        unlink(temporary.path)
+        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw Failure(step: "open", code: errno) }
         var closed = false
         defer {
@@ -65,7 +68,8 @@ enum DurableFile {
                 offset += written
             }
         }
-        guard fsync(descriptor) == 0 else {
+        // The mode asked for, whatever the umask: the EDI client's group must read it.
+        guard fchmod(descriptor, mode) == 0, fsync(descriptor) == 0 else {
             let code = errno
             unlink(temporary.path)
             throw Failure(step: "fsync", code: code)
@@ -77,10 +81,10 @@ enum DurableFile {
             unlink(temporary.path)
             throw Failure(step: "rename", code: code)
         }
+        // The new name must survive a power cut before the letter counts as delivered.
         let directory = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directory >= 0 {
-            fsync(directory)
-            close(directory)
-        }
+        guard directory >= 0 else { throw Failure(step: "open folder", code: errno) }
+        defer { close(directory) }
+        guard fsync(directory) == 0 else { throw Failure(step: "fsync folder", code: errno) }
     }
 }

@@ -53,6 +53,15 @@ struct LetterAttempt: Sendable {
         let letter: OutgoingMessage
         if let preparedID = record.preparedMessageID, let kind = MessageKind(rawValue: record.kind) {
             // Decided and signed at enqueue: these bytes, on every attempt.
+            guard LetterFormatter.carries(payload, as: recipient.format) else {
+                return finish(
+                    record, lease,
+                    Transition(
+                        to: .blocked,
+                        error:
+                            "format-changed: queued in another format than \(recipient.id)'s entry now takes (\(recipient.format.name)); "
+                            + "queue the letter again"))
+            }
             letter = OutgoingMessage(messageID: try MessageID(preparedID), kind: kind, bytes: payload)
         } else {
             switch try deriveNow(record, payload: payload, adapter: adapter, recipient: recipient) {
@@ -92,7 +101,7 @@ struct LetterAttempt: Sendable {
             switch try adapter.derive(message, bytes: payload, for: recipient) {
             case .send(let outgoing):
                 do {
-                    return .sendable(try parts.adapters.formats.render(outgoing, for: recipient))
+                    return .sendable(try parts.adapters.formats.render(outgoing, for: recipient, now: record.createdAt))
                 } catch {
                     return .settled(Transition(to: .blocked, error: error.reason))
                 }
