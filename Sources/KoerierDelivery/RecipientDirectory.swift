@@ -200,7 +200,7 @@ public struct RecipientDirectory: Sendable {
                 throw problem("format", "format medvri goes by S/MIME mail ('smtp') or to a 'folder', not over https")
             }
             guard let ediAddress else { throw problem("format", "format medvri needs 'edi_address' (the numeric Zorgmail address)") }
-            guard (1...35).contains(ediAddress.count), ediAddress.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            guard MEDVRIAddressing.isEDIAddress(ediAddress) else {
                 throw problem("edi_address", "'\(ediAddress)' is not a numeric EDI address (1-35 digits)")
             }
             let charset = try charsetName.map { text in

@@ -17,7 +17,8 @@ public struct MEDVRIAddressing: Sendable, Equatable {
         self.charset = charset
     }
 
-    private static func isEDIAddress(_ text: String) -> Bool {
+    /// A numeric Zorgmail EDI address: 1 to 35 digits.
+    public static func isEDIAddress(_ text: String) -> Bool {
         (1...35).contains(text.utf8.count) && text.utf8.allSatisfy { (0x30...0x39).contains($0) }
     }
 }

@@ -87,12 +87,8 @@ public enum FHIRReturnLetter {
     /// the GP's system link the letter to the referral; Koerier's own, longer
     /// transaction ids under Koerier's system rather than passing them off as ZD-numbers.
     static func transactionIdentifier(_ transaction: TransactionID) -> JSONValue {
-        let bytes = Array(transaction.value.utf8)
-        let isZDNumber =
-            bytes.count == 11 && (transaction.value.hasPrefix("ZD") || transaction.value.hasPrefix("ZP"))
-            && bytes[2...].allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
-        return [
-            "system": .string(isZDNumber ? FHIRSystems.zdNumber : FHIRSystems.koerierTransaction),
+        [
+            "system": .string(ZDNumber.isValid(transaction.value) ? FHIRSystems.zdNumber : FHIRSystems.koerierTransaction),
             "value": .string(transaction.value),
         ]
     }

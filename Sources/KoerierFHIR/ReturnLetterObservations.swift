@@ -8,8 +8,6 @@ enum ReturnLetterObservations {
     struct Written {
         let id: String
         let resource: JSONValue
-        /// One line for the Metingen section's narrative.
-        let summary: String
     }
 
     static func all(_ measurements: Measurements, ids: ReturnLetterIDs) -> [Written] {
@@ -26,9 +24,7 @@ enum ReturnLetterObservations {
                     id: id,
                     resource: observation(
                         id: id, code: local("4dkl", "Vierdimensionale Klachtenlijst (4DKL)"), on: scores.measuredOn,
-                        patient: patient, components: components),
-                    summary: "4DKL (\(dutchDate(scores.measuredOn))): distress \(scores.distress)/32, depressie "
-                        + "\(scores.depressie)/12, angst \(scores.angst)/24, somatisatie \(scores.somatisatie)/32"))
+                        patient: patient, components: components)))
         }
         if let scores = measurements.phq9 {
             let id = ids.id("observation-phq9")
@@ -44,8 +40,7 @@ enum ReturnLetterObservations {
             written.append(
                 Written(
                     id: id,
-                    resource: observation(id: id, code: code, on: scores.measuredOn, patient: patient, value: scores.total),
-                    summary: "PHQ-9 (\(dutchDate(scores.measuredOn))): \(scores.total)/27"))
+                    resource: observation(id: id, code: code, on: scores.measuredOn, patient: patient, value: scores.total)))
         }
         if let scores = measurements.positiveHealth {
             let id = ids.id("observation-positieve-gezondheid")
@@ -62,9 +57,7 @@ enum ReturnLetterObservations {
                     id: id,
                     resource: observation(
                         id: id, code: local("positieve-gezondheid", "Positieve Gezondheid (spinnenweb)"), on: scores.measuredOn,
-                        patient: patient, components: components),
-                    summary: "Positieve Gezondheid (\(dutchDate(scores.measuredOn))): "
-                        + components.map { "\($0.1.lowercased()) \($0.2)" }.joined(separator: ", ") + " (elk 0–10)"))
+                        patient: patient, components: components)))
         }
         return written
     }
@@ -95,10 +88,4 @@ enum ReturnLetterObservations {
     private static func score(_ value: Int) -> JSONValue {
         ["value": .integer(value), "unit": "score", "system": .string(FHIRSystems.ucum), "code": "{score}"]
     }
-}
-
-/// DD-MM-YYYY, as Dutch letters write a date.
-func dutchDate(_ date: CalendarDate) -> String {
-    let parts = date.description.split(separator: "-")
-    return parts.count == 3 ? "\(parts[2])-\(parts[1])-\(parts[0])" : date.description
 }

@@ -1,4 +1,5 @@
 import KoerierModel
+import KoerierRender
 
 /// The Composition's sections: SOEP, the HASP kern (advice, next step, goals) and the
 /// measurements. ICPC codes of S and E become Conditions the section lists as entries.
@@ -37,7 +38,7 @@ enum ReturnLetterSections {
         if !observations.isEmpty {
             sections.append(
                 section(
-                    "Metingen", [.list(observations.map(\.summary))], status: "generated",
+                    "Metingen", [.list(LetterDocument.measurementLines(letter.measurements))], status: "generated",
                     entries: observations.map { ReturnLetterIDs.reference($0.id) }))
         }
         return Written(sections: sections, conditions: conditions)
@@ -66,14 +67,6 @@ enum ReturnLetterSections {
     }
 
     private static func goal(_ goal: Goal) -> String {
-        let status: String
-        switch goal.status {
-        case .open: status = "nog niet gestart"
-        case .inProgress: status = "loopt"
-        case .achieved: status = "behaald"
-        case .adjusted: status = "bijgesteld"
-        case .stopped: status = "gestopt"
-        }
-        return "\(goal.description)\nMeetbaar: \(goal.measure)\nStreefdatum: \(dutchDate(goal.targetDate)). Status: \(status)."
+        "\(goal.description)\nMeetbaar: \(goal.measure)\nStreefdatum: \(Dutch.date(goal.targetDate)). Status: \(Dutch.goalStatus(goal.status))."
     }
 }

@@ -61,10 +61,7 @@ extension ElementReader {
         guard let value = string(identifier, "value", at: identifierPath, required: true) else { return nil }
         var digits = Substring(value)
         if digits.hasSuffix("_ANTW") { digits = digits.dropLast(5) }
-        let prefix = digits.prefix(2)
-        let number = digits.dropFirst(2)
-        guard prefix == "ZD" || prefix == "ZP", number.utf8.count == 9, number.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-            let transaction = try? TransactionID(String(digits))
+        guard ZDNumber.isValid(digits), let transaction = try? TransactionID(String(digits))
         else {
             problem(
                 identifierPath + ".value", "zd-number-format",

@@ -1,8 +1,8 @@
 import KoerierModel
 
 /// Dutch wording of the model's codes, as a GP or employer expects to read them.
-enum Dutch {
-    static func date(_ date: CalendarDate) -> String {
+public enum Dutch {
+    public static func date(_ date: CalendarDate) -> String {
         let text = date.description  // YYYY-MM-DD
         let parts = text.split(separator: "-")
         return "\(parts[2])-\(parts[1])-\(parts[0])"
@@ -59,7 +59,7 @@ enum Dutch {
         }
     }
 
-    static func goalStatus(_ status: GoalStatus) -> String {
+    public static func goalStatus(_ status: GoalStatus) -> String {
         switch status {
         case .open: return "nog niet gestart"
         case .inProgress: return "loopt"

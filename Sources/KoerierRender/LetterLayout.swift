@@ -71,6 +71,14 @@ extension LetterDocument {
         return rows
     }
 
+    /// The measurements as the letter shows them, one "label: value" line each (4DKL,
+    /// PHQ-9, Positieve Gezondheid): other renderings of the letter use the same lines.
+    public static func measurementLines(_ measurements: Measurements) -> [String] {
+        measurementRows(fourDKL: measurements.fourDKL, phq9: measurements.phq9, positiveHealth: measurements.positiveHealth).map {
+            "\($0.label): \($0.value)"
+        }
+    }
+
     static func referral(_ referral: Referral) -> LetterDocument {
         let kind = referral.requestType == .refer ? "Verwijzing" : "Consultatieverzoek"
         let core = referral.core

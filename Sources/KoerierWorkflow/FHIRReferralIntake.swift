@@ -92,6 +92,16 @@ public struct FHIRReferralIntake: Sendable {
     struct Refusal: Error {
         let status: Int
         let problems: [FHIRProblem]
+
+        init(status: Int, problems: [FHIRProblem]) {
+            self.status = status
+            self.problems = problems
+        }
+
+        /// One problem, the usual case.
+        init(_ status: Int, _ path: String, _ rule: String, _ message: String) {
+            self.init(status: status, problems: [FHIRProblem(path: path, rule: rule, message: message)])
+        }
     }
 
     /// A Bundle id seen before: the same bytes get the same answer (audited), other bytes 409.
@@ -99,11 +109,7 @@ public struct FHIRReferralIntake: Sendable {
         _ previous: Data, digest: String, messageID: String, audit: AuditContext, in tx: any StoreTransaction, now: Date
     ) throws -> Answer {
         guard let stored = try? JSONDecoder().decode(Stored.self, from: previous), stored.sha256 == digest else {
-            throw Refusal(
-                status: 409,
-                problems: [
-                    FHIRProblem(path: "Bundle.id", rule: "bundle-id-reused", message: "this Bundle id was already used for another Bundle")
-                ])
+            throw Refusal(409, "Bundle.id", "bundle-id-reused", "this Bundle id was already used for another Bundle")
         }
         try tx.recordAudit(
             AuditEvent(
@@ -118,35 +124,24 @@ public struct FHIRReferralIntake: Sendable {
         var referral = document.referral
         let zd = document.zdNumber.value
         let opened = try tx.trajectory(transactionID: zd)
+        let reference = store.clientReferencer.reference(bsn: referral.patient.bsn.digits)
         let opens = opened == nil && (document.documentType == .appointmentRequest || document.documentType == .referralLetter)
         if !opens {
             guard let opened else {
                 throw Refusal(
-                    status: 422,
-                    problems: [
-                        FHIRProblem(
-                            path: "Bundle.entry[0].resource.identifier", rule: "follow-up-reference",
-                            message: "a \(document.documentType.rawValue) needs an earlier document under the same ZD-number")
-                    ])
+                    422, "Bundle.entry[0].resource.identifier", "follow-up-reference",
+                    "a \(document.documentType.rawValue) needs an earlier document under the same ZD-number")
             }
             // A ZD-number belongs to one client's trajectory, and a closed one takes nothing more.
-            guard store.clientReferencer.reference(bsn: referral.patient.bsn.digits) == opened.clientReference else {
+            guard reference == opened.clientReference else {
                 throw Refusal(
-                    status: 422,
-                    problems: [
-                        FHIRProblem(
-                            path: "Bundle.entry[0].resource.subject", rule: "follow-up-client",
-                            message: "the document names another client than the trajectory its ZD-number opened")
-                    ])
+                    422, "Bundle.entry[0].resource.subject", "follow-up-client",
+                    "the document names another client than the trajectory its ZD-number opened")
             }
             if opened.closedAt != nil {
                 throw Refusal(
-                    status: 409,
-                    problems: [
-                        FHIRProblem(
-                            path: "Bundle.entry[0].resource.identifier", rule: "trajectory-closed",
-                            message: "the trajectory of this ZD-number was cancelled; it takes no further documents")
-                    ])
+                    409, "Bundle.entry[0].resource.identifier", "trajectory-closed",
+                    "the trajectory of this ZD-number was cancelled; it takes no further documents")
             }
             referral.envelope.inReplyTo = try MessageID(opened.referralMessageID)
         }
@@ -164,11 +159,8 @@ public struct FHIRReferralIntake: Sendable {
                 })
         } catch {
             // Text no XML document may hold (control characters), say: the Bundle's own fault.
-            throw Refusal(
-                status: 422,
-                problems: [FHIRProblem(path: "Bundle", rule: "unencodable", message: "the Bundle holds text no referral can carry")])
+            throw Refusal(422, "Bundle", "unencodable", "the Bundle holds text no referral can carry")
         }
-        let reference = store.clientReferencer.reference(bsn: referral.patient.bsn.digits)
         let inbound = InboundMessage(
             messageID: referral.envelope.messageID, kind: .referral, sender: audit.actor, payload: bytes, clientReference: reference)
         if opens {
@@ -178,7 +170,7 @@ public struct FHIRReferralIntake: Sendable {
                 transactionID: zd, now: now, context: audit)
         } else {
             _ = try tx.receiveProcessed(inbound, now: now, context: audit)
-            if document.documentType == .cancellation, let opened {  // (a follow-up always has one)
+            if document.documentType == .cancellation, let opened {
                 try tx.closeTrajectory(opened.id, reason: "cancelled by the referrer (ZorgDomein cancellation)", now: now, context: audit)
             }
         }
