@@ -20,8 +20,22 @@ import Testing
                 key: \(Repository.pki.appendingPathComponent("zorgdomein-jwt.pub.pem").path)
         """
 
-    /// A bearer token from PyJWT (Debian's python3-jwt).
+    /// Subprocesses (curl, python) are waited for off the cooperative pool, which the
+    /// in-process listeners of suites running beside this one need.
     static func token(issuer: String = "zorgdomein-test", audience: String = audience, expiresIn: Int = 300, extra: [String] = [])
+        async throws -> String
+    {
+        try await ProcessRunner.offPool { try tokenNow(issuer: issuer, audience: audience, expiresIn: expiresIn, extra: extra) }
+    }
+
+    static func post(
+        _ bundle: Data, to centre: ServeTests.Centre, token: String?, contentType: String = "application/fhir+json; charset=UTF-8"
+    ) async throws -> Answer {
+        try await ProcessRunner.offPool { try postNow(bundle, to: centre, token: token, contentType: contentType) }
+    }
+
+    /// A bearer token from PyJWT (Debian's python3-jwt).
+    static func tokenNow(issuer: String = "zorgdomein-test", audience: String = audience, expiresIn: Int = 300, extra: [String] = [])
         throws -> String
     {
         let made = try ProcessRunner.run(
@@ -34,7 +48,7 @@ import Testing
         return made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    struct Answer {
+    struct Answer: Sendable {
         let status: Int
         let headers: String
         let body: String
@@ -50,7 +64,7 @@ import Testing
     }
 
     /// curl as ZorgDomein: mutual TLS with the GP-side client certificate, the JWT, fhir+json.
-    static func post(
+    static func postNow(
         _ bundle: Data, to centre: ServeTests.Centre, token: String?, contentType: String = "application/fhir+json; charset=UTF-8"
     ) throws -> Answer {
         let file = centre.rig.folder.appendingPathComponent("bundle-\(UUID().uuidString).json")
@@ -77,9 +91,9 @@ import Testing
     @Test func anAppointmentRequestThenItsLetterMakeOneTrajectoryAndARedeliveryGetsTheSameAnswer() async throws {
         let centre = try ServeTests.Centre(extra: Self.settings)
         try await centre.start()
-        let token = try Self.token()
+        let token = try await Self.token()
         let appointment = try Self.sample("appointment-request.json")
-        let first = try Self.post(appointment, to: centre, token: token)
+        let first = try await Self.post(appointment, to: centre, token: token)
         #expect(first.status == 201, "\(first.status) \(first.body)")
         #expect(first.location == "https://koerier.centrum.test/fhir/Bundle/\(try Self.bundleID(appointment))")
         #expect(first.headers.lowercased().contains("content-type: application/fhir+json"))
@@ -87,44 +101,49 @@ import Testing
         #expect(try centre.rig.store.trajectories(limit: 5).count == 1)
         #expect(opened.transactionID == "ZD123456789" && opened.referrerRecipientID == "gp-de-linde")
 
-        let letter = try Self.post(try Self.sample("referral-letter.json"), to: centre, token: token)
+        let letter = try await Self.post(try Self.sample("referral-letter.json"), to: centre, token: token)
         #expect(letter.status == 201, "\(letter.body)")
         #expect(try centre.rig.store.trajectories(limit: 5).count == 1)
         #expect(try centre.rig.store.inbound(state: nil, limit: 10).count == 2)
 
         // ZorgDomein retries: the same Bundle gets the same answer and is stored once.
-        let again = try Self.post(appointment, to: centre, token: token)
+        let again = try await Self.post(appointment, to: centre, token: token)
         #expect(again.status == 201 && again.location == first.location)
         #expect(try centre.rig.store.inbound(state: nil, limit: 10).count == 2)
-        #expect(try centre.audit().contains { ($0["outcome"] as? String)?.hasPrefix("duplicate: FHIR Bundle") == true })
+        let duplicateAudited = try await ProcessRunner.offPool {
+            try centre.audit().contains { ($0["outcome"] as? String)?.hasPrefix("duplicate: FHIR Bundle") == true }
+        }
+        #expect(duplicateAudited)
 
         // Other bytes under a Bundle id already used: refused, nothing changes.
         let altered = try #require(String(data: appointment, encoding: .utf8)).replacingOccurrences(of: "Lindelaan", with: "Eikenlaan")
-        let conflict = try Self.post(Data(altered.utf8), to: centre, token: token)
+        let conflict = try await Self.post(Data(altered.utf8), to: centre, token: token)
         #expect(conflict.status == 409 && conflict.body.contains("bundle-id-reused"), "\(conflict.status) \(conflict.body)")
 
         // A document under this ZD-number for another client attaches to nothing.
         let letterText = try String(contentsOf: Self.fhirSamples.appendingPathComponent("referral-letter.json"), encoding: .utf8)
         let otherClient = letterText.replacingOccurrences(of: "999990019", with: "999990032")
             .replacingOccurrences(of: "\"id\": \"\(try Self.bundleID(Data(letterText.utf8)))\"", with: "\"id\": \"other-client-1\"")
-        let mixed = try Self.post(Data(otherClient.utf8), to: centre, token: token)
+        let mixed = try await Self.post(Data(otherClient.utf8), to: centre, token: token)
         #expect(mixed.status == 422 && mixed.body.contains("follow-up-client"), "\(mixed.status) \(mixed.body)")
         #expect(!mixed.body.contains("999990032"))
 
         // The stored referral is one Koerier reads like any other: the intake letter goes out.
         let report = Repository.samples.appendingPathComponent("phase-reports/intake.json")
-        let phase = try centre.postPhase(Int(opened.id), "intake", report: report)
+        let phase = try await ProcessRunner.offPool { try centre.postPhase(Int(opened.id), "intake", report: report) }
         #expect((200..<300).contains(phase.status), "\(phase.body)")
         #expect(try centre.rig.store.records(state: nil, recipientType: "huisarts", since: nil, limit: 5).count == 1)
 
         // The referrer cancels: the trajectory closes and no later phase letter is made.
-        let cancelled = try Self.post(try Self.sample("cancellation.json"), to: centre, token: token)
+        let cancelled = try await Self.post(try Self.sample("cancellation.json"), to: centre, token: token)
         #expect(cancelled.status == 201, "\(cancelled.body)")
         #expect(try centre.rig.store.trajectory(opened.id)?.closedAt != nil)
-        let refused = try centre.postPhase(
-            Int(opened.id), "fase-1", report: Repository.samples.appendingPathComponent("phase-reports/fase-1.json"))
+        let refused = try await ProcessRunner.offPool {
+            try centre.postPhase(
+                Int(opened.id), "fase-1", report: Repository.samples.appendingPathComponent("phase-reports/fase-1.json"))
+        }
         #expect(refused.status >= 400 && refused.body.contains("closed"), "\(refused.status) \(refused.body)")
-        let late = try Self.post(try Self.sample("supplement.json"), to: centre, token: token)
+        let late = try await Self.post(try Self.sample("supplement.json"), to: centre, token: token)
         #expect(late.status == 409 && late.body.contains("trajectory-closed"), "\(late.status) \(late.body)")
         #expect(try centre.rig.store.verifyAudit() == nil)
         #expect(!centre.log.contains("999990019") && !centre.log.contains("Sanne") && !centre.log.contains(token))
@@ -145,11 +164,11 @@ import Testing
     @Test func hostileBundlesAndBadTokensGetAnOperationOutcomeAndNothingIsStored() async throws {
         let centre = try ServeTests.Centre(extra: Self.settings)
         try await centre.start()
-        let token = try Self.token()
+        let token = try await Self.token()
         let hostile = try Self.hostileSamples()
         #expect(hostile.count >= 5)
         for (file, rule) in hostile {
-            let answer = try Self.post(try Self.sample("invalid/\(file)"), to: centre, token: token)
+            let answer = try await Self.post(try Self.sample("invalid/\(file)"), to: centre, token: token)
             #expect((400..<500).contains(answer.status), "\(file): \(answer.status)")
             let issues = answer.outcome
             #expect(!issues.isEmpty, "\(file): \(answer.body.prefix(200))")
@@ -157,26 +176,26 @@ import Testing
             for value in ["Sanne", "Vries", "999990019", "1984-03-21"] { #expect(!answer.body.contains(value), "\(file) shows \(value)") }
         }
         // A supplement under a ZD-number nothing opened: there is nothing to attach it to.
-        let orphan = try Self.post(try Self.sample("supplement.json"), to: centre, token: token)
+        let orphan = try await Self.post(try Self.sample("supplement.json"), to: centre, token: token)
         #expect(orphan.status == 422 && orphan.body.contains("follow-up-reference"), "\(orphan.body)")
 
         let good = try Self.sample("referral-letter.json")
         let foreign = try String(contentsOf: Self.fhirSamples.appendingPathComponent("invalid/jwt-foreign-audience.txt"), encoding: .utf8)
         let tokens: [(String?, String)] = [
             (nil, "jwt-missing"),
-            (try Self.token(expiresIn: -3600), "jwt-expired"),
+            (try await Self.token(expiresIn: -3600), "jwt-expired"),
             (foreign.trimmingCharacters(in: .whitespacesAndNewlines), "jwt-audience"),
-            (try Self.token(issuer: "someone-else"), "jwt-issuer"),
-            (try Self.token(extra: ["--none"]), "jwt-algorithm"),
-            (try Self.token(extra: ["--not-before-in", "3600"]), "jwt-not-yet-valid"),
-            (String(try Self.token().dropLast(4)) + "AAAA", "jwt-signature"),
+            (try await Self.token(issuer: "someone-else"), "jwt-issuer"),
+            (try await Self.token(extra: ["--none"]), "jwt-algorithm"),
+            (try await Self.token(extra: ["--not-before-in", "3600"]), "jwt-not-yet-valid"),
+            (String(try await Self.token().dropLast(4)) + "AAAA", "jwt-signature"),
         ]
         for (bad, rule) in tokens {
-            let answer = try Self.post(good, to: centre, token: bad)
+            let answer = try await Self.post(good, to: centre, token: bad)
             #expect(answer.status == 401 && answer.body.contains(rule), "\(rule): \(answer.status) \(answer.body)")
             #expect(answer.headers.contains("WWW-Authenticate: Bearer") || answer.headers.lowercased().contains("www-authenticate: bearer"))
         }
-        let wrongType = try Self.post(good, to: centre, token: token, contentType: "application/json")
+        let wrongType = try await Self.post(good, to: centre, token: token, contentType: "application/json")
         #expect(wrongType.status == 415 && wrongType.body.contains("media-type"))
         #expect(try centre.rig.store.trajectories(limit: 5).isEmpty)
         #expect(try centre.rig.store.inbound(state: nil, limit: 5).isEmpty)
