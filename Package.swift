@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // Thin C module reaching libxml2 and libxmlsec1 (OpenSSL back end). One module for
@@ -47,13 +48,17 @@ let package = Package(
         .target(name: "KoerierXML", dependencies: ["KoerierModel", "CXMLSec"]),
         // XML Signature (libxmlsec1), certificate checks and trust (OpenSSL).
         .target(name: "KoerierSecurity", dependencies: ["KoerierModel", "KoerierXML", "CXMLSec"]),
-        // The durable queues on SQLite (GRDB), payloads encrypted at rest (swift-crypto).
+        // The durable queues on SQLite (GRDB) or, for several daemons, PostgreSQL (postgres-nio);
+        // payloads encrypted at rest (swift-crypto).
         .target(
             name: "KoerierStore",
             dependencies: [
                 "KoerierModel",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         // Delivery: the recipient directory, one adapter per recipient type (what it may
         // see), HTTPS and SMTP transports on libcurl, retry policy, the worker.

@@ -96,15 +96,20 @@ enum AuditChain {
 
     /// HMAC-SHA256 (under the audit key) of the previous entry's hash and this entry's fields.
     static func hash(previous: String, sequence: Int64, at: Double, event: AuditEvent, in db: Database) throws -> String {
-        let fields = [
-            previous, String(sequence), String(at), event.kind.rawValue, event.actor, event.onBehalfOf ?? "",
-            event.clientReference ?? "", event.messageID ?? "", event.accessPoint, event.outcome,
-        ]
         guard
             let mac = try String.fetchOne(
-                db.cachedStatement(sql: "SELECT \(macFunction)(?)"), arguments: [fields.joined(separator: "\u{1F}")])
+                db.cachedStatement(sql: "SELECT \(macFunction)(?)"),
+                arguments: [macInput(previous: previous, sequence: sequence, at: at, event: event)])
         else { throw StoreError("the audit chain's key is not loaded") }
         return mac
+    }
+
+    /// What the HMAC covers, the same on every backend (so a chain moves between them intact).
+    static func macInput(previous: String, sequence: Int64, at: Double, event: AuditEvent) -> String {
+        [
+            previous, String(sequence), String(at), event.kind.rawValue, event.actor, event.onBehalfOf ?? "",
+            event.clientReference ?? "", event.messageID ?? "", event.accessPoint, event.outcome,
+        ].joined(separator: "\u{1F}")
     }
 
     /// Appends inside the caller's transaction, so the event and the change it records

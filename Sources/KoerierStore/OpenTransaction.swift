@@ -27,4 +27,14 @@ public enum MessageStores {
     {
         try SQLiteMessageStore(path: path, keys: keys, auditKey: auditKey, minimumFreeBytes: minimumFreeBytes)
     }
+
+    /// The shared store for several daemons: PostgreSQL at `location`. `migrate` applies
+    /// missing schema versions first (`koerier init`); otherwise a store whose schema is not
+    /// this version's is refused with what to run.
+    public static func postgres(
+        location: PostgresLocation, keys: PayloadKeyRing, auditKey: AuditKey? = nil, timeouts: PostgresTimeouts = PostgresTimeouts(),
+        migrate: Bool = false
+    ) throws -> any MessageStore {
+        try PostgresMessageStore(location: location, keys: keys, auditKey: auditKey, timeouts: timeouts, migrate: migrate)
+    }
 }

@@ -67,12 +67,7 @@ extension SQLiteMessageStore {
                 VALUES (?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [trajectory, version.version, parties, grant.recordedOn, grant.source, now.timeIntervalSince1970])
-        try AuditChain.append(
-            AuditEvent(
-                kind: .consent, actor: context.actor, onBehalfOf: context.onBehalfOf, clientReference: clientReference,
-                messageID: grant.source, accessPoint: context.accessPoint,
-                outcome: "trajectory \(trajectory) consent version \(version.version): \(parties.isEmpty ? "no party" : parties)"),
-            at: now, in: db)
+        try AuditChain.append(ConsentAudit.event(version, parties: parties, clientReference: clientReference, context: context), at: now, in: db)
         return version
     }
 
@@ -99,5 +94,15 @@ public struct ConsentConflict: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         "replaces_version: the document replaces version \(replacing) of trajectory \(trajectory), but version \(inForce) is in force"
+    }
+}
+
+/// The audit entry of a new consent version, the same on every backend.
+enum ConsentAudit {
+    static func event(_ version: ConsentVersion, parties: String, clientReference: String?, context: AuditContext) -> AuditEvent {
+        AuditEvent(
+            kind: .consent, actor: context.actor, onBehalfOf: context.onBehalfOf, clientReference: clientReference,
+            messageID: version.grant.source, accessPoint: context.accessPoint,
+            outcome: "trajectory \(version.trajectoryID) consent version \(version.version): \(parties.isEmpty ? "no party" : parties)")
     }
 }

@@ -280,17 +280,11 @@ final class SQLiteMessageStore: MessageStore {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns) FROM outbox WHERE id = ?"), arguments: [id]).map(record)
     }
 
-    static func event(_ kind: AuditEvent.Kind, _ record: OutboundRecord, _ context: AuditContext, outcome: String = "ok") -> AuditEvent {
-        AuditEvent(
-            kind: kind, actor: context.actor, onBehalfOf: context.onBehalfOf, clientReference: record.clientReference,
-            messageID: record.messageID, accessPoint: context.accessPoint, outcome: outcome)
-    }
-
     static func audit(
         _ kind: AuditEvent.Kind, _ record: OutboundRecord, _ context: AuditContext, outcome: String = "ok",
         at date: Date, in db: Database
     ) throws {
-        try AuditChain.append(event(kind, record, context, outcome: outcome), at: date, in: db)
+        try AuditChain.append(OutboxAudit.event(kind, record, context, outcome: outcome), at: date, in: db)
     }
 
     public func seal(_ message: OutboundMessage) throws -> SealedOutboundMessage {
@@ -309,7 +303,7 @@ final class SQLiteMessageStore: MessageStore {
                     arguments: [message.messageID.value, message.recipientID])
                 {
                     let record = try Self.record(existing)
-                    try audit.append(Self.event(.enqueue, record, context, outcome: "duplicate"), at: now)
+                    try audit.append(OutboxAudit.event(.enqueue, record, context, outcome: "duplicate"), at: now)
                     return .duplicate(record)
                 }
                 try db.cachedStatement(
@@ -333,7 +327,7 @@ final class SQLiteMessageStore: MessageStore {
                     nextAttemptAt: now, leaseOwner: nil, leaseExpiresAt: nil, lastError: nil, receiptID: nil,
                     clientReference: message.clientReference, createdAt: now, updatedAt: now, keyID: sealed.keyID,
                     leaseToken: nil, preparedMessageID: message.prepared?.messageID.value)
-                try audit.append(Self.event(.enqueue, stored, context), at: now)
+                try audit.append(OutboxAudit.event(.enqueue, stored, context), at: now)
                 return .stored(stored)
             }
             try audit.finish()
@@ -445,19 +439,6 @@ final class SQLiteMessageStore: MessageStore {
         }
     }
 
-    static func auditKind(from: DeliveryState, to: DeliveryState) -> AuditEvent.Kind {
-        switch to {
-        case .delivered: return .deliver
-        case .acknowledged: return .acknowledge
-        case .retrying: return .retry
-        case .dead: return .dead
-        case .blocked: return .block
-        case .cancelled: return .cancel
-        case .sending: return .send
-        case .queued: return from == .dead || from == .blocked ? .retry : .send
-        }
-    }
-
     public func transition(_ id: Int64, _ transition: Transition, lease: String?, now: Date, context: AuditContext) throws
         -> OutboundRecord
     {
@@ -497,7 +478,7 @@ final class SQLiteMessageStore: MessageStore {
         guard db.changesCount == 1 else { throw LeaseLost(recordID: id) }
         guard let updated = try fetch(db, id: id) else { throw StoreError("record \(id) vanished") }
         try audit(
-            auditKind(from: current.state, to: transition.to), updated, context,
+            OutboxAudit.kind(from: current.state, to: transition.to), updated, context,
             outcome: transition.error ?? transition.to.rawValue, at: now, in: db)
         return updated
     }

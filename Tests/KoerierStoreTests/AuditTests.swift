@@ -9,15 +9,11 @@ import Testing
     private let t0 = Date(timeIntervalSince1970: 1_780_000_000)
     private let ops = AuditContext(actor: "ops-user", onBehalfOf: "centre", accessPoint: "cli@gateway-1")
 
-    /// A store with a few audited events; the database path for tampering.
-    private func storeWithHistory() throws -> (any MessageStore, String, URL) {
-        let folder = try Repository.temporaryDirectory()
-        let keyFile = folder.appendingPathComponent("payload.keys")
-        try PayloadKeyRing.createKeyFile(at: keyFile)
-        let keys = try PayloadKeyRing.load(file: keyFile)
-        let path = folder.appendingPathComponent("koerier.sqlite").path
-        let store = try MessageStores.embedded(path: path, keys: keys)
-        let reference = ClientReferencer(keys: keys).reference(bsn: "999990019")
+    /// A store with a few audited events.
+    private func storeWithHistory(_ backend: Backend) throws -> ScratchStore {
+        let scratch = try ScratchStore(backend)
+        let store = scratch.store
+        let reference = ClientReferencer(keys: try PayloadKeyRing.load(file: scratch.keyFile)).reference(bsn: "999990019")
         let message = OutboundMessage(
             messageID: Fixtures.id("2e3f4a5b-6c7d-4e8f-8091-a2b3c4d5e6f7"), kind: .returnLetter, recipientID: "gp",
             recipientType: .huisarts, transactionID: try TransactionID("ZD20260302007"), urgency: .routine,
@@ -26,21 +22,21 @@ import Testing
         let lease = try store.leaseDue(owner: "worker", now: t0, duration: 30, limit: 10, context: ops).first?.leaseToken
         _ = try store.transition(id, Transition(to: .delivered), lease: lease, now: t0.addingTimeInterval(1), context: ops)
         _ = try store.payload(of: id, now: t0.addingTimeInterval(2), context: ops)
-        return (store, path, folder)
+        return scratch
     }
 
-    /// Tampering as someone with the database file would: remove the guards, then change rows.
-    private func tamper(_ path: String, _ sql: String) throws {
-        let queue = try DatabaseQueue(path: path)
-        try queue.write { db in
-            try db.execute(sql: "DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete")
-            try db.execute(sql: sql)
+    /// Tampering as someone with the database would: remove the guards, then change rows.
+    private func tamper(_ scratch: ScratchStore, _ sql: String) throws {
+        switch scratch.backend {
+        case .sqlite: try scratch.sql("DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete; " + sql)
+        case .postgres: try scratch.sql("ALTER TABLE audit DISABLE TRIGGER audit_append_only; " + sql)
         }
     }
 
-    @Test func everyChangeAndReadIsLoggedWithoutPatientData() throws {
-        let (store, _, folder) = try storeWithHistory()
-        defer { try? FileManager.default.removeItem(at: folder) }
+    @Test(arguments: Backend.allCases) func everyChangeAndReadIsLoggedWithoutPatientData(_ backend: Backend) throws {
+        let scratch = try storeWithHistory(backend)
+        defer { scratch.remove() }
+        let store = scratch.store
         let entries = try store.auditEntries(limit: 10).reversed()
         #expect(entries.map(\.event.kind) == [.enqueue, .send, .deliver, .read])
         #expect(
@@ -56,13 +52,20 @@ import Testing
 
     /// The audit entry is part of the change's transaction: when it cannot be written, the
     /// change is not made either (no unaudited state change).
-    @Test func aChangeWhoseAuditEntryCannotBeWrittenIsNotMade() throws {
-        let (store, path, folder) = try storeWithHistory()
-        defer { try? FileManager.default.removeItem(at: folder) }
+    @Test(arguments: Backend.allCases) func aChangeWhoseAuditEntryCannotBeWrittenIsNotMade(_ backend: Backend) throws {
+        let scratch = try storeWithHistory(backend)
+        defer { scratch.remove() }
+        let store = scratch.store
         let before = try store.records(state: nil, recipientType: nil, since: nil, limit: 100).count
-        let queue = try DatabaseQueue(path: path)
-        try queue.write {
-            try $0.execute(sql: "CREATE TRIGGER audit_full BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END")
+        switch backend {
+        case .sqlite:
+            try scratch.sql("CREATE TRIGGER audit_full BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END")
+        case .postgres:
+            try scratch.sql(
+                """
+                CREATE FUNCTION audit_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit unavailable'; END $$;
+                CREATE TRIGGER audit_full BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION audit_full()
+                """)
         }
         let message = OutboundMessage(
             messageID: Fixtures.id("3e3f4a5b-6c7d-4e8f-8091-a2b3c4d5e6f7"), kind: .returnLetter, recipientID: "gp",
@@ -75,12 +78,12 @@ import Testing
         }
     }
 
-    @Test func theDatabaseRefusesToChangeTheLog() throws {
-        let (_, path, folder) = try storeWithHistory()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let queue = try DatabaseQueue(path: path)
-        #expect(throws: DatabaseError.self) { try queue.write { try $0.execute(sql: "UPDATE audit SET actor = 'x' WHERE sequence = 1") } }
-        #expect(throws: DatabaseError.self) { try queue.write { try $0.execute(sql: "DELETE FROM audit WHERE sequence = 2") } }
+    @Test(arguments: Backend.allCases) func theDatabaseRefusesToChangeTheLog(_ backend: Backend) throws {
+        let scratch = try storeWithHistory(backend)
+        defer { scratch.remove() }
+        #expect(throws: (any Error).self) { try scratch.sql("UPDATE audit SET actor = 'x' WHERE sequence = 1") }
+        #expect(throws: (any Error).self) { try scratch.sql("DELETE FROM audit WHERE sequence = 2") }
+        #expect(try scratch.store.verifyAudit() == nil)
     }
 
     @Test(arguments: [
@@ -96,11 +99,14 @@ import Testing
         ),
     ])
     func verifyFindsEveryKindOfTampering(_ sql: String, _ finding: String) throws {
-        let (store, path, folder) = try storeWithHistory()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        #expect(try store.verifyAudit() == nil)
-        try tamper(path, sql)
-        let result = try store.verifyAudit()
-        #expect(result?.contains(finding) == true, "\(result ?? "no finding")")
+        for backend in Backend.allCases {
+            let scratch = try storeWithHistory(backend)
+            defer { scratch.remove() }
+            let store = scratch.store
+            #expect(try store.verifyAudit() == nil)
+            try tamper(scratch, sql)
+            let result = try store.verifyAudit()
+            #expect(result?.contains(finding) == true, "\(backend): \(result ?? "no finding")")
+        }
     }
 }

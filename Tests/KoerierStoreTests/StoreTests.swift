@@ -28,9 +28,10 @@ import Testing
             transactionID: try! TransactionID("ZD20260302007"), urgency: urgency, payload: payload)
     }
 
-    @Test func enqueueIsIdempotentPerMessageAndRecipient() throws {
-        let (store, folder) = try makeStore()
-        defer { try? FileManager.default.removeItem(at: folder) }
+    @Test(arguments: Backend.allCases) func enqueueIsIdempotentPerMessageAndRecipient(_ backend: Backend) throws {
+        let scratch = try ScratchStore(backend)
+        defer { scratch.remove() }
+        let store = scratch.store
         guard case .stored(let first) = try store.enqueue(message(), now: t0, context: ops) else {
             Issue.record("not stored")
             return
@@ -44,9 +45,10 @@ import Testing
         #expect(try store.counts().map(\.count).reduce(0, +) == 2 && store.counts().allSatisfy { $0.state == .queued })
     }
 
-    @Test func recordsMoveOnlyAlongTheStateMachine() throws {
-        let (store, folder) = try makeStore()
-        defer { try? FileManager.default.removeItem(at: folder) }
+    @Test(arguments: Backend.allCases) func recordsMoveOnlyAlongTheStateMachine(_ backend: Backend) throws {
+        let scratch = try ScratchStore(backend)
+        defer { scratch.remove() }
+        let store = scratch.store
         let id = try store.enqueue(message(), now: t0, context: ops).record.id
         #expect(throws: StoreError.self) { try store.transition(id, Transition(to: .delivered), now: t0, context: ops) }
         let leased = try store.leaseDue(owner: "worker-1", now: t0, duration: 30, limit: 10, context: ops)
@@ -65,9 +67,10 @@ import Testing
         }
     }
 
-    @Test func onlyTheHolderOfTheCurrentLeaseSettlesARecord() throws {
-        let (store, folder) = try makeStore()
-        defer { try? FileManager.default.removeItem(at: folder) }
+    @Test(arguments: Backend.allCases) func onlyTheHolderOfTheCurrentLeaseSettlesARecord(_ backend: Backend) throws {
+        let scratch = try ScratchStore(backend)
+        defer { scratch.remove() }
+        let store = scratch.store
         let id = try store.enqueue(message(), now: t0, context: ops).record.id
         let stale = try #require(store.leaseDue(owner: "stalled", now: t0, duration: 30, limit: 1, context: ops).first?.leaseToken)
         // Renewal keeps it while it is held; after expiry the next lease takes the record back, audited.
@@ -96,9 +99,10 @@ import Testing
     }
 
     /// Concurrent grouped units share commits, and one that fails is rolled back alone.
-    @Test func groupedUnitsCommitTogetherAndFailAlone() throws {
-        let (store, folder) = try makeStore()
-        defer { try? FileManager.default.removeItem(at: folder) }
+    @Test(arguments: Backend.allCases) func groupedUnitsCommitTogetherAndFailAlone(_ backend: Backend) throws {
+        let scratch = try ScratchStore(backend)
+        defer { scratch.remove() }
+        let store = scratch.store
         let ids = (0..<40).map { _ in MessageID.generate() }
         let failures = LockedIndices()
         DispatchQueue.concurrentPerform(iterations: ids.count) { index in
@@ -133,9 +137,10 @@ import Testing
         #expect(throws: Never.self) { try DaemonLock.claim(storePath: path, role: "deliver") }
     }
 
-    @Test func anExpiredLeaseReturnsTheRecordToTheQueue() throws {
-        let (store, folder) = try makeStore()
-        defer { try? FileManager.default.removeItem(at: folder) }
+    @Test(arguments: Backend.allCases) func anExpiredLeaseReturnsTheRecordToTheQueue(_ backend: Backend) throws {
+        let scratch = try ScratchStore(backend)
+        defer { scratch.remove() }
+        let store = scratch.store
         let id = try store.enqueue(message(), now: t0, context: ops).record.id
         #expect(try store.leaseDue(owner: "crashed-worker", now: t0, duration: 30, limit: 10, context: ops).count == 1)
         #expect(try store.leaseDue(owner: "worker-2", now: t0.addingTimeInterval(10), duration: 30, limit: 10, context: ops).isEmpty)
@@ -144,9 +149,10 @@ import Testing
         #expect(again.first?.leaseOwner == "worker-2" && again.first?.attempts == 2)
     }
 
-    @Test func aRestartedWorkerTakesBackItsOwnLeasesAtOnce() throws {
-        let (store, folder) = try makeStore()
-        defer { try? FileManager.default.removeItem(at: folder) }
+    @Test(arguments: Backend.allCases) func aRestartedWorkerTakesBackItsOwnLeasesAtOnce(_ backend: Backend) throws {
+        let scratch = try ScratchStore(backend)
+        defer { scratch.remove() }
+        let store = scratch.store
         let mine = try store.enqueue(message(), now: t0, context: ops).record.id
         let theirs = try store.enqueue(message(to: "arbo-voorbeeld"), now: t0, context: ops).record.id
         _ = try store.leaseDue(owner: "serve@host:/store", now: t0, duration: 120, limit: 1, context: ops)
@@ -160,9 +166,10 @@ import Testing
                 == [mine])
     }
 
-    @Test func urgentMessagesAreLeasedFirst() throws {
-        let (store, folder) = try makeStore()
-        defer { try? FileManager.default.removeItem(at: folder) }
+    @Test(arguments: Backend.allCases) func urgentMessagesAreLeasedFirst(_ backend: Backend) throws {
+        let scratch = try ScratchStore(backend)
+        defer { scratch.remove() }
+        let store = scratch.store
         _ = try store.enqueue(message("0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5"), now: t0, context: ops)
         _ = try store.enqueue(message("1d2e3f4a-5b6c-4d7e-9f80-91a2b3c4d5e6", urgency: .soon), now: t0.addingTimeInterval(1), context: ops)
         let urgent = try store.enqueue(
@@ -174,9 +181,10 @@ import Testing
         #expect(try store.record(urgent.record.id)?.state == .sending)
     }
 
-    @Test func aRetryWaitsUntilItIsDue() throws {
-        let (store, folder) = try makeStore()
-        defer { try? FileManager.default.removeItem(at: folder) }
+    @Test(arguments: Backend.allCases) func aRetryWaitsUntilItIsDue(_ backend: Backend) throws {
+        let scratch = try ScratchStore(backend)
+        defer { scratch.remove() }
+        let store = scratch.store
         let id = try store.enqueue(message(), now: t0, context: ops).record.id
         let lease = try store.leaseDue(owner: "w", now: t0, duration: 30, limit: 1, context: ops).first?.leaseToken
         let retrying = try store.transition(
@@ -205,42 +213,39 @@ import Testing
         #expect(try store.records(state: .queued, recipientType: "huisarts", since: nil, limit: 10).map(\.id) == [id])
     }
 
-    @Test func keysRotateAndOldPayloadsStayReadable() throws {
+    @Test(arguments: Backend.allCases) func keysRotateAndOldPayloadsStayReadable(_ backend: Backend) throws {
         let old = SymmetricKey(size: .bits256)
         let new = SymmetricKey(size: .bits256)
-        let folder = try Repository.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("koerier.sqlite").path
-        let first = try MessageStores.embedded(path: path, keys: try PayloadKeyRing(keys: [("k1", old)]))
-        let oldID = try first.enqueue(message(payload: Data("eerste".utf8)), now: t0, context: ops).record.id
-        let rotated = try MessageStores.embedded(path: path, keys: try PayloadKeyRing(keys: [("k2", new), ("k1", old)]))
+        let scratch = try ScratchStore(backend, keys: try PayloadKeyRing(keys: [("k1", old)]))
+        defer { scratch.remove() }
+        let oldID = try scratch.store.enqueue(message(payload: Data("eerste".utf8)), now: t0, context: ops).record.id
+        let rotated = try scratch.reopen(keys: try PayloadKeyRing(keys: [("k2", new), ("k1", old)]))
         let newRecord = try rotated.enqueue(
             message("0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5", payload: Data("tweede".utf8)), now: t0, context: ops
         ).record
         #expect(newRecord.keyID == "k2")
         #expect(try rotated.payload(of: oldID, now: t0, context: ops) == Data("eerste".utf8))
-        let forgotten = try MessageStores.embedded(path: path, keys: try PayloadKeyRing(keys: [("k2", new)]))
+        let forgotten = try scratch.reopen(keys: try PayloadKeyRing(keys: [("k2", new)]))
         #expect(throws: PayloadKeyRing.Failure.self) { try forgotten.payload(of: oldID, now: t0, context: ops) }
     }
 
     /// The payload's associated data names its table and key id as well as its message id:
     /// an outbound payload copied into the inbox row of the same message id does not open.
-    @Test func aPayloadMovedToTheOtherTableDoesNotOpen() throws {
-        let (store, folder) = try makeStore()
-        defer { try? FileManager.default.removeItem(at: folder) }
+    @Test(arguments: Backend.allCases) func aPayloadMovedToTheOtherTableDoesNotOpen(_ backend: Backend) throws {
+        let scratch = try ScratchStore(backend)
+        defer { scratch.remove() }
+        let store = scratch.store
         let id = "2e3f4a5b-6c7d-4e8f-8091-a2b3c4d5e6f7"
         _ = try store.enqueue(message(id, payload: Data("uitgaand".utf8)), now: t0, context: ops)
         _ = try store.receive(
             InboundMessage(messageID: Fixtures.id(id), kind: .returnLetter, sender: "gp", payload: Data("inkomend".utf8)), now: t0,
             context: ops)
         #expect(try store.inboundPayload(id, now: t0, context: ops) == Data("inkomend".utf8))
-        let queue = try DatabaseQueue(path: folder.appendingPathComponent("var/koerier.sqlite").path)
-        try queue.write {
-            try $0.execute(
-                sql:
-                    "UPDATE inbox SET payload = (SELECT payload FROM outbox WHERE message_id = ?), key_id = (SELECT key_id FROM outbox WHERE message_id = ?) WHERE message_id = ?",
-                arguments: [id, id, id])
-        }
+        try scratch.sql(
+            """
+            UPDATE inbox SET payload = (SELECT payload FROM outbox WHERE message_id = '\(id)'),
+                key_id = (SELECT key_id FROM outbox WHERE message_id = '\(id)') WHERE message_id = '\(id)'
+            """)
         #expect(throws: PayloadKeyRing.Failure.self) { try store.inboundPayload(id, now: t0, context: ops) }
     }
 
@@ -276,20 +281,22 @@ import Testing
         }
     }
 
-    @Test func concurrentProducersLoseNothing() async throws {
-        let (store, folder) = try makeStore()
-        defer { try? FileManager.default.removeItem(at: folder) }
+    @Test(arguments: Backend.allCases) func concurrentProducersLoseNothing(_ backend: Backend) async throws {
+        let scratch = try ScratchStore(backend)
+        defer { scratch.remove() }
+        let store = scratch.store
         let ids = (0..<200).map { _ in MessageID.generate() }
         let t0 = self.t0
         try await withThrowingTaskGroup(of: Void.self) { group in
             for id in ids {
                 let ops = self.ops
                 group.addTask {
-                    _ = try store.enqueue(
+                    // Off the cooperative pool, as the store's blocking calls must be.
+                    _ = try await store.transaction { try $0.enqueue(
                         OutboundMessage(
                             messageID: id, kind: .returnLetter, recipientID: "gp", recipientType: .huisarts,
                             transactionID: try TransactionID("ZD20260302007"), urgency: .routine,
-                            payload: Data(id.value.utf8)), now: t0, context: ops)
+                            payload: Data(id.value.utf8)), now: t0, context: ops) }
                 }
             }
             try await group.waitForAll()

@@ -1,0 +1,103 @@
+import Foundation
+import KoerierModel
+import PostgresNIO
+
+/// The audit log's reads on PostgreSQL; entries are written by `PostgresTransaction`.
+extension PostgresMessageStore {
+    func recordAudit(_ event: AuditEvent, now: Date) throws {
+        try write { $0.audit(event, at: now) }
+    }
+
+    static func entry(_ row: PostgresRow) throws -> AuditEntry? {
+        let cells = row.makeRandomAccess()
+        guard let kind = AuditEvent.Kind(rawValue: try cells["kind"].decode(String.self)) else { return nil }
+        return AuditEntry(
+            sequence: try cells["sequence"].decode(Int64.self), at: Date(timeIntervalSince1970: try cells["at"].decode(Double.self)),
+            event: AuditEvent(
+                kind: kind, actor: try cells["actor"].decode(String.self), onBehalfOf: try cells["on_behalf_of"].decode(String?.self),
+                clientReference: try cells["client_ref"].decode(String?.self), messageID: try cells["message_id"].decode(String?.self),
+                accessPoint: try cells["access_point"].decode(String.self), outcome: try cells["outcome"].decode(String.self)),
+            previousHash: try cells["previous_hash"].decode(String.self), hash: try cells["hash"].decode(String.self))
+    }
+
+    func auditEntries(limit: Int) throws -> [AuditEntry] {
+        try read { try $0.run("SELECT * FROM audit ORDER BY sequence DESC LIMIT \(limit)").rows.compactMap(Self.entry) }
+    }
+
+    func auditHead() throws -> (sequence: Int64, hash: String) {
+        try read { transaction in
+            guard let head = try transaction.run("SELECT count, last_hash FROM audit_head WHERE id = 1").rows.first else {
+                throw StoreError("the audit head is missing")
+            }
+            let (count, hash) = try head.decode((Int64, String).self)
+            return (count, hash)
+        }
+    }
+
+    func auditHash(at sequence: Int64) throws -> String? {
+        if sequence == 0 { return AuditChain.genesis }
+        return try read { try $0.run("SELECT hash FROM audit WHERE sequence = \(sequence)").rows.first?.decode(String.self) }
+    }
+
+    /// Walks the whole chain in one repeatable-read snapshot (the head and the entries of one
+    /// moment, while other daemons go on appending), a page of entries at a time.
+    func verifyAudit() throws -> String? {
+        try client.withBlockingConnection(timeout: connectionTimeout) { connection in
+            let transaction = PostgresTransaction(connection: connection)
+            try transaction.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            defer { _ = try? transaction.run("ROLLBACK") }
+            guard let head = try transaction.run("SELECT count, last_hash FROM audit_head WHERE id = 1").rows.first else {
+                return "the audit head is missing"
+            }
+            let (count, lastHash) = try head.decode((Int64, String).self)
+            var verifier = AuditChainVerifier(key: auditChainKey)
+            let page: Int64 = 10_000
+            var after: Int64 = 0
+            while true {
+                let rows = try transaction.run(
+                    "SELECT * FROM audit WHERE sequence > \(after) ORDER BY sequence LIMIT \(page)"
+                ).rows
+                for row in rows {
+                    let sequence = try row.makeRandomAccess()["sequence"].decode(Int64.self)
+                    guard let entry = try Self.entry(row) else { return "entry \(sequence) has an unknown event kind" }
+                    if let problem = verifier.check(entry) { return problem }
+                    after = sequence
+                }
+                if rows.count < page { break }
+            }
+            return verifier.finish(headCount: count, headHash: lastHash)
+        }
+    }
+}
+
+/// Checks a chain entry by entry, in order: the same rules as the SQLite store's `verify`.
+struct AuditChainVerifier {
+    let key: AuditKey
+    private var expectedSequence: Int64 = 1
+    private var previous = AuditChain.genesis
+
+    init(key: AuditKey) { self.key = key }
+
+    mutating func check(_ entry: AuditEntry) -> String? {
+        let sequence = entry.sequence
+        guard sequence == expectedSequence else {
+            return "entry \(expectedSequence) is missing (the next entry is \(sequence)): entries were removed"
+        }
+        guard entry.previousHash == previous else {
+            return "entry \(sequence) does not follow entry \(sequence - 1): entries were removed, inserted or reordered"
+        }
+        let mac = key.mac(
+            AuditChain.macInput(previous: previous, sequence: sequence, at: entry.at.timeIntervalSince1970, event: entry.event))
+        guard mac == entry.hash else { return "entry \(sequence) was changed: its hash does not match its content" }
+        previous = entry.hash
+        expectedSequence += 1
+        return nil
+    }
+
+    func finish(headCount: Int64, headHash: String) -> String? {
+        guard headCount == expectedSequence - 1, headHash == previous else {
+            return "the log ends at entry \(expectedSequence - 1) but \(headCount) were written: the last entries were removed"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import PostgresNIO
+
+/// The PostgreSQL schema, versioned: `koerier init` applies what is missing (under an
+/// advisory lock, so daemons started together cannot apply a version twice); a daemon
+/// refuses a store whose schema is older or newer than it knows.
+///
+/// Differences from the SQLite schema, each for several writers:
+/// - no maintained counts table: its few rows would serialize every enqueue of every daemon
+///   (`counts` is a GROUP BY over the state index instead);
+/// - partial indexes on the due states, so claims and lane walks touch only waiting rows;
+/// - the audit head is written only under the chain's advisory lock, taken last.
+enum PostgresSchema {
+    struct Migration {
+        let version: Int
+        let name: String
+        let statements: [String]
+    }
+
+    /// Keys of the transaction-scoped advisory locks (arbitrary, fixed: "koer" and a purpose).
+    static let migrationLock: Int64 = 0x6B6F_6572_0001
+    static let auditChainLock: Int64 = 0x6B6F_6572_0002
+
+    static let migrations: [Migration] = [
+        Migration(
+            version: 1, name: "outbox, inbox, trajectories, consent, audit",
+            statements: [
+                """
+                CREATE TABLE outbox (
+                    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    message_id text NOT NULL, recipient_id text NOT NULL, kind text NOT NULL, recipient_type text NOT NULL,
+                    transaction_id text NOT NULL, urgency integer NOT NULL, state text NOT NULL, attempts integer NOT NULL DEFAULT 0,
+                    next_attempt_at double precision NOT NULL, lease_owner text, lease_expires_at double precision, lease_token text,
+                    last_error text, receipt_id text, client_ref text, created_at double precision NOT NULL,
+                    updated_at double precision NOT NULL, key_id text NOT NULL, payload bytea NOT NULL,
+                    prepared boolean NOT NULL DEFAULT false, sent_message_id text, sent_digest text,
+                    UNIQUE (message_id, recipient_id))
+                """,
+                "CREATE INDEX outbox_due ON outbox (urgency DESC, next_attempt_at, id) WHERE state IN ('queued', 'retrying')",
+                """
+                CREATE INDEX outbox_lane_order ON outbox (recipient_id, urgency DESC, next_attempt_at, id)
+                    WHERE state IN ('queued', 'retrying')
+                """,
+                "CREATE INDEX outbox_leases ON outbox (lease_expires_at) WHERE state = 'sending'",
+                "CREATE INDEX outbox_lease_owner ON outbox (lease_owner) WHERE state = 'sending'",
+                "CREATE INDEX outbox_state_type ON outbox (state, recipient_type)",
+                "CREATE INDEX outbox_pending_age ON outbox (state, created_at)",
+                "CREATE INDEX outbox_finished ON outbox (updated_at) WHERE state IN ('delivered', 'acknowledged')",
+                "CREATE INDEX outbox_sent ON outbox (sent_message_id)",
+                """
+                CREATE TABLE inbox (
+                    message_id text PRIMARY KEY, kind text NOT NULL, sender text NOT NULL, state text NOT NULL, reason text,
+                    client_ref text, received_at double precision NOT NULL, updated_at double precision NOT NULL,
+                    key_id text NOT NULL, payload bytea NOT NULL)
+                """,
+                "CREATE INDEX inbox_state ON inbox (state, received_at)",
+                """
+                CREATE TABLE trajectory (
+                    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, referral_message_id text NOT NULL UNIQUE,
+                    transaction_id text NOT NULL, client_ref text NOT NULL, referrer_recipient_id text, current_phase text,
+                    opened_at double precision NOT NULL, updated_at double precision NOT NULL,
+                    closed_at double precision, closed_reason text)
+                """,
+                "CREATE INDEX trajectory_transaction ON trajectory (transaction_id)",
+                """
+                CREATE TABLE phase_letter (
+                    trajectory_id bigint NOT NULL REFERENCES trajectory, phase text NOT NULL, amendment integer NOT NULL,
+                    message_id text NOT NULL, created_at double precision NOT NULL, PRIMARY KEY (trajectory_id, phase, amendment))
+                """,
+                """
+                CREATE TABLE issued_receipt (
+                    message_id text PRIMARY KEY, receipt bytea NOT NULL, issued_at double precision NOT NULL)
+                """,
+                """
+                CREATE TABLE trajectory_consent (
+                    trajectory_id bigint NOT NULL REFERENCES trajectory, version integer NOT NULL, parties text NOT NULL,
+                    recorded_on text NOT NULL, source text NOT NULL, recorded_at double precision NOT NULL,
+                    PRIMARY KEY (trajectory_id, version))
+                """,
+                """
+                CREATE TABLE audit (
+                    sequence bigint PRIMARY KEY, at double precision NOT NULL, kind text NOT NULL, actor text NOT NULL,
+                    on_behalf_of text, client_ref text, message_id text, access_point text NOT NULL, outcome text NOT NULL,
+                    previous_hash text NOT NULL, hash text NOT NULL)
+                """,
+                "CREATE INDEX audit_message ON audit (message_id)",
+                "CREATE TABLE audit_head (id integer PRIMARY KEY, count bigint NOT NULL, last_hash text NOT NULL)",
+                "INSERT INTO audit_head (id, count, last_hash) VALUES (1, 0, '\(AuditChain.genesis)')",
+                // Append-only at the database level too: updates and deletes of entries fail.
+                """
+                CREATE FUNCTION koerier_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$
+                """,
+                """
+                CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit
+                    FOR EACH STATEMENT EXECUTE FUNCTION koerier_audit_append_only()
+                """,
+            ])
+    ]
+
+    static var latest: Int { migrations.map(\.version).max() ?? 0 }
+
+    /// Applies the missing versions, each in its own transaction; returns the versions applied.
+    static func migrate(on connection: PostgresConnection) throws -> [Int] {
+        try run("CREATE TABLE IF NOT EXISTS koerier_schema (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())", on: connection)
+        var applied: [Int] = []
+        for migration in migrations {
+            try run("BEGIN", on: connection)
+            do {
+                _ = try connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: PostgresStoreLog.logger).wait()
+                let present = try connection.query(
+                    "SELECT 1 FROM koerier_schema WHERE version = \(migration.version)", logger: PostgresStoreLog.logger
+                ).wait()
+                if present.rows.isEmpty {
+                    for statement in migration.statements { try run(statement, on: connection) }
+                    _ = try connection.query(
+                        "INSERT INTO koerier_schema (version, name) VALUES (\(migration.version), \(migration.name))",
+                        logger: PostgresStoreLog.logger
+                    ).wait()
+                    applied.append(migration.version)
+                }
+                try run("COMMIT", on: connection)
+            } catch {
+                try? run("ROLLBACK", on: connection)
+                throw PostgresFailure.explain(error)
+            }
+        }
+        return applied
+    }
+
+    /// The newest version applied, 0 for an empty database.
+    static func version(on connection: PostgresConnection) throws -> Int {
+        let exists = try connection.query("SELECT to_regclass('koerier_schema') IS NOT NULL", logger: PostgresStoreLog.logger).wait()
+        guard try exists.rows.first?.decode(Bool.self) == true else { return 0 }
+        let rows = try connection.query("SELECT COALESCE(MAX(version), 0) FROM koerier_schema", logger: PostgresStoreLog.logger).wait()
+        return try rows.rows.first?.decode(Int.self) ?? 0
+    }
+
+    private static func run(_ sql: String, on connection: PostgresConnection) throws {
+        _ = try connection.query(PostgresQuery(unsafeSQL: sql), logger: PostgresStoreLog.logger).wait()
+    }
+}
+
+/// The store's logger for postgres-nio: quiet (its messages may carry statements).
+enum PostgresStoreLog {
+    static let logger: Logger = {
+        var logger = Logger(label: "koerier.store.postgres")
+        logger.logLevel = ProcessInfo.processInfo.environment["KOERIER_PG_DEBUG"] != nil ? .trace : .critical
+        return logger
+    }()
+}
