@@ -29,6 +29,18 @@ public struct KoerierConfiguration: Sendable {
     public let urgentAlarmSeconds: Int
     /// Free space the store keeps on its disk: new messages are refused below it.
     public let storeMinimumFreeBytes: Int64
+    /// Which store: the embedded SQLite file (`storePath`) or a PostgreSQL database that
+    /// several daemons share.
+    public let storeBackend: StoreBackend
+    /// This daemon's name among those sharing a store (`store.instance`, default the host
+    /// name): its leases carry it, and a restarted daemon takes back only its own.
+    public let instanceName: String
+
+    public enum StoreBackend: Sendable, Equatable {
+        case sqlite
+        /// `url`: see `PostgresLocation`; the pool's size; per-session timeouts in milliseconds.
+        case postgres(url: String, poolSize: Int, statementTimeoutMilliseconds: Int, lockTimeoutMilliseconds: Int)
+    }
     /// The recipient directory (`recipients.yaml`).
     public let recipientsFile: URL
     /// This gateway's own key, certificate and intermediates: it signs what it makes,
@@ -195,7 +207,33 @@ public struct KoerierConfiguration: Sendable {
             throw ConfigError(file: displayPath, line: nil, message: "'trust.crl' needs 'trust.anchors'")
         }
         let store = try fields.section("store")
-        try store?.rejectUnknown(allowed: ["path", "key_file", "audit_key_file", "urgent_alarm_minutes", "min_free_mb"])
+        try store?.rejectUnknown(allowed: [
+            "path", "key_file", "audit_key_file", "urgent_alarm_minutes", "min_free_mb", "backend", "url", "pool_size",
+            "statement_timeout_ms", "lock_timeout_ms", "instance",
+        ])
+        switch try store?.string("backend") ?? "sqlite" {
+        case "sqlite":
+            if try store?.string("url") != nil {
+                throw ConfigError(
+                    file: displayPath, line: store?.line(of: "url"),
+                    message: "'store.url' is for 'backend: postgres'; the SQLite store uses 'store.path'")
+            }
+            storeBackend = .sqlite
+        case "postgres":
+            guard let store, let url = try store.string("url") else {
+                throw ConfigError(
+                    file: displayPath, line: store?.line(of: "backend"),
+                    message: "'store.backend: postgres' needs 'store.url' (postgres://USER@HOST/DATABASE)")
+            }
+            storeBackend = .postgres(
+                url: url, poolSize: try store.integer("pool_size", range: 2...200) ?? 16,
+                statementTimeoutMilliseconds: try store.integer("statement_timeout_ms", range: 100...600_000) ?? 30_000,
+                lockTimeoutMilliseconds: try store.integer("lock_timeout_ms", range: 100...600_000) ?? 10_000)
+        case let other:
+            throw ConfigError(
+                file: displayPath, line: store?.line(of: "backend"), message: "'store.backend' is '\(other)'; expected sqlite or postgres")
+        }
+        instanceName = try store?.string("instance") ?? ProcessInfo.processInfo.hostName
         auditKeyFile = try store?.string("audit_key_file").map(resolve)
         storePath = resolve(try store?.string("path") ?? "var/koerier.sqlite")
         payloadKeyFile = resolve(try store?.string("key_file") ?? "var/payload.keys")

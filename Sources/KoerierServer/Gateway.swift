@@ -23,8 +23,10 @@ public enum Gateway {
         }
         try DaemonFileCheck.run(configuration: configuration) { logger.warning("\($0)") }
         if configuration.testMode { logger.warning("test_mode is on: TEST ONLY identities and relaxed file checks") }
-        // One daemon per embedded store; held until the process ends (the kernel drops it on any exit).
-        let daemonLock = try DaemonLock.claim(storePath: configuration.storePath.path, role: "serve")
+        // One daemon per embedded store; held until the process ends (the kernel drops it on any
+        // exit). A shared store has several daemons, each with its own instance name.
+        let shared = ConfiguredStore.isShared(configuration)
+        let daemonLock = shared ? nil : try DaemonLock.claim(storePath: configuration.storePath.path, role: "serve")
         defer { withExtendedLifetime(daemonLock) {} }
         let parts = try DeliveryAssembly.parts(configuration: configuration, store: store, codec: codec)
         let serve = configuration.serve
@@ -74,11 +76,14 @@ public enum Gateway {
             return (try? await store.executor.run { current.answer(request) })
                 ?? ListenerAnswer(status: 503, body: Data("the gateway cannot answer now\n".utf8), retryAfter: 5)
         }
-        let owner = "serve@\(ProcessInfo.processInfo.hostName):\(configuration.storePath.path)"
+        let owner =
+            shared ? "serve@\(configuration.instanceName)" : "serve@\(ProcessInfo.processInfo.hostName):\(configuration.storePath.path)"
         let worker = DeliveryAssembly.worker(configuration: configuration, parts: parts, owner: owner)
-        // Enqueues in this process (phase completions) and in others (the CLI) wake the scheduler.
-        let doorbell = Doorbell(storePath: configuration.storePath.path) { worker.wake() }
+        // Enqueues in this process (phase completions) and in others (the CLI, other daemons
+        // on a shared store) wake the scheduler.
+        let doorbell = shared ? nil : Doorbell(storePath: configuration.storePath.path) { worker.wake() }
         defer { withExtendedLifetime(doorbell) {} }
+        let wakeups = (store as? any StoreWakeups).map { StoreWakeupService(wakeups: $0) { worker.wake() } }
         // SIGHUP: the configuration, directory, keys, certificates and trust read again; the
         // intake and the scheduler take them for their next work. A broken file changes nothing.
         try FileManager.default.createDirectory(at: serve.inbox, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -121,8 +126,9 @@ public enum Gateway {
         let control = ControlSocket(
             path: serve.controlSocket.path, group: serve.controlGroup, store: store, operations: { operations.value }, logger: logger,
             enqueued: { worker.wake() })
-        // The daemon lock makes this the only `serve` on the store: leases still held under
-        // this owner belong to a run that was killed, and go back to the queue now.
+        // The daemon lock (or, on a shared store, the instance name) makes this the only daemon
+        // with this owner: leases still held under it belong to a run that was killed, and go
+        // back to the queue now.
         let released = try store.releaseLeases(
             owner: owner, now: Date(), context: AuditContext(actor: "service:koerier-serve", accessPoint: owner))
         if released > 0 { logger.notice("released the leases of a stopped run", metadata: ["records": "\(released)"]) }
@@ -135,6 +141,7 @@ public enum Gateway {
                 DeliveryService(worker: worker, logger: logger),
                 DropDirectoryService(intake: drop, executor: store.executor, logger: logger),
             ] + (configuration.crl.map { [CRLWatch(file: $0, logger: logger) { reload.trigger() }] } ?? [])
+            + (wakeups.map { [$0] } ?? [])
         var groupConfiguration = ServiceGroupConfiguration(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Bounded: the scheduler's drain plus time for the listeners to close.

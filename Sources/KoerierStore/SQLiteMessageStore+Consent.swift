@@ -67,7 +67,8 @@ extension SQLiteMessageStore {
                 VALUES (?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [trajectory, version.version, parties, grant.recordedOn, grant.source, now.timeIntervalSince1970])
-        try AuditChain.append(ConsentAudit.event(version, parties: parties, clientReference: clientReference, context: context), at: now, in: db)
+        try AuditChain.append(
+            ConsentAudit.event(version, parties: parties, clientReference: clientReference, context: context), at: now, in: db)
         return version
     }
 

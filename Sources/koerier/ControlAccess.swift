@@ -14,9 +14,11 @@ struct ControlOptions: ParsableArguments {
     /// The daemon's JSON answer, or nil when no daemon runs. A refusal is a failure with
     /// the daemon's reason.
     func viaDaemon(_ configuration: KoerierConfiguration, _ path: String, json: [String: Any] = [:]) throws -> [String: Any]? {
-        // The daemon's user owns the store; without a store there is no daemon to ask.
+        // The daemon's user owns the store (a shared store: the daemon's control socket);
+        // without it there is no daemon to ask.
+        let shared = ConfiguredStore.isShared(configuration)
         var store = stat()
-        guard stat(configuration.storePath.path, &store) == 0 else { return nil }
+        guard stat(shared ? configuration.serve.controlSocket.path : configuration.storePath.path, &store) == 0 else { return nil }
         let client = ControlClient(socket: configuration.serve.controlSocket, onBehalfOf: onBehalfOf, daemonUser: store.st_uid)
         let outcome: ControlClient.Outcome
         do {
@@ -26,7 +28,7 @@ struct ControlOptions: ParsableArguments {
         }
         guard case .answered(let status, let body) = outcome else {
             // Working on the store beside a running daemon would bypass the socket's audit of the person.
-            if let holder = DaemonLock.holder(storePath: configuration.storePath.path) {
+            if !shared, let holder = DaemonLock.holder(storePath: configuration.storePath.path) {
                 throw CommandFailure(
                     "a daemon (\(holder)) runs on this store but its control socket \(configuration.serve.controlSocket.path) does not answer"
                 )

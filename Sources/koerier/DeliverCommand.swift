@@ -26,19 +26,22 @@ struct DeliverCommand: AsyncParsableCommand {
 
     func run() async throws {
         let worker: DeliveryWorker
-        let daemonLock: DaemonLock
+        let daemonLock: DaemonLock?
         do {
             let (configuration, codec) = try global.loadCodec()
             try DaemonFileCheck.run(configuration: configuration) { Output.error("koerier: warning: \($0)") }
             let (_, store) = try global.openStore(configuration)
             do {
-                daemonLock = try DaemonLock.claim(storePath: configuration.storePath.path, role: "deliver")
+                // A shared store has several daemons; the embedded one, one.
+                daemonLock =
+                    ConfiguredStore.isShared(configuration)
+                    ? nil : try DaemonLock.claim(storePath: configuration.storePath.path, role: "deliver")
             } catch {
                 throw CommandFailure("\(error)")
             }
             let parts = try DeliveryAssembly.parts(configuration: configuration, store: store, codec: codec)
             worker = DeliveryAssembly.worker(
-                configuration: configuration, parts: parts, owner: "deliver@\(ProcessInfo.processInfo.hostName):\(getpid())")
+                configuration: configuration, parts: parts, owner: "deliver@\(configuration.instanceName):\(getpid())")
         } catch let failure as CommandFailure {
             Output.error("koerier: \(failure.description)")
             throw failure.exitCode

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KoerierDelivery
 import KoerierStore
 
 struct InitCommand: ParsableCommand {
@@ -38,8 +39,9 @@ struct InitCommand: ParsableCommand {
                     )
                 }
             }
-            _ = try global.openStore(configuration)
-            print("\(configuration.storePath.path): store ready")
+            // PostgreSQL: the schema's missing versions are applied here, and only here.
+            _ = try global.openStore(configuration, migrate: true)
+            print("\(ConfiguredStore.describe(configuration)): store ready")
         }
     }
 }

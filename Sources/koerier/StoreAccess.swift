@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import KoerierConfig
+import KoerierDelivery
 import KoerierModel
 import KoerierStore
 
 extension GlobalOptions {
     /// The configured store, opened with its payload keys (`configuration` when the caller
     /// has already loaded it).
-    func openStore(_ loaded: KoerierConfiguration? = nil) throws -> (KoerierConfiguration, any MessageStore) {
+    func openStore(_ loaded: KoerierConfiguration? = nil, migrate: Bool = false) throws -> (KoerierConfiguration, any MessageStore) {
         let configuration = try loaded ?? loadConfiguration()
         guard FileManager.default.fileExists(atPath: configuration.payloadKeyFile.path) else {
             throw CommandFailure(
@@ -22,9 +23,7 @@ extension GlobalOptions {
             let auditKey = try configuration.auditKeyFile.map(AuditKey.load)
             return (
                 configuration,
-                try MessageStores.embedded(
-                    path: configuration.storePath.path, keys: keys, auditKey: auditKey,
-                    minimumFreeBytes: configuration.storeMinimumFreeBytes)
+                try ConfiguredStore.open(configuration, keys: keys, auditKey: auditKey, migrate: migrate)
             )
         } catch let failure as CommandFailure {
             throw failure

@@ -39,7 +39,8 @@ struct ScratchStore {
         case .sqlite: return try MessageStores.embedded(path: location, keys: keys, auditKey: auditKey)
         case .postgres:
             return try MessageStores.postgres(
-                location: try PostgresLocation(url: location, relativeTo: Repository.root), keys: keys, auditKey: auditKey, migrate: migrate)
+                location: try PostgresLocation(url: location, relativeTo: Repository.root), keys: keys, auditKey: auditKey, migrate: migrate
+            )
         }
     }
 

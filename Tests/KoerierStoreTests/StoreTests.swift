@@ -292,11 +292,13 @@ import Testing
                 let ops = self.ops
                 group.addTask {
                     // Off the cooperative pool, as the store's blocking calls must be.
-                    _ = try await store.transaction { try $0.enqueue(
-                        OutboundMessage(
-                            messageID: id, kind: .returnLetter, recipientID: "gp", recipientType: .huisarts,
-                            transactionID: try TransactionID("ZD20260302007"), urgency: .routine,
-                            payload: Data(id.value.utf8)), now: t0, context: ops) }
+                    _ = try await store.transaction {
+                        try $0.enqueue(
+                            OutboundMessage(
+                                messageID: id, kind: .returnLetter, recipientID: "gp", recipientType: .huisarts,
+                                transactionID: try TransactionID("ZD20260302007"), urgency: .routine,
+                                payload: Data(id.value.utf8)), now: t0, context: ops)
+                    }
                 }
             }
             try await group.waitForAll()

@@ -84,8 +84,11 @@ public enum TestPostgres {
         let cluster = try cluster()
         let run = try ProcessRunner.run(
             "/usr/bin/psql",
-            ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", cluster.socketFolder, "-p", cluster.port, "-U", "koerier", "-d", database,
-             "-c", sql])
+            [
+                "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", cluster.socketFolder, "-p", cluster.port, "-U", "koerier", "-d",
+                database,
+                "-c", sql,
+            ])
         guard run.exitCode == 0 else { throw Unavailable(description: "psql failed: \(run.stderr)") }
         return run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -80,6 +80,19 @@ extension PostgresClient {
     }
 }
 
+/// Waits (blocking the calling thread, never a cooperative one) for async work run on the
+/// lending executor.
+func blockingAwait<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var result: Result<T, any Error>?
+    Task(executorPreference: LendingExecutor.shared) {
+        do { result = .success(try await work()) } catch { result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try result!.get()
+}
+
 /// Where the lease tasks run: a serial queue of its own, not Swift's cooperative pool, so a
 /// caller that blocks a cooperative thread on the store (which it should not) cannot also
 /// starve the task that would lend it its connection.
@@ -122,8 +135,11 @@ enum PostgresFailure {
             }
         }
         switch psql.code {
-        case .serverClosedConnection, .connectionError, .uncleanShutdown:
-            return StoreError("the database connection was lost (nothing was stored unless a commit returned)")
+        case .connectionError:
+            // The cause (refused, unreachable, a TLS handshake or certificate failure) names no data.
+            return StoreError("cannot connect to the database: \(psql.underlying.map { "\($0)" } ?? "no reason given")")
+        case .serverClosedConnection, .uncleanShutdown:
+            return StoreError("the database connection was lost (a change whose commit did not return may or may not be stored)")
         case .sslUnsupported:
             return StoreError("the database does not offer TLS, which the store requires over TCP")
         default:

@@ -66,39 +66,70 @@ public struct PostgresLocation: Sendable, Equatable {
     /// The client's configuration: TLS required over TCP, and per-session timeouts so a stuck
     /// statement, lock wait or forgotten transaction ends instead of holding rows forever.
     func clientConfiguration(timeouts: PostgresTimeouts) throws -> PostgresClient.Configuration {
-        let password = try passwordFile.map { file -> String in
+        let password = try readPassword()
+        var configuration: PostgresClient.Configuration
+        switch endpoint {
+        case .unixSocket(let path):
+            configuration = .init(unixSocketPath: path, username: user, password: password, database: database)
+        case .tcp(let host, let port, _):
+            configuration = .init(host: host, port: port, username: user, password: password, database: database, tls: .require(try tls()))
+        }
+        configuration.options.additionalStartupParameters = Self.sessionSettings(timeouts)
+        configuration.options.connectTimeout = .seconds(10)
+        configuration.options.maximumConnections = timeouts.maximumConnections
+        return configuration
+    }
+
+    /// The same for one connection of its own (opening the store: its failure is reported
+    /// as it is, where the pool would only retry).
+    func connectionConfiguration(timeouts: PostgresTimeouts) throws -> PostgresConnection.Configuration {
+        let password = try readPassword()
+        var configuration: PostgresConnection.Configuration
+        switch endpoint {
+        case .unixSocket(let path):
+            configuration = .init(unixSocketPath: path, username: user, password: password, database: database)
+        case .tcp(let host, let port, _):
+            configuration = .init(
+                host: host, port: port, username: user, password: password, database: database,
+                tls: .require(try NIOSSLContext(configuration: try tls())))
+        }
+        configuration.options.additionalStartupParameters = Self.sessionSettings(timeouts)
+        configuration.options.connectTimeout = .seconds(10)
+        return configuration
+    }
+
+    private static func sessionSettings(_ timeouts: PostgresTimeouts) -> [(String, String)] {
+        [
+            ("statement_timeout", "\(timeouts.statementMilliseconds)"),
+            ("lock_timeout", "\(timeouts.lockMilliseconds)"),
+            ("idle_in_transaction_session_timeout", "\(timeouts.idleInTransactionMilliseconds)"),
+            ("application_name", "koerier"),
+        ]
+    }
+
+    private func readPassword() throws -> String? {
+        try passwordFile.map { file -> String in
             try PayloadKeyRing.requireOwnerOnly(file, what: "the database password file")
             guard let text = try? String(contentsOf: file, encoding: .utf8) else {
                 throw StoreError("\(file.path): the database password file cannot be read")
             }
             return text.trimmingCharacters(in: .newlines)
         }
-        var configuration: PostgresClient.Configuration
-        switch endpoint {
-        case .unixSocket(let path):
-            configuration = .init(unixSocketPath: path, username: user, password: password, database: database)
-        case .tcp(let host, let port, let rootCertificate):
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.minimumTLSVersion = .tlsv12
-            tls.certificateVerification = .fullVerification
-            if let rootCertificate {
-                do {
-                    tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(rootCertificate.path))
-                } catch {
-                    throw StoreError("\(rootCertificate.path): store.url sslrootcert is not a PEM certificate file")
-                }
+    }
+
+    /// TLS 1.2 or 1.3, the server's certificate verified and its name checked.
+    private func tls() throws -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        tls.certificateVerification = .fullVerification
+        if case .tcp(_, _, let rootCertificate?) = endpoint {
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(rootCertificate.path))
+            } catch {
+                throw StoreError("\(rootCertificate.path): store.url sslrootcert is not a PEM certificate file")
             }
-            configuration = .init(host: host, port: port, username: user, password: password, database: database, tls: .require(tls))
         }
-        configuration.options.additionalStartupParameters = [
-            ("statement_timeout", "\(timeouts.statementMilliseconds)"),
-            ("lock_timeout", "\(timeouts.lockMilliseconds)"),
-            ("idle_in_transaction_session_timeout", "\(timeouts.idleInTransactionMilliseconds)"),
-            ("application_name", "koerier"),
-        ]
-        configuration.options.connectTimeout = .seconds(10)
-        configuration.options.maximumConnections = timeouts.maximumConnections
-        return configuration
+        return tls
     }
 
     /// Where it is, for messages: no user or password.

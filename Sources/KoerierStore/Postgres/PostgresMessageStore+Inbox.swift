@@ -76,7 +76,8 @@ extension PostgresMessageStore {
         }
     }
 
-    func markInbound(_ messageID: String, _ state: InboundState, reason: String?, now: Date, context: AuditContext) throws -> InboundRecord {
+    func markInbound(_ messageID: String, _ state: InboundState, reason: String?, now: Date, context: AuditContext) throws -> InboundRecord
+    {
         try write { transaction in
             guard
                 let row = try transaction.run(

@@ -46,7 +46,9 @@ extension PostgresMessageStore {
     /// Sorts claimed records as the claim ordered them (RETURNING keeps no order).
     static func inClaimOrder(_ records: [OutboundRecord]) -> [OutboundRecord] {
         records.sorted {
-            ($0.urgency.rank, -$0.nextAttemptAt.timeIntervalSince1970, -$0.id) > ($1.urgency.rank, -$1.nextAttemptAt.timeIntervalSince1970, -$1.id)
+            ($0.urgency.rank, -$0.nextAttemptAt.timeIntervalSince1970, -$0.id) > (
+                $1.urgency.rank, -$1.nextAttemptAt.timeIntervalSince1970, -$1.id
+            )
         }
     }
 
@@ -218,7 +220,8 @@ extension PostgresMessageStore {
         else { throw LeaseLost(recordID: id) }
         db.audit(
             OutboxAudit.event(
-                OutboxAudit.kind(from: current.state, to: transition.to), updated, context, outcome: transition.error ?? transition.to.rawValue),
+                OutboxAudit.kind(from: current.state, to: transition.to), updated, context,
+                outcome: transition.error ?? transition.to.rawValue),
             at: now)
         if transition.to == .queued || transition.to == .retrying { db.wakesDelivery = true }
         return updated

@@ -51,7 +51,8 @@ extension PostgresMessageStore {
                         accessPoint: context.accessPoint, outcome: "duplicate"), at: now)
                 return (existing, true)
             }
-            try Self.insertProcessed(message, sealed: sealed, outcome: "accepted; trajectory opened", at: now, context: context, in: transaction)
+            try Self.insertProcessed(
+                message, sealed: sealed, outcome: "accepted; trajectory opened", at: now, context: context, in: transaction)
             var grant = consent
             grant.source = id
             try Self.insertConsent(
@@ -62,7 +63,9 @@ extension PostgresMessageStore {
     }
 
     func trajectory(_ id: Int64) throws -> TrajectoryRecord? {
-        try read { try $0.run("SELECT \(unescaped: Self.trajectoryColumns) FROM trajectory WHERE id = \(id)").rows.first.map(Self.trajectory) }
+        try read {
+            try $0.run("SELECT \(unescaped: Self.trajectoryColumns) FROM trajectory WHERE id = \(id)").rows.first.map(Self.trajectory)
+        }
     }
 
     func trajectory(transactionID: String) throws -> TrajectoryRecord? {
@@ -88,7 +91,10 @@ extension PostgresMessageStore {
     }
 
     func trajectories(limit: Int) throws -> [TrajectoryRecord] {
-        try read { try $0.run("SELECT \(unescaped: Self.trajectoryColumns) FROM trajectory ORDER BY id DESC LIMIT \(limit)").rows.map(Self.trajectory) }
+        try read {
+            try $0.run("SELECT \(unescaped: Self.trajectoryColumns) FROM trajectory ORDER BY id DESC LIMIT \(limit)").rows.map(
+                Self.trajectory)
+        }
     }
 
     func phaseLetters(of trajectory: Int64) throws -> [PhaseLetter] {
@@ -117,7 +123,8 @@ extension PostgresMessageStore {
                 """)
             guard inserted > 0 else { return }  // recorded before: nothing changed, nothing to audit
             try transaction.run(
-                "UPDATE trajectory SET current_phase = \(letter.phase), updated_at = \(now.timeIntervalSince1970) WHERE id = \(letter.trajectoryID)")
+                "UPDATE trajectory SET current_phase = \(letter.phase), updated_at = \(now.timeIntervalSince1970) WHERE id = \(letter.trajectoryID)"
+            )
             transaction.audit(
                 AuditEvent(
                     kind: .phase, actor: context.actor, onBehalfOf: context.onBehalfOf, messageID: letter.messageID,
@@ -127,11 +134,13 @@ extension PostgresMessageStore {
         }
     }
 
-    func recordConsent(_ grant: ConsentGrant, trajectory: Int64, replacing: Int, now: Date, context: AuditContext) throws -> ConsentVersion {
+    func recordConsent(_ grant: ConsentGrant, trajectory: Int64, replacing: Int, now: Date, context: AuditContext) throws -> ConsentVersion
+    {
         try write { transaction in
             // The trajectory's row lock orders consent documents arriving at two daemons at once.
             guard
-                let clientReference = try transaction.run("SELECT client_ref FROM trajectory WHERE id = \(trajectory) FOR UPDATE").rows.first?
+                let clientReference = try transaction.run("SELECT client_ref FROM trajectory WHERE id = \(trajectory) FOR UPDATE").rows
+                    .first?
                     .decode(String.self)
             else { throw StoreError("no trajectory \(trajectory)") }
             let versions = try Self.consentVersions(trajectory, in: transaction)

@@ -28,7 +28,8 @@ final class PostgresMessageStore: MessageStore, @unchecked Sendable {
 
     init(location: PostgresLocation, keys: PayloadKeyRing, auditKey: AuditKey?, timeouts: PostgresTimeouts, migrate: Bool) throws {
         self.location = location
-        let client = PostgresClient(configuration: try location.clientConfiguration(timeouts: timeouts), backgroundLogger: PostgresStoreLog.logger)
+        let client = PostgresClient(
+            configuration: try location.clientConfiguration(timeouts: timeouts), backgroundLogger: PostgresStoreLog.logger)
         self.client = client
         // On the lending executor, like the lease tasks: callers blocking every cooperative
         // thread must not keep the pool itself from running.
@@ -39,15 +40,20 @@ final class PostgresMessageStore: MessageStore, @unchecked Sendable {
         // One thread per pooled connection: each unit of work holds one of each.
         executor = BlockingExecutor(name: "koerier-store", maximumThreads: timeouts.maximumConnections)
         do {
-            try client.withBlockingConnection(timeout: connectionTimeout) { connection in
-                if migrate { _ = try PostgresSchema.migrate(on: connection) }
-                let version = try PostgresSchema.version(on: connection)
-                guard version == PostgresSchema.latest else {
-                    throw StoreError(
-                        version < PostgresSchema.latest
-                            ? "the schema is at version \(version), this koerier needs \(PostgresSchema.latest): run `koerier init`"
-                            : "the schema is at version \(version), newer than this koerier knows (\(PostgresSchema.latest)): upgrade koerier")
-                }
+            // A connection of its own first: a wrong address, password or certificate is
+            // reported as it is (the pool would only retry), and the schema is checked on it.
+            let settings = try location.connectionConfiguration(timeouts: timeouts)
+            let connection = try blockingAwait {
+                try await PostgresConnection.connect(configuration: settings, id: 0, logger: PostgresStoreLog.logger)
+            }
+            defer { _ = try? blockingAwait { try await connection.close() } }
+            if migrate { _ = try PostgresSchema.migrate(on: connection) }
+            let version = try PostgresSchema.version(on: connection)
+            guard version == PostgresSchema.latest else {
+                throw StoreError(
+                    version < PostgresSchema.latest
+                        ? "the schema is at version \(version), this koerier needs \(PostgresSchema.latest): run `koerier init`"
+                        : "the schema is at version \(version), newer than this koerier knows (\(PostgresSchema.latest)): upgrade koerier")
             }
         } catch {
             clientTask.cancel()

@@ -102,7 +102,9 @@ enum PostgresSchema {
 
     /// Applies the missing versions, each in its own transaction; returns the versions applied.
     static func migrate(on connection: PostgresConnection) throws -> [Int] {
-        try run("CREATE TABLE IF NOT EXISTS koerier_schema (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())", on: connection)
+        try run(
+            "CREATE TABLE IF NOT EXISTS koerier_schema (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+            on: connection)
         var applied: [Int] = []
         for migration in migrations {
             try run("BEGIN", on: connection)

@@ -1,0 +1,170 @@
+import Foundation
+import KoerierModel
+import KoerierStore
+import KoerierTestSupport
+import Testing
+
+/// What only a shared store must do: several daemons (here: several stores, each with its
+/// own connection pool, on one database) claiming, deduplicating, auditing and waking each
+/// other; and a connection that is TLS-verified over TCP.
+@Suite struct PostgresStoreTests {
+    private let ops = AuditContext(actor: "test", accessPoint: "unit-test")
+
+    private func letter(_ id: MessageID = .generate(), to recipient: String = "gp-de-linde") throws -> OutboundMessage {
+        OutboundMessage(
+            messageID: id, kind: .returnLetter, recipientID: recipient, recipientType: .huisarts,
+            transactionID: try TransactionID("ZD20260302007"), urgency: .routine, payload: Data("<ReturnLetter/>".utf8))
+    }
+
+    /// A second daemon on the first one's database and keys.
+    private func secondDaemon(_ scratch: ScratchStore) throws -> any MessageStore {
+        try scratch.reopen(keys: try PayloadKeyRing.load(file: scratch.keyFile))
+    }
+
+    @Test func daemonsClaimingAtOnceNeverShareARecord() async throws {
+        let scratch = try ScratchStore(.postgres)
+        defer { scratch.remove() }
+        let daemons = [scratch.store, try secondDaemon(scratch), try secondDaemon(scratch)]
+        _ = try scratch.store.enqueueBatch((0..<600).map { _ in try letter() }, now: Date(), context: ops)
+        let claims = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for (index, daemon) in daemons.enumerated() {
+                for worker in 0..<4 {
+                    group.addTask {
+                        try await daemon.executor.run {
+                            var mine: [Int64] = []
+                            while true {
+                                let leased = try daemon.leaseDue(
+                                    owner: "d\(index)-w\(worker)", now: Date(), duration: 60, limit: 7, context: ops)
+                                if leased.isEmpty { return mine }
+                                mine += leased.map(\.id)
+                            }
+                        }
+                    }
+                }
+            }
+            return try await group.reduce(into: [Int64]()) { $0 += $1 }
+        }
+        #expect(claims.count == 600 && Set(claims).count == 600)
+        #expect(try scratch.store.counts().map { "\($0.state.rawValue) \($0.count)" } == ["sending 600"])
+        #expect(try scratch.store.verifyAudit() == nil)
+        #expect(try scratch.store.auditHead().sequence == 1200)
+    }
+
+    @Test func theSameMessageAtTwoDaemonsIsStoredOnce() async throws {
+        let scratch = try ScratchStore(.postgres)
+        defer { scratch.remove() }
+        let daemons = [scratch.store, try secondDaemon(scratch)]
+        for _ in 0..<20 {
+            let arrival = InboundMessage(messageID: .generate(), kind: .referral, sender: "gp", payload: Data("<Referral/>".utf8))
+            let duplicates = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for daemon in daemons {
+                    group.addTask { try await daemon.executor.run { try daemon.receive(arrival, now: Date(), context: ops).duplicate } }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(duplicates.filter { $0 }.count == 1 && duplicates.count == 2)
+        }
+        #expect(try scratch.store.inboundCounts() == [.received: 20])
+    }
+
+    @Test func theAuditChainStaysGaplessWithManyWriters() async throws {
+        let scratch = try ScratchStore(.postgres)
+        defer { scratch.remove() }
+        let daemons = [scratch.store, try secondDaemon(scratch)]
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for daemon in daemons {
+                for writer in 0..<8 {
+                    group.addTask {
+                        try await daemon.executor.run {
+                            for index in 0..<25 {
+                                try daemon.recordAudit(
+                                    AuditEvent(kind: .receive, actor: "writer-\(writer)", accessPoint: "test", outcome: "entry \(index)"),
+                                    now: Date())
+                            }
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try scratch.store.auditHead().sequence == 400)
+        #expect(try scratch.store.verifyAudit() == nil)
+        let sequences = try TestPostgres.psql(
+            "SELECT count(*), min(sequence), max(sequence), count(DISTINCT sequence) FROM audit",
+            database: TestPostgres.databaseName(of: scratch.location))
+        #expect(sequences == "400|1|400|400")
+    }
+
+    @Test func aLetterQueuedByOneDaemonWakesTheOthers() async throws {
+        let scratch = try ScratchStore(.postgres)
+        defer { scratch.remove() }
+        let listener = try secondDaemon(scratch)
+        let rings = Counter()
+        let listening = Task { await (listener as! any StoreWakeups).listenForWakeups { rings.add() } }
+        defer { listening.cancel() }
+        // The first ring comes when the listener is connected.
+        try await Polling.until("the listener connected", timeout: 10) { rings.value >= 1 }
+        let before = rings.value
+        _ = try await scratch.store.transaction { try $0.enqueue(try letter(), now: Date(), context: ops) }
+        try await Polling.until("a wake-up after the enqueue", timeout: 10) { rings.value > before }
+    }
+
+    @Test func aStoreWithoutTheSchemaNamesTheCommandToRun() throws {
+        let url = try TestPostgres.freshDatabase()
+        let folder = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let keyFile = folder.appendingPathComponent("payload.keys")
+        try PayloadKeyRing.createKeyFile(at: keyFile)
+        let error = #expect(throws: StoreError.self) {
+            try ScratchStore.open(.postgres, url, keys: try PayloadKeyRing.load(file: keyFile))
+        }
+        #expect(error?.description.contains("run `koerier init`") == true)
+    }
+
+    /// Over TCP the connection is TLS with the server's certificate checked: the cluster's own
+    /// certificate as root works (and pg_stat_ssl shows TLS), another root is refused.
+    @Test func tcpConnectionsAreVerifiedTLS() throws {
+        let scratch = try ScratchStore(.postgres)
+        defer { scratch.remove() }
+        let cluster = try TestPostgres.cluster()
+        let database = TestPostgres.databaseName(of: scratch.location)
+        let keys = try PayloadKeyRing.load(file: scratch.keyFile)
+        let tcp = "postgres://koerier@localhost:\(cluster.port)/\(database)?sslrootcert=\(cluster.socketFolder)/ca.pem"
+        let store = try ScratchStore.open(.postgres, tcp, keys: keys)
+        _ = try store.enqueue(try letter(), now: Date(), context: ops)
+        let ssl = try TestPostgres.psql(
+            "SELECT bool_and(s.ssl), count(*) > 0 FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.datname = '\(database)' AND a.client_addr IS NOT NULL",
+            database: "koerier")
+        #expect(ssl == "t|t")
+        let foreignRoot = Repository.pki.appendingPathComponent("ca.pem").path
+        let refused = #expect(throws: StoreError.self) {
+            try ScratchStore.open(
+                .postgres, "postgres://koerier@localhost:\(cluster.port)/\(database)?sslrootcert=\(foreignRoot)", keys: keys)
+        }
+        #expect(refused?.description.contains("cannot connect to the database") == true, "\(refused?.description ?? "")")
+        #expect(refused?.description.contains("certificate") == true || refused?.description.contains("handshake") == true)
+    }
+
+    @Test(arguments: [
+        ("postgres://koerier:secret@localhost/db", "a password in the URL is refused"),
+        ("postgres://koerier@localhost/db?sslmode=disable", "sslmode=disable is refused"),
+        ("postgres://koerier@localhost/db?sslmode=prefer", "sslmode=prefer is refused"),
+        ("mysql://koerier@localhost/db", "expected postgres://"),
+        ("postgres://localhost/db", "the user is missing"),
+        ("postgres://koerier@localhost/", "the database name is missing"),
+        ("postgres://koerier@localhost/db?port=99999", "is not a port"),
+        ("postgres://koerier@localhost/db?options=-c%20x", "unknown parameter 'options'"),
+    ])
+    func badURLsAreRefusedWithTheRule(_ url: String, _ rule: String) {
+        let error = #expect(throws: StoreError.self) { try PostgresLocation(url: url, relativeTo: Repository.root) }
+        #expect(error?.description.contains(rule) == true, "\(error?.description ?? "accepted")")
+        #expect(error?.description.contains("secret") != true)
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
+}
