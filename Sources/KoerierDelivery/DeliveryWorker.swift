@@ -242,6 +242,7 @@ public final class DeliveryWorker: @unchecked Sendable {
             }
             return try tx.transition(settlement.record.id, settlement.transition, lease: settlement.lease, now: now, context: context).state
         } catch is LeaseLost {
+            DeliveryMetrics.leaseLost()
             return nil
         }
     }
@@ -262,9 +263,11 @@ public final class DeliveryWorker: @unchecked Sendable {
                 return capacity - lane.busy
             }
             guard free > 0 else { continue }
+            // The directory's concurrency is the partner's limit on a shared store too.
+            let laneLimit = condition.withLock { currentParts.directory[recipientID]?.concurrency }
             leased += try tx.leaseDue(
-                owner: owner, now: now, duration: settings.leaseDuration, limit: free, recipientID: recipientID, dueBy: dueBy,
-                context: context)
+                owner: owner, now: now, duration: settings.leaseDuration, limit: free, recipientID: recipientID, laneLimit: laneLimit,
+                dueBy: dueBy, context: context)
         }
         return leased
     }

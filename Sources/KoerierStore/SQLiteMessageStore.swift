@@ -335,8 +335,10 @@ final class SQLiteMessageStore: MessageStore {
         }
     }
 
+    /// One daemon per SQLite store: its lane already holds the partner's limit (`laneLimit` unused).
     public func leaseDue(
-        owner: String, now: Date, duration: TimeInterval, limit: Int, recipientID: String?, dueBy: Date?, context: AuditContext
+        owner: String, now: Date, duration: TimeInterval, limit: Int, recipientID: String?, laneLimit: Int?, dueBy: Date?,
+        context: AuditContext
     ) throws -> [OutboundRecord] {
         let time = now.timeIntervalSince1970
         return try write { db in

@@ -37,6 +37,9 @@ struct BenchDeliverCommand: AsyncParsableCommand {
     @Option(help: "Concurrent transfers (the lane's limit, the bare clients and Postfix's sessions alike).")
     var concurrency = 8
 
+    @Option(help: "sqlite (one daemon, against Postfix) or postgres (1 and 3 daemons on a private cluster, scaling ratio).")
+    var store: BenchStore = .sqlite
+
     /// Letters in the latency run (10 per second).
     private static let latencyLetters = 50
 
@@ -45,6 +48,10 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         let pki = configuration.samplesDirectory.appendingPathComponent("pki")
         let scratch = try BenchLoopback.scratchFolder(next: configuration.storePath)
         defer { BenchLoopback.removeScratch(scratch) }
+        if store == .postgres {
+            return try await PostgresDeliverBench.run(
+                configuration: configuration, codec: codec, messages: messages, concurrency: concurrency, scratch: scratch)
+        }
 
         // Receivers: the GP's Koerier listener, and a mail relay.
         let gpChain = try BenchLoopback.concatenate(

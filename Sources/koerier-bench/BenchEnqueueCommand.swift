@@ -28,6 +28,9 @@ struct BenchEnqueueCommand: AsyncParsableCommand {
     @Option(help: "Concurrent producers for the group-commit measurement.")
     var producers = 16
 
+    @Option(help: "sqlite (the embedded store, against raw fsync) or postgres (a private cluster, against pgbench).")
+    var store: BenchStore = .sqlite
+
     func run() async throws {
         let configuration = try global.loadConfiguration()
         let scratch = try BenchLoopback.scratchFolder(next: configuration.storePath)
@@ -47,14 +50,17 @@ struct BenchEnqueueCommand: AsyncParsableCommand {
                 transactionID: transaction, urgency: .routine, payload: payload)
         }
 
+        if store == .postgres {
+            return try PostgresEnqueueBench.run(seconds: seconds, producers: producers, payload: payload, keys: keys)
+        }
         let fsyncRate = try rawFsyncRate(in: scratch, seconds: seconds)
         print(String(format: "raw write+fsync:         %7.0f /s", fsyncRate))
 
-        let store = try MessageStores.embedded(path: scratch.appendingPathComponent("rate.sqlite").path, keys: keys)
-        let single = try measureRate(seconds: seconds) { _ = try store.enqueue(message(payload), now: Date(), context: context) }.rate
+        let embedded = try MessageStores.embedded(path: scratch.appendingPathComponent("rate.sqlite").path, keys: keys)
+        let single = try measureRate(seconds: seconds) { _ = try embedded.enqueue(message(payload), now: Date(), context: context) }.rate
         print(String(format: "1 producer:              %7.0f enqueues/s (%.2f× fsync)", single, single / fsyncRate))
 
-        let queue = GroupCommitQueue(store: store)
+        let queue = GroupCommitQueue(store: embedded)
         defer { queue.shutdown() }
         let start = Date()
         let deadline = start.addingTimeInterval(seconds)
@@ -131,4 +137,9 @@ struct BenchEnqueueCommand: AsyncParsableCommand {
         }
         return best
     }
+}
+
+/// Which store a bench measures.
+enum BenchStore: String, ExpressibleByArgument, Sendable {
+    case sqlite, postgres
 }

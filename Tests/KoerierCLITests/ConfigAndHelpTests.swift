@@ -44,6 +44,13 @@ import Testing
         ("schemas: ./nowhere\n", "cannot load the schemas"),
         ("schemas: ../Schemas\ntrust:\n  crl: crl.pem\n", "'trust.crl' needs 'trust.anchors'"),
         ("schemas: ../Schemas\ntrust:\n  anchor: ca.pem\n", "koerier.yaml:3: unknown key 'trust.anchor'"),
+        ("schemas: ../Schemas\nstore:\n  backend: oracle\n", "koerier.yaml:3: 'store.backend' is 'oracle'; expected sqlite or postgres"),
+        ("schemas: ../Schemas\nstore:\n  backend: postgres\n", "koerier.yaml:3: 'store.backend: postgres' needs 'store.url'"),
+        ("schemas: ../Schemas\nstore:\n  url: postgres://k@h/db\n", "koerier.yaml:3: 'store.url' is for 'backend: postgres'"),
+        (
+            "schemas: ../Schemas\nstore:\n  backend: postgres\n  url: x\n  pool_size: 1\n",
+            "koerier.yaml:5: 'store.pool_size' must be a whole number from 2 to 200"
+        ),
     ])
     func badConfigurationsAreLocated(_ text: String, _ expected: String) throws {
         let folder = try Repository.temporaryDirectory()

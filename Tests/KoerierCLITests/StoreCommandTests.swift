@@ -7,9 +7,11 @@ import Testing
 /// The ops commands on a store in a temporary folder, through the real binary.
 @Suite struct StoreCommandTests {
     /// A config whose store and key file live in a fresh folder.
-    private func workspace() throws -> (config: String, folder: URL) {
+    /// With `postgres`, the store is a fresh database on the tests' PostgreSQL.
+    private func workspace(postgres: Bool = false) throws -> (config: String, folder: URL) {
         let folder = try Repository.temporaryDirectory()
         let config = folder.appendingPathComponent("koerier.yaml")
+        let shared = try postgres ? "  backend: postgres\n  url: \"\(TestPostgres.freshDatabase())\"\n" : ""
         try """
         schemas: \(Repository.schemas.path)
         recipients: \(Repository.root.appendingPathComponent("Config/recipients.yaml").path)
@@ -17,14 +19,15 @@ import Testing
           path: var/koerier.sqlite
           key_file: var/payload.keys
           urgent_alarm_minutes: 1
+        \(shared)
         """.write(to: config, atomically: true, encoding: .utf8)
         return (config.path, folder)
     }
 
     private func koerier(_ arguments: [String]) throws -> ProcessResult { try ProcessRunner.koerier(arguments) }
 
-    @Test func queueLifecycleThroughTheCLI() throws {
-        let (config, folder) = try workspace()
+    @Test(arguments: [false, true]) func queueLifecycleThroughTheCLI(postgres: Bool) throws {
+        let (config, folder) = try workspace(postgres: postgres)
         defer { try? FileManager.default.removeItem(at: folder) }
         let letter = Repository.signedSamples.appendingPathComponent("return-letter-fase-2-rsa.xml").path
         let urgent = Repository.samples.appendingPathComponent("referral-forwarded-urgent.xml").path
@@ -60,10 +63,12 @@ import Testing
         #expect(summary["dead_letters"] as? Int == 0)
         #expect((summary["outbound"] as? [[String: Any]])?.count == 2)
 
-        let show = try koerier(["show", "--config", config, "1", "--payload"])
+        // Ids as the store gave them (PostgreSQL's identity skips the value a duplicate used).
+        func id(of type: String) -> String { records.first { $0["recipient_type"] as? String == type }.map { "\($0["id"] ?? "")" } ?? "" }
+        let show = try koerier(["show", "--config", config, id(of: "huisarts"), "--payload"])
         #expect(show.exitCode == 0 && show.stdout.contains("<ReturnLetter"))
-        #expect(try koerier(["cancel", "--config", config, "2"]).stdout.contains("cancelled"))
-        let cannot = try koerier(["retry", "--config", config, "2"])
+        #expect(try koerier(["cancel", "--config", config, id(of: "ggz")]).stdout.contains("cancelled"))
+        let cannot = try koerier(["retry", "--config", config, id(of: "ggz")])
         #expect(cannot.exitCode == 1 && cannot.stderr.contains("cancelled; it cannot become queued"))
 
         let audit = try koerier(["audit", "list", "--config", config, "--json"])

@@ -94,9 +94,18 @@ final class DeliveryRig: @unchecked Sendable {
         try "recipients:\n\(recipients)".write(to: folder.appendingPathComponent("recipients.yaml"), atomically: true, encoding: .utf8)
         configuration = try KoerierConfiguration.load(path: folder.appendingPathComponent("koerier.yaml").path)
         if store == nil {
-            store = try MessageStores.embedded(
-                path: configuration.storePath.path, keys: try PayloadKeyRing.load(file: configuration.payloadKeyFile),
-                auditKey: try configuration.auditKeyFile.map(AuditKey.load))
+            store = try ConfiguredStore.open(
+                configuration, keys: try PayloadKeyRing.load(file: configuration.payloadKeyFile),
+                auditKey: try configuration.auditKeyFile.map(AuditKey.load), migrate: true)
+        }
+    }
+
+    /// Takes `other`'s payload and audit keys (daemons sharing one store share its keys).
+    func shareKeys(with other: DeliveryRig) throws {
+        for name in ["payload.keys", "audit.key"] {
+            let mine = folder.appendingPathComponent(name)
+            try FileManager.default.removeItem(at: mine)
+            try FileManager.default.copyItem(at: other.folder.appendingPathComponent(name), to: mine)
         }
     }
 

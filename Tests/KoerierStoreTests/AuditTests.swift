@@ -61,10 +61,11 @@ import Testing
         case .sqlite:
             try scratch.sql("CREATE TRIGGER audit_full BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END")
         case .postgres:
+            // The entries a change writes in its own transaction (chained right after it).
             try scratch.sql(
                 """
                 CREATE FUNCTION audit_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit unavailable'; END $$;
-                CREATE TRIGGER audit_full BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION audit_full()
+                CREATE TRIGGER audit_full BEFORE INSERT ON audit_pending FOR EACH ROW EXECUTE FUNCTION audit_full()
                 """)
         }
         let message = OutboundMessage(

@@ -50,6 +50,32 @@ import Testing
         #expect(try scratch.store.auditHead().sequence == 1200)
     }
 
+    /// A partner's limit holds for the cluster: three daemons asking for ten each get three
+    /// leases together; a settled one frees one slot, whichever daemon asks next.
+    @Test func aPartnersLimitHoldsForEveryDaemonTogether() async throws {
+        let scratch = try ScratchStore(.postgres)
+        defer { scratch.remove() }
+        let daemons = [scratch.store, try secondDaemon(scratch), try secondDaemon(scratch)]
+        _ = try scratch.store.enqueueBatch((0..<30).map { _ in try letter() }, now: Date(), context: ops)
+        func claim(_ daemon: any MessageStore, _ name: String) async throws -> [OutboundRecord] {
+            try await daemon.executor.run {
+                try daemon.leaseDue(
+                    owner: name, now: Date(), duration: 60, limit: 10, recipientID: "gp-de-linde", laneLimit: 3, dueBy: nil, context: ops)
+            }
+        }
+        let leased = try await withThrowingTaskGroup(of: [OutboundRecord].self) { group in
+            for (index, daemon) in daemons.enumerated() { group.addTask { try await claim(daemon, "daemon-\(index)") } }
+            return try await group.reduce(into: [OutboundRecord]()) { $0 += $1 }
+        }
+        #expect(leased.count == 3)
+        #expect(try await claim(daemons[1], "daemon-1").isEmpty)
+        let done = try #require(leased.first)
+        _ = try await daemons[0].transaction {
+            try $0.transition(done.id, Transition(to: .delivered), lease: done.leaseToken, now: Date(), context: ops)
+        }
+        #expect(try await claim(daemons[2], "daemon-2").count == 1)
+    }
+
     @Test func theSameMessageAtTwoDaemonsIsStoredOnce() async throws {
         let scratch = try ScratchStore(.postgres)
         defer { scratch.remove() }
@@ -107,6 +133,32 @@ import Testing
         let before = rings.value
         _ = try await scratch.store.transaction { try $0.enqueue(try letter(), now: Date(), context: ops) }
         try await Polling.until("a wake-up after the enqueue", timeout: 10) { rings.value > before }
+    }
+
+    /// `pg_ctl restart -m immediate` (a crash, as the database sees it) under an open store:
+    /// the calls made while it is down fail with a clear error, the ones after work again.
+    @Test func theStoreComesBackAfterTheDatabaseRestarts() async throws {
+        let cluster = try TestPostgres.startCluster()
+        defer { cluster.stop() }
+        let folder = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let keyFile = folder.appendingPathComponent("payload.keys")
+        try PayloadKeyRing.createKeyFile(at: keyFile)
+        let store = try ScratchStore.open(.postgres, cluster.url(), keys: try PayloadKeyRing.load(file: keyFile), migrate: true)
+        let first = try letter()
+        _ = try await store.transaction { try $0.enqueue(first, now: Date(), context: ops) }
+        #expect(cluster.control("restart -m immediate -w").status == 0)
+        let second = try letter()
+        let deadline = Date().addingTimeInterval(30)
+        var failures = 0
+        while (try? await store.executor.run { try store.enqueue(second, now: Date(), context: ops) }) == nil {
+            failures += 1
+            try #require(Date() < deadline, "the store took no letter for 30 s after the restart")
+            try await Task.sleep(nanoseconds: 200_000_000)
+        }
+        let leased = try await store.executor.run { try store.leaseDue(owner: "w", now: Date(), duration: 30, limit: 10, context: ops) }
+        #expect(Set(leased.map(\.messageID)) == [first.messageID.value, second.messageID.value])
+        #expect(try await store.executor.run { try store.verifyAudit() } == nil)
     }
 
     @Test func aStoreWithoutTheSchemaNamesTheCommandToRun() throws {

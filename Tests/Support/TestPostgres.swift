@@ -9,6 +9,22 @@ public enum TestPostgres {
         public let port: String
         public let dataFolder: String
         public let binaries: String
+
+        /// The store URL of `database` on this cluster (Unix socket).
+        public func url(database: String = "koerier") -> String {
+            "postgres://koerier@localhost/\(database)?host=\(socketFolder)&port=\(port)"
+        }
+
+        /// pg_ctl as the cluster's owner (`restart -m immediate`, `stop`): its exit status and output.
+        @discardableResult
+        public func control(_ arguments: String) -> (status: Int32, output: String) {
+            TestPostgres.shell("\(TestPostgres.ownerPrefix)\(binaries)/pg_ctl -D \(dataFolder) -l \(socketFolder)/server.log \(arguments)")
+        }
+
+        public func stop() {
+            control("stop -m immediate")
+            try? FileManager.default.removeItem(atPath: socketFolder)
+        }
     }
 
     public struct Unavailable: Error, CustomStringConvertible {
@@ -31,20 +47,7 @@ public enum TestPostgres {
             return cluster
         }
         let result = Result<Cluster, Unavailable> { () throws(Unavailable) -> Cluster in
-            let script = Repository.root.appendingPathComponent(".ci/postgres").path
-            let run = try? ProcessRunner.run(script, [])
-            guard let run, run.exitCode == 0 else {
-                throw Unavailable(description: "cannot start a private PostgreSQL with .ci/postgres: \(run?.stderr ?? "not run")")
-            }
-            var values: [String: String] = [:]
-            for line in run.stdout.split(separator: "\n") where line.hasPrefix("export ") {
-                let pair = line.dropFirst("export ".count).split(separator: "=", maxSplits: 1)
-                if pair.count == 2 { values[String(pair[0])] = String(pair[1]).trimmingCharacters(in: CharacterSet(charactersIn: "'")) }
-            }
-            guard let folder = values["KOERIER_TEST_POSTGRES_DIR"], let port = values["KOERIER_TEST_POSTGRES_PORT"],
-                let binaries = values["KOERIER_TEST_POSTGRES_BIN"]
-            else { throw Unavailable(description: ".ci/postgres printed no cluster") }
-            let cluster = Cluster(socketFolder: folder, port: port, dataFolder: folder + "/data", binaries: binaries)
+            let cluster = try startCluster()
             startedHere = cluster
             atexit { TestPostgres.stopStartedHere() }
             return cluster
@@ -55,12 +58,41 @@ public enum TestPostgres {
 
     nonisolated(unsafe) private static var startedHere: Cluster?
 
-    /// At exit: the cluster this process started goes with it.
-    static func stopStartedHere() {
-        guard let cluster = startedHere else { return }
-        _ = try? ProcessRunner.run(
-            "/bin/sh", ["-c", "\(ownerPrefix)\(cluster.binaries)/pg_ctl -D \(cluster.dataFolder) stop -m immediate >/dev/null 2>&1"])
+    /// Runs a shell command and waits for it; its exit status and output. Spawned and
+    /// waited for directly: Foundation's Process was seen never to reap a command whose
+    /// pg_ctl leaves a server behind, hanging the test in waitUntilExit.
+    public static func shell(_ command: String) -> (status: Int32, output: String) {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("koerier-pg-\(UUID().uuidString).out").path
+        defer { unlink(output) }
+        var pid: pid_t = 0
+        let words: [String] = ["/bin/sh", "-c", "\(command) > \(output) 2>&1"]
+        let arguments: [UnsafeMutablePointer<CChar>?] = words.map { word in word.withCString { strdup($0) } } + [nil]
+        defer { for argument in arguments { free(argument) } }
+        var status: Int32 = 0
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, arguments, environ) == 0, waitpid(pid, &status, 0) == pid else {
+            return (-1, "cannot run \(command)")
+        }
+        return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
     }
+
+    /// A new cluster with `.ci/postgres` (for a test that restarts its database; the caller stops it).
+    public static func startCluster() throws(Unavailable) -> Cluster {
+        let script = Repository.root.appendingPathComponent(".ci/postgres").path
+        let (status, printed) = shell(script)
+        guard status == 0 else { throw Unavailable(description: "cannot start a private PostgreSQL with .ci/postgres: \(printed)") }
+        var values: [String: String] = [:]
+        for line in printed.split(separator: "\n") where line.hasPrefix("export ") {
+            let pair = line.dropFirst("export ".count).split(separator: "=", maxSplits: 1)
+            if pair.count == 2 { values[String(pair[0])] = String(pair[1]).trimmingCharacters(in: CharacterSet(charactersIn: "'")) }
+        }
+        guard let folder = values["KOERIER_TEST_POSTGRES_DIR"], let port = values["KOERIER_TEST_POSTGRES_PORT"],
+            let binaries = values["KOERIER_TEST_POSTGRES_BIN"]
+        else { throw Unavailable(description: ".ci/postgres printed no cluster") }
+        return Cluster(socketFolder: folder, port: port, dataFolder: folder + "/data", binaries: binaries)
+    }
+
+    /// At exit: the cluster this process started goes with it.
+    static func stopStartedHere() { startedHere?.stop() }
 
     /// As root, the cluster belongs to Debian's postgres user (initdb refuses root).
     public static var ownerPrefix: String { getuid() == 0 ? "runuser -u postgres -- " : "" }

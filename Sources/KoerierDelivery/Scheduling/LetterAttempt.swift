@@ -151,6 +151,12 @@ struct LetterAttempt: Sendable {
 /// What `GET /metrics` reports about deliveries (swift-metrics; `koerier serve` exports it
 /// in Prometheus form).
 enum DeliveryMetrics {
+    /// An outcome that arrived after its lease was taken over (a stalled daemon that woke
+    /// up): refused by the store, it changed nothing.
+    static func leaseLost() {
+        Counter(label: "koerier_lease_lost_total").increment()
+    }
+
     static func record(_ state: DeliveryState, queuedAt: Date) {
         Counter(label: "koerier_deliveries_total", dimensions: [("outcome", state.rawValue)]).increment()
         switch state {

@@ -145,7 +145,10 @@ public struct PostgresLocation: Sendable, Equatable {
 public struct PostgresTimeouts: Sendable {
     public var statementMilliseconds = 30_000
     public var lockMilliseconds = 10_000
-    public var idleInTransactionMilliseconds = 60_000
+    /// Short: a daemon stopped (SIGSTOP, a frozen VM) inside a transaction holds its locks,
+    /// the audit chain's among them, until the server ends its session. Koerier's own
+    /// transactions never wait for anything but the database between statements.
+    public var idleInTransactionMilliseconds = 5_000
     public var maximumConnections = 16
     public init() {}
 }

@@ -2,7 +2,8 @@ import Foundation
 import KoerierModel
 import PostgresNIO
 
-/// The audit log's reads on PostgreSQL; entries are written by `PostgresTransaction`.
+/// The audit log's reads on PostgreSQL; entries are written by `PostgresTransaction` and
+/// chained by `AuditSealer`.
 extension PostgresMessageStore {
     func recordAudit(_ event: AuditEvent, now: Date) throws {
         try write { $0.audit(event, at: now) }
@@ -24,8 +25,17 @@ extension PostgresMessageStore {
         try read { try $0.run("SELECT * FROM audit ORDER BY sequence DESC LIMIT \(limit)").rows.compactMap(Self.entry) }
     }
 
+    /// Chains whatever is pending (a daemon that died between a commit and its seal).
+    func sealPendingAudit() throws {
+        try client.withBlockingConnection(timeout: connectionTimeout) { connection in
+            try AuditSealer.seal(on: connection, key: auditChainKey, answerTimeout: answerTimeout)
+        }
+    }
+
+    /// The head after sealing what is pending: a checkpoint pins every committed entry.
     func auditHead() throws -> (sequence: Int64, hash: String) {
-        try read { transaction in
+        if PostgresTransaction.current == nil { try sealPendingAudit() }
+        return try read { transaction in
             guard let head = try transaction.run("SELECT count, last_hash FROM audit_head WHERE id = 1").rows.first else {
                 throw StoreError("the audit head is missing")
             }
@@ -42,8 +52,9 @@ extension PostgresMessageStore {
     /// Walks the whole chain in one repeatable-read snapshot (the head and the entries of one
     /// moment, while other daemons go on appending), a page of entries at a time.
     func verifyAudit() throws -> String? {
-        try client.withBlockingConnection(timeout: connectionTimeout) { connection in
-            let transaction = PostgresTransaction(connection: connection)
+        try sealPendingAudit()
+        return try client.withBlockingConnection(timeout: connectionTimeout) { connection in
+            let transaction = PostgresTransaction(connection: connection, answerTimeout: answerTimeout)
             try transaction.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             defer { _ = try? transaction.run("ROLLBACK") }
             guard let head = try transaction.run("SELECT count, last_hash FROM audit_head WHERE id = 1").rows.first else {

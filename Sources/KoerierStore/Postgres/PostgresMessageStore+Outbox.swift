@@ -92,13 +92,32 @@ extension PostgresMessageStore {
 
     /// Claims with one statement: due rows, urgent first, locked with SKIP LOCKED so that
     /// daemons claiming at the same moment each get other rows and never wait on each other.
+    /// With a lane limit, the lane's claims are serialized (a transaction-scoped advisory lock
+    /// per recipient) and count every daemon's live leases, so the partner never sees more
+    /// transfers at once than its directory entry allows, however many daemons there are.
     func leaseDue(
-        owner: String, now: Date, duration: TimeInterval, limit: Int, recipientID: String?, dueBy: Date?, context: AuditContext
+        owner: String, now: Date, duration: TimeInterval, limit: Int, recipientID: String?, laneLimit: Int?, dueBy: Date?,
+        context: AuditContext
     ) throws -> [OutboundRecord] {
         let time = now.timeIntervalSince1970
         return try write { transaction in
             let clock = try databaseClock.databaseTime(now, using: transaction)
             try reclaimExpiredLeases(clock: clock, now: now, context: context, in: transaction)
+            var limit = limit
+            if let recipientID, let laneLimit {
+                // The lock first, the count in a statement of its own: its snapshot must see the
+                // claims of whoever held the lock before.
+                try transaction.run("SELECT pg_advisory_xact_lock(\(PostgresSchema.laneLockSpace), hashtext(\(recipientID)))")
+                let inFlight =
+                    try transaction.run(
+                        """
+                        SELECT count(*) FROM outbox
+                        WHERE recipient_id = \(recipientID) AND state = 'sending' AND lease_expires_at >= \(clock)
+                        """
+                    ).rows.first?.decode(Int64.self) ?? 0
+                limit = min(limit, laneLimit - Int(inFlight))
+                guard limit > 0 else { return [] }
+            }
             let due = (dueBy ?? now).timeIntervalSince1970
             let lane = recipientID.map { _ in "AND recipient_id = $2" } ?? "AND $2::text IS NULL"
             var bindings = PostgresBindings()
@@ -150,6 +169,7 @@ extension PostgresMessageStore {
         if !rows.isEmpty { transaction.wakesDelivery = true }
     }
 
+    /// In one order (by id) on every daemon: a pass takes its lanes' locks in this order.
     func dueRecipients(among: [String]?, dueBy: Date) throws -> [String] {
         let due = dueBy.timeIntervalSince1970
         return try read { transaction in
@@ -163,9 +183,9 @@ extension PostgresMessageStore {
             let sql: String
             if let among {
                 bindings.append(among)
-                sql = "SELECT DISTINCT recipient_id FROM outbox WHERE recipient_id = ANY($3) AND \(condition)"
+                sql = "SELECT DISTINCT recipient_id FROM outbox WHERE recipient_id = ANY($3) AND \(condition) ORDER BY recipient_id"
             } else {
-                sql = "SELECT DISTINCT recipient_id FROM outbox WHERE \(condition)"
+                sql = "SELECT DISTINCT recipient_id FROM outbox WHERE \(condition) ORDER BY recipient_id"
             }
             return try transaction.run(PostgresQuery(unsafeSQL: sql, binds: bindings)).rows.map { try $0.decode(String.self) }
         }

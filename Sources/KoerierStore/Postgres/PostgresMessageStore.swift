@@ -5,8 +5,8 @@ import PostgresNIO
 /// The shared store: PostgreSQL, for several Koerier daemons on one queue. The same
 /// protocols and unit of work as the embedded SQLite store, with what several writers need:
 /// claims with `FOR UPDATE SKIP LOCKED`, leases fenced by token on the database's clock,
-/// deduplication by unique keys (`ON CONFLICT DO NOTHING`), the audit chain's lock taken
-/// last, and a `NOTIFY` after every commit that made letters due.
+/// deduplication by unique keys (`ON CONFLICT DO NOTHING`), audit entries committed with
+/// their change and chained right after by whoever holds the chain's head, and a `NOTIFY` after every commit that made letters due.
 ///
 /// postgres-nio's `PostgresClient` (its pool, reconnects and keep-alives) runs in a task the
 /// store owns from open to close, not in the daemon's ServiceGroup: the store is opened by
@@ -22,12 +22,15 @@ final class PostgresMessageStore: MessageStore, @unchecked Sendable {
     let databaseClock = DatabaseClock()
     /// How long a caller waits for a connection of the pool.
     let connectionTimeout: TimeInterval = 15
+    /// How long a statement may go unanswered (statement_timeout plus a margin).
+    let answerTimeout: TimeInterval
 
     /// The channel the daemons LISTEN on; a NOTIFY on it says letters became due.
     static let wakeChannel = "koerier_outbox"
 
     init(location: PostgresLocation, keys: PayloadKeyRing, auditKey: AuditKey?, timeouts: PostgresTimeouts, migrate: Bool) throws {
         self.location = location
+        answerTimeout = Double(timeouts.statementMilliseconds) / 1000 + 5
         let client = PostgresClient(
             configuration: try location.clientConfiguration(timeouts: timeouts), backgroundLogger: PostgresStoreLog.logger)
         self.client = client
@@ -75,8 +78,9 @@ final class PostgresMessageStore: MessageStore, @unchecked Sendable {
     }
 
     /// Runs `body` in a transaction (joining the caller's unit of work if one is open):
-    /// BEGIN, the body, the audit entries under the chain lock, COMMIT, then NOTIFY if
-    /// letters became due. Serialization failures and deadlocks run the whole body again.
+    /// BEGIN, the body, its audit entries (pending), COMMIT, then NOTIFY if letters became
+    /// due, then the pending entries chained. Serialization failures and deadlocks run the
+    /// whole body again.
     func write<T>(_ body: (PostgresTransaction) throws -> T) throws -> T {
         if let open = PostgresTransaction.current { return try body(open) }
         var attempt = 0
@@ -84,17 +88,20 @@ final class PostgresMessageStore: MessageStore, @unchecked Sendable {
             attempt += 1
             do {
                 return try client.withBlockingConnection(timeout: connectionTimeout) { connection in
-                    let transaction = PostgresTransaction(connection: connection)
+                    let transaction = PostgresTransaction(connection: connection, answerTimeout: answerTimeout)
                     try transaction.run("BEGIN")
                     do {
                         let result = try transaction.bind { try body(transaction) }
-                        try transaction.flushAudit(key: auditKey)
+                        try transaction.writeAuditEntries()
                         // An aborted transaction answers COMMIT with ROLLBACK, not an error.
                         guard try transaction.run("COMMIT").metadata.command == "COMMIT" else {
                             throw StoreError("the database rolled the transaction back (nothing was stored)")
                         }
                         // After the commit, never inside it: NOTIFY takes a global lock at commit.
                         if transaction.wakesDelivery { _ = try? transaction.run("SELECT pg_notify(\(Self.wakeChannel), '')") }
+                        // The change and its entries are durable; chaining them can wait for the
+                        // next seal if this one fails (the connection went away, say).
+                        if transaction.wroteAudit { _ = try? AuditSealer.seal(on: connection, key: auditKey, answerTimeout: answerTimeout) }
                         return result
                     } catch {
                         _ = try? transaction.run("ROLLBACK")
@@ -113,7 +120,7 @@ final class PostgresMessageStore: MessageStore, @unchecked Sendable {
     func read<T>(_ body: (PostgresTransaction) throws -> T) throws -> T {
         if let open = PostgresTransaction.current { return try body(open) }
         return try client.withBlockingConnection(timeout: connectionTimeout) { connection in
-            try body(PostgresTransaction(connection: connection))
+            try body(PostgresTransaction(connection: connection, answerTimeout: answerTimeout))
         }
     }
 

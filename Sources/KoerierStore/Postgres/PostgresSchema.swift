@@ -9,7 +9,8 @@ import PostgresNIO
 /// - no maintained counts table: its few rows would serialize every enqueue of every daemon
 ///   (`counts` is a GROUP BY over the state index instead);
 /// - partial indexes on the due states, so claims and lane walks touch only waiting rows;
-/// - the audit head is written only under the chain's advisory lock, taken last.
+/// - audit entries commit with their change to `audit_pending`, and are chained in batches
+///   right after, under the head row (`AuditSealer`).
 enum PostgresSchema {
     struct Migration {
         let version: Int
@@ -19,7 +20,9 @@ enum PostgresSchema {
 
     /// Keys of the transaction-scoped advisory locks (arbitrary, fixed: "koer" and a purpose).
     static let migrationLock: Int64 = 0x6B6F_6572_0001
-    static let auditChainLock: Int64 = 0x6B6F_6572_0002
+    /// The first key of the two-key advisory locks that serialize one lane's claims (the
+    /// second is the recipient id's hash).
+    static let laneLockSpace: Int32 = 0x6B6F_6572
 
     static let migrations: [Migration] = [
         Migration(
@@ -95,7 +98,22 @@ enum PostgresSchema {
                 CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit
                     FOR EACH STATEMENT EXECUTE FUNCTION koerier_audit_append_only()
                 """,
-            ])
+            ]),
+        Migration(
+            version: 2, name: "audit entries committed with their change, chained right after",
+            statements: [
+                """
+                CREATE TABLE audit_pending (
+                    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at double precision NOT NULL, kind text NOT NULL,
+                    actor text NOT NULL, on_behalf_of text, client_ref text, message_id text, access_point text NOT NULL,
+                    outcome text NOT NULL)
+                """,
+                // Entries wait here for the chain; only sealing removes them (no update, no truncate).
+                """
+                CREATE TRIGGER audit_pending_append_only BEFORE UPDATE OR TRUNCATE ON audit_pending
+                    FOR EACH STATEMENT EXECUTE FUNCTION koerier_audit_append_only()
+                """,
+            ]),
     ]
 
     static var latest: Int { migrations.map(\.version).max() ?? 0 }

@@ -1,23 +1,30 @@
 import Foundation
+import NIOCore
 import PostgresNIO
 
 /// One open PostgreSQL transaction on a blocking thread. The store's calls made inside a
 /// unit of work find it here (thread-local, as `OpenTransaction` for SQLite) and join it.
-/// Audit events are collected and written last, under the chain's lock, just before
-/// COMMIT: the lock serializes every auditing transaction of every daemon, so it is held
-/// for as short a time as possible.
+/// Audit events are collected and written last, to the pending table; the chain takes
+/// them right after the commit (`AuditSealer`).
 final class PostgresTransaction {
     let connection: PostgresConnection
     private(set) var pendingAudit: [(event: AuditEvent, at: Date)] = []
     /// Something became due: the other daemons are woken (NOTIFY) after the commit.
     var wakesDelivery = false
 
-    init(connection: PostgresConnection) { self.connection = connection }
+    /// How long a statement may go unanswered before the connection is given up: a little
+    /// more than the session's statement_timeout, which the server enforces itself.
+    let answerTimeout: TimeInterval
+
+    init(connection: PostgresConnection, answerTimeout: TimeInterval) {
+        self.connection = connection
+        self.answerTimeout = answerTimeout
+    }
 
     @discardableResult
     func run(_ query: PostgresQuery) throws -> PostgresQueryResult {
         do {
-            return try connection.query(query, logger: PostgresStoreLog.logger).wait()
+            return try waitBounded(connection.query(query, logger: PostgresStoreLog.logger))
         } catch {
             if let state = PostgresFailure.sqlState(error), PostgresFailure.retryable.contains(state) { throw PostgresConflict() }
             throw PostgresFailure.explain(error)
@@ -29,28 +36,33 @@ final class PostgresTransaction {
         try run(query).metadata.rows ?? 0
     }
 
+    /// Waits for an answer, but not forever: a connection whose peer vanished without a
+    /// reset (a frozen host, a dropped route) is closed, which fails the statement.
+    private func waitBounded(_ answer: EventLoopFuture<PostgresQueryResult>) throws -> PostgresQueryResult {
+        let done = DispatchSemaphore(value: 0)
+        answer.whenComplete { _ in done.signal() }
+        if done.wait(timeout: .now() + answerTimeout) == .timedOut {
+            connection.close().whenComplete { _ in }
+            throw StoreError("the database did not answer within \(Int(answerTimeout)) s; the connection was closed (nothing was stored)")
+        }
+        return try answer.wait()
+    }
+
     func audit(_ event: AuditEvent, at date: Date) {
         pendingAudit.append((event, date))
     }
 
-    /// Writes the collected audit entries: the chain lock, the head, the entries, the head.
-    func flushAudit(key: AuditKey) throws {
+    /// Writes the collected audit entries to `audit_pending`, in this transaction: they
+    /// commit with the change they record, or not at all. No lock: concurrent transactions
+    /// share the server's WAL flushes. `AuditSealer` chains them right after the commit.
+    func writeAuditEntries() throws {
         guard !pendingAudit.isEmpty else { return }
-        try run("SELECT pg_advisory_xact_lock(\(PostgresSchema.auditChainLock))")
-        guard let head = try run("SELECT count, last_hash FROM audit_head WHERE id = 1").rows.first else {
-            throw StoreError("the audit head is missing")
-        }
-        var (count, previous) = try head.decode((Int64, String).self)
-        var bindings = PostgresBindings(capacity: pendingAudit.count * 11)
+        var bindings = PostgresBindings(capacity: pendingAudit.count * 8)
         var rows: [String] = []
         for (event, date) in pendingAudit {
-            let sequence = count + 1
-            let at = date.timeIntervalSince1970
-            let hash = key.mac(AuditChain.macInput(previous: previous, sequence: sequence, at: at, event: event))
             let first = bindings.count + 1
-            rows.append("(" + (first..<first + 11).map { "$\($0)" }.joined(separator: ", ") + ")")
-            bindings.append(sequence)
-            bindings.append(at)
+            rows.append("(" + (first..<first + 8).map { "$\($0)" }.joined(separator: ", ") + ")")
+            bindings.append(date.timeIntervalSince1970)
             bindings.append(event.kind.rawValue)
             bindings.append(event.actor)
             bindings.append(event.onBehalfOf)
@@ -58,20 +70,19 @@ final class PostgresTransaction {
             bindings.append(event.messageID)
             bindings.append(event.accessPoint)
             bindings.append(event.outcome)
-            bindings.append(previous)
-            bindings.append(hash)
-            count = sequence
-            previous = hash
         }
         try run(
             PostgresQuery(
                 unsafeSQL: """
-                    INSERT INTO audit (sequence, at, kind, actor, on_behalf_of, client_ref, message_id, access_point, outcome,
-                                       previous_hash, hash) VALUES \(rows.joined(separator: ", "))
+                    INSERT INTO audit_pending (at, kind, actor, on_behalf_of, client_ref, message_id, access_point, outcome)
+                    VALUES \(rows.joined(separator: ", "))
                     """, binds: bindings))
-        try run("UPDATE audit_head SET count = \(count), last_hash = \(previous) WHERE id = 1")
         pendingAudit.removeAll()
+        wroteAudit = true
     }
+
+    /// Audit entries were committed that the chain does not hold yet.
+    private(set) var wroteAudit = false
 
     private static let key = "koerier.open-postgres-transaction"
 

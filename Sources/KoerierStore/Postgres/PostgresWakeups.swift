@@ -5,6 +5,12 @@ extension PostgresMessageStore: StoreWakeups {
     /// LISTEN on a connection of its own (a listening connection is pinned), reconnecting
     /// after a second when the database goes away (a restart, a failover).
     func listenForWakeups(_ ring: @escaping @Sendable () -> Void) async {
+        // On the lending executor, as the pool itself: busy cooperative threads must not
+        // keep the listener from (re)connecting.
+        await withTaskExecutorPreference(LendingExecutor.shared) { await listen(ring) }
+    }
+
+    private func listen(_ ring: @escaping @Sendable () -> Void) async {
         while !Task.isCancelled {
             do {
                 try await client.withConnection { connection in

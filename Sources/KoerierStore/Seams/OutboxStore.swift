@@ -16,8 +16,11 @@ public protocol OutboxStore: Sendable {
     /// Leases up to `limit` due records (of one recipient, when given) to `owner` until
     /// `now + duration`, urgent first, then oldest due, each under a fresh token. Leases
     /// that expired (a worker that crashed or stalled) return to the queue first, audited.
+    /// `laneLimit`: the most transfers to this recipient in flight on the whole store, every
+    /// daemon's together (a store with one daemon leaves that to the daemon's lane).
     func leaseDue(
-        owner: String, now: Date, duration: TimeInterval, limit: Int, recipientID: String?, dueBy: Date?, context: AuditContext
+        owner: String, now: Date, duration: TimeInterval, limit: Int, recipientID: String?, laneLimit: Int?, dueBy: Date?,
+        context: AuditContext
     ) throws -> [OutboundRecord]
 
     /// The recipients that have records due by `dueBy` (or whose lease expired): the
@@ -77,7 +80,8 @@ public protocol OutboxStore: Sendable {
 extension OutboxStore {
     /// Leases due records of any recipient.
     public func leaseDue(owner: String, now: Date, duration: TimeInterval, limit: Int, context: AuditContext) throws -> [OutboundRecord] {
-        try leaseDue(owner: owner, now: now, duration: duration, limit: limit, recipientID: nil, dueBy: nil, context: context)
+        try leaseDue(
+            owner: owner, now: now, duration: duration, limit: limit, recipientID: nil, laneLimit: nil, dueBy: nil, context: context)
     }
 
     /// An ops or receipt move of a record nobody holds a lease on.
