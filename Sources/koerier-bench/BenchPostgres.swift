@@ -12,8 +12,9 @@ struct BenchPostgres {
     private static var owner: String { getuid() == 0 ? "runuser -u postgres -- " : "" }
 
     static func start() throws -> BenchPostgres {
-        guard let binaries = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql"))?.sorted().last
-            .map({ "/usr/lib/postgresql/\($0)/bin" })
+        guard
+            let binaries = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql"))?.sorted().last
+                .map({ "/usr/lib/postgresql/\($0)/bin" })
         else { throw CommandFailure("no PostgreSQL server under /usr/lib/postgresql (run .ci/setup)") }
         var template = Array("/tmp/koerier-bench-pg.XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw CommandFailure("cannot make a folder for the bench's PostgreSQL") }
@@ -31,7 +32,8 @@ struct BenchPostgres {
             }
         }
         try step("\(owner)\(binaries)/initdb -D \(folder)/data -U koerier --auth=trust -E UTF8 --locale=C.UTF-8")
-        let settings = "listen_addresses = ''\nport = \(port)\nunix_socket_directories = '\(folder)'\nmax_connections = 200\nshared_buffers = 256MB\n"
+        let settings =
+            "listen_addresses = ''\nport = \(port)\nunix_socket_directories = '\(folder)'\nmax_connections = 200\nshared_buffers = 256MB\n"
         guard let conf = FileHandle(forWritingAtPath: "\(folder)/data/postgresql.conf") else {
             cluster.stop()
             throw CommandFailure("cannot write the bench's postgresql.conf")

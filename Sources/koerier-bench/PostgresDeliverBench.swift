@@ -55,12 +55,14 @@ enum PostgresDeliverBench {
                 var letter = template
                 letter.envelope.messageID = .generate()
                 return try letterQueue.outbound(
-                    .returnLetter(letter), bytes: try centre.signedXML(.returnLetter(letter)), to: gp, urgency: .routine, clientReference: nil)
+                    .returnLetter(letter), bytes: try centre.signedXML(.returnLetter(letter)), to: gp, urgency: .routine,
+                    clientReference: nil)
             }
             let workers = try stores.enumerated().map { index, store in
                 DeliveryAssembly.worker(
                     configuration: benchConfiguration,
-                    parts: try DeliveryAssembly.parts(configuration: benchConfiguration, store: store, codec: codec), owner: "bench-daemon-\(index)")
+                    parts: try DeliveryAssembly.parts(configuration: benchConfiguration, store: store, codec: codec),
+                    owner: "bench-daemon-\(index)")
             }
             let running = workers.map { worker in Task { try await worker.run { false } } }
             let wakeups = stores.compactMap { $0 as? any StoreWakeups }.enumerated().map { index, wakeups in

@@ -37,7 +37,9 @@ enum PostgresEnqueueBench {
                     messageID: .generate(), kind: .returnLetter, recipientID: "gp", recipientType: .huisarts, transactionID: transaction,
                     urgency: .routine, payload: payload), now: Date(), context: context)
         }
-        print(String(format: "koerier enqueue, %d producers: %7.0f enqueues/s (%.2f× pgbench)", producers, concurrent, concurrent / pgbenchRate))
+        print(
+            String(
+                format: "koerier enqueue, %d producers: %7.0f enqueues/s (%.2f× pgbench)", producers, concurrent, concurrent / pgbenchRate))
 
         var appends: [String: Any] = [:]
         for writers in [1, 8, 32] {

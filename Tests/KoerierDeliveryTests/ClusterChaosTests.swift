@@ -44,9 +44,20 @@ import Testing
         let gpPort = try await gpSide.startListener(as: "gp") { await responder.respond($0) }
 
         let first = try Self.daemon("daemon-a", url: url, gpPort: gpPort, keysFrom: nil)
-        let daemons = [first, try Self.daemon("daemon-b", url: url, gpPort: gpPort, keysFrom: first.rig),
-                       try Self.daemon("daemon-c", url: url, gpPort: gpPort, keysFrom: first.rig)]
-        defer { for daemon in daemons { daemon.process.map { if $0.isRunning { kill($0.processIdentifier, SIGCONT); $0.terminate() } } } }
+        let daemons = [
+            first, try Self.daemon("daemon-b", url: url, gpPort: gpPort, keysFrom: first.rig),
+            try Self.daemon("daemon-c", url: url, gpPort: gpPort, keysFrom: first.rig),
+        ]
+        defer {
+            for daemon in daemons {
+                daemon.process.map {
+                    if $0.isRunning {
+                        kill($0.processIdentifier, SIGCONT)
+                        $0.terminate()
+                    }
+                }
+            }
+        }
         let store = first.rig.store!
         let ids = try first.rig.enqueueLetters(Self.letters, to: "gp-de-linde")
         for daemon in daemons { try await daemon.start() }
@@ -73,7 +84,8 @@ import Testing
             try await Polling.until("every letter to be acknowledged", timeout: 120) { (try? acknowledged()) == Self.letters }
         } catch {
             let states = (try? store.counts().map { "\($0.state.rawValue) \($0.count)" }) ?? []
-            let pending = (try? store.records(state: nil, recipientType: nil, since: nil, limit: 3000).filter { $0.state != .acknowledged }) ?? []
+            let pending =
+                (try? store.records(state: nil, recipientType: nil, since: nil, limit: 3000).filter { $0.state != .acknowledged }) ?? []
             Issue.record(
                 """
                 not all acknowledged: \(states); pending: \(pending.prefix(5).map { "\($0.id) \($0.state.rawValue) \($0.leaseOwner ?? "-") \($0.lastError ?? "")" })
@@ -89,7 +101,8 @@ import Testing
         let database = TestPostgres.databaseName(of: url)
         let psql = { (sql: String) in
             try ProcessRunner.run(
-                "/usr/bin/psql", ["-X", "-A", "-t", "-h", cluster.socketFolder, "-p", cluster.port, "-U", "koerier", "-d", database, "-c", sql]
+                "/usr/bin/psql",
+                ["-X", "-A", "-t", "-h", cluster.socketFolder, "-p", cluster.port, "-U", "koerier", "-d", database, "-c", sql]
             ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         #expect(
@@ -108,6 +121,7 @@ import Testing
         let stale = metrics.split(separator: "\n").first { $0.hasPrefix("koerier_lease_lost_total") }?.split(separator: " ").last ?? "0"
         print(
             "cluster chaos: \(Self.letters) acknowledged once each; leases taken over \(takeovers); attempts \(attempts);"
-                + " stale settlements refused at the stopped daemon \(stale); duplicates the receiver answered with its first receipt \(duplicates)")
+                + " stale settlements refused at the stopped daemon \(stale); duplicates the receiver answered with its first receipt \(duplicates)"
+        )
     }
 }

@@ -3,40 +3,63 @@ import KoerierModel
 import PostgresNIO
 
 /// Chains committed audit entries. Every auditing transaction commits its entries to
-/// `audit_pending` with its change (so they share the server's WAL flushes with other
-/// daemons' transactions); right after its commit it seals: under the chain's head row
-/// (`FOR UPDATE`, waiting for a sealer before it), it moves every pending entry into the
-/// HMAC chain, oldest first, in one transaction. One flush then chains the entries of
-/// every transaction that committed meanwhile, on any daemon, so the chain's lock costs a
-/// flush per batch, not per change. Entries of a daemon that died between its commit and
-/// its seal are chained by the next seal anywhere.
+/// `audit_pending` with its change, so changes on every daemon commit in parallel and share
+/// the server's WAL flushes; nothing in them waits for the chain. Right after its commit a
+/// writer tries to seal: if it gets the chain's lock (an advisory lock), it moves every
+/// pending entry into the HMAC chain, oldest first, in one transaction, and seals again for
+/// as long as entries are pending after it let go; if another daemon holds the lock, that
+/// one will chain these entries (it looks again once it let go, and this commit came
+/// before). One flush thus chains the entries of many changes. Readers of the chain (the
+/// log, its head for checkpoints, verify) seal first and wait for the lock, so they see
+/// every entry committed before they asked. Entries of a daemon that died between its
+/// commit and its seal are chained by the next seal anywhere.
 enum AuditSealer {
     static let batch = 10_000
 
-    /// Seals what is pending; the number of entries chained.
-    @discardableResult
-    static func seal(on connection: PostgresConnection, key: AuditKey, answerTimeout: TimeInterval) throws -> Int {
+    /// After a commit: chains what is pending unless another sealer is at it.
+    static func sealIfFree(on connection: PostgresConnection, key: AuditKey, answerTimeout: TimeInterval) throws {
         let transaction = PostgresTransaction(connection: connection, answerTimeout: answerTimeout)
-        var total = 0
-        while true {
-            try transaction.run("BEGIN")
-            do {
-                let moved = try sealBatch(transaction, key: key)
-                guard try transaction.run("COMMIT").metadata.command == "COMMIT" else {
-                    throw StoreError("the database rolled the audit seal back")
-                }
-                total += moved
-                if moved < batch { return total }
-            } catch {
-                _ = try? transaction.run("ROLLBACK")
-                throw error
+        while try sealOnce(transaction, key: key, wait: false) {
+            // Entries committed while this seal held the lock may have been left to it.
+            guard try transaction.run("SELECT EXISTS (SELECT 1 FROM audit_pending)").rows.first?.decode(Bool.self) == true else { return }
+        }
+    }
+
+    /// Before a read of the chain: waits for the lock and chains everything pending.
+    static func sealAll(on connection: PostgresConnection, key: AuditKey, answerTimeout: TimeInterval) throws {
+        let transaction = PostgresTransaction(connection: connection, answerTimeout: answerTimeout)
+        _ = try sealOnce(transaction, key: key, wait: true)
+    }
+
+    /// One seal in its own transaction; false when the lock was taken by another sealer.
+    private static func sealOnce(_ transaction: PostgresTransaction, key: AuditKey, wait: Bool) throws -> Bool {
+        try transaction.run("BEGIN")
+        do {
+            // An advisory lock writes nothing (a row lock would be a WAL record to flush).
+            if wait {
+                try transaction.run("SELECT pg_advisory_xact_lock(\(PostgresSchema.auditChainLock))")
+            } else if try transaction.run("SELECT pg_try_advisory_xact_lock(\(PostgresSchema.auditChainLock))").rows.first?.decode(
+                Bool.self)
+                != true
+            {
+                _ = try transaction.run("COMMIT")
+                return false
             }
+            while try sealBatch(transaction, key: key) == batch {}
+            guard try transaction.run("COMMIT").metadata.command == "COMMIT" else {
+                throw StoreError("the database rolled the audit seal back")
+            }
+            return true
+        } catch {
+            _ = try? transaction.run("ROLLBACK")
+            throw error
         }
     }
 
     private static func sealBatch(_ transaction: PostgresTransaction, key: AuditKey) throws -> Int {
-        // The head row is the chain's lock; FOR UPDATE reads the head its last holder committed.
-        guard let head = try transaction.run("SELECT count, last_hash FROM audit_head WHERE id = 1 FOR UPDATE").rows.first else {
+        // Read under the lock, in a statement of its own: its snapshot sees what the previous
+        // holder committed.
+        guard let head = try transaction.run("SELECT count, last_hash FROM audit_head WHERE id = 1").rows.first else {
             throw StoreError("the audit head is missing")
         }
         var (count, previous) = try head.decode((Int64, String).self)
@@ -49,7 +72,9 @@ enum AuditSealer {
         ).rows.map { row -> (Int64, Double, AuditEvent) in
             let cells = row.makeRandomAccess()
             let kindName = try cells["kind"].decode(String.self)
-            guard let kind = AuditEvent.Kind(rawValue: kindName) else { throw StoreError("a pending audit entry has unknown kind \(kindName)") }
+            guard let kind = AuditEvent.Kind(rawValue: kindName) else {
+                throw StoreError("a pending audit entry has unknown kind \(kindName)")
+            }
             return (
                 try cells["id"].decode(Int64.self), try cells["at"].decode(Double.self),
                 AuditEvent(

@@ -22,13 +22,14 @@ extension PostgresMessageStore {
     }
 
     func auditEntries(limit: Int) throws -> [AuditEntry] {
-        try read { try $0.run("SELECT * FROM audit ORDER BY sequence DESC LIMIT \(limit)").rows.compactMap(Self.entry) }
+        if PostgresTransaction.current == nil { try sealPendingAudit() }
+        return try read { try $0.run("SELECT * FROM audit ORDER BY sequence DESC LIMIT \(limit)").rows.compactMap(Self.entry) }
     }
 
-    /// Chains whatever is pending (a daemon that died between a commit and its seal).
+    /// Chains everything committed so far: what readers of the chain see is complete.
     func sealPendingAudit() throws {
         try client.withBlockingConnection(timeout: connectionTimeout) { connection in
-            try AuditSealer.seal(on: connection, key: auditChainKey, answerTimeout: answerTimeout)
+            try AuditSealer.sealAll(on: connection, key: auditChainKey, answerTimeout: answerTimeout)
         }
     }
 
@@ -46,6 +47,7 @@ extension PostgresMessageStore {
 
     func auditHash(at sequence: Int64) throws -> String? {
         if sequence == 0 { return AuditChain.genesis }
+        if PostgresTransaction.current == nil { try sealPendingAudit() }
         return try read { try $0.run("SELECT hash FROM audit WHERE sequence = \(sequence)").rows.first?.decode(String.self) }
     }
 

@@ -101,7 +101,9 @@ final class PostgresMessageStore: MessageStore, @unchecked Sendable {
                         if transaction.wakesDelivery { _ = try? transaction.run("SELECT pg_notify(\(Self.wakeChannel), '')") }
                         // The change and its entries are durable; chaining them can wait for the
                         // next seal if this one fails (the connection went away, say).
-                        if transaction.wroteAudit { _ = try? AuditSealer.seal(on: connection, key: auditKey, answerTimeout: answerTimeout) }
+                        if transaction.wroteAudit {
+                            try? AuditSealer.sealIfFree(on: connection, key: auditKey, answerTimeout: answerTimeout)
+                        }
                         return result
                     } catch {
                         _ = try? transaction.run("ROLLBACK")

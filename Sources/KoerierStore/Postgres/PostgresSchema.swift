@@ -10,7 +10,7 @@ import PostgresNIO
 ///   (`counts` is a GROUP BY over the state index instead);
 /// - partial indexes on the due states, so claims and lane walks touch only waiting rows;
 /// - audit entries commit with their change to `audit_pending`, and are chained in batches
-///   right after, under the head row (`AuditSealer`).
+///   right after, under an advisory lock (`AuditSealer`).
 enum PostgresSchema {
     struct Migration {
         let version: Int
@@ -20,6 +20,7 @@ enum PostgresSchema {
 
     /// Keys of the transaction-scoped advisory locks (arbitrary, fixed: "koer" and a purpose).
     static let migrationLock: Int64 = 0x6B6F_6572_0001
+    static let auditChainLock: Int64 = 0x6B6F_6572_0002
     /// The first key of the two-key advisory locks that serialize one lane's claims (the
     /// second is the recipient id's hash).
     static let laneLockSpace: Int32 = 0x6B6F_6572
