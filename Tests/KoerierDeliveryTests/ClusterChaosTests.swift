@@ -36,30 +36,25 @@ import Testing
     }
 
     @Test func threeDaemonsSurviveKillStopAndADatabaseRestart() async throws {
-        let cluster = try TestPostgres.startCluster()
+        // initdb, pg_ctl and the signing of 2,000 letters block: off the cooperative pool.
+        let cluster = try await ProcessRunner.offPool { try TestPostgres.startCluster() }
         defer { cluster.stop() }
         let url = cluster.url()
         let gpSide = try DeliveryRig()
         let (responder, gpStore) = try gpSide.receivingGateway(as: "gp")
         let gpPort = try await gpSide.startListener(as: "gp") { await responder.respond($0) }
 
-        let first = try Self.daemon("daemon-a", url: url, gpPort: gpPort, keysFrom: nil)
-        let daemons = [
-            first, try Self.daemon("daemon-b", url: url, gpPort: gpPort, keysFrom: first.rig),
-            try Self.daemon("daemon-c", url: url, gpPort: gpPort, keysFrom: first.rig),
-        ]
-        defer {
-            for daemon in daemons {
-                daemon.process.map {
-                    if $0.isRunning {
-                        kill($0.processIdentifier, SIGCONT)
-                        $0.terminate()
-                    }
-                }
-            }
+        let first = try await ProcessRunner.offPool { try Self.daemon("daemon-a", url: url, gpPort: gpPort, keysFrom: nil) }
+        let daemons = try await ProcessRunner.offPool {
+            [
+                first, try Self.daemon("daemon-b", url: url, gpPort: gpPort, keysFrom: first.rig),
+                try Self.daemon("daemon-c", url: url, gpPort: gpPort, keysFrom: first.rig),
+            ]
         }
+        // The run is over: the daemons go at once (a drain against a removed database would only wait).
+        defer { for daemon in daemons { daemon.process.map { if $0.isRunning { kill($0.processIdentifier, SIGKILL) } } } }
         let store = first.rig.store!
-        let ids = try first.rig.enqueueLetters(Self.letters, to: "gp-de-linde")
+        let ids = try await ProcessRunner.offPool { try first.rig.enqueueLetters(Self.letters, to: "gp-de-linde") }
         for daemon in daemons { try await daemon.start() }
         func acknowledged() throws -> Int { try RestartTests.acknowledged(store) }
 
@@ -74,7 +69,7 @@ import Testing
         let stoppedAt = Date()
         try await Polling.until("800 letters acknowledged", timeout: 120) { try acknowledged() >= 800 }
         #expect(try acknowledged() < Self.letters, "the letters were all out before the database restart: the test proves nothing")
-        let restart = cluster.control("restart -m immediate -w")
+        let restart = try await ProcessRunner.offPool { cluster.control("restart -m immediate -w") }
         #expect(restart.status == 0, "pg_ctl restart: \(restart.output)")
         let pause = Double(Self.leaseSeconds + 3) - Date().timeIntervalSince(stoppedAt)
         if pause > 0 { try await Task.sleep(nanoseconds: UInt64(pause * 1e9)) }

@@ -306,6 +306,7 @@ final class DeliveryRig: @unchecked Sendable {
         process.arguments = arguments
         let output = Pipe()
         process.standardOutput = output
+        process.standardError = FileHandle.nullDevice  // never swift-test's own pipe (see opensslServer)
         process.standardInput = Pipe()  // the sink runs until this pipe closes
         try process.run()
         sinks.append(process)

@@ -153,13 +153,21 @@ import Testing
         server.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         server.arguments = ["s_server", "-accept", "127.0.0.1:0"] + options + ["-cert", certificate.path, "-key", key.path]
         server.standardOutput = FileHandle.nullDevice
+        // Never the test runner's own output: a server left behind would hold swift-test's
+        // pipe open, and swift-test would wait for it forever.
+        server.standardError = FileHandle.nullDevice
         server.standardInput = Pipe()
         try server.run()
         // s_server buffers what it prints when it is not on a terminal: its port comes from /proc.
         var port = 0
-        try await Polling.until("openssl s_server to listen") {
-            port = ListeningPorts.of(pid: server.processIdentifier).first ?? 0
-            return port != 0
+        do {
+            try await Polling.until("openssl s_server to listen") {
+                port = ListeningPorts.of(pid: server.processIdentifier).first ?? 0
+                return port != 0
+            }
+        } catch {
+            kill(server.processIdentifier, SIGKILL)
+            throw error
         }
         return (server, port)
     }

@@ -138,7 +138,7 @@ import Testing
     /// `pg_ctl restart -m immediate` (a crash, as the database sees it) under an open store:
     /// the calls made while it is down fail with a clear error, the ones after work again.
     @Test func theStoreComesBackAfterTheDatabaseRestarts() async throws {
-        let cluster = try TestPostgres.startCluster()
+        let cluster = try await ProcessRunner.offPool { try TestPostgres.startCluster() }
         defer { cluster.stop() }
         let folder = try Repository.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -147,7 +147,7 @@ import Testing
         let store = try ScratchStore.open(.postgres, cluster.url(), keys: try PayloadKeyRing.load(file: keyFile), migrate: true)
         let first = try letter()
         _ = try await store.transaction { try $0.enqueue(first, now: Date(), context: ops) }
-        #expect(cluster.control("restart -m immediate -w").status == 0)
+        #expect(try await ProcessRunner.offPool { cluster.control("restart -m immediate -w") }.status == 0)
         let second = try letter()
         let deadline = Date().addingTimeInterval(30)
         var failures = 0

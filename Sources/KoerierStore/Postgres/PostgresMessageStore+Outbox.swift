@@ -213,16 +213,10 @@ extension PostgresMessageStore {
         _ id: Int64, _ transition: Transition, lease: String?, now: Date, context: AuditContext, in db: PostgresTransaction
     ) throws -> OutboundRecord {
         guard let current = try fetch(id, in: db) else { throw StoreError("no record \(id)") }
-        if current.state == .sending, lease == nil {
-            throw StoreError("record \(id) is being sent (leased by \(current.leaseOwner ?? "?")); try again once the attempt ends")
-        }
-        if let lease, current.state != .sending || current.leaseToken != lease { throw LeaseLost(recordID: id) }
-        guard current.state.successors.contains(transition.to) else {
-            throw StoreError("record \(id) is \(current.state.rawValue); it cannot become \(transition.to.rawValue)")
-        }
+        try TransitionRule.check(current, transition, lease: lease)
         let time = now.timeIntervalSince1970
         let keepsLease = transition.to == .sending
-        let next = transition.nextAttemptAt?.timeIntervalSince1970 ?? (transition.to == .queued ? time : nil)
+        let next = TransitionRule.nextAttempt(transition, now: time)
         guard
             let updated = try db.run(
                 """

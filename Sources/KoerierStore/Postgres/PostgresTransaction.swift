@@ -63,13 +63,7 @@ final class PostgresTransaction {
             let first = bindings.count + 1
             rows.append("(" + (first..<first + 8).map { "$\($0)" }.joined(separator: ", ") + ")")
             bindings.append(date.timeIntervalSince1970)
-            bindings.append(event.kind.rawValue)
-            bindings.append(event.actor)
-            bindings.append(event.onBehalfOf)
-            bindings.append(event.clientReference)
-            bindings.append(event.messageID)
-            bindings.append(event.accessPoint)
-            bindings.append(event.outcome)
+            bindings.appendFields(of: event)
         }
         try run(
             PostgresQuery(
@@ -92,5 +86,19 @@ final class PostgresTransaction {
         Thread.current.threadDictionary[Self.key] = self
         defer { Thread.current.threadDictionary.removeObject(forKey: Self.key) }
         return try body()
+    }
+}
+
+extension PostgresBindings {
+    /// An audit event's seven fields, in the column order of `audit` and `audit_pending`
+    /// (kind, actor, on_behalf_of, client_ref, message_id, access_point, outcome).
+    mutating func appendFields(of event: AuditEvent) {
+        append(event.kind.rawValue)
+        append(event.actor)
+        append(event.onBehalfOf)
+        append(event.clientReference)
+        append(event.messageID)
+        append(event.accessPoint)
+        append(event.outcome)
     }
 }
