@@ -170,32 +170,49 @@ enum AuditChain {
     }
 
     /// The first break in the chain, or nil when it is whole.
-    static func verify(in db: Database) throws -> String? {
-        var expectedSequence: Int64 = 1
-        var previous = genesis
+    static func verify(in db: Database, key: AuditKey) throws -> String? {
+        var verifier = AuditChainVerifier(key: key)
         let rows = try Row.fetchCursor(db, sql: "SELECT * FROM audit ORDER BY sequence")
         while let row = try rows.next() {
-            let sequence: Int64 = row["sequence"]
-            guard sequence == expectedSequence else {
-                return "entry \(expectedSequence) is missing (the next entry is \(sequence)): entries were removed"
-            }
-            guard let entry = entry(row) else { return "entry \(sequence) has an unknown event kind" }
-            guard entry.previousHash == previous else {
-                return "entry \(sequence) does not follow entry \(sequence - 1): entries were removed, inserted or reordered"
-            }
-            guard try hash(previous: previous, sequence: sequence, at: row["at"], event: entry.event, in: db) == entry.hash else {
-                return "entry \(sequence) was changed: its hash does not match its content"
-            }
-            previous = entry.hash
-            expectedSequence += 1
+            if let problem = verifier.check(sequence: row["sequence"], entry: entry(row)) { return problem }
         }
         guard let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT count, last_hash FROM audit_head WHERE id = 1")) else {
             return "the audit head is missing"
         }
-        let count: Int64 = head["count"]
-        let lastHash: String = head["last_hash"]
-        guard count == expectedSequence - 1, lastHash == previous else {
-            return "the log ends at entry \(expectedSequence - 1) but \(count) were written: the last entries were removed"
+        return verifier.finish(headCount: head["count"], headHash: head["last_hash"])
+    }
+}
+
+/// Checks a chain entry by entry, in order, and then its head: the rules `audit verify`
+/// applies on every backend.
+struct AuditChainVerifier {
+    let key: AuditKey
+    private var expectedSequence: Int64 = 1
+    private var previous = AuditChain.genesis
+
+    init(key: AuditKey) { self.key = key }
+
+    /// The entry at `sequence` (nil: its kind is unknown); the first break found, or nil.
+    mutating func check(sequence: Int64, entry: AuditEntry?) -> String? {
+        guard sequence == expectedSequence else {
+            return "entry \(expectedSequence) is missing (the next entry is \(sequence)): entries were removed"
+        }
+        guard let entry else { return "entry \(sequence) has an unknown event kind" }
+        guard entry.previousHash == previous else {
+            return "entry \(sequence) does not follow entry \(sequence - 1): entries were removed, inserted or reordered"
+        }
+        let mac = key.mac(
+            AuditChain.macInput(previous: previous, sequence: sequence, at: entry.at.timeIntervalSince1970, event: entry.event))
+        guard mac == entry.hash else { return "entry \(sequence) was changed: its hash does not match its content" }
+        previous = entry.hash
+        expectedSequence += 1
+        return nil
+    }
+
+    /// After the last entry: the head must name it, or the last entries were removed.
+    func finish(headCount: Int64, headHash: String) -> String? {
+        guard headCount == expectedSequence - 1, headHash == previous else {
+            return "the log ends at entry \(expectedSequence - 1) but \(headCount) were written: the last entries were removed"
         }
         return nil
     }

@@ -20,6 +20,8 @@ final class SQLiteMessageStore: MessageStore {
     private let folder: String
     public let executor: BlockingExecutor
     private let grouped = GroupedTransactions()
+    /// The audit chain's key (also registered as the connections' SQL function).
+    private let chainKey: AuditKey
 
     init(path: String, keys: PayloadKeyRing, auditKey: AuditKey? = nil, minimumFreeBytes: Int64 = 32 << 20) throws {
         self.minimumFreeBytes = minimumFreeBytes
@@ -29,6 +31,7 @@ final class SQLiteMessageStore: MessageStore {
         folder = parent.isEmpty ? "." : parent
         var configuration = Configuration()
         let chainKey = auditKey ?? AuditKey.derived(from: keys)
+        self.chainKey = chainKey
         configuration.prepareDatabase { db in
             AuditChain.register(chainKey, on: db)
             // Checkpoint every ~16 MB of WAL rather than 4 MB: letters are several KB each.
@@ -681,7 +684,7 @@ final class SQLiteMessageStore: MessageStore {
     }
 
     public func verifyAudit() throws -> String? {
-        try read { db in try AuditChain.verify(in: db) }
+        try read { db in try AuditChain.verify(in: db, key: chainKey) }
     }
 
     public func auditHead() throws -> (sequence: Int64, hash: String) {

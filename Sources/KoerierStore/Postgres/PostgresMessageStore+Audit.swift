@@ -72,45 +72,12 @@ extension PostgresMessageStore {
                 ).rows
                 for row in rows {
                     let sequence = try row.makeRandomAccess()["sequence"].decode(Int64.self)
-                    guard let entry = try Self.entry(row) else { return "entry \(sequence) has an unknown event kind" }
-                    if let problem = verifier.check(entry) { return problem }
+                    if let problem = verifier.check(sequence: sequence, entry: try Self.entry(row)) { return problem }
                     after = sequence
                 }
                 if rows.count < page { break }
             }
             return verifier.finish(headCount: count, headHash: lastHash)
         }
-    }
-}
-
-/// Checks a chain entry by entry, in order: the same rules as the SQLite store's `verify`.
-struct AuditChainVerifier {
-    let key: AuditKey
-    private var expectedSequence: Int64 = 1
-    private var previous = AuditChain.genesis
-
-    init(key: AuditKey) { self.key = key }
-
-    mutating func check(_ entry: AuditEntry) -> String? {
-        let sequence = entry.sequence
-        guard sequence == expectedSequence else {
-            return "entry \(expectedSequence) is missing (the next entry is \(sequence)): entries were removed"
-        }
-        guard entry.previousHash == previous else {
-            return "entry \(sequence) does not follow entry \(sequence - 1): entries were removed, inserted or reordered"
-        }
-        let mac = key.mac(
-            AuditChain.macInput(previous: previous, sequence: sequence, at: entry.at.timeIntervalSince1970, event: entry.event))
-        guard mac == entry.hash else { return "entry \(sequence) was changed: its hash does not match its content" }
-        previous = entry.hash
-        expectedSequence += 1
-        return nil
-    }
-
-    func finish(headCount: Int64, headHash: String) -> String? {
-        guard headCount == expectedSequence - 1, headHash == previous else {
-            return "the log ends at entry \(expectedSequence - 1) but \(headCount) were written: the last entries were removed"
-        }
-        return nil
     }
 }
