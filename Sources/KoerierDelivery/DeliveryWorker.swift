@@ -256,15 +256,14 @@ public final class DeliveryWorker: @unchecked Sendable {
         var leased: [OutboundRecord] = []
         let lanesInDirectory = Array(parts.directory.recipients.keys)
         for recipientID in try tx.dueRecipients(among: scanAll ? nil : lanesInDirectory, dueBy: dueBy) {
-            let free: Int = condition.withLock {
+            // The directory's concurrency is also the partner's limit on a shared store.
+            let (free, laneLimit): (Int, Int?) = condition.withLock {
                 var lane = lanes[recipientID] ?? newLane(recipientID)
                 let capacity = lane.circuit.capacity(limit: lane.limit, now: now)
                 lanes[recipientID] = lane
-                return capacity - lane.busy
+                return (capacity - lane.busy, currentParts.directory[recipientID]?.concurrency)
             }
             guard free > 0 else { continue }
-            // The directory's concurrency is the partner's limit on a shared store too.
-            let laneLimit = condition.withLock { currentParts.directory[recipientID]?.concurrency }
             leased += try tx.leaseDue(
                 owner: owner, now: now, duration: settings.leaseDuration, limit: free, recipientID: recipientID, laneLimit: laneLimit,
                 dueBy: dueBy, context: context)

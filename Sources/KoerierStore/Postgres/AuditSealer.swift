@@ -89,8 +89,7 @@ enum AuditSealer {
         for (_, at, event) in pending {
             let sequence = count + 1
             let hash = key.mac(AuditChain.macInput(previous: previous, sequence: sequence, at: at, event: event))
-            let first = bindings.count + 1
-            rows.append("(" + (first..<first + 11).map { "$\($0)" }.joined(separator: ", ") + ")")
+            rows.append(bindings.nextRow(of: 11))
             bindings.append(sequence)
             bindings.append(at)
             bindings.appendFields(of: event)

@@ -60,8 +60,7 @@ final class PostgresTransaction {
         var bindings = PostgresBindings(capacity: pendingAudit.count * 8)
         var rows: [String] = []
         for (event, date) in pendingAudit {
-            let first = bindings.count + 1
-            rows.append("(" + (first..<first + 8).map { "$\($0)" }.joined(separator: ", ") + ")")
+            rows.append(bindings.nextRow(of: 8))
             bindings.append(date.timeIntervalSince1970)
             bindings.appendFields(of: event)
         }
@@ -90,6 +89,12 @@ final class PostgresTransaction {
 }
 
 extension PostgresBindings {
+    /// The placeholders of the next `columns` values to be appended: `($4, $5, $6)`, for a
+    /// multi-row VALUES list built alongside the bindings.
+    func nextRow(of columns: Int) -> String {
+        "(" + (count + 1...count + columns).map { "$\($0)" }.joined(separator: ", ") + ")"
+    }
+
     /// An audit event's seven fields, in the column order of `audit` and `audit_pending`
     /// (kind, actor, on_behalf_of, client_ref, message_id, access_point, outcome).
     mutating func appendFields(of event: AuditEvent) {
