@@ -121,20 +121,6 @@ import Testing
         #expect(sequences == "400|1|400|400")
     }
 
-    @Test func aLetterQueuedByOneDaemonWakesTheOthers() async throws {
-        let scratch = try ScratchStore(.postgres)
-        defer { scratch.remove() }
-        let listener = try secondDaemon(scratch)
-        let rings = Counter()
-        let listening = Task { await (listener as! any StoreWakeups).listenForWakeups { rings.add() } }
-        defer { listening.cancel() }
-        // The first ring comes when the listener is connected.
-        try await Polling.until("the listener connected", timeout: 10) { rings.value >= 1 }
-        let before = rings.value
-        _ = try await scratch.store.transaction { try $0.enqueue(try letter(), now: Date(), context: ops) }
-        try await Polling.until("a wake-up after the enqueue", timeout: 10) { rings.value > before }
-    }
-
     /// `pg_ctl restart -m immediate` (a crash, as the database sees it) under an open store:
     /// the calls made while it is down fail with a clear error, the ones after work again.
     @Test func theStoreComesBackAfterTheDatabaseRestarts() async throws {
