@@ -10,6 +10,8 @@ public struct AuditEvent: Sendable, Equatable {
         case phase, receipt
         /// A new version of a trajectory's consent.
         case consent
+        /// Entries up to a signed checkpoint removed (retention); the log starts after them.
+        case trim
     }
 
     public var kind: Kind
@@ -171,8 +173,9 @@ enum AuditChain {
 
     /// The first break in the chain, or nil when it is whole.
     static func verify(in db: Database, key: AuditKey) throws -> String? {
-        var verifier = AuditChainVerifier(key: key)
-        let rows = try Row.fetchCursor(db, sql: "SELECT * FROM audit ORDER BY sequence")
+        let anchor = try self.anchor(in: db)
+        var verifier = AuditChainVerifier(key: key, anchor: anchor)
+        let rows = try Row.fetchCursor(db, sql: "SELECT * FROM audit WHERE sequence > ? ORDER BY sequence", arguments: [anchor.sequence])
         while let row = try rows.next() {
             if let problem = verifier.check(sequence: row["sequence"], entry: entry(row)) { return problem }
         }
@@ -183,14 +186,59 @@ enum AuditChain {
     }
 }
 
+/// The entry an audit log starts after: the genesis before any retention, else the last
+/// entry removed, whose hash the next entry still names.
+public struct AuditAnchor: Sendable, Equatable {
+    public let sequence: Int64
+    public let hash: String
+
+    public init(sequence: Int64, hash: String) {
+        self.sequence = sequence
+        self.hash = hash
+    }
+
+    public static let genesis = AuditAnchor(sequence: 0, hash: AuditChain.genesis)
+}
+
+extension AuditChain {
+    /// Retention: entries up to the anchor may be deleted, no others; the anchor only moves on.
+    static func migrateRetention(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v12: audit retention") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE audit_anchor (id INTEGER PRIMARY KEY CHECK (id = 1), sequence INTEGER NOT NULL, hash TEXT NOT NULL);
+                    INSERT INTO audit_anchor VALUES (1, 0, '\(genesis)');
+                    CREATE TRIGGER audit_anchor_forward BEFORE UPDATE ON audit_anchor WHEN NEW.sequence < OLD.sequence
+                        BEGIN SELECT RAISE(ABORT, 'the audit anchor only moves forward'); END;
+                    DROP TRIGGER audit_no_delete;
+                    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+                        WHEN OLD.sequence > (SELECT sequence FROM audit_anchor WHERE id = 1)
+                        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                    """)
+        }
+    }
+
+    static func anchor(in db: Database) throws -> AuditAnchor {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT sequence, hash FROM audit_anchor WHERE id = 1")) else {
+            throw StoreError("the audit anchor is missing")
+        }
+        return AuditAnchor(sequence: row["sequence"], hash: row["hash"])
+    }
+}
+
 /// Checks a chain entry by entry, in order, and then its head: the rules `audit verify`
 /// applies on every backend.
 struct AuditChainVerifier {
     let key: AuditKey
-    private var expectedSequence: Int64 = 1
-    private var previous = AuditChain.genesis
+    private var expectedSequence: Int64
+    private var previous: String
 
-    init(key: AuditKey) { self.key = key }
+    /// `anchor`: the entry the log starts after (retention removed those before it).
+    init(key: AuditKey, anchor: AuditAnchor = .genesis) {
+        self.key = key
+        expectedSequence = anchor.sequence + 1
+        previous = anchor.hash
+    }
 
     /// The entry at `sequence` (nil: its kind is unknown); the first break found, or nil.
     mutating func check(sequence: Int64, entry: AuditEntry?) -> String? {

@@ -241,6 +241,7 @@ final class SQLiteMessageStore: MessageStore {
             }
             try db.create(index: "trajectory_transaction", on: "trajectory", columns: ["transaction_id"])
         }
+        AuditChain.migrateRetention(&migrator)
         return migrator
     }
 
@@ -699,7 +700,39 @@ final class SQLiteMessageStore: MessageStore {
     public func auditHash(at sequence: Int64) throws -> String? {
         if sequence == 0 { return AuditChain.genesis }
         return try read { db in
-            try String.fetchOne(db.cachedStatement(sql: "SELECT hash FROM audit WHERE sequence = ?"), arguments: [sequence])
+            let anchor = try AuditChain.anchor(in: db)
+            if sequence == anchor.sequence { return anchor.hash }
+            if sequence < anchor.sequence { return nil }
+            return try String.fetchOne(db.cachedStatement(sql: "SELECT hash FROM audit WHERE sequence = ?"), arguments: [sequence])
+        }
+    }
+
+    public func auditAnchor() throws -> AuditAnchor {
+        try read { db in try AuditChain.anchor(in: db) }
+    }
+
+    public func trimAudit(through sequence: Int64, hash: String, now: Date, context: AuditContext) throws -> Int {
+        try write { db in
+            let anchor = try AuditChain.anchor(in: db)
+            guard sequence > anchor.sequence else { return }
+            let stored = try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE sequence = ?", arguments: [sequence])
+            guard stored == hash else { throw AuditRetention.mismatch(sequence) }
+            try db.execute(sql: "UPDATE audit_anchor SET sequence = ?, hash = ? WHERE id = 1", arguments: [sequence, hash])
+            try AuditChain.append(AuditRetention.event(through: sequence, context), at: now, in: db)
+        }
+        var deleted = 0
+        while true {
+            let batch = try write { db in
+                try db.execute(
+                    sql: """
+                        DELETE FROM audit WHERE sequence IN (
+                            SELECT sequence FROM audit WHERE sequence <= (SELECT sequence FROM audit_anchor WHERE id = 1)
+                            ORDER BY sequence LIMIT ?)
+                        """, arguments: [AuditRetention.batch])
+                return db.changesCount
+            }
+            deleted += batch
+            if batch < AuditRetention.batch { return deleted }
         }
     }
 }

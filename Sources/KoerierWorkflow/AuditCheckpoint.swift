@@ -23,30 +23,52 @@ public struct AuditCheckpoint: Sendable, Equatable {
         return checkpoint.statement + " signature=" + signature.base64EncodedString()
     }
 
-    /// Every problem with `lines` (checkpoint lines; other lines, as in syslog, are skipped):
-    /// a signature that is not the gateway's, or a head the log no longer has.
-    public static func problems(in lines: [String], store: any MessageStore, certificate: Certificate) throws -> [String] {
-        var problems: [String] = []
-        let head = try store.auditHead()
-        var seen = 0
-        for (index, line) in lines.enumerated() {
-            guard let start = line.range(of: prefix) else { continue }
-            seen += 1
+    /// The checkpoint lines among `lines` (other lines, as in syslog, are skipped), each
+    /// with its line number and the checkpoint, or why it is not one of this gateway's.
+    public static func read(_ lines: [String], certificate: Certificate) -> [(line: Int, checkpoint: Result<AuditCheckpoint, Refused>)] {
+        lines.enumerated().compactMap { index, line in
+            guard let start = line.range(of: prefix) else { return nil }
             let text = String(line[start.lowerBound...]).trimmingCharacters(in: .whitespacesAndNewlines)
-            let place = "checkpoint on line \(index + 1)"
             guard
                 let match = text.wholeMatch(
                     of: /koerier-audit-checkpoint v1 sequence=([0-9]+) hash=([0-9a-f]{64}) time=(\S+) signature=(\S+)/),
                 let sequence = Int64(match.1), let signature = Data(base64Encoded: String(match.4))
-            else {
-                problems.append("\(place): not a checkpoint line")
-                continue
-            }
+            else { return (index + 1, .failure(Refused(reason: "not a checkpoint line"))) }
             let checkpoint = AuditCheckpoint(sequence: sequence, hash: String(match.2), time: String(match.3))
             guard DetachedSignature.verify(Data(checkpoint.statement.utf8), signature: signature, certificate: certificate) else {
-                problems.append("\(place): the signature is not this gateway's")
-                continue
+                return (index + 1, .failure(Refused(reason: "the signature is not this gateway's")))
             }
+            return (index + 1, .success(checkpoint))
+        }
+    }
+
+    public struct Refused: Error {
+        public let reason: String
+    }
+
+    /// When the checkpoint was made (its `time`), if readable.
+    public var madeAt: Date? { ISO8601DateFormatter().date(from: time) }
+
+    /// Every problem with `lines` (checkpoint lines; other lines, as in syslog, are skipped):
+    /// a signature that is not the gateway's, a head the log no longer has, or a log that
+    /// starts after an entry (retention) no signed checkpoint names.
+    public static func problems(in lines: [String], store: any MessageStore, certificate: Certificate) throws -> [String] {
+        var problems: [String] = []
+        let head = try store.auditHead()
+        let anchor = try store.auditAnchor()
+        let found = read(lines, certificate: certificate)
+        for (line, result) in found {
+            let place = "checkpoint on line \(line)"
+            let checkpoint: AuditCheckpoint
+            switch result {
+            case .failure(let refused):
+                problems.append("\(place): \(refused.reason)")
+                continue
+            case .success(let valid): checkpoint = valid
+            }
+            let sequence = checkpoint.sequence
+            // Entries before the anchor left by retention: nothing to compare any more.
+            if sequence < anchor.sequence { continue }
             guard sequence <= head.sequence else {
                 problems.append(
                     "\(place): the log had \(sequence) entries at \(checkpoint.time) and has \(head.sequence) now: entries were removed")
@@ -57,7 +79,15 @@ public struct AuditCheckpoint: Sendable, Equatable {
                 continue
             }
         }
-        if seen == 0 { problems.append("no checkpoint found") }
+        if found.isEmpty { problems.append("no checkpoint found") }
+        // Retention moves the anchor only to a checkpointed entry: one nobody signed means
+        // entries were removed by someone else.
+        let anchored = found.contains { _, result in
+            (try? result.get()).map { $0.sequence == anchor.sequence && $0.hash == anchor.hash } ?? false
+        }
+        if anchor.sequence > 0 && !anchored {
+            problems.append("the log starts after entry \(anchor.sequence), which no signed checkpoint names: entries were removed")
+        }
         return problems
     }
 }

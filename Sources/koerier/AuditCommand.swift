@@ -6,8 +6,9 @@ import KoerierWorkflow
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "audit", abstract: "The NEN 7513 audit log: list entries, verify the HMAC chain, write signed checkpoints.",
-        subcommands: [AuditListCommand.self, AuditVerifyCommand.self, AuditCheckpointCommand.self])
+        commandName: "audit",
+        abstract: "The NEN 7513 audit log: list entries, verify the HMAC chain, write signed checkpoints, trim old entries.",
+        subcommands: [AuditListCommand.self, AuditVerifyCommand.self, AuditCheckpointCommand.self, AuditTrimCommand.self])
 }
 
 struct AuditListCommand: ParsableCommand {

@@ -3,7 +3,7 @@ import KoerierTestSupport
 import Testing
 
 /// Not timing tests: each checks that a `koerier-bench` command ends with the agreed JSON line.
-@Suite struct BenchContractTests {
+@Suite(.ownThreads) struct BenchContractTests {
     /// Runs a bench and checks the common contract of its last line; returns the object.
     private func benchLine(_ arguments: [String], bench: String) throws -> [String: Any] {
         let result = try ProcessRunner.run(ProcessRunner.benchBinary, arguments)

@@ -2,7 +2,7 @@ import Foundation
 import KoerierTestSupport
 import Testing
 
-@Suite struct ConfigAndHelpTests {
+@Suite(.ownThreads) struct ConfigAndHelpTests {
     private let sample = Repository.samples.appendingPathComponent("receipt-accepted.xml").path
 
     @Test func aMissingConfigurationIsAClearSetUpError() throws {

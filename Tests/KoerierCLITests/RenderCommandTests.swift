@@ -2,7 +2,7 @@ import Foundation
 import KoerierTestSupport
 import Testing
 
-@Suite struct RenderCommandTests {
+@Suite(.ownThreads) struct RenderCommandTests {
     private let config = Repository.config.path
 
     @Test func rendersALetterAsText() throws {

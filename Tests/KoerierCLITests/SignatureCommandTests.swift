@@ -7,7 +7,7 @@ import Testing
 
 /// `koerier sign`, `verify`, `validate --trust` and `pki init`, with the committed TEST ONLY
 /// hierarchy (Samples/pki) and xmlsec1 (Debian) as the independent implementation.
-@Suite struct SignatureCommandTests {
+@Suite(.ownThreads) struct SignatureCommandTests {
     private let config = Repository.config.path
     private let anchors = Repository.pki.appendingPathComponent("ca.pem").path
     private let crl = Repository.pki.appendingPathComponent("crl.pem").path

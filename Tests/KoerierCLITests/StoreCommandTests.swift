@@ -5,7 +5,7 @@ import KoerierTestSupport
 import Testing
 
 /// The ops commands on a store in a temporary folder, through the real binary.
-@Suite struct StoreCommandTests {
+@Suite(.ownThreads) struct StoreCommandTests {
     /// A config whose store and key file live in a fresh folder.
     /// With `postgres`, the store is a fresh database on the tests' PostgreSQL.
     private func workspace(postgres: Bool = false) throws -> (config: String, folder: URL) {

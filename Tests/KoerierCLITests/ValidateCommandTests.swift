@@ -2,7 +2,7 @@ import Foundation
 import KoerierTestSupport
 import Testing
 
-@Suite struct ValidateCommandTests {
+@Suite(.ownThreads) struct ValidateCommandTests {
     private let config = Repository.config.path
 
     @Test func everyValidSampleIsValid() throws {

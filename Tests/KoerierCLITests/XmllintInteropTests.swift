@@ -5,7 +5,7 @@ import KoerierXML
 import Testing
 
 /// xmllint (Debian libxml2-utils) is the independent judge of the schemas.
-@Suite struct XmllintInteropTests {
+@Suite(.ownThreads) struct XmllintInteropTests {
     private func xmllint(schema: String, file: String) throws -> ProcessResult {
         try ProcessRunner.run(
             "xmllint",

@@ -4,7 +4,7 @@ import Testing
 
 /// State changes of a running `koerier serve` go over its control socket, where the kernel
 /// names the caller; the loopback HTTP port, which any local process reaches, changes nothing.
-@Suite(.serialized) struct AdminAccessTests {
+@Suite(.serialized, .ownThreads) struct AdminAccessTests {
     @Test func theAdminPortRefusesStateChangesAndTheControlSocketAuditsThePerson() async throws {
         let centre = try ServeTests.Centre()
         try await centre.start()

@@ -1,11 +1,12 @@
 import Foundation
+import GRDB
 import KoerierTestSupport
 import Testing
 
 /// The audit log against someone who can rewrite the database: a recomputed plain SHA-256
 /// chain fails `audit verify` (the chain is an HMAC under a key outside the database), and a
 /// chain recomputed with a stolen key fails against a signed checkpoint kept elsewhere.
-@Suite(.serialized) struct AuditCheckpointTests {
+@Suite(.serialized, .ownThreads) struct AuditCheckpointTests {
     static func rewrite(_ rig: DeliveryRig, entry: Int, outcome: String, scheme: String) throws {
         // The daemon's store is closed: a second writer would see a stale head otherwise.
         let result = try ProcessRunner.run(
@@ -54,5 +55,44 @@ import Testing
         try lines.write(to: checkpoints, atomically: true, encoding: .utf8)
         let forged = try ProcessRunner.koerier(["audit", "verify", "--checkpoints", checkpoints.path, "--config", config])
         #expect(forged.exitCode == 1 && forged.stdout.contains("the signature is not this gateway's"), "\(forged.stdout)")
+    }
+
+    @Test func oldEntriesLeaveThroughASignedCheckpointAndAnUnsignedCutIsFound() throws {
+        let (rig, config) = try Self.rigWithHistory()
+        let checkpoints = rig.folder.appendingPathComponent("elsewhere/checkpoints.log")
+        try FileManager.default.createDirectory(at: checkpoints.deletingLastPathComponent(), withIntermediateDirectories: true)
+        #expect(try ProcessRunner.koerier(["audit", "checkpoint", "--file", checkpoints.path, "--config", config]).exitCode == 0)
+        let signed = try #require(
+            try String(contentsOf: checkpoints, encoding: .utf8).firstMatch(of: /sequence=([0-9]+)/).flatMap { Int($0.1) })
+        _ = try rig.enqueueLetters(3, to: "gp-de-linde")
+
+        let tooEarly = try ProcessRunner.koerier([
+            "audit", "trim", "--before", "2000-01-01", "--checkpoints", checkpoints.path, "--config", config,
+        ])
+        #expect(tooEarly.exitCode == 1 && tooEarly.stderr.contains("no checkpoint of this gateway made before"), "\(tooEarly.stderr)")
+        let trim = try ProcessRunner.koerier([
+            "audit", "trim", "--before", "2100-01-01", "--checkpoints", checkpoints.path, "--config", config,
+        ])
+        #expect(trim.exitCode == 0, "\(trim.stderr)")
+        #expect(trim.stdout.contains("removed \(signed) audit entries; the log starts after entry \(signed)"), "\(trim.stdout)")
+        let intact = try ProcessRunner.koerier(["audit", "verify", "--checkpoints", checkpoints.path, "--config", config])
+        #expect(intact.exitCode == 0 && intact.stdout.contains("matches every checkpoint"), "\(intact.stdout)\(intact.stderr)")
+
+        // Someone with the database moves the start on by two entries (the guards allow a
+        // forward move) and removes them: the chain alone still holds together ...
+        let database = try DatabaseQueue(path: rig.folder.appendingPathComponent("koerier.sqlite").path)
+        try database.write { db in
+            let cut = Int64(signed + 2)
+            let hash = try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE sequence = ?", arguments: [cut])
+            try db.execute(sql: "UPDATE audit_anchor SET sequence = ?, hash = ? WHERE id = 1", arguments: [cut, hash])
+            try db.execute(sql: "DELETE FROM audit WHERE sequence <= ?", arguments: [cut])
+        }
+        try database.close()
+        #expect(try ProcessRunner.koerier(["audit", "verify", "--config", config]).exitCode == 0)
+        // ... but no signed checkpoint names where it now starts.
+        let cut = try ProcessRunner.koerier(["audit", "verify", "--checkpoints", checkpoints.path, "--config", config])
+        #expect(
+            cut.exitCode == 1 && cut.stdout.contains("the log starts after entry \(signed + 2), which no signed checkpoint names"),
+            "\(cut.stdout)")
     }
 }

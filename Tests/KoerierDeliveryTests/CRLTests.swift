@@ -4,7 +4,7 @@ import Testing
 
 /// Revocation lists as ops meet them: required outside test mode, a stale one raised as an
 /// alarm, a new one taken without a restart.
-@Suite(.serialized) struct CRLTests {
+@Suite(.serialized, .ownThreads) struct CRLTests {
     /// A CRL of a scratch CA (openssl ca) whose nextUpdate is one second after now.
     static func shortLivedCRL(in folder: URL) throws -> URL {
         let ca = folder.appendingPathComponent("scratch-ca")

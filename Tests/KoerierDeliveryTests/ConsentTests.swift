@@ -11,7 +11,7 @@ import Testing
 /// Consent per trajectory and per named party, versioned (issue 12, point 5): from verified
 /// referrals through the real intake, and from consent documents signed with `openssl cms`
 /// and imported by the real binary.
-@Suite(.serialized) struct ConsentTests {
+@Suite(.serialized, .ownThreads) struct ConsentTests {
     /// The sample referral for one client, as a GP gateway would send it: its own message and
     /// transaction, the given consent, signed by the practice.
     static func referral(transaction: String, allowed: [RecipientType], codec: MessageCodec) throws -> (Message, Data) {

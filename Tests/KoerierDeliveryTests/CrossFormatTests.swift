@@ -9,7 +9,7 @@ import Testing
 /// One letter, three renderings: the Koerier XML sample, its MEDVRI and its FHIR forms
 /// (both committed as samples and made again here, so they cannot drift) carry the same
 /// content, each read back by its own reader.
-@Suite struct CrossFormatTests {
+@Suite(.ownThreads) struct CrossFormatTests {
     static let preparedAt = Fixtures.timestamp("2026-06-08T09:20:00Z").instant
     static let medvriSample = Repository.samples.appendingPathComponent("return-letter-fase-2.medvri.edi")
     static let fhirSample = Repository.samples.appendingPathComponent("fhir/fase-2-letter.fhir.json")

@@ -7,7 +7,7 @@ import KoerierXML
 import Testing
 
 /// The delivery commands through the real binary, against real peers on loopback.
-@Suite(.serialized) struct DeliverCommandTests {
+@Suite(.serialized, .ownThreads) struct DeliverCommandTests {
     @Test func consentEnqueueDeliverAndALaterReceiptThroughTheCLI() async throws {
         let rig = try DeliveryRig()
         let sink = try rig.startSMTPSink()

@@ -6,7 +6,7 @@ import Testing
 /// The README's walkthrough, end to end: two `koerier serve` gateways (a GP practice and the
 /// centre) with mutual TLS between them, aiosmtpd for the employer, the centre killed with
 /// SIGKILL halfway. The script tells the story; this test checks what it left behind.
-@Suite struct DemoStoryTests {
+@Suite(.ownThreads) struct DemoStoryTests {
     @Test func referralThreePhasesACrashAndNothingLostOrDoubled() async throws {
         let folder = try Repository.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }

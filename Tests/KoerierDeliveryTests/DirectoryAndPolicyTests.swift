@@ -4,7 +4,7 @@ import KoerierDelivery
 import KoerierTestSupport
 import Testing
 
-@Suite struct DirectoryAndPolicyTests {
+@Suite(.ownThreads) struct DirectoryAndPolicyTests {
     @Test func theExampleDirectoryLoads() throws {
         let directory = try RecipientDirectory.load(file: Repository.root.appendingPathComponent("Config/recipients.yaml"))
         #expect(directory["gp-de-linde"]?.type == .huisarts)

@@ -4,7 +4,7 @@ import Testing
 
 /// The drop folder of a real `koerier serve` against hostile files: links, oversized and
 /// unsigned files are refused with their reason; a folder others may enter is refused.
-@Suite(.serialized) struct DropFolderTests {
+@Suite(.serialized, .ownThreads) struct DropFolderTests {
     static func rejection(_ inbox: URL, _ name: String) async throws -> String {
         let file = inbox.appendingPathComponent("rejected/\(name).error")
         try await Polling.until("\(name) to be rejected") { FileManager.default.fileExists(atPath: file.path) }

@@ -6,7 +6,7 @@ import Testing
 
 /// ZorgDomein-style FHIR intake on a real `koerier serve`: curl as the mutual-TLS client,
 /// bearer JWTs signed by PyJWT, the samples in Samples/fhir.
-@Suite(.serialized) struct FHIRIntakeTests {
+@Suite(.serialized, .ownThreads) struct FHIRIntakeTests {
     static let fhirSamples = Repository.samples.appendingPathComponent("fhir")
     static let audience = "https://koerier.centrum.test/fhir"
     static let issuerKey = Repository.pki.appendingPathComponent("zorgdomein-jwt.key")

@@ -7,7 +7,7 @@ import Testing
 
 /// Fenced leases with real processes: a `koerier deliver` frozen with SIGSTOP past its
 /// lease while another worker takes the letter over, then thawed with SIGCONT.
-@Suite struct FencingTests {
+@Suite(.ownThreads) struct FencingTests {
     @Test func aWorkerFrozenPastItsLeaseChangesNothingWhenItWakes() async throws {
         let rig = try DeliveryRig()
         let (responder, gpStore) = try rig.receivingGateway(as: "gp")

@@ -5,7 +5,7 @@ import Testing
 /// Who may read the daemon's files, tried with real files and modes: outside test mode a
 /// daemon refuses keys, passwords and a store that others may read; whatever Koerier makes
 /// itself is owner-only whatever the caller's umask.
-@Suite(.serialized) struct FileAccessTests {
+@Suite(.serialized, .ownThreads) struct FileAccessTests {
     /// A rig outside test mode whose identity key is a copy in the rig's own folder.
     /// `purposeKeys` as `DeliveryRig.purposeKeys`, those parties' files copied too.
     static func strictRig(identity: String = "centre", purposeKeys: [String: String] = [:]) throws -> DeliveryRig {

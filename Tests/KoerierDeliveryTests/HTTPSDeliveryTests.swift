@@ -8,7 +8,7 @@ import KoerierTestSupport
 import Testing
 
 /// Delivery over HTTPS with mutual TLS to real listeners on loopback.
-@Suite(.serialized) struct HTTPSDeliveryTests {
+@Suite(.serialized, .ownThreads) struct HTTPSDeliveryTests {
     static let letter = "return-letter-fase-2-rsa.xml"
 
     static func arbo(port: Int) -> String {

@@ -11,7 +11,7 @@ import Testing
 /// Identities where parties meet: the TLS client and the signer at intake, the sender our
 /// receipts name, the party a receipt we accept must come from, and the S/MIME certificate
 /// we encrypt to.
-@Suite(.serialized) struct IdentityBindingTests {
+@Suite(.serialized, .ownThreads) struct IdentityBindingTests {
     static func signing(_ rig: DeliveryRig, as party: String) throws -> MessageSigning {
         MessageSigning(
             codec: rig.codec,

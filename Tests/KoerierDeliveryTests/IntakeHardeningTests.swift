@@ -4,7 +4,7 @@ import Testing
 
 /// The intake listener of a real `koerier serve` against independent TLS clients: the NCSC
 /// TLS policy (openssl s_client, sslyze), and the limits that drop slow or greedy clients.
-@Suite(.serialized) struct IntakeHardeningTests {
+@Suite(.serialized, .ownThreads) struct IntakeHardeningTests {
     static let certificate = Repository.pki.appendingPathComponent("gp.pem")
     static let key = Repository.pki.appendingPathComponent("gp.key")
     static let anchors = Repository.pki.appendingPathComponent("ca.pem")

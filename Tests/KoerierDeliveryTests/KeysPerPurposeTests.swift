@@ -7,7 +7,7 @@ import Testing
 
 /// Separate keys per purpose (issue 12, point 9): XML signing, mutual TLS and S/MIME each
 /// with a key of its own, seen from the real peers that receive them.
-@Suite(.serialized) struct KeysPerPurposeTests {
+@Suite(.serialized, .ownThreads) struct KeysPerPurposeTests {
     @Test func theXMLTheTLSAndTheMailKeysAreEachTheOneConfiguredForThatPurpose() async throws {
         let rig = try DeliveryRig()
         rig.identity = "centre-ec"  // signs XML (ECDSA)

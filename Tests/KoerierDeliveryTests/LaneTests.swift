@@ -7,7 +7,7 @@ import Testing
 
 /// The scheduler's lanes against real partners on loopback: a partner that hangs or is
 /// slow holds only its own lane, and urgent letters overtake routine ones.
-@Suite struct LaneTests {
+@Suite(.ownThreads) struct LaneTests {
     /// A directory entry for GP De Linde's identity under `id` (letters to the practice
     /// pass the addressee check whichever of its gateways they go to).
     static func practice(_ id: String, port: Int, concurrency: Int = 2) -> String {

@@ -13,7 +13,7 @@ import Testing
 /// Return letters in the formats GPs' record systems read, each checked by an independent
 /// reader: MEDVRI by S/MIME mail (aiosmtpd, `openssl cms`, pydifact) and to an EDI folder,
 /// and FHIR STU3 documents POSTed over mutual TLS (fhir.resources).
-@Suite(.serialized) struct OutboundFormatTests {
+@Suite(.serialized, .ownThreads) struct OutboundFormatTests {
     static let ediSender = "500012345"
     static let ediRecipient = "500067890"
 

@@ -7,7 +7,7 @@ import Testing
 /// offering one TLS 1.2 suite, the handshake fails for a weak suite and completes for a good
 /// one (s_server then leaves the POST unanswered, so the transfer ends in a timeout, not a
 /// TLS error).
-@Suite(.serialized) struct OutboundTLSTests {
+@Suite(.serialized, .ownThreads) struct OutboundTLSTests {
     func post(to port: Int, in folder: URL) throws -> TransportOutcome {
         let rig = try DeliveryRig()
         let transport = HTTPSTransport(

@@ -8,7 +8,7 @@ import Testing
 /// `koerier validate`, the drop folder of a real `koerier serve` and its intake, and
 /// everything they print, answer or write beside a rejected file is searched for the
 /// samples' BSNs, names and dates.
-@Suite(.serialized) struct PatientDataLeakTests {
+@Suite(.serialized, .ownThreads) struct PatientDataLeakTests {
     /// BSNs, given and family names and every date (YYYY-MM-DD) in the samples.
     static func patientData() throws -> Set<String> {
         var found: Set<String> = []

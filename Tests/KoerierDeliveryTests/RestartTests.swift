@@ -7,7 +7,7 @@ import Testing
 
 /// `koerier serve` killed mid-burst and restarted: at-least-once sending plus the
 /// receiver's deduplication by message id leave every letter acknowledged and held once.
-@Suite(.serialized) struct RestartTests {
+@Suite(.serialized, .ownThreads) struct RestartTests {
     static func acknowledged(_ store: any MessageStore) throws -> Int {
         try store.counts().filter { $0.state == .acknowledged }.map(\.count).reduce(0, +)
     }

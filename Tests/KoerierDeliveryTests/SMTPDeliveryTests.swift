@@ -9,7 +9,7 @@ import Testing
 
 /// Delivery by S/MIME mail through a real SMTP server (aiosmtpd, STARTTLS required),
 /// opened afterwards with `openssl cms`, as the recipient would.
-@Suite(.serialized) struct SMTPDeliveryTests {
+@Suite(.serialized, .ownThreads) struct SMTPDeliveryTests {
     static func employer(port: Int, certificate: Bool = true, id: String = "employer", type: String = "werkgever") -> String {
         """
           - id: \(id)

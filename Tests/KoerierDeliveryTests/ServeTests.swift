@@ -9,7 +9,7 @@ import Testing
 
 /// `koerier serve` as a real process: intake over mutual TLS, the drop folder, the admin
 /// port, phase letters, and a clean stop on SIGTERM.
-@Suite(.serialized) struct ServeTests {
+@Suite(.serialized, .ownThreads) struct ServeTests {
     /// A centre gateway in a temporary folder, started with `koerier serve` on ports its
     /// kernel chooses (read back from its log).
     final class Centre: @unchecked Sendable {

@@ -90,7 +90,7 @@ enum Breakage: String, CaseIterable, Sendable {
     }
 }
 
-@Suite struct CheckTests {
+@Suite(.ownThreads) struct CheckTests {
     /// Each breakage is found by its own rule, at its segment, and by nothing else.
     @Test(arguments: Breakage.allCases)
     func checkCatchesEachBreakageByItsRule(_ breakage: Breakage) throws {

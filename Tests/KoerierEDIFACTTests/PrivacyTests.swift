@@ -5,7 +5,7 @@ import KoerierTestSupport
 import Testing
 
 /// Errors and problems reach logs: they name rules, tags and segments, never patient data.
-@Suite struct PrivacyTests {
+@Suite(.ownThreads) struct PrivacyTests {
     static let patient = Patient(
         bsn: try! BSN("999990019"), name: PersonName(given: "Marijke", prefix: "van der", family: "Zwaluw"),
         birthDate: Fixtures.date("1984-03-21"), sex: .female)

@@ -2,7 +2,7 @@ import Foundation
 import KoerierEDIFACT
 import Testing
 
-@Suite struct ReaderTests {
+@Suite(.ownThreads) struct ReaderTests {
     @Test(arguments: EDIFACTCharset.allCases)
     func writeReadSerialiseGivesTheSameBytes(_ charset: EDIFACTCharset) throws {
         let data = try Letters.write(charset)

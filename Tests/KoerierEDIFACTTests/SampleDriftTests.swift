@@ -3,7 +3,7 @@ import KoerierTestSupport
 import Testing
 
 /// The fase-2 letter is built by hand; this keeps it from drifting from the sample.
-@Suite struct SampleDriftTests {
+@Suite(.ownThreads) struct SampleDriftTests {
     @Test func theHandBuiltLetterCarriesTheSamplesTexts() throws {
         let sample = try String(contentsOf: Repository.samples.appendingPathComponent("return-letter-fase-2.xml"), encoding: .utf8)
         for text in Letters.sampleTexts { #expect(sample.contains(text), "\(text)") }

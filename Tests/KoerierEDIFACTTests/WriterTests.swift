@@ -5,7 +5,7 @@ import KoerierRender
 import KoerierTestSupport
 import Testing
 
-@Suite struct WriterTests {
+@Suite(.ownThreads) struct WriterTests {
     /// The fase-2 letter in both sets: the check is clean, pydifact reads the same segments as
     /// our reader, and the TXT lines carry the whole rendered letter.
     @Test(arguments: EDIFACTCharset.allCases)

@@ -8,7 +8,7 @@ import Testing
 /// and the writer makes against the STU3 models. It does not check code values, so the
 /// script adds checks of its own (gender and status codes, Bundle.type, Composition first,
 /// identifier systems, the BSN's elfproef, references that resolve inside the Bundle).
-@Suite(.serialized) struct FHIRCheckerTests {
+@Suite(.serialized, .ownThreads) struct FHIRCheckerTests {
     /// Tests/Peers/fhir_check.py, shared with the delivery tests and the walkthrough's test.
     static let script = Repository.root.appendingPathComponent("Tests/Peers/fhir_check.py").path
 

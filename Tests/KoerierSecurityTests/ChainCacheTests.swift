@@ -6,7 +6,7 @@ import Testing
 
 /// The trust store remembers chains that verified, but only for the moments their
 /// certificates (and the CRL) vouch for.
-@Suite struct ChainCacheTests {
+@Suite(.ownThreads) struct ChainCacheTests {
     private func certificates(_ file: String) throws -> [Certificate] {
         Certificate.loadPEM(try Data(contentsOf: Repository.pki.appendingPathComponent(file)))
     }

@@ -6,7 +6,7 @@ import Testing
 
 /// Many signatures at once from one identity whose key pool starts empty, so key copies are
 /// made concurrently: every one must succeed and verify.
-@Suite struct ConcurrentSigningTests {
+@Suite(.ownThreads) struct ConcurrentSigningTests {
     @Test func manySignaturesAtOnceAllSucceedAndVerify() async throws {
         let codec = TestHierarchy.codec
         let verifier = SignatureVerifier(trust: TestHierarchy.trust)

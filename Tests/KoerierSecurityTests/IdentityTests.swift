@@ -7,7 +7,7 @@ import Testing
 
 /// Who a certificate names: the UZI register's subjectAltName otherName (2.5.5.5), and the
 /// TEST ONLY subject serialNumber only in test mode.
-@Suite struct IdentityTests {
+@Suite(.ownThreads) struct IdentityTests {
     private let codec = TestHierarchy.codec
 
     private func certificate(_ party: String) throws -> Certificate {

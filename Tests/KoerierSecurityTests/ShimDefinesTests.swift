@@ -4,7 +4,7 @@ import Testing
 
 /// The C shim repeats the defines pkg-config prints for xmlsec1 (SwiftPM drops -D flags
 /// from pkg-config); if Debian's libxmlsec1 changes them, the structs would not match.
-@Suite struct ShimDefinesTests {
+@Suite(.ownThreads) struct ShimDefinesTests {
     @Test func shimDefinesMatchPkgConfig() throws {
         let cflags = try ProcessRunner.run("pkg-config", ["--cflags", "xmlsec1-openssl"])
         #expect(cflags.exitCode == 0)

@@ -5,7 +5,7 @@ import KoerierTestSupport
 import KoerierXML
 import Testing
 
-@Suite struct SignVerifyTests {
+@Suite(.ownThreads) struct SignVerifyTests {
     private let codec = TestHierarchy.codec
     private let verifier = SignatureVerifier(trust: TestHierarchy.trust)
 

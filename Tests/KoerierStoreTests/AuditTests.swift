@@ -5,7 +5,7 @@ import KoerierStore
 import KoerierTestSupport
 import Testing
 
-@Suite struct AuditTests {
+@Suite(.ownThreads) struct AuditTests {
     private let t0 = Date(timeIntervalSince1970: 1_780_000_000)
     private let ops = AuditContext(actor: "ops-user", onBehalfOf: "centre", accessPoint: "cli@gateway-1")
 
@@ -29,7 +29,7 @@ import Testing
     private func tamper(_ scratch: ScratchStore, _ sql: String) throws {
         switch scratch.backend {
         case .sqlite: try scratch.sql("DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete; " + sql)
-        case .postgres: try scratch.sql("ALTER TABLE audit DISABLE TRIGGER audit_append_only; " + sql)
+        case .postgres: try scratch.sql("ALTER TABLE audit DISABLE TRIGGER USER; " + sql)
         }
     }
 
@@ -109,5 +109,43 @@ import Testing
             let result = try store.verifyAudit()
             #expect(result?.contains(finding) == true, "\(backend): \(result ?? "no finding")")
         }
+    }
+
+    @Test(arguments: Backend.allCases) func oldEntriesLeaveOnlyUpToACheckpointedEntry(_ backend: Backend) throws {
+        let scratch = try storeWithHistory(backend)
+        defer { scratch.remove() }
+        let store = scratch.store
+        for index in 0..<26 {
+            try store.recordAudit(AuditEvent(kind: .read, actor: "ops-user", messageID: "m-\(index)", accessPoint: "cli"), now: t0)
+        }
+        #expect(try store.auditHead().sequence == 30)
+        let hash10 = try #require(try store.auditHash(at: 10))
+
+        // A hash the log does not hold at that entry: nothing moves.
+        #expect(throws: StoreError.self) {
+            _ = try store.trimAudit(through: 10, hash: String(repeating: "a", count: 64), now: t0, context: ops)
+        }
+        #expect(try store.auditAnchor() == .genesis)
+
+        #expect(try store.trimAudit(through: 10, hash: hash10, now: t0, context: ops) == 10)
+        #expect(try store.auditAnchor() == AuditAnchor(sequence: 10, hash: hash10))
+        #expect(try store.auditHash(at: 10) == hash10)
+        #expect(try store.auditHash(at: 9) == nil)
+        #expect(try store.auditHash(at: 11) != nil)
+        let newest = try #require(try store.auditEntries(limit: 1).first)
+        #expect(newest.sequence == 31 && newest.event.kind == .trim && newest.event.outcome == "entries through 10 removed")
+        #expect(try store.auditEntries(limit: 100).map(\.sequence).min() == 11)
+        #expect(try store.verifyAudit() == nil)
+        // The same trim again changes nothing.
+        #expect(try store.trimAudit(through: 10, hash: hash10, now: t0, context: ops) == 0)
+        #expect(try store.auditHead().sequence == 31)
+
+        // The database keeps every entry after the anchor, and the anchor only moves forward.
+        #expect(throws: (any Error).self) { try scratch.sql("DELETE FROM audit WHERE sequence = 11") }
+        #expect(throws: (any Error).self) { try scratch.sql("UPDATE audit_anchor SET sequence = 5 WHERE id = 1") }
+        #expect(try store.verifyAudit() == nil)
+        // An entry after the anchor removed with the guards off is found as before.
+        try tamper(scratch, "DELETE FROM audit WHERE sequence = 12")
+        #expect(try store.verifyAudit()?.contains("entry 12 is missing") == true)
     }
 }

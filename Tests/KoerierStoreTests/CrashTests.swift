@@ -8,7 +8,7 @@ import Testing
 /// A producer enqueues as fast as it can and prints each id once its enqueue returned; it
 /// is killed with SIGKILL at different moments, several rounds on the same store. Every
 /// printed id must be there afterwards, decrypt intact, and the store must open cleanly.
-@Suite struct CrashTests {
+@Suite(.ownThreads) struct CrashTests {
     /// A fresh folder with a payload key file, and where the store goes.
     static func scratchStore() throws -> (folder: URL, keyFile: URL, path: String) {
         let folder = try Repository.temporaryDirectory()

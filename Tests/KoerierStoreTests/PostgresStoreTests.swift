@@ -7,7 +7,7 @@ import Testing
 /// What only a shared store must do: several daemons (here: several stores, each with its
 /// own connection pool, on one database) claiming, deduplicating, auditing and waking each
 /// other; and a connection that is TLS-verified over TCP.
-@Suite struct PostgresStoreTests {
+@Suite(.ownThreads) struct PostgresStoreTests {
     private let ops = AuditContext(actor: "test", accessPoint: "unit-test")
 
     private func letter(_ id: MessageID = .generate(), to recipient: String = "gp-de-linde") throws -> OutboundMessage {

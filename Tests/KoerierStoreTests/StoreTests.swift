@@ -6,7 +6,7 @@ import KoerierStore
 import KoerierTestSupport
 import Testing
 
-@Suite struct StoreTests {
+@Suite(.ownThreads) struct StoreTests {
     /// A store in a fresh folder with a fresh key file; removed by the caller.
     private func makeStore(keys: PayloadKeyRing? = nil) throws -> (any MessageStore, URL) {
         let folder = try Repository.temporaryDirectory()

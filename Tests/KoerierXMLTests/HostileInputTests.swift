@@ -4,7 +4,7 @@ import KoerierTestSupport
 import KoerierXML
 import Testing
 
-@Suite struct HostileInputTests {
+@Suite(.ownThreads) struct HostileInputTests {
     @Test func theTableCoversEveryInvalidSampleAndNoMore() throws {
         let table = try InvalidSampleTable.load()
         #expect(table.count >= 15)

@@ -48,7 +48,52 @@ extension PostgresMessageStore {
     func auditHash(at sequence: Int64) throws -> String? {
         if sequence == 0 { return AuditChain.genesis }
         if PostgresTransaction.current == nil { try sealPendingAudit() }
-        return try read { try $0.run("SELECT hash FROM audit WHERE sequence = \(sequence)").rows.first?.decode(String.self) }
+        return try read { transaction in
+            let anchor = try Self.anchor(transaction)
+            if sequence == anchor.sequence { return anchor.hash }
+            if sequence < anchor.sequence { return nil }
+            return try transaction.run("SELECT hash FROM audit WHERE sequence = \(sequence)").rows.first?.decode(String.self)
+        }
+    }
+
+    func auditAnchor() throws -> AuditAnchor {
+        try read(Self.anchor)
+    }
+
+    static func anchor(_ transaction: PostgresTransaction) throws -> AuditAnchor {
+        guard let row = try transaction.run("SELECT sequence, hash FROM audit_anchor WHERE id = 1").rows.first else {
+            throw StoreError("the audit anchor is missing")
+        }
+        let (sequence, hash) = try row.decode((Int64, String).self)
+        return AuditAnchor(sequence: sequence, hash: hash)
+    }
+
+    func trimAudit(through sequence: Int64, hash: String, now: Date, context: AuditContext) throws -> Int {
+        try sealPendingAudit()
+        try write { transaction in
+            // The anchor row stays locked until the commit: two trims at once take turns.
+            guard let row = try transaction.run("SELECT sequence FROM audit_anchor WHERE id = 1 FOR UPDATE").rows.first else {
+                throw StoreError("the audit anchor is missing")
+            }
+            guard sequence > (try row.decode(Int64.self)) else { return }
+            let stored = try transaction.run("SELECT hash FROM audit WHERE sequence = \(sequence)").rows.first?.decode(String.self)
+            guard stored == hash else { throw AuditRetention.mismatch(sequence) }
+            try transaction.run("UPDATE audit_anchor SET sequence = \(sequence), hash = \(hash) WHERE id = 1")
+            transaction.audit(AuditRetention.event(through: sequence, context), at: now)
+        }
+        var deleted = 0
+        while true {
+            let batch = try write { transaction in
+                try transaction.changes(
+                    """
+                    DELETE FROM audit WHERE sequence IN (
+                        SELECT sequence FROM audit WHERE sequence <= (SELECT sequence FROM audit_anchor WHERE id = 1)
+                        ORDER BY sequence LIMIT \(AuditRetention.batch))
+                    """)
+            }
+            deleted += batch
+            if batch < AuditRetention.batch { return deleted }
+        }
     }
 
     /// Walks the whole chain in one repeatable-read snapshot (the head and the entries of one
@@ -63,9 +108,10 @@ extension PostgresMessageStore {
                 return "the audit head is missing"
             }
             let (count, lastHash) = try head.decode((Int64, String).self)
-            var verifier = AuditChainVerifier(key: auditChainKey)
+            let anchor = try Self.anchor(transaction)
+            var verifier = AuditChainVerifier(key: auditChainKey, anchor: anchor)
             let page: Int64 = 10_000
-            var after: Int64 = 0
+            var after = anchor.sequence
             while true {
                 let rows = try transaction.run(
                     "SELECT * FROM audit WHERE sequence > \(after) ORDER BY sequence LIMIT \(page)"

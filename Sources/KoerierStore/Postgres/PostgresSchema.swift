@@ -115,6 +115,42 @@ enum PostgresSchema {
                     FOR EACH STATEMENT EXECUTE FUNCTION koerier_audit_append_only()
                 """,
             ]),
+        Migration(
+            version: 3, name: "audit retention: entries up to a checkpointed anchor may leave",
+            statements: [
+                "CREATE TABLE audit_anchor (id integer PRIMARY KEY CHECK (id = 1), sequence bigint NOT NULL, hash text NOT NULL)",
+                "INSERT INTO audit_anchor (id, sequence, hash) VALUES (1, 0, '\(AuditChain.genesis)')",
+                """
+                CREATE FUNCTION koerier_audit_anchor_forward() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NEW.sequence < OLD.sequence THEN RAISE EXCEPTION 'the audit anchor only moves forward'; END IF;
+                    RETURN NEW;
+                END $$
+                """,
+                """
+                CREATE TRIGGER audit_anchor_forward BEFORE UPDATE ON audit_anchor
+                    FOR EACH ROW EXECUTE FUNCTION koerier_audit_anchor_forward()
+                """,
+                // Deletes only of entries up to the anchor; updates and truncation never.
+                "DROP TRIGGER audit_append_only ON audit",
+                """
+                CREATE TRIGGER audit_append_only BEFORE UPDATE OR TRUNCATE ON audit
+                    FOR EACH STATEMENT EXECUTE FUNCTION koerier_audit_append_only()
+                """,
+                """
+                CREATE FUNCTION koerier_audit_trim_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF OLD.sequence > (SELECT sequence FROM audit_anchor WHERE id = 1) THEN
+                        RAISE EXCEPTION 'the audit log is append-only';
+                    END IF;
+                    RETURN OLD;
+                END $$
+                """,
+                """
+                CREATE TRIGGER audit_trim_only BEFORE DELETE ON audit
+                    FOR EACH ROW EXECUTE FUNCTION koerier_audit_trim_only()
+                """,
+            ]),
     ]
 
     static var latest: Int { migrations.map(\.version).max() ?? 0 }
