@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KoerierConfig
 import KoerierSecurity
 import KoerierStore
 import KoerierWorkflow
@@ -68,15 +69,9 @@ struct AuditVerifyCommand: ParsableCommand {
                 throw ExitCode.failure
             }
             if let checkpoints {
-                guard let text = try? String(contentsOfFile: checkpoints, encoding: .utf8) else {
-                    throw CommandFailure("\(checkpoints): cannot read the checkpoints")
-                }
-                guard let identity = configuration.identity, let certificate = DetachedSignature.certificate(file: identity.certificate)
-                else {
-                    throw CommandFailure("checking checkpoints needs 'identity.certificate'", exitCode: .configurationError)
-                }
+                let (lines, certificate) = try CheckpointFile.read(checkpoints, configuration: configuration)
                 let problems = try storeOperation {
-                    try AuditCheckpoint.problems(in: text.components(separatedBy: "\n"), store: store, certificate: certificate)
+                    try AuditCheckpoint.problems(in: lines, store: store, certificate: certificate)
                 }
                 if !problems.isEmpty {
                     for problem in problems { print("audit log broken: \(problem)") }
@@ -87,6 +82,19 @@ struct AuditVerifyCommand: ParsableCommand {
             }
             print("audit log intact")
         }
+    }
+}
+
+/// A file of signed checkpoints and the certificate that must have signed them.
+enum CheckpointFile {
+    static func read(_ file: String, configuration: KoerierConfiguration) throws -> (lines: [String], certificate: Certificate) {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw CommandFailure("\(file): cannot read the checkpoints")
+        }
+        guard let identity = configuration.identity, let certificate = DetachedSignature.certificate(file: identity.certificate) else {
+            throw CommandFailure("checking checkpoints needs 'identity.certificate'", exitCode: .configurationError)
+        }
+        return (text.components(separatedBy: "\n"), certificate)
     }
 }
 

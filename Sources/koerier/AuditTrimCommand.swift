@@ -28,13 +28,8 @@ struct AuditTrimCommand: ParsableCommand {
         try Output.reportingFailures {
             let limit = try parseMoment(before, option: "--before")
             let (configuration, store) = try global.openStore()
-            guard let text = try? String(contentsOfFile: checkpoints, encoding: .utf8) else {
-                throw CommandFailure("\(checkpoints): cannot read the checkpoints")
-            }
-            guard let identity = configuration.identity, let certificate = DetachedSignature.certificate(file: identity.certificate) else {
-                throw CommandFailure("checking checkpoints needs 'identity.certificate'", exitCode: .configurationError)
-            }
-            let candidates = AuditCheckpoint.read(text.components(separatedBy: "\n"), certificate: certificate)
+            let (lines, certificate) = try CheckpointFile.read(checkpoints, configuration: configuration)
+            let candidates = AuditCheckpoint.read(lines, certificate: certificate)
                 .compactMap { try? $0.checkpoint.get() }
                 .filter { ($0.madeAt ?? .distantFuture) < limit }
             guard let newest = candidates.max(by: { $0.sequence < $1.sequence }) else {
