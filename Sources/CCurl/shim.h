@@ -22,4 +22,7 @@ static inline CURLcode koerier_curl_set_callback(CURL *handle, CURLoption option
 static inline CURLcode koerier_curl_get_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }
+static inline CURLcode koerier_curl_get_certinfo(CURL *handle, struct curl_certinfo **value) {
+    return curl_easy_getinfo(handle, CURLINFO_CERTINFO, value);
+}
 #endif

@@ -61,6 +61,8 @@ public final class DeliveryWorker: @unchecked Sendable {
     /// Replaced as a whole by `reload(_:)` (SIGHUP): directory, keys, trust, channels.
     private var currentParts: Parts
     var parts: Parts { condition.withLock { currentParts } }
+    /// The recipient directory in use (the last reload's).
+    public var directory: RecipientDirectory { parts.directory }
     let owner: String
     let settings: Settings
     let context: AuditContext
@@ -83,7 +85,13 @@ public final class DeliveryWorker: @unchecked Sendable {
         let limit: Int
         var circuit: LaneCircuit
         var busy = 0
+        /// The last attempt's error (nil after a success), for the status page.
+        var lastError: String?
+        var lastAttemptAt: Date?
     }
+
+    /// Letters settled per minute over the last hour, for the status page's charts.
+    public let history = DeliveryHistory()
 
     private struct InFlight {
         let lease: String
@@ -118,10 +126,23 @@ public final class DeliveryWorker: @unchecked Sendable {
         condition.withLock {
             currentParts = parts
             for (id, lane) in lanes {
-                lanes[id] = Lane(limit: parts.directory[id]?.concurrency ?? 1, circuit: lane.circuit, busy: lane.busy)
+                lanes[id] = Lane(
+                    limit: parts.directory[id]?.concurrency ?? 1, circuit: lane.circuit, busy: lane.busy, lastError: lane.lastError,
+                    lastAttemptAt: lane.lastAttemptAt)
             }
             woken = true
             condition.broadcast()
+        }
+    }
+
+    /// Every lane the scheduler has opened (a partner it had letters for), by recipient id.
+    public func laneStatuses() -> [LaneStatus] {
+        condition.withLock {
+            lanes.map { id, lane in
+                LaneStatus(
+                    recipientID: id, limit: lane.limit, inFlight: lane.busy, circuit: lane.circuit.status, openSince: lane.circuit.openedAt,
+                    lastError: lane.lastError, lastAttemptAt: lane.lastAttemptAt)
+            }.sorted { $0.recipientID < $1.recipientID }
         }
     }
 
@@ -300,6 +321,10 @@ public final class DeliveryWorker: @unchecked Sendable {
         lanes[record.recipientID]?.busy -= 1
         if case .decided(let settlement) = result {
             settlements.append(settlement)
+            let now = Date()
+            lanes[record.recipientID]?.lastError = settlement.transition.error
+            lanes[record.recipientID]?.lastAttemptAt = now
+            history.record(settlement.transition.to, queuedAt: record.createdAt, at: now)
             if let answered = settlement.answered {
                 expedite = lanes[record.recipientID]?.circuit.record(answered: answered, now: Date()) ?? false
             }

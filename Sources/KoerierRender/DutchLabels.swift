@@ -51,6 +51,17 @@ public enum Dutch {
         }
     }
 
+    /// For chart axes and the course table.
+    static func phaseShort(_ phase: Phase) -> String {
+        switch phase {
+        case .intake: return "Intake"
+        case .fase1: return "Fase 1"
+        case .fase2: return "Fase 2"
+        case .fase3: return "Fase 3"
+        case .afsluiting: return "Afsluiting"
+        }
+    }
+
     static func urgency(_ urgency: Urgency) -> String {
         switch urgency {
         case .routine: return "regulier"

@@ -77,6 +77,8 @@ public final class Certificate: @unchecked Sendable {
 
     public var notBefore: String { asn1Time(X509_get0_notBefore(pointer)) }
     public var notAfter: String { asn1Time(X509_get0_notAfter(pointer)) }
+    /// The end of the validity period, for expiry warnings.
+    public var expiresAt: Date? { ASN1Time.seconds(X509_get0_notAfter(pointer)).map { Date(timeIntervalSince1970: TimeInterval($0)) } }
 
     private func asn1Time(_ time: UnsafePointer<ASN1_TIME>?) -> String {
         guard let time, let bio = BIO_new(BIO_s_mem()) else { return "?" }

@@ -10,8 +10,9 @@ import NIOCore
 import Prometheus
 
 /// The local admin port (plain HTTP, loopback only; the configuration refuses anything
-/// else): `GET /health` and `GET /metrics` (Prometheus text), which change nothing. State
-/// changes go over the control socket (`ControlSocket`), where the caller is known.
+/// else): `GET /health`, `GET /metrics` (Prometheus text) and `GET /status` (the status
+/// page, with `/status.css`), which change nothing. State changes go over the control
+/// socket (`ControlSocket`), where the caller is known.
 public struct AdminListener: Sendable {
     let host: String
     let port: Int
@@ -20,11 +21,15 @@ public struct AdminListener: Sendable {
     let logger: Logger
     /// The configured CRL file: its freshness is exported at each scrape.
     let crl: URL?
+    /// The status page's data (and the alerts' gauges); nil: no page.
+    let status: StatusSource?
 
     public init(
-        host: String, port: Int, store: any MessageStore, registry: PrometheusCollectorRegistry, logger: Logger, crl: URL? = nil
+        host: String, port: Int, store: any MessageStore, registry: PrometheusCollectorRegistry, logger: Logger, crl: URL? = nil,
+        status: StatusSource? = nil
     ) {
         self.crl = crl
+        self.status = status
         self.host = host
         self.port = port
         self.store = store
@@ -37,6 +42,18 @@ public struct AdminListener: Sendable {
         let store = store
         let registry = registry
         let crl = crl
+        let status = status
+        router.get("/status") { _, _ -> Response in
+            guard let status else { return Response(status: .notFound) }
+            do {
+                return Self.page(StatusPage.html(try await status.snapshot()), type: "text/html; charset=utf-8")
+            } catch {
+                return Self.json(503, ["status": "store unavailable", "reason": "\(error)"])
+            }
+        }
+        router.get("/status.css") { _, _ -> Response in
+            Self.page(StatusPage.stylesheet, type: "text/css; charset=utf-8")
+        }
         router.get("/health") { _, _ -> Response in
             do {
                 _ = try await store.executor.run { try store.counts() }
@@ -57,6 +74,7 @@ public struct AdminListener: Sendable {
             for (state, count) in inbound {
                 Gauge(label: "koerier_inbound_messages", dimensions: [("state", state.rawValue)]).record(count)
             }
+            if let snapshot = try? await status?.snapshot() { StatusGauges.record(snapshot) }
             if let crl {
                 // Negative once the CRL is past its nextUpdate: alert on < 0.
                 let remaining = TrustStore.crlNextUpdate(file: crl).map { $0.timeIntervalSinceNow } ?? -1
@@ -71,6 +89,16 @@ public struct AdminListener: Sendable {
         return Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "koerier-admin"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: quiet)
+    }
+
+    /// The page and its stylesheet: nothing but them may load (CSP), never cached or framed.
+    static func page(_ text: String, type: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        headers[.contentSecurityPolicy] = StatusPage.contentSecurityPolicy
+        headers[.cacheControl] = "no-store"
+        headers[.xContentTypeOptions] = "nosniff"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     static func json(_ status: Int, _ object: [String: Any]) -> Response {

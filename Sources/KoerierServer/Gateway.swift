@@ -121,8 +121,10 @@ public enum Gateway {
         defer { withExtendedLifetime(reload) {} }
         try FileManager.default.createDirectory(
             at: serve.controlSocket.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let status = StatusSource(configuration: configuration, store: store, worker: worker, owner: owner) { worker.directory }
         let admin = AdminListener(
-            host: serve.adminHost, port: serve.adminPort, store: store, registry: registry, logger: logger, crl: configuration.crl)
+            host: serve.adminHost, port: serve.adminPort, store: store, registry: registry, logger: logger, crl: configuration.crl,
+            status: status)
         let control = ControlSocket(
             path: serve.controlSocket.path, group: serve.controlGroup, store: store, operations: { operations.value }, logger: logger,
             enqueued: { worker.wake() })

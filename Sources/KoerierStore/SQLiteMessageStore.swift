@@ -546,6 +546,16 @@ final class SQLiteMessageStore: MessageStore {
         }
     }
 
+    public func queueShape(now: Date) throws -> [QueueShapeRow] {
+        try read { db in
+            try Row.fetchAll(db, sql: QueueShape.query(now: now)).compactMap { row in
+                DeliveryState(rawValue: row["state"]).map {
+                    QueueShapeRow(recipientID: row["recipient_id"], state: $0, ageBucket: row["bucket"], count: row["n"])
+                }
+            }
+        }
+    }
+
     public func inboundCounts() throws -> [InboundState: Int] {
         try read { db in
             var counts: [InboundState: Int] = [:]
@@ -573,19 +583,26 @@ final class SQLiteMessageStore: MessageStore {
         }
     }
 
-    public func purge(deliveredBefore date: Date, now: Date, context: AuditContext) throws -> Int {
-        try write { db in
-            let doomed = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(Self.columns) FROM outbox WHERE state IN ('delivered', 'acknowledged') AND updated_at < ?
-                    """, arguments: [date.timeIntervalSince1970]
-            ).map(Self.record)
-            for record in doomed {
-                try db.cachedStatement(sql: "DELETE FROM outbox WHERE id = ?").execute(arguments: [record.id])
-                try Self.audit(.purge, record, context, at: now, in: db)
+    public func purge(deliveredBefore date: Date, now: Date, context: AuditContext, progress: (Int) -> Void) throws -> Int {
+        var total = 0
+        while true {
+            // A batch per transaction: the daemon's writes go on in between.
+            let removed = try write { db in
+                let doomed = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT \(Self.columns) FROM outbox WHERE state IN ('delivered', 'acknowledged') AND updated_at < ? LIMIT 1000
+                        """, arguments: [date.timeIntervalSince1970]
+                ).map(Self.record)
+                for record in doomed {
+                    try db.cachedStatement(sql: "DELETE FROM outbox WHERE id = ?").execute(arguments: [record.id])
+                    try Self.audit(.purge, record, context, at: now, in: db)
+                }
+                return doomed.count
             }
-            return doomed.count
+            total += removed
+            progress(total)
+            if removed < 1000 || OpenTransaction.current != nil { return total }
         }
     }
 

@@ -90,7 +90,7 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         ).trajectory.id
         let consentInForce = try store.consent(trajectory: consent).map { [$0] } ?? []
         print("signing \(messages * 2) distinct letters …")
-        let letters = try (0..<(messages * 2)).map { _ -> Data in
+        let letters = try BenchProgress.map(messages * 2, "signing letters") { _ -> Data in
             var letter = template
             letter.envelope.messageID = .generate()
             return try centre.signedXML(.returnLetter(letter))

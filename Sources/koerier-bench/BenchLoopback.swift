@@ -52,7 +52,7 @@ enum BenchLoopback {
         let sample = try Data(contentsOf: configuration.samplesDirectory.appendingPathComponent("signed/referral-huisarts-rsa.xml"))
         guard case .referral(let template) = try codec.decode(sample) else { throw CommandFailure("the sample is not a referral") }
         let gp = try signing(as: "gp", pki: configuration.samplesDirectory.appendingPathComponent("pki"), codec: codec)
-        let referrals = try (0..<count).map { _ -> Data in
+        let referrals = try BenchProgress.map(count, "signing referrals") { _ -> Data in
             var referral = template
             referral.envelope.messageID = .generate()
             return try gp.signedXML(.referral(referral))

@@ -18,3 +18,18 @@ enum BenchTool {
         }
     }
 }
+
+/// The benches' long preparations (signing thousands of letters) with a progress bar on a
+/// terminal, plain lines otherwise.
+enum BenchProgress {
+    static func map<T>(_ count: Int, _ label: String, _ body: (Int) throws -> T) rethrows -> [T] {
+        let bar = ProgressBar(label)
+        var results: [T] = []
+        results.reserveCapacity(count)
+        for index in 0..<count {
+            results.append(try body(index))
+            bar.update(index + 1, of: count)
+        }
+        return results
+    }
+}

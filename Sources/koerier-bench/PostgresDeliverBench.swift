@@ -51,7 +51,7 @@ enum PostgresDeliverBench {
             let parts0 = try DeliveryAssembly.parts(configuration: benchConfiguration, store: stores[0], codec: codec)
             guard let gp = parts0.directory["gp"] else { throw CommandFailure("bench directory incomplete") }
             let letterQueue = LetterQueue(adapters: parts0.adapters)
-            let outbound = try (0..<messages).map { _ in
+            let outbound = try BenchProgress.map(messages, "signing letters") { _ in
                 var letter = template
                 letter.envelope.messageID = .generate()
                 return try letterQueue.outbound(

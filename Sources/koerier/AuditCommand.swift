@@ -157,7 +157,13 @@ struct PurgeCommand: ParsableCommand {
         try Output.reportingFailures {
             let before = try parseMoment(deliveredBefore, option: "--delivered-before")
             let (_, store) = try global.openStore()
-            let count = try storeOperation { try store.purge(deliveredBefore: before, now: Date(), context: CLIContext.audit) }
+            let bar = ProgressBar("purge")
+            let count = try storeOperation {
+                try store.purge(deliveredBefore: before, now: Date(), context: CLIContext.audit) {
+                    bar.update($0, of: nil, detail: "records")
+                }
+            }
+            bar.finish()
             print("purged \(count) record(s) delivered before \(iso(before))")
         }
     }

@@ -24,7 +24,7 @@ struct Koerier: AsyncParsableCommand {
             InitCommand.self, EnqueueCommand.self, StatusCommand.self, ListCommand.self, ShowCommand.self,
             RetryCommand.self, CancelCommand.self, AuditCommand.self, PurgeCommand.self, DeliverCommand.self,
             ConsentCommand.self, ReceiptCommand.self, ServeCommand.self, TrajectoryCommand.self, PhaseCommand.self,
-            TailCommand.self, InboxCommand.self, StoreCommand.self,
+            TailCommand.self, InboxCommand.self, StoreCommand.self, DoctorCommand.self,
         ]
     )
 }

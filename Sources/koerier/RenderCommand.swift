@@ -1,13 +1,28 @@
 import ArgumentParser
 import Foundation
+import KoerierModel
 import KoerierRender
 import KoerierXML
 
 struct RenderCommand: ParsableCommand {
+    static func decode(_ file: String, codec: MessageCodec) throws -> Message {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw CommandFailure("\(file): cannot read the file (missing, a directory, or not readable)")
+        }
+        do throws(XMLProblems) {
+            return try codec.decode(data)
+        } catch {
+            for problem in error.problems { Output.error("\(file):\(problem)") }
+            throw CommandFailure("\(file): not rendered: the message is invalid")
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "render",
         abstract: "Show a message as the human-readable letter a GP or employer would read (Dutch labels).",
-        discussion: "The message is fully validated first; an invalid message is not rendered and its problems are listed."
+        discussion: """
+            The message is fully validated first; an invalid message is not rendered and its problems             are listed. With --earlier (the same client's earlier return letters), the HTML draws the             spinnenweb over the intake's and the course of 4DKL and PHQ-9; the text lists the course.
+            """
     )
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
@@ -19,22 +34,24 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "Output format: text or html.")
     var format: Format = .text
 
+    @Option(help: ArgumentHelp("An earlier return letter of the same trajectory (repeatable).", valueName: "FILE"))
+    var earlier: [String] = []
+
     @Argument(help: ArgumentHelp("The message file.", valueName: "FILE"))
     var file: String
 
     func run() throws {
         try Output.reportingFailures {
             let (_, codec) = try global.loadCodec()
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw CommandFailure("\(file): cannot read the file (missing, a directory, or not readable)")
-            }
-            do throws(XMLProblems) {
-                let document = LetterDocument(try codec.decode(data))
-                print(format == .html ? HTMLRenderer.render(document) : TextRenderer.render(document), terminator: "")
+            let message = try Self.decode(file, codec: codec)
+            let history = try earlier.map { try Self.decode($0, codec: codec) }
+            let document: LetterDocument
+            do {
+                document = try LetterDocument(message, earlier: history)
             } catch {
-                for problem in error.problems { Output.error("\(file):\(problem)") }
-                throw CommandFailure("\(file): not rendered: the message is invalid")
+                throw CommandFailure("\(file): not rendered: \(error)")
             }
+            print(format == .html ? HTMLRenderer.render(document) : TextRenderer.render(document), terminator: "")
         }
     }
 }

@@ -35,9 +35,10 @@ struct RetryCommand: ParsableCommand {
             }
             let (_, store) = try global.openStore(configuration)
             let context = CLIContext.audit(onBehalfOf: control.onBehalfOf)
+            let bar = ProgressBar("retry")
             let moved = try storeOperation {
                 try dead
-                    ? store.requeueDead(now: Date(), context: context)
+                    ? store.requeueDead(now: Date(), context: context) { bar.update($0, of: $1, detail: "dead records") }
                     : [store.transition(id!, Transition(to: .queued), now: Date(), context: context)]
             }
             for record in moved { print("\(record.id) \(record.messageID): queued again") }

@@ -125,6 +125,8 @@ import Testing
 
         let purge = try koerier(["purge", "--config", config, "--delivered-before", "2100-01-01"])
         #expect(purge.exitCode == 0 && purge.stdout.hasPrefix("purged 1 record(s)"), "\(purge.stdout)\(purge.stderr)")
+        // Not a terminal: the progress is a plain line on stderr.
+        #expect(purge.stderr.contains("purge: 1 records") && !purge.stderr.contains("\r"), "\(purge.stderr)")
         #expect(try store.record(delivered.id) == nil)
         #expect(try store.record(waiting.id)?.state == .queued)
         #expect(try store.auditEntries(limit: 10).map(\.event.kind).contains(.purge))

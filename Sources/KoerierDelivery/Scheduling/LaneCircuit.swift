@@ -13,6 +13,8 @@ struct LaneCircuit {
     }
 
     private(set) var state: State = .closed(failures: 0)
+    /// When the circuit last opened, until it closes again (probes do not reset it).
+    private(set) var openedAt: Date?
     let threshold: Int
     let firstBackoff: TimeInterval
     let maximumBackoff: TimeInterval
@@ -41,13 +43,18 @@ struct LaneCircuit {
         switch (state, answered) {
         case (.halfOpen, true):
             state = .closed(failures: 0)
+            openedAt = nil
             return true
         case (_, true):
             state = .closed(failures: 0)
+            openedAt = nil
         case (.closed(let failures), false):
-            state =
-                failures + 1 >= threshold
-                ? .open(until: now.addingTimeInterval(firstBackoff), backoff: firstBackoff) : .closed(failures: failures + 1)
+            guard failures + 1 >= threshold else {
+                state = .closed(failures: failures + 1)
+                break
+            }
+            state = .open(until: now.addingTimeInterval(firstBackoff), backoff: firstBackoff)
+            openedAt = now
         case (.halfOpen(let backoff), false):
             let next = min(maximumBackoff, backoff * 2)
             state = .open(until: now.addingTimeInterval(next), backoff: next)

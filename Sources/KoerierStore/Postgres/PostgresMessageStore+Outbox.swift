@@ -369,6 +369,17 @@ extension PostgresMessageStore {
         }
     }
 
+    func queueShape(now: Date) throws -> [QueueShapeRow] {
+        try read { transaction in
+            try transaction.run(PostgresQuery(unsafeSQL: QueueShape.query(now: now))).rows.compactMap { row in
+                let (recipient, state, bucket, count) = try row.decode((String, String, Int32, Int64).self)
+                return DeliveryState(rawValue: state).map {
+                    QueueShapeRow(recipientID: recipient, state: $0, ageBucket: Int(bucket), count: Int(count))
+                }
+            }
+        }
+    }
+
     func pendingSummary(urgentBefore: Date) throws -> (oldestPending: Date?, lateUrgent: [OutboundRecord]) {
         try read { transaction in
             let oldest = try transaction.run(
@@ -387,7 +398,7 @@ extension PostgresMessageStore {
 
     /// Deletes finished records in batches of a thousand, each its own transaction (outside a
     /// unit of work), so retention never holds many locks or builds one huge transaction.
-    func purge(deliveredBefore date: Date, now: Date, context: AuditContext) throws -> Int {
+    func purge(deliveredBefore date: Date, now: Date, context: AuditContext, progress: (Int) -> Void) throws -> Int {
         var total = 0
         while true {
             let removed = try write { transaction in
@@ -403,6 +414,7 @@ extension PostgresMessageStore {
                 return doomed.count
             }
             total += removed
+            progress(total)
             if removed < 1000 || PostgresTransaction.current != nil { return total }
         }
     }

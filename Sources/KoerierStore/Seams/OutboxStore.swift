@@ -70,11 +70,14 @@ public protocol OutboxStore: Sendable {
     /// Number of records per state and recipient type (maintained, not counted: fast at any size).
     func counts() throws -> [(state: DeliveryState, recipientType: String, count: Int)]
 
+    /// Records not yet finished, by recipient, state and age bucket (`QueueShape`).
+    func queueShape(now: Date) throws -> [QueueShapeRow]
     /// The oldest record still waiting to be sent, and pending urgent records created before `urgentBefore`.
     func pendingSummary(urgentBefore: Date) throws -> (oldestPending: Date?, lateUrgent: [OutboundRecord])
 
-    /// Removes acknowledged and delivered records last changed before `date` (retention).
-    func purge(deliveredBefore date: Date, now: Date, context: AuditContext) throws -> Int
+    /// Removes acknowledged and delivered records last changed before `date` (retention), in
+    /// batches of a transaction each; `progress` gets the number removed so far after each.
+    func purge(deliveredBefore date: Date, now: Date, context: AuditContext, progress: (Int) -> Void) throws -> Int
 }
 
 extension OutboxStore {
@@ -90,11 +93,18 @@ extension OutboxStore {
     }
 
     /// Puts every dead record back in the queue, due now (`koerier retry --dead`); each
-    /// move is audited. Returns the records as they are now.
-    public func requeueDead(now: Date, context: AuditContext) throws -> [OutboundRecord] {
-        try records(state: .dead, recipientType: nil, since: nil, limit: 1_000_000).map {
-            try transition($0.id, Transition(to: .queued), now: now, context: context)
+    /// move is audited. Returns the records as they are now; `progress` gets (done, total).
+    public func requeueDead(now: Date, context: AuditContext, progress: (Int, Int) -> Void = { _, _ in }) throws -> [OutboundRecord] {
+        let dead = try records(state: .dead, recipientType: nil, since: nil, limit: 1_000_000)
+        return try dead.enumerated().map { index, record in
+            defer { progress(index + 1, dead.count) }
+            return try transition(record.id, Transition(to: .queued), now: now, context: context)
         }
+    }
+
+    /// `purge` without progress.
+    public func purge(deliveredBefore date: Date, now: Date, context: AuditContext) throws -> Int {
+        try purge(deliveredBefore: date, now: now, context: context) { _ in }
     }
 
     /// Stores the message durably before returning; idempotent per (message id, recipient).

@@ -1,0 +1,83 @@
+import CCurl
+import Foundation
+
+/// A TLS handshake with a partner as a delivery would make it (the same libcurl options:
+/// verification on, TLS 1.2 with ECDHE and AEAD or 1.3, the partner's own anchors, our
+/// client certificate for HTTPS, STARTTLS for SMTP), stopping once connected: nothing is sent.
+public enum PartnerProbe {
+    public struct Result: Sendable, Equatable {
+        public let recipientID: String
+        /// host:port reached (or tried).
+        public let endpoint: String
+        /// nil when the handshake completed; libcurl's reason otherwise.
+        public let failure: String?
+        /// The end of the partner's server certificate's validity, when the handshake showed it.
+        public let serverCertificateExpiresAt: Date?
+    }
+
+    /// nil for a partner reached without TLS (an EDI folder).
+    public static func probe(_ recipient: Recipient, credentials: ClientCredentials, timeouts: TransportTimeouts) -> Result? {
+        let endpoint: String
+        let curl: CurlHandle
+        do {
+            switch recipient.transport {
+            case .https(let target):
+                let host = target.url.host ?? "?"
+                let port = target.url.port ?? 443
+                endpoint = "\(host):\(port)"
+                curl = try CurlHandle(
+                    url: "https://\(host):\(port)/", protocols: "https", anchors: target.serverAnchors,
+                    connectTimeout: timeouts.connect, totalTimeout: timeouts.total)
+                try curl.set(CURLOPT_SSLCERT, credentials.certificateChain.path)
+                try curl.set(CURLOPT_SSLCERTTYPE, "PEM")
+                try curl.set(CURLOPT_SSLKEY, credentials.key.path)
+                if let address = target.address { try curl.set(CURLOPT_CONNECT_TO, list: ["\(host):\(port):\(address):\(port)"]) }
+            case .smtp(let target):
+                endpoint = "\(target.relayHost):\(target.relayPort)"
+                curl = try CurlHandle(
+                    url: "smtp://\(target.relayHost):\(target.relayPort)", protocols: "smtp", anchors: target.relayAnchors,
+                    connectTimeout: timeouts.connect, totalTimeout: timeouts.total)
+                try curl.set(CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue))
+            case .folder:
+                return nil
+            }
+            // Connect (and for SMTP greet and upgrade with STARTTLS), then stop.
+            try curl.set(CURLOPT_CONNECT_ONLY, 1)
+            try curl.set(CURLOPT_CERTINFO, 1)
+        } catch {
+            return Result(recipientID: recipient.id, endpoint: "?", failure: "\(error)", serverCertificateExpiresAt: nil)
+        }
+        let outcome = curl.perform()
+        guard outcome.code == CURLE_OK else {
+            return Result(recipientID: recipient.id, endpoint: endpoint, failure: outcome.message, serverCertificateExpiresAt: nil)
+        }
+        return Result(recipientID: recipient.id, endpoint: endpoint, failure: nil, serverCertificateExpiresAt: serverExpiry(curl))
+    }
+
+    /// The leaf's "Expire date" from libcurl's certificate information.
+    private static func serverExpiry(_ curl: CurlHandle) -> Date? {
+        var info: UnsafeMutablePointer<curl_certinfo>?
+        guard koerier_curl_get_certinfo(curl.handle, &info) == CURLE_OK, let info, info.pointee.num_of_certs > 0,
+            var entry = info.pointee.certinfo?[0]
+        else { return nil }
+        while true {
+            if let data = entry.pointee.data {
+                let line = String(cString: data)
+                if line.hasPrefix("Expire date:") { return asn1Date(String(line.dropFirst("Expire date:".count))) }
+            }
+            guard let next = entry.pointee.next else { return nil }
+            entry = next
+        }
+    }
+
+    /// OpenSSL's printed form: "Mar  1 00:00:00 2027 GMT".
+    static func asn1Date(_ text: String) -> Date? {
+        let words = text.split(separator: " ")
+        guard words.count == 5 else { return nil }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "MMM d HH:mm:ss yyyy"
+        return formatter.date(from: words.prefix(4).joined(separator: " "))
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import KoerierConfig
+import KoerierDelivery
+import KoerierSecurity
+import KoerierStore
+
+/// What the status page shows, read at one moment: the queue's shape, the lanes, dead
+/// letters, late urgent letters, certificates and the CRL, the last hour's deliveries and
+/// whether the audit chain holds. Message ids, partner ids and reasons only: no patient data.
+public struct StatusSnapshot: Sendable {
+    public let takenAt: Date
+    public let owner: String
+    public let shape: [QueueShapeRow]
+    public let lanes: [LaneStatus]
+    public let deadLetters: [OutboundRecord]
+    public let lateUrgent: [OutboundRecord]
+    public let urgentAlarmMinutes: Int
+    public let certificates: [CertificateExpiry]
+    public let crlNextUpdate: Date?
+    public let crlFile: String?
+    public let history: [DeliveryHistory.Minute]
+    /// nil: not checked yet; otherwise the first break, or "" when whole.
+    public let auditProblem: String?
+
+    /// Certificates are reported from this many days before they expire.
+    public static let expiryWarningDays = 30
+}
+
+/// Gathers snapshots for the admin port; the audit chain is verified at most every
+/// `auditInterval` (a walk of the whole log), the rest is read at each request.
+public final class StatusSource: @unchecked Sendable {
+    let configuration: KoerierConfiguration
+    let store: any MessageStore
+    let worker: DeliveryWorker
+    let owner: String
+    private let directory: @Sendable () -> RecipientDirectory
+    private let lock = NSLock()
+    private var audit: (checkedAt: Date, problem: String)?
+    let auditInterval: TimeInterval = 600
+
+    public init(
+        configuration: KoerierConfiguration, store: any MessageStore, worker: DeliveryWorker, owner: String,
+        directory: @escaping @Sendable () -> RecipientDirectory
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.worker = worker
+        self.owner = owner
+        self.directory = directory
+    }
+
+    public func snapshot(now: Date = Date()) async throws -> StatusSnapshot {
+        let store = store
+        let urgentBefore = now.addingTimeInterval(-Double(configuration.urgentAlarmSeconds))
+        let checkAudit = lock.withLock { audit.map { now.timeIntervalSince($0.checkedAt) > auditInterval } ?? true }
+        let (shape, dead, late, auditProblem) = try await store.executor.run {
+            // The whole chain is walked only every `auditInterval`: the log can be long.
+            var problem: String?
+            if checkAudit { problem = try store.verifyAudit() ?? "" }
+            return (
+                try store.queueShape(now: now),
+                try store.records(state: .dead, recipientType: nil, since: nil, limit: 20),
+                try store.pendingSummary(urgentBefore: urgentBefore).lateUrgent,
+                problem
+            )
+        }
+        if let auditProblem { lock.withLock { audit = (now, auditProblem) } }
+        return StatusSnapshot(
+            takenAt: now, owner: owner, shape: shape, lanes: worker.laneStatuses(), deadLetters: dead, lateUrgent: late,
+            urgentAlarmMinutes: configuration.urgentAlarmSeconds / 60,
+            certificates: CertificateInventory.list(configuration: configuration, directory: directory()),
+            crlNextUpdate: configuration.crl.flatMap(TrustStore.crlNextUpdate(file:)), crlFile: configuration.crl?.path,
+            history: worker.history.lastHour(now: now), auditProblem: lock.withLock { audit?.problem })
+    }
+}
