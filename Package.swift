@@ -82,7 +82,7 @@ let package = Package(
             name: "KoerierServer",
             dependencies: [
                 "KoerierModel", "KoerierXML", "KoerierSecurity", "KoerierStore", "KoerierDelivery", "KoerierConfig", "KoerierWorkflow",
-                "KoerierFHIR", .product(name: "JWTKit", package: "jwt-kit"),
+                "KoerierFHIR", "KoerierRender", .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

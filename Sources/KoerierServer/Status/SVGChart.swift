@@ -1,4 +1,5 @@
 import Foundation
+import KoerierRender
 
 /// Small line charts drawn on the server as SVG: no script, no external file, presentation
 /// attributes only (the page's CSP allows no inline style).
@@ -16,9 +17,9 @@ enum SVGChart {
         let count = max(1, (series.map(\.values.count).max() ?? 1) - 1)
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \(Int(width)) \(Int(height))" width="\(Int(width))" \
-            height="\(Int(height))" role="img" aria-label="\(HTMLText.escape(label))">
+            height="\(Int(height))" role="img" aria-label="\(HTMLRenderer.escape(label))">
             <rect x="\(left)" y="8" width="\(plotWidth)" height="\(plotHeight)" fill="#fbfbfd" stroke="#c8ccd4"/>
-            <text x="\(left - 6)" y="16" text-anchor="end" font-size="11" fill="#444">\(format(scale)) \(HTMLText.escape(unit))</text>
+            <text x="\(left - 6)" y="16" text-anchor="end" font-size="11" fill="#444">\(format(scale)) \(HTMLRenderer.escape(unit))</text>
             <text x="\(left - 6)" y="\(8 + plotHeight)" text-anchor="end" font-size="11" fill="#444">0</text>
             <text x="\(left)" y="\(height - 6)" font-size="11" fill="#444">60 min ago</text>
             <text x="\(width - 8)" y="\(height - 6)" text-anchor="end" font-size="11" fill="#444">now</text>
@@ -47,7 +48,7 @@ enum SVGChart {
             }
             let legendX = left + 8 + Double(index) * 140
             svg += "<rect x=\"\(format(legendX))\" y=\"14\" width=\"10\" height=\"10\" fill=\"\(entry.color)\"/>"
-            svg += "<text x=\"\(format(legendX + 14))\" y=\"23\" font-size=\"11\" fill=\"#222\">\(HTMLText.escape(entry.name))</text>\n"
+            svg += "<text x=\"\(format(legendX + 14))\" y=\"23\" font-size=\"11\" fill=\"#222\">\(HTMLRenderer.escape(entry.name))</text>\n"
         }
         return svg + "</svg>"
     }
@@ -61,24 +62,5 @@ enum SVGChart {
 
     static func format(_ value: Double) -> String {
         value == value.rounded() ? String(Int(value)) : String(format: "%.2f", value)
-    }
-}
-
-enum HTMLText {
-    /// Text for an element or a quoted attribute: nothing in it can open a tag or end a quote.
-    static func escape(_ text: String) -> String {
-        var result = ""
-        result.reserveCapacity(text.count)
-        for character in text {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&#39;"
-            default: result.append(character)
-            }
-        }
-        return result
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KoerierDelivery
+import KoerierRender
 import KoerierStore
 
 /// The status page: plain HTML with inline SVG charts, one stylesheet from the same port,
@@ -11,7 +12,7 @@ enum StatusPage {
         "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
     static func html(_ snapshot: StatusSnapshot) -> String {
-        let e = HTMLText.escape
+        let e = HTMLRenderer.escape
         return """
             <!doctype html>
             <html lang="en">
@@ -40,7 +41,7 @@ enum StatusPage {
     // MARK: Sections
 
     static func alarms(_ snapshot: StatusSnapshot) -> String {
-        let e = HTMLText.escape
+        let e = HTMLRenderer.escape
         var items: [String] = []
         for record in snapshot.lateUrgent {
             items.append(
@@ -72,7 +73,7 @@ enum StatusPage {
         for row in snapshot.shape { counts[row.recipientID, default: [:]][row.state, default: 0] += row.count }
         let header = "<tr><th>partner</th>" + states.map { "<th>\($0.rawValue)</th>" }.joined() + "</tr>"
         let rows = counts.keys.sorted().map { partner in
-            "<tr><td>\(HTMLText.escape(partner))</td>"
+            "<tr><td>\(HTMLRenderer.escape(partner))</td>"
                 + states.map { cell(counts[partner]?[$0] ?? 0, alarm: $0 == .dead || $0 == .blocked) }.joined() + "</tr>"
         }
         return section("queue", "Queue by state and partner", rows.isEmpty ? "<p>Nothing waiting.</p>" : table(header, rows))
@@ -86,14 +87,14 @@ enum StatusPage {
         }
         let header = "<tr><th>partner</th>" + buckets.map { "<th>\($0)</th>" }.joined() + "</tr>"
         let rows = counts.keys.sorted().map { partner in
-            "<tr><td>\(HTMLText.escape(partner))</td>" + (counts[partner] ?? []).map { cell($0, alarm: false) }.joined() + "</tr>"
+            "<tr><td>\(HTMLRenderer.escape(partner))</td>" + (counts[partner] ?? []).map { cell($0, alarm: false) }.joined() + "</tr>"
         }
         return section(
             "ages", "Age of waiting letters (queued, retrying, sending)", rows.isEmpty ? "<p>Nothing waiting.</p>" : table(header, rows))
     }
 
     static func lanes(_ snapshot: StatusSnapshot) -> String {
-        let e = HTMLText.escape
+        let e = HTMLRenderer.escape
         let header = "<tr><th>partner</th><th>circuit</th><th>in flight</th><th>last attempt</th><th>last error</th></tr>"
         let rows = snapshot.lanes.map { lane -> String in
             let circuit: String
@@ -109,7 +110,7 @@ enum StatusPage {
     }
 
     static func deadLetters(_ snapshot: StatusSnapshot) -> String {
-        let e = HTMLText.escape
+        let e = HTMLRenderer.escape
         let header = "<tr><th>record</th><th>message id</th><th>partner</th><th>since</th><th>attempts</th><th>reason</th></tr>"
         let rows = snapshot.deadLetters.map { record in
             "<tr><td>\(record.id)</td><td><code>\(e(record.messageID))</code></td><td>\(e(record.recipientID))</td>"
@@ -119,7 +120,7 @@ enum StatusPage {
     }
 
     static func certificates(_ snapshot: StatusSnapshot) -> String {
-        let e = HTMLText.escape
+        let e = HTMLRenderer.escape
         let header = "<tr><th>certificate</th><th>subject</th><th>expires</th><th>file</th></tr>"
         var rows = snapshot.certificates.sorted { ($0.expiresAt ?? .distantPast) < ($1.expiresAt ?? .distantPast) }.map { certificate in
             let left = certificate.secondsLeft(now: snapshot.takenAt)
