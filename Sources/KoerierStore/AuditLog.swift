@@ -208,11 +208,14 @@ extension AuditChain {
                 sql: """
                     CREATE TABLE audit_anchor (id INTEGER PRIMARY KEY CHECK (id = 1), sequence INTEGER NOT NULL, hash TEXT NOT NULL);
                     INSERT INTO audit_anchor VALUES (1, 0, '\(genesis)');
-                    CREATE TRIGGER audit_anchor_forward BEFORE UPDATE ON audit_anchor WHEN NEW.sequence < OLD.sequence
+                    CREATE TRIGGER audit_anchor_forward BEFORE UPDATE ON audit_anchor
+                        WHEN NEW.sequence < OLD.sequence OR (NEW.sequence = OLD.sequence AND NEW.hash <> OLD.hash)
                         BEGIN SELECT RAISE(ABORT, 'the audit anchor only moves forward'); END;
+                    CREATE TRIGGER audit_anchor_kept BEFORE DELETE ON audit_anchor
+                        BEGIN SELECT RAISE(ABORT, 'the audit anchor stays'); END;
                     DROP TRIGGER audit_no_delete;
                     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
-                        WHEN OLD.sequence > (SELECT sequence FROM audit_anchor WHERE id = 1)
+                        WHEN OLD.sequence > COALESCE((SELECT sequence FROM audit_anchor WHERE id = 1), 0)
                         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
                     """)
         }
@@ -232,12 +235,18 @@ struct AuditChainVerifier {
     let key: AuditKey
     private var expectedSequence: Int64
     private var previous: String
+    /// A log that starts after an anchor must hold, under the HMAC, the trim entry that
+    /// moved it there: whoever cuts the log without the chain's key cannot write one.
+    private let anchor: AuditAnchor
+    private var anchorRecorded: Bool
 
     /// `anchor`: the entry the log starts after (retention removed those before it).
     init(key: AuditKey, anchor: AuditAnchor = .genesis) {
         self.key = key
+        self.anchor = anchor
         expectedSequence = anchor.sequence + 1
         previous = anchor.hash
+        anchorRecorded = anchor.sequence == 0
     }
 
     /// The entry at `sequence` (nil: its kind is unknown); the first break found, or nil.
@@ -252,6 +261,7 @@ struct AuditChainVerifier {
         let mac = key.mac(
             AuditChain.macInput(previous: previous, sequence: sequence, at: entry.at.timeIntervalSince1970, event: entry.event))
         guard mac == entry.hash else { return "entry \(sequence) was changed: its hash does not match its content" }
+        if entry.event.kind == .trim, entry.event.outcome == AuditRetention.outcome(through: anchor.sequence) { anchorRecorded = true }
         previous = entry.hash
         expectedSequence += 1
         return nil
@@ -261,6 +271,9 @@ struct AuditChainVerifier {
     func finish(headCount: Int64, headHash: String) -> String? {
         guard headCount == expectedSequence - 1, headHash == previous else {
             return "the log ends at entry \(expectedSequence - 1) but \(headCount) were written: the last entries were removed"
+        }
+        guard anchorRecorded else {
+            return "the log starts after entry \(anchor.sequence), but no trim entry records that cut: entries were removed"
         }
         return nil
     }

@@ -9,8 +9,11 @@ enum AuditRetention {
     static func event(through sequence: Int64, _ context: AuditContext) -> AuditEvent {
         AuditEvent(
             kind: .trim, actor: context.actor, onBehalfOf: context.onBehalfOf, accessPoint: context.accessPoint,
-            outcome: "entries through \(sequence) removed")
+            outcome: outcome(through: sequence))
     }
+
+    /// The trim entry's outcome, which verification looks for after an anchor.
+    static func outcome(through sequence: Int64) -> String { "entries through \(sequence) removed" }
 
     static func mismatch(_ sequence: Int64) -> StoreError {
         StoreError("entry \(sequence) does not carry the checkpoint's hash: the log was rewritten; nothing was removed")

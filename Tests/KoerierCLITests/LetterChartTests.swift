@@ -63,4 +63,28 @@ import Testing
         #expect(result.exitCode == 1 && result.stdout.isEmpty)
         #expect(result.stderr.contains("is of phase fase-3, not before fase-2"), "\(result.stderr)")
     }
+
+    /// Letter text is the sender's: markup in it is shown as text, and a script in it never
+    /// runs (it is escaped, and the page's CSP allows no script anyway).
+    @Test func scriptInTheLetterTextIsShownAndNeverRuns() throws {
+        let folder = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let hostile = folder.appendingPathComponent("fase-2-hostile.xml")
+        let injected = "<script>document.title='owned';document.body.textContent='owned'</script>"
+        let xml = try String(contentsOfFile: sample("return-letter-fase-2.xml"), encoding: .utf8).replacingOccurrences(
+            of: "Cliënte slaapt beter", with: "Cliënte slaapt beter " + injected.replacingOccurrences(of: "<", with: "&lt;"))
+        try xml.write(to: hostile, atomically: true, encoding: .utf8)
+        let html = try ProcessRunner.koerier([
+            "render", "--config", config, "--format", "html", "--earlier", sample("return-letter-intake.xml"), hostile.path,
+        ])
+        #expect(html.exitCode == 0, "\(html.stderr)")
+        #expect(!html.stdout.contains("<script") && html.stdout.contains("&lt;script&gt;document.title="))
+        let page = folder.appendingPathComponent("hostile.html")
+        try html.stdout.write(to: page, atomically: true, encoding: .utf8)
+        let dom = try Chromium.run(["--dump-dom"], url: page.absoluteString, profile: folder.appendingPathComponent("profile"))
+        #expect(dom.stdout.contains("<title>Terugkoppeling"), "\(dom.stdout.prefix(400))")
+        #expect(dom.stdout.contains("Spinnenweb Positieve Gezondheid: Fase 2 over Intake"))
+        #expect(!dom.stdout.contains("<script"))
+        #expect(Chromium.consoleLines(dom.stderr).isEmpty, "\(Chromium.consoleLines(dom.stderr))")
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import KoerierStore
 import KoerierTestSupport
 import Testing
 
@@ -79,7 +80,7 @@ import Testing
         #expect(intact.exitCode == 0 && intact.stdout.contains("matches every checkpoint"), "\(intact.stdout)\(intact.stderr)")
 
         // Someone with the database moves the start on by two entries (the guards allow a
-        // forward move) and removes them: the chain alone still holds together ...
+        // forward move) and removes them: no trim entry, chained under the key, records that cut.
         let database = try DatabaseQueue(path: rig.folder.appendingPathComponent("koerier.sqlite").path)
         try database.write { db in
             let cut = Int64(signed + 2)
@@ -88,11 +89,28 @@ import Testing
             try db.execute(sql: "DELETE FROM audit WHERE sequence <= ?", arguments: [cut])
         }
         try database.close()
-        #expect(try ProcessRunner.koerier(["audit", "verify", "--config", config]).exitCode == 0)
-        // ... but no signed checkpoint names where it now starts.
-        let cut = try ProcessRunner.koerier(["audit", "verify", "--checkpoints", checkpoints.path, "--config", config])
+        let cut = try ProcessRunner.koerier(["audit", "verify", "--config", config])
         #expect(
-            cut.exitCode == 1 && cut.stdout.contains("the log starts after entry \(signed + 2), which no signed checkpoint names"),
+            cut.exitCode == 1 && cut.stdout.contains("the log starts after entry \(signed + 2), but no trim entry records that cut"),
             "\(cut.stdout)")
+    }
+
+    /// A cut made through the store (with the chain's key, so its trim entry is there) at an
+    /// entry no checkpoint signed: only the checkpoints can tell.
+    @Test func aCutNoCheckpointSignedIsFoundByTheCheckpoints() throws {
+        let (rig, config) = try Self.rigWithHistory()
+        let checkpoints = rig.folder.appendingPathComponent("elsewhere/checkpoints.log")
+        try FileManager.default.createDirectory(at: checkpoints.deletingLastPathComponent(), withIntermediateDirectories: true)
+        #expect(try ProcessRunner.koerier(["audit", "checkpoint", "--file", checkpoints.path, "--config", config]).exitCode == 0)
+        _ = try rig.enqueueLetters(3, to: "gp-de-linde")
+        let head = try rig.store.auditHead().sequence
+        let cut = head - 1
+        let context = AuditContext(actor: "someone", accessPoint: "test")
+        _ = try rig.store.trimAudit(through: cut, hash: try #require(try rig.store.auditHash(at: cut)), now: Date(), context: context)
+        #expect(try ProcessRunner.koerier(["audit", "verify", "--config", config]).exitCode == 0)
+        let unsigned = try ProcessRunner.koerier(["audit", "verify", "--checkpoints", checkpoints.path, "--config", config])
+        #expect(
+            unsigned.exitCode == 1 && unsigned.stdout.contains("the log starts after entry \(cut), which no signed checkpoint names"),
+            "\(unsigned.stdout)")
     }
 }

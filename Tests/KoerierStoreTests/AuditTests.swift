@@ -143,6 +143,9 @@ import Testing
         // The database keeps every entry after the anchor, and the anchor only moves forward.
         #expect(throws: (any Error).self) { try scratch.sql("DELETE FROM audit WHERE sequence = 11") }
         #expect(throws: (any Error).self) { try scratch.sql("UPDATE audit_anchor SET sequence = 5 WHERE id = 1") }
+        #expect(throws: (any Error).self) { try scratch.sql("UPDATE audit_anchor SET hash = '\(String(repeating: "b", count: 64))'") }
+        // Without its anchor row the guard would compare with nothing: the row stays.
+        #expect(throws: (any Error).self) { try scratch.sql("DELETE FROM audit_anchor") }
         #expect(try store.verifyAudit() == nil)
         // An entry after the anchor removed with the guards off is found as before.
         try tamper(scratch, "DELETE FROM audit WHERE sequence = 12")

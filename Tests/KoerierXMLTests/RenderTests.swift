@@ -50,4 +50,9 @@ import Testing
         #expect(!document.sections.isEmpty)
         #expect(TextRenderer.render(document).hasPrefix(document.title))
     }
+
+    /// A quote or bracket followed by a combining mark is one Character: still escaped.
+    @Test func escapingWorksScalarByScalar() {
+        #expect(HTMLRenderer.escape("\"\u{0301}<\u{0301}>'&") == "&quot;\u{0301}&lt;\u{0301}&gt;&#39;&amp;")
+    }
 }

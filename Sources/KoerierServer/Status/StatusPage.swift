@@ -100,7 +100,10 @@ enum StatusPage {
             let circuit: String
             switch lane.circuit {
             case .closed(let failures): circuit = failures == 0 ? "closed" : "closed (\(failures) failure(s) in a row)"
-            case .open(let probeAt): circuit = "<strong class=\"bad\">open</strong>, next probe \(time(probeAt))"
+            case .open(let probeAt):
+                circuit =
+                    "<strong class=\"bad\">open</strong>, "
+                    + (probeAt > snapshot.takenAt ? "next probe \(time(probeAt))" : "probes with its next letter")
             case .probing: circuit = "<strong class=\"bad\">probing</strong> (one letter at a time)"
             }
             return "<tr><td>\(e(lane.recipientID))</td><td>\(circuit)</td><td>\(lane.inFlight) of \(lane.limit)</td>"

@@ -36,6 +36,8 @@ public final class StatusSource: @unchecked Sendable {
     private let directory: @Sendable () -> RecipientDirectory
     private let lock = NSLock()
     private var audit: (checkedAt: Date, problem: String)?
+    /// A walk of the chain is under way: requests meanwhile show the last result.
+    private var auditWalking = false
     let auditInterval: TimeInterval = 600
 
     public init(
@@ -52,11 +54,20 @@ public final class StatusSource: @unchecked Sendable {
     public func snapshot(now: Date = Date()) async throws -> StatusSnapshot {
         let store = store
         let urgentBefore = now.addingTimeInterval(-Double(configuration.urgentAlarmSeconds))
-        let checkAudit = lock.withLock { audit.map { now.timeIntervalSince($0.checkedAt) > auditInterval } ?? true }
+        // The whole chain is walked only every `auditInterval` (the log can be long), and by
+        // one request at a time.
+        let checkAudit: Bool = lock.withLock {
+            guard !auditWalking, audit.map({ now.timeIntervalSince($0.checkedAt) > auditInterval }) ?? true else { return false }
+            auditWalking = true
+            return true
+        }
+        defer { if checkAudit { lock.withLock { auditWalking = false } } }
         let (shape, dead, late, auditProblem) = try await store.executor.run {
-            // The whole chain is walked only every `auditInterval`: the log can be long.
             var problem: String?
-            if checkAudit { problem = try store.verifyAudit() ?? "" }
+            if checkAudit {
+                // A walk that cannot be made (a table gone) is a broken chain too.
+                do { problem = try store.verifyAudit() ?? "" } catch { problem = "the chain cannot be read: \(error)" }
+            }
             return (
                 try store.queueShape(now: now),
                 try store.records(state: .dead, recipientType: nil, since: nil, limit: 20),

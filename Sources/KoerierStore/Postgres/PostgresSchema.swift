@@ -123,13 +123,19 @@ enum PostgresSchema {
                 """
                 CREATE FUNCTION koerier_audit_anchor_forward() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
-                    IF NEW.sequence < OLD.sequence THEN RAISE EXCEPTION 'the audit anchor only moves forward'; END IF;
+                    IF NEW.sequence < OLD.sequence OR (NEW.sequence = OLD.sequence AND NEW.hash <> OLD.hash) THEN
+                        RAISE EXCEPTION 'the audit anchor only moves forward';
+                    END IF;
                     RETURN NEW;
                 END $$
                 """,
                 """
                 CREATE TRIGGER audit_anchor_forward BEFORE UPDATE ON audit_anchor
                     FOR EACH ROW EXECUTE FUNCTION koerier_audit_anchor_forward()
+                """,
+                """
+                CREATE TRIGGER audit_anchor_kept BEFORE DELETE OR TRUNCATE ON audit_anchor
+                    FOR EACH STATEMENT EXECUTE FUNCTION koerier_audit_append_only()
                 """,
                 // Deletes only of entries up to the anchor; updates and truncation never.
                 "DROP TRIGGER audit_append_only ON audit",
@@ -140,7 +146,7 @@ enum PostgresSchema {
                 """
                 CREATE FUNCTION koerier_audit_trim_only() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
-                    IF OLD.sequence > (SELECT sequence FROM audit_anchor WHERE id = 1) THEN
+                    IF OLD.sequence > COALESCE((SELECT sequence FROM audit_anchor WHERE id = 1), 0) THEN
                         RAISE EXCEPTION 'the audit log is append-only';
                     END IF;
                     RETURN OLD;

@@ -49,6 +49,10 @@ public enum StoreMigration {
             let totals = try copiedTables.map { ($0, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \($0.name)") ?? 0) }
             let total = totals.map(\.1).reduce(0, +)
             return try target.write { transaction in
+                // The chain's lock for the whole copy, and emptiness checked again under it: a
+                // daemon already started on the target can neither seal nor add entries meanwhile.
+                try transaction.run("SELECT pg_advisory_xact_lock(\(PostgresSchema.auditChainLock))")
+                try refuseUnlessEmpty(transaction)
                 var copied = 0
                 var counts: [(table: String, count: Int)] = []
                 for (table, count) in totals {
@@ -77,7 +81,9 @@ public enum StoreMigration {
             }
         }
         if let problem = try target.verifyAudit() {
-            throw StoreError("the copied audit chain does not verify on the target (\(problem))")
+            throw StoreError(
+                "the copied audit chain does not verify on the target (\(problem)); the copy was committed: "
+                    + "drop that database before migrating again")
         }
         let head = try target.auditHead()
         guard head.sequence == summary.auditSequence, head.hash == summary.auditHash else {
@@ -88,14 +94,17 @@ public enum StoreMigration {
     }
 
     private static func refuseUnlessEmpty(_ target: PostgresMessageStore) throws {
-        let present = try target.read { transaction in
+        try target.read(refuseUnlessEmpty)
+    }
+
+    private static func refuseUnlessEmpty(_ transaction: PostgresTransaction) throws {
+        let present =
             try transaction.run(
                 """
                 SELECT (SELECT COUNT(*) FROM outbox) + (SELECT COUNT(*) FROM inbox) + (SELECT COUNT(*) FROM trajectory)
                      + (SELECT COUNT(*) FROM audit) + (SELECT COUNT(*) FROM audit_pending)
                 """
             ).rows.first?.decode(Int64.self) ?? 0
-        }
         guard present == 0 else {
             throw StoreError("the target store is not empty (\(present) rows): migrate into a new database; nothing was copied")
         }
