@@ -40,7 +40,9 @@ extension GlobalOptions {
     /// Reads and decodes a message file. Each problem goes to stderr as `FILE:LINE: …`;
     /// then the command fails with "`FILE`: `refusal`: the message is invalid".
     public func readMessage(_ file: String, codec: MessageCodec, refusal: String) throws -> (data: Data, message: Message) {
-        guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure("\(file): cannot read the file") }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw CommandFailure("\(file): cannot read the file (missing, a directory, or not readable)")
+        }
         do throws(XMLProblems) {
             return (data, try codec.decode(data))
         } catch {

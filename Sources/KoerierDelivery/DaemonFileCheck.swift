@@ -24,11 +24,7 @@ public enum DaemonFileCheck {
             warn("test_mode: identity.certificate \(problem) (refused outside test mode)")
         }
         let directory = try RecipientDirectory.load(file: configuration.recipientsFile)
-        let passwords = directory.recipients.values.compactMap { recipient -> URL? in
-            if case .smtp(let target) = recipient.transport { return target.passwordFile }
-            return nil
-        }
-        let findings = FileAccess.findings(for: configuration, secrets: passwords)
+        let findings = FileAccess.findings(for: configuration, secrets: directory.passwordFiles)
         guard !findings.isEmpty else { return }
         if configuration.testMode {
             for finding in findings { warn("test_mode: \(finding) (refused outside test mode)") }

@@ -326,7 +326,7 @@ public final class DeliveryWorker: @unchecked Sendable {
             lanes[record.recipientID]?.lastAttemptAt = now
             history.record(settlement.transition.to, queuedAt: record.createdAt, at: now)
             if let answered = settlement.answered {
-                expedite = lanes[record.recipientID]?.circuit.record(answered: answered, now: Date()) ?? false
+                expedite = lanes[record.recipientID]?.circuit.record(answered: answered, now: now) ?? false
             }
         }
         woken = true  // a slot is free and an outcome waits: commit and fill again

@@ -46,8 +46,9 @@ public final class HTTPSTransport: Sendable {
         }
     }
 
-    /// A handle with everything that stays the same for this destination.
-    private func handle(for target: HTTPSTarget, headers: [String]) throws -> CurlHandle {
+    /// A handle that reaches the destination as every transfer does: its anchors and name,
+    /// this gateway's client certificate, the configured address (also for `PartnerProbe`).
+    static func connection(to target: HTTPSTarget, credentials: ClientCredentials, timeouts: TransportTimeouts) throws -> CurlHandle {
         let curl = try CurlHandle(
             url: target.url.absoluteString, protocols: "https", anchors: target.serverAnchors,
             connectTimeout: timeouts.connect, totalTimeout: timeouts.total)
@@ -58,6 +59,12 @@ public final class HTTPSTransport: Sendable {
             let port = target.url.port ?? 443
             try curl.set(CURLOPT_CONNECT_TO, list: ["\(host):\(port):\(address):\(port)"])
         }
+        return curl
+    }
+
+    /// A handle with everything that stays the same for this destination.
+    private func handle(for target: HTTPSTarget, headers: [String]) throws -> CurlHandle {
+        let curl = try Self.connection(to: target, credentials: credentials, timeouts: timeouts)
         // No "Expect: 100-continue" round trip: the body is small and wanted at once.
         try curl.set(CURLOPT_HTTPHEADER, list: headers + ["Expect:"])
         try curl.set(CURLOPT_POST, 1)

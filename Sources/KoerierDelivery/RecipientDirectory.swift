@@ -105,6 +105,14 @@ public struct RecipientDirectory: Sendable {
 
     public subscript(id: String) -> Recipient? { recipients[id] }
 
+    /// The relay password files the entries name: secrets the file checks cover.
+    public var passwordFiles: [URL] {
+        recipients.values.compactMap { recipient in
+            if case .smtp(let target) = recipient.transport { return target.passwordFile }
+            return nil
+        }
+    }
+
     public static func load(file: URL, displayPath: String? = nil) throws -> RecipientDirectory {
         let shown = displayPath ?? file.path
         guard let data = FileManager.default.contents(atPath: file.path), let text = String(data: data, encoding: .utf8) else {

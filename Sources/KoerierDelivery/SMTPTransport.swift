@@ -43,11 +43,18 @@ public final class SMTPTransport: Sendable {
         }
     }
 
-    private func handle(for target: SMTPTarget) throws -> CurlHandle {
+    /// A handle that reaches the relay as every mail does: STARTTLS required, the relay
+    /// verified against its anchors (also for `PartnerProbe`).
+    static func connection(to target: SMTPTarget, timeouts: TransportTimeouts) throws -> CurlHandle {
         let curl = try CurlHandle(
             url: "smtp://\(target.relayHost):\(target.relayPort)", protocols: "smtp",
             anchors: target.relayAnchors, connectTimeout: timeouts.connect, totalTimeout: timeouts.total)
         try curl.set(CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue))
+        return curl
+    }
+
+    private func handle(for target: SMTPTarget) throws -> CurlHandle {
+        let curl = try Self.connection(to: target, timeouts: timeouts)
         try curl.set(CURLOPT_MAIL_FROM, "<\(mailFrom)>")
         try curl.set(CURLOPT_MAIL_RCPT, list: ["<\(target.mailbox)>"])
         if let username = target.username {

@@ -120,14 +120,8 @@ enum FigureSVG {
     }
 
     static func legend(_ entries: [(color: String, label: String)], x: Double, y: Double) -> String {
-        entries.enumerated().map { index, entry in
-            let left = x + Double(index) * 190
-            return "<rect x=\"\(format(left))\" y=\"\(format(y - 10))\" width=\"12\" height=\"12\" fill=\"\(entry.color)\"/>"
-                + "<text x=\"\(format(left + 17))\" y=\"\(format(y))\" font-size=\"12\" fill=\"#222\">\(HTMLRenderer.escape(entry.label))</text>"
-        }.joined(separator: "\n") + "\n"
+        SVGPieces.legend(entries, x: x, y: y, spacing: 190, size: 12)
     }
 
-    static func format(_ value: Double) -> String {
-        value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
-    }
+    static func format(_ value: Double) -> String { SVGPieces.number(value) }
 }

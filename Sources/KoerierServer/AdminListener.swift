@@ -74,10 +74,13 @@ public struct AdminListener: Sendable {
             for (state, count) in inbound {
                 Gauge(label: "koerier_inbound_messages", dimensions: [("state", state.rawValue)]).record(count)
             }
-            if let snapshot = try? await status?.snapshot() { StatusGauges.record(snapshot) }
+            let snapshot = try? await status?.snapshot()
+            if let snapshot { StatusGauges.record(snapshot) }
             if let crl {
-                // Negative once the CRL is past its nextUpdate: alert on < 0.
-                let remaining = TrustStore.crlNextUpdate(file: crl).map { $0.timeIntervalSinceNow } ?? -1
+                // Negative once the CRL is past its nextUpdate: alert on < 0. The snapshot has
+                // read the file already.
+                let nextUpdate = snapshot.map(\.crlNextUpdate) ?? TrustStore.crlNextUpdate(file: crl)
+                let remaining = nextUpdate.map { $0.timeIntervalSinceNow } ?? -1
                 Gauge(label: "koerier_crl_seconds_until_next_update").record(remaining)
             }
             var headers = HTTPFields()

@@ -5,17 +5,6 @@ import KoerierRender
 import KoerierXML
 
 struct RenderCommand: ParsableCommand {
-    static func decode(_ file: String, codec: MessageCodec) throws -> Message {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw CommandFailure("\(file): cannot read the file (missing, a directory, or not readable)")
-        }
-        do throws(XMLProblems) {
-            return try codec.decode(data)
-        } catch {
-            for problem in error.problems { Output.error("\(file):\(problem)") }
-            throw CommandFailure("\(file): not rendered: the message is invalid")
-        }
-    }
 
     static let configuration = CommandConfiguration(
         commandName: "render",
@@ -43,8 +32,8 @@ struct RenderCommand: ParsableCommand {
     func run() throws {
         try Output.reportingFailures {
             let (_, codec) = try global.loadCodec()
-            let message = try Self.decode(file, codec: codec)
-            let history = try earlier.map { try Self.decode($0, codec: codec) }
+            let message = try global.readMessage(file, codec: codec, refusal: "not rendered").message
+            let history = try earlier.map { try global.readMessage($0, codec: codec, refusal: "not rendered").message }
             let document: LetterDocument
             do {
                 document = try LetterDocument(message, earlier: history)

@@ -26,42 +26,11 @@ import Testing
         let relay = try rig.startSMTPSink()  // aiosmtpd requiring STARTTLS
         let plainRelay = try rig.startSMTPSink(plain: true)  // one offering no STARTTLS
         try rig.configure(
-            recipients: HTTPSDeliveryTests.gp(port: live) + """
-                  - id: gp-down
-                    name: Huisarts die niet opneemt
-                    type: huisarts
-                    https:
-                      url: https://localhost:\(down)/v1/messages
-                      server_anchors: \(Repository.pki.appendingPathComponent("ca.pem").path)
-                  - id: employer-expired
-                    name: Werkgever met verlopen certificaat
-                    type: werkgever
-                    smtp:
-                      to: hr@voorbeeldstad.test
-                      relay: 127.0.0.1
-                      port: \(down)
-                      relay_anchors: \(Repository.pki.appendingPathComponent("ca.pem").path)
-                      certificate: \(Repository.pki.appendingPathComponent("expired.pem").path)
-                  - id: employer-mail
-                    name: Werkgever per mail
-                    type: werkgever
-                    smtp:
-                      to: hr@voorbeeldstad.test
-                      relay: 127.0.0.1
-                      port: \(relay.port)
-                      relay_anchors: \(Repository.pki.appendingPathComponent("ca.pem").path)
-                      certificate: \(Repository.pki.appendingPathComponent("employer-smime.pem").path)
-                  - id: employer-plain
-                    name: Werkgever zonder STARTTLS
-                    type: werkgever
-                    smtp:
-                      to: hr@voorbeeldstad.test
-                      relay: 127.0.0.1
-                      port: \(plainRelay.port)
-                      relay_anchors: \(Repository.pki.appendingPathComponent("ca.pem").path)
-                      certificate: \(Repository.pki.appendingPathComponent("employer-smime.pem").path)
-
-                """)
+            recipients: HTTPSDeliveryTests.gp(port: live) + HTTPSDeliveryTests.gp(port: down, id: "gp-down")
+                + SMTPDeliveryTests.employer(
+                    port: down, id: "employer-expired", certificateFile: Repository.pki.appendingPathComponent("expired.pem"))
+                + SMTPDeliveryTests.employer(port: relay.port, id: "employer-mail")
+                + SMTPDeliveryTests.employer(port: plainRelay.port, id: "employer-plain"))
         let config = rig.folder.appendingPathComponent("koerier.yaml").path
         #expect(try ProcessRunner.koerier(["init", "--config", config]).exitCode == 0)
         // A stale CRL (a scratch CA's, one second long), and a key the group may read.

@@ -24,9 +24,9 @@ import Testing
         """
     }
 
-    static func gp(port: Int, host: String = "localhost", address: String? = nil) -> String {
+    static func gp(port: Int, host: String = "localhost", address: String? = nil, id: String = "gp-de-linde") -> String {
         """
-          - id: gp-de-linde
+          - id: \(id)
             name: Huisartsenpraktijk De Linde
             type: huisarts
             ura: "90000123"

@@ -10,7 +10,10 @@ import Testing
 /// Delivery by S/MIME mail through a real SMTP server (aiosmtpd, STARTTLS required),
 /// opened afterwards with `openssl cms`, as the recipient would.
 @Suite(.serialized, .ownThreads) struct SMTPDeliveryTests {
-    static func employer(port: Int, certificate: Bool = true, id: String = "employer", type: String = "werkgever") -> String {
+    static func employer(
+        port: Int, certificate: Bool = true, id: String = "employer", type: String = "werkgever",
+        certificateFile: URL = Repository.pki.appendingPathComponent("employer-smime.pem")
+    ) -> String {
         """
           - id: \(id)
             name: Gemeente Voorbeeldstad, afdeling HR
@@ -20,7 +23,7 @@ import Testing
               relay: 127.0.0.1
               port: \(port)
               relay_anchors: \(Repository.pki.appendingPathComponent("ca.pem").path)
-        \(certificate ? "      certificate: \(Repository.pki.appendingPathComponent("employer-smime.pem").path)" : "")
+        \(certificate ? "      certificate: \(certificateFile.path)" : "")
 
         """
     }

@@ -18,27 +18,18 @@ import Testing
                 "/CN=expiring-employer", "-keyout", folder.appendingPathComponent("expiring-smime.key").path, "-out", certificate.path,
             ])
         #expect(made.exitCode == 0, "\(made.stderr)")
-        return """
-              - id: employer-expiring
-                name: Werkgever met verlopend certificaat
-                type: werkgever
-                smtp:
-                  to: hr@voorbeeldstad.test
-                  relay: 127.0.0.1
-                  port: 1
-                  relay_anchors: \(Repository.pki.appendingPathComponent("ca.pem").path)
-                  certificate: \(certificate.path)
-
-            """
+        return SMTPDeliveryTests.employer(port: 1, id: "employer-expiring", certificateFile: certificate)
     }
 
     @Test func theStatusPageShowsQueueLanesDeadLettersAndExpiringCertificates() async throws {
-        let centre = try ServeTests.Centre(delivery: "  circuit_failures: 1\n  first_retry_seconds: 600\n  max_retry_seconds: 600\n")
+        // A circuit that opens at the first failure and stays open while the test looks.
+        let delivery = "  circuit_failures: 1\n  first_retry_seconds: 600\n  max_retry_seconds: 600\n"
+        let centre = try ServeTests.Centre(delivery: delivery)
         let rig = centre.rig
+        // Centre's directory, with the partner whose certificate expires soon added.
         try rig.configure(
             recipients: HTTPSDeliveryTests.gp(port: try rig.downPort()) + (try Self.expiringPartner(rig.folder)),
-            delivery: "  circuit_failures: 1\n  first_retry_seconds: 600\n  max_retry_seconds: 600\n"
-                + "serve:\n  listen: \"127.0.0.1:0\"\n  admin: \"127.0.0.1:0\"\n  inbox: inbox\n")
+            delivery: delivery + "serve:\n  listen: \"127.0.0.1:0\"\n  admin: \"127.0.0.1:0\"\n  inbox: inbox\n")
         // A partner that is down (its lane's circuit opens), a letter to a partner the
         // directory does not know (dead at once), and one whose partner id carries markup.
         _ = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "gp-de-linde", type: .huisarts)

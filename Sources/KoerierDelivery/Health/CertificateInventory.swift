@@ -12,6 +12,15 @@ public struct CertificateExpiry: Sendable, Equatable {
     public let expiresAt: Date?
 
     public func secondsLeft(now: Date) -> TimeInterval? { expiresAt.map { $0.timeIntervalSince(now) } }
+
+    /// Certificates are raised this many days before they expire (the status page, doctor;
+    /// the alert rule uses the same 30 days).
+    public static let warningDays = 30
+
+    /// Expired, unreadable, or expiring within `warningDays`.
+    public func needsAttention(now: Date) -> Bool {
+        secondsLeft(now: now).map { $0 < Double(Self.warningDays) * 86_400 } ?? true
+    }
 }
 
 /// Every certificate file the configuration and the recipient directory name: this gateway's

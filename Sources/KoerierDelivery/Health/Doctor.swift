@@ -26,8 +26,6 @@ public struct DoctorFinding: Sendable, Equatable {
 /// certificates, the CRL, the store, the clock, and a TLS handshake with each partner.
 /// Nothing is sent and nothing in the store changes.
 public enum Doctor {
-    public static let expiryWarningDays = 30
-
     public static func examine(
         configuration: KoerierConfiguration, openStore: () throws -> any MessageStore, now: Date = Date()
     ) -> [DoctorFinding] {
@@ -50,12 +48,7 @@ public enum Doctor {
     }
 
     static func files(_ configuration: KoerierConfiguration, directory: RecipientDirectory?) -> [DoctorFinding] {
-        let passwords =
-            directory?.recipients.values.compactMap { recipient -> URL? in
-                if case .smtp(let target) = recipient.transport { return target.passwordFile }
-                return nil
-            } ?? []
-        let found = FileAccess.findings(for: configuration, secrets: passwords)
+        let found = FileAccess.findings(for: configuration, secrets: directory?.passwordFiles ?? [])
         guard !found.isEmpty else { return [DoctorFinding("files", .ok, "keys and store belong to this user, owner-only")] }
         return found.map { finding in
             // The finding names the command that fixes it (chmod …); ownership needs chown.
@@ -84,7 +77,7 @@ public enum Doctor {
                     DoctorFinding(
                         "certificates", .failure, "\(name) expired on \(iso(expiresAt)) (\(certificate.file))",
                         fix: "replace \(certificate.file) with a renewed certificate, then `systemctl reload koerier` (SIGHUP)"))
-            } else if left < Double(expiryWarningDays) * 86_400 {
+            } else if certificate.needsAttention(now: now) {
                 findings.append(
                     DoctorFinding(
                         "certificates", .warning,
@@ -94,7 +87,8 @@ public enum Doctor {
         }
         if findings.isEmpty {
             findings.append(
-                DoctorFinding("certificates", .ok, "\(all.count) certificate(s), none expiring within \(expiryWarningDays) days"))
+                DoctorFinding(
+                    "certificates", .ok, "\(all.count) certificate(s), none expiring within \(CertificateExpiry.warningDays) days"))
         }
         return findings
     }
@@ -184,7 +178,7 @@ public enum Doctor {
                 return DoctorFinding(check, .ok, "TLS handshake with \(result.endpoint) completed (nothing sent)")
             }
             let days = Int(expiresAt.timeIntervalSince(now) / 86_400)
-            if days < expiryWarningDays {
+            if days < CertificateExpiry.warningDays {
                 return DoctorFinding(
                     check, .warning, "TLS handshake with \(result.endpoint) completed; its server certificate expires \(iso(expiresAt))",
                     fix: "ask the partner to renew its server certificate")

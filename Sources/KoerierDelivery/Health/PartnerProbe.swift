@@ -22,22 +22,11 @@ public enum PartnerProbe {
         do {
             switch recipient.transport {
             case .https(let target):
-                let host = target.url.host ?? "?"
-                let port = target.url.port ?? 443
-                endpoint = "\(host):\(port)"
-                curl = try CurlHandle(
-                    url: "https://\(host):\(port)/", protocols: "https", anchors: target.serverAnchors,
-                    connectTimeout: timeouts.connect, totalTimeout: timeouts.total)
-                try curl.set(CURLOPT_SSLCERT, credentials.certificateChain.path)
-                try curl.set(CURLOPT_SSLCERTTYPE, "PEM")
-                try curl.set(CURLOPT_SSLKEY, credentials.key.path)
-                if let address = target.address { try curl.set(CURLOPT_CONNECT_TO, list: ["\(host):\(port):\(address):\(port)"]) }
+                endpoint = "\(target.url.host ?? "?"):\(target.url.port ?? 443)"
+                curl = try HTTPSTransport.connection(to: target, credentials: credentials, timeouts: timeouts)
             case .smtp(let target):
                 endpoint = "\(target.relayHost):\(target.relayPort)"
-                curl = try CurlHandle(
-                    url: "smtp://\(target.relayHost):\(target.relayPort)", protocols: "smtp", anchors: target.relayAnchors,
-                    connectTimeout: timeouts.connect, totalTimeout: timeouts.total)
-                try curl.set(CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue))
+                curl = try SMTPTransport.connection(to: target, timeouts: timeouts)
             case .folder:
                 return nil
             }

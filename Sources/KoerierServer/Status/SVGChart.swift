@@ -25,7 +25,7 @@ enum SVGChart {
             <text x="\(width - 8)" y="\(height - 6)" text-anchor="end" font-size="11" fill="#444">now</text>
 
             """
-        for (index, entry) in series.enumerated() {
+        for entry in series {
             // A gap (a minute without a value) breaks the line into segments.
             var segments: [[String]] = [[]]
             for (minute, value) in entry.values.enumerated() {
@@ -46,10 +46,8 @@ enum SVGChart {
                         "<polyline fill=\"none\" stroke=\"\(entry.color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>\n"
                 }
             }
-            let legendX = left + 8 + Double(index) * 140
-            svg += "<rect x=\"\(format(legendX))\" y=\"14\" width=\"10\" height=\"10\" fill=\"\(entry.color)\"/>"
-            svg += "<text x=\"\(format(legendX + 14))\" y=\"23\" font-size=\"11\" fill=\"#222\">\(HTMLRenderer.escape(entry.name))</text>\n"
         }
+        svg += SVGPieces.legend(series.map { ($0.color, $0.name) }, x: left + 8, y: 23, spacing: 140, size: 10)
         return svg + "</svg>"
     }
 
@@ -60,7 +58,5 @@ enum SVGChart {
         return 10 * power
     }
 
-    static func format(_ value: Double) -> String {
-        value == value.rounded() ? String(Int(value)) : String(format: "%.2f", value)
-    }
+    static func format(_ value: Double) -> String { SVGPieces.number(value, decimals: 2) }
 }

@@ -126,8 +126,7 @@ enum StatusPage {
         let e = HTMLRenderer.escape
         let header = "<tr><th>certificate</th><th>subject</th><th>expires</th><th>file</th></tr>"
         var rows = snapshot.certificates.sorted { ($0.expiresAt ?? .distantPast) < ($1.expiresAt ?? .distantPast) }.map { certificate in
-            let left = certificate.secondsLeft(now: snapshot.takenAt)
-            let warn = left.map { $0 < Double(StatusSnapshot.expiryWarningDays) * 86_400 } ?? true
+            let warn = certificate.needsAttention(now: snapshot.takenAt)
             return "<tr\(warn ? " class=\"warn\"" : "")><td>\(e(certificate.role))</td><td>\(e(certificate.subject ?? "?"))</td>"
                 + "<td>\(expiryText(certificate, now: snapshot.takenAt))</td><td><code>\(e(certificate.file))</code></td></tr>"
         }
@@ -167,9 +166,7 @@ enum StatusPage {
     // MARK: Pieces
 
     static func expiring(_ snapshot: StatusSnapshot) -> [CertificateExpiry] {
-        snapshot.certificates.filter { certificate in
-            certificate.secondsLeft(now: snapshot.takenAt).map { $0 < Double(StatusSnapshot.expiryWarningDays) * 86_400 } ?? true
-        }
+        snapshot.certificates.filter { $0.needsAttention(now: snapshot.takenAt) }
     }
 
     static func expiryText(_ certificate: CertificateExpiry, now: Date) -> String {

@@ -21,9 +21,6 @@ public struct StatusSnapshot: Sendable {
     public let history: [DeliveryHistory.Minute]
     /// nil: not checked yet; otherwise the first break, or "" when whole.
     public let auditProblem: String?
-
-    /// Certificates are reported from this many days before they expire.
-    public static let expiryWarningDays = 30
 }
 
 /// Gathers snapshots for the admin port; the audit chain is verified at most every
