@@ -17,14 +17,14 @@ struct BenchDeliverCommand: AsyncParsableCommand {
             letters (TEST ONLY identities from the samples' pki). The worker then delivers them \
             with everything it does in production: lease, audited payload read, decryption, \
             validation, adapter, transport, receipt verification, state change. HTTPS goes to an \
-            in-process Koerier listener (mutual TLS) that verifies each letter and answers with a \
-            signed receipt; mail goes as S/MIME participation notices to aiosmtpd (STARTTLS). The \
+            in-process Koerier gateway for the GP (mutual TLS) that verifies each letter, stores it \
+            durably in its own SQLite store and answers with a signed receipt, as `serve` does; mail goes as S/MIME participation notices to aiosmtpd (STARTTLS). The \
             scheduler runs as in `serve`; each run is timed from the first enqueue to the last \
             acknowledgement (HTTPS) or hand-over (mail). The peer baseline, in the same run: \
             Debian's Postfix, a private instance in the scratch folder, relaying as many plain \
             mails of the letters' size from smtp-source to smtp-sink (.ci/setup installs it). \
             ratio is HTTPS letters/s ÷ Postfix mails/s; ratio_smtp is S/MIME mails/s ÷ Postfix. \
-            Also: bare libcurl clients posting/mailing the same bytes with no queue, and enqueue -> \
+            Also: bare libcurl clients posting/mailing letters of the same kind with no queue, and enqueue -> \
             acknowledged latency (p50, p99) at 10 letters/s.
             """
     )
@@ -53,19 +53,13 @@ struct BenchDeliverCommand: AsyncParsableCommand {
                 configuration: configuration, codec: codec, messages: messages, concurrency: concurrency, scratch: scratch)
         }
 
-        // Receivers: the GP's Koerier listener, and a mail relay.
-        let gpChain = try BenchLoopback.concatenate(
-            [pki.appendingPathComponent("gp.pem"), pki.appendingPathComponent("chain.pem")], into: scratch, "gp-chain.pem")
+        // Receivers: the GP's Koerier gateway (verifying, storing in its own store, receipting),
+        // and a mail relay.
+        let receiverStore = try BenchLoopback.scratchStore(in: scratch, named: "gp-receiver")
+        let port = try await BenchLoopback.storingReceiver(store: receiverStore, codec: codec, pki: pki, scratch: scratch)
         let relayChain = try BenchLoopback.concatenate(
             [pki.appendingPathComponent("arbo.pem"), pki.appendingPathComponent("chain.pem")], into: scratch, "relay-chain.pem")
         func signing(_ party: String) throws -> MessageSigning { try BenchLoopback.signing(as: party, pki: pki, codec: codec) }
-        let gpSigning = try signing("gp")
-        let trust = try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem"))
-        let responder = ReceiptingResponder(codec: codec, verifier: SignatureVerifier(trust: trust), signing: gpSigning) { _, _, _, _ in }
-        let port = try await BenchLoopback.startListener(
-            tls: ListenerTLS(
-                certificateChain: gpChain, key: pki.appendingPathComponent("gp.key"), clientAnchors: pki.appendingPathComponent("ca.pem"))
-        ) { await responder.respond($0) }
         let sink = try SMTPSink(
             script: configuration.samplesDirectory.appendingPathComponent("../Tests/Peers/smtp_sink.py").standardizedFileURL,
             certificate: relayChain, key: pki.appendingPathComponent("arbo.key"), folder: scratch.appendingPathComponent("mail"))
@@ -89,13 +83,16 @@ struct BenchDeliverCommand: AsyncParsableCommand {
             transactionID: template.envelope.transactionID.value, now: Date(), context: context
         ).trajectory.id
         let consentInForce = try store.consent(trajectory: consent).map { [$0] } ?? []
-        print("signing \(messages * 2) distinct letters …")
-        let letters = try BenchProgress.map(messages * 2, "signing letters") { _ -> Data in
+        print("signing \(messages * 3) distinct letters …")
+        let letters = try BenchProgress.map(messages * 3, "signing letters") { _ -> Data in
             var letter = template
             letter.envelope.messageID = .generate()
             return try centre.signedXML(.returnLetter(letter))
         }
-        let httpsLetters = Array(letters.prefix(messages))
+        // Each run its own letters: the receiver answers a letter it already holds with its
+        // first receipt, without the work a new letter costs.
+        let bareLetters = Array(letters.prefix(messages))
+        let httpsLetters = Array(letters[messages..<(messages * 2)])
         let mailLetters = Array(letters.suffix(messages))
 
         // Baselines: the same bytes, posted or mailed by plain concurrent loops.
@@ -103,7 +100,7 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         guard case .https(let httpsTarget) = parts.directory["gp"]?.transport,
             case .smtp(let smtpTarget) = parts.directory["employer"]?.transport
         else { throw CommandFailure("bench directory incomplete") }
-        let bareHTTPS = try await BenchLoopback.rate(httpsLetters, clients: concurrency) { bytes in
+        let bareHTTPS = try await BenchLoopback.rate(bareLetters, clients: concurrency) { bytes in
             if case .answered(200..<300, _, _, _) = https.post(bytes, to: httpsTarget) { return true } else { return false }
         }
         print(String(format: "bare HTTPS clients:      %7.1f msg/s", bareHTTPS))
@@ -144,6 +141,7 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         print(String(format: "enqueue -> acknowledged at 10 letters/s: p50 %.1f ms, p99 %.1f ms", latency.p50, latency.p99))
         worker.stop()
         try await running.value
+        try BenchLoopback.requireReceived(bareLetters.count + httpsLetters.count + Self.latencyLetters, in: receiverStore)
 
         // The peer: Postfix relaying as many plain mails of the same size, end to end.
         let letterSize = httpsLetters.map(\.count).reduce(0, +) / max(1, httpsLetters.count)

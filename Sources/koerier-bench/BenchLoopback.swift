@@ -29,9 +29,12 @@ enum BenchLoopback {
             path: scratch.appendingPathComponent("\(name).sqlite").path, keys: try PayloadKeyRing.load(file: keyFile))
     }
 
-    /// The centre's XML intake as `serve` runs it, on `store`: verify, store with the
-    /// trajectory and consent, answer with a signed receipt that is kept too.
-    static func xmlIntake(store: any MessageStore, codec: MessageCodec, pki: URL) throws -> ReceiptingResponder {
+    /// A party's XML intake as `serve` runs it, on `store`: verify, store (a referral with its
+    /// trajectory and consent, a letter in the inbound queue), answer with a signed receipt
+    /// that is kept too; a message sent again gets its first receipt.
+    static func xmlIntake(store: any MessageStore, codec: MessageCodec, pki: URL, as party: String = "centre") throws
+        -> ReceiptingResponder
+    {
         let trust = try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem"))
         let verifier = SignatureVerifier(trust: trust)
         let directory = RecipientDirectory(recipients: [])
@@ -40,7 +43,7 @@ enum BenchLoopback {
             receipts: ReceiptIntake(store: store, directory: directory, receipts: ReceiptCheck(codec: codec, verifier: verifier)),
             accessPoint: "bench")
         return ReceiptingResponder(
-            codec: codec, verifier: verifier, signing: try signing(as: "centre", pki: pki, codec: codec),
+            codec: codec, verifier: verifier, signing: try signing(as: party, pki: pki, codec: codec),
             previousReceipt: { try? store.issuedReceipt(for: $0.value) },
             accept: { message, bytes, signer, receipt in
                 try intake.accept(message, bytes: bytes, sender: signer.organisation ?? signer.subject, receipt: receipt)
@@ -58,6 +61,28 @@ enum BenchLoopback {
             return try gp.signedXML(.referral(referral))
         }
         return (template, referrals)
+    }
+
+    /// The GP's Koerier gateway on loopback, as `serve` runs its intake: mutual TLS; each
+    /// letter verified, stored durably in `store` (its own store, not the sender's) and
+    /// answered with a signed receipt, worked out on the store's executor. Returns the port.
+    static func storingReceiver(store: any MessageStore, codec: MessageCodec, pki: URL, scratch: URL) async throws -> Int {
+        let responder = try xmlIntake(store: store, codec: codec, pki: pki, as: "gp")
+        let gpChain = try concatenate(
+            [pki.appendingPathComponent("gp.pem"), pki.appendingPathComponent("chain.pem")], into: scratch, "gp-chain.pem")
+        return try await startListener(
+            tls: ListenerTLS(
+                certificateChain: gpChain, key: pki.appendingPathComponent("gp.key"), clientAnchors: pki.appendingPathComponent("ca.pem"))
+        ) { request in
+            (try? await store.executor.run { responder.answer(request) })
+                ?? ListenerAnswer(status: 503, body: Data("the receiver cannot answer now\n".utf8), retryAfter: 1)
+        }
+    }
+
+    /// Letters the receiver in `store` holds: each must be there exactly once.
+    static func requireReceived(_ expected: Int, in store: any MessageStore) throws {
+        let held = try store.inboundCounts().values.reduce(0, +)
+        guard held == expected else { throw CommandFailure("the receiver holds \(held) letters for \(expected) sent") }
     }
 
     /// The centre's listener identity (its certificate and chain) with clients from the test root.

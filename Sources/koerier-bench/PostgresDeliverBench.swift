@@ -7,7 +7,8 @@ import KoerierStore
 import KoerierXML
 
 /// `deliver --store postgres`: letters/s from one shared PostgreSQL queue to a loopback
-/// Koerier receiver (mutual TLS, a signed receipt per letter), with 1 and with 3 daemons
+/// Koerier receiver (mutual TLS; each letter verified, stored in the receiver's own SQLite
+/// store and answered with a signed receipt), with 1 and with 3 daemons
 /// draining it. Each daemon is a scheduler with its own connection pool and owner name,
 /// as `koerier serve` runs it; here they share the bench's process. The partner's limit
 /// holds for all daemons together, so 3 daemons add parallel work (verifying, signing,
@@ -18,16 +19,8 @@ enum PostgresDeliverBench {
         let pki = configuration.samplesDirectory.appendingPathComponent("pki")
         let cluster = try BenchPostgres.start()
         defer { cluster.stop() }
-        let gpChain = try BenchLoopback.concatenate(
-            [pki.appendingPathComponent("gp.pem"), pki.appendingPathComponent("chain.pem")], into: scratch, "gp-chain.pem")
-        let trust = try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem"))
-        let responder = ReceiptingResponder(
-            codec: codec, verifier: SignatureVerifier(trust: trust), signing: try BenchLoopback.signing(as: "gp", pki: pki, codec: codec)
-        ) { _, _, _, _ in }
-        let port = try await BenchLoopback.startListener(
-            tls: ListenerTLS(
-                certificateChain: gpChain, key: pki.appendingPathComponent("gp.key"), clientAnchors: pki.appendingPathComponent("ca.pem"))
-        ) { await responder.respond($0) }
+        let receiverStore = try BenchLoopback.scratchStore(in: scratch, named: "gp-receiver")
+        let port = try await BenchLoopback.storingReceiver(store: receiverStore, codec: codec, pki: pki, scratch: scratch)
         let centre = try BenchLoopback.signing(as: "centre", pki: pki, codec: codec)
         let sample = try Data(contentsOf: configuration.samplesDirectory.appendingPathComponent("signed/return-letter-fase-2-rsa.xml"))
         guard case .returnLetter(let template) = try codec.decode(sample) else { throw CommandFailure("the sample is not a return letter") }
@@ -84,6 +77,7 @@ enum PostgresDeliverBench {
             for task in wakeups { task.cancel() }
             guard try stores[0].verifyAudit() == nil else { throw CommandFailure("the audit chain does not verify after the run") }
             rates[daemons] = rate
+            try BenchLoopback.requireReceived(rates.count * messages, in: receiverStore)
             print(String(format: "%d daemon(s) on one PostgreSQL -> HTTPS receiver: %7.1f letters/s", daemons, rate))
         }
         let result = BenchResult(
