@@ -135,13 +135,12 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         print(String(format: "queue -> HTTPS receiver: %7.1f msg/s (%.2f× bare)", e2eHTTPS, e2eHTTPS / bareHTTPS))
         let e2eSMTP = try await endToEnd(mailLetters, to: "employer", store: store, worker: worker, parts: parts, expect: .delivered)
         print(String(format: "queue -> SMTP server:    %7.1f msg/s (%.2f× bare)", e2eSMTP, e2eSMTP / bareSMTP))
-        let latency = try await latencyAtTenPerSecond(
-            Array(letters.prefix(Self.latencyLetters)).map { try resigned($0, centre: centre, codec: codec) }, store: store, worker: worker,
-            parts: parts)
+        let latencyLetters = try letters.prefix(Self.latencyLetters).map { try resigned($0, centre: centre, codec: codec) }
+        let latency = try await latencyAtTenPerSecond(latencyLetters, store: store, worker: worker, parts: parts)
         print(String(format: "enqueue -> acknowledged at 10 letters/s: p50 %.1f ms, p99 %.1f ms", latency.p50, latency.p99))
         worker.stop()
         try await running.value
-        try BenchLoopback.requireReceived(bareLetters.count + httpsLetters.count + Self.latencyLetters, in: receiverStore)
+        try BenchLoopback.requireReceived(bareLetters.count + httpsLetters.count + latencyLetters.count, in: receiverStore)
 
         // The peer: Postfix relaying as many plain mails of the same size, end to end.
         let letterSize = httpsLetters.map(\.count).reduce(0, +) / max(1, httpsLetters.count)

@@ -35,18 +35,12 @@ enum BenchLoopback {
     static func xmlIntake(store: any MessageStore, codec: MessageCodec, pki: URL, as party: String = "centre") throws
         -> ReceiptingResponder
     {
-        let trust = try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem"))
-        let verifier = SignatureVerifier(trust: trust)
-        let directory = RecipientDirectory(recipients: [])
-        let intake = IntakeProcessor(
-            store: store, directory: directory,
-            receipts: ReceiptIntake(store: store, directory: directory, receipts: ReceiptCheck(codec: codec, verifier: verifier)),
-            accessPoint: "bench")
+        let parts = try IntakeParts(store: store, codec: codec, pki: pki, as: party)
         return ReceiptingResponder(
-            codec: codec, verifier: verifier, signing: try signing(as: party, pki: pki, codec: codec),
+            codec: codec, verifier: parts.verifier, signing: parts.signing,
             previousReceipt: { try? store.issuedReceipt(for: $0.value) },
             accept: { message, bytes, signer, receipt in
-                try intake.accept(message, bytes: bytes, sender: signer.organisation ?? signer.subject, receipt: receipt)
+                try parts.processor.accept(message, bytes: bytes, sender: signer.organisation ?? signer.subject, receipt: receipt)
             })
     }
 
@@ -83,6 +77,25 @@ enum BenchLoopback {
     static func requireReceived(_ expected: Int, in store: any MessageStore) throws {
         let held = try store.inboundCounts().values.reduce(0, +)
         guard held == expected else { throw CommandFailure("the receiver holds \(held) letters for \(expected) sent") }
+    }
+
+    /// What an intake is made of: the trust it verifies against, the identity that signs its
+    /// receipts, and the step that stores what it accepts.
+    struct IntakeParts {
+        let verifier: SignatureVerifier
+        let signing: MessageSigning
+        let processor: IntakeProcessor
+
+        init(store: any MessageStore, codec: MessageCodec, pki: URL, as party: String) throws {
+            let trust = try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem"))
+            verifier = SignatureVerifier(trust: trust)
+            signing = try BenchLoopback.signing(as: party, pki: pki, codec: codec)
+            let directory = RecipientDirectory(recipients: [])
+            processor = IntakeProcessor(
+                store: store, directory: directory,
+                receipts: ReceiptIntake(store: store, directory: directory, receipts: ReceiptCheck(codec: codec, verifier: verifier)),
+                accessPoint: "bench")
+        }
     }
 
     /// The centre's listener identity (its certificate and chain) with clients from the test root.

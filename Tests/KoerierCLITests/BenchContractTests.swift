@@ -71,9 +71,13 @@ import Testing
             .write(to: config, atomically: true, encoding: .utf8)
         let object = try benchLine(["intake", "--config", config.path, "--messages", "16", "--clients", "4"], bench: "intake") {
             // Not a terminal: the long preparation reports plain progress lines on stderr.
-            #expect($0.contains("signing referrals: 100% (48/48)") && !$0.contains("\r"), "\($0)")
+            #expect($0.contains("signing referrals: 100% (64/64)") && !$0.contains("\r"), "\($0)")
         }
         #expect(object["value_1_client"] != nil && object["value_new_connection_each"] != nil && object["clients"] as? Int == 4)
+        // Where a letter's processor time goes: each step of the intake, and the whole process.
+        let stages = (object["stages_us_one_thread"] as? [String: Any] ?? [:]).mapValues { ($0 as? NSNumber)?.doubleValue ?? 0 }
+        #expect(Set(stages.keys) == ["decode", "verify", "duplicate_check", "receipt", "store"] && stages.values.allSatisfy { $0 > 0 })
+        #expect(((object["cpu_us_per_letter"] as? NSNumber)?.doubleValue ?? 0) > 0)
         #expect((object["baseline"] as? String)?.hasPrefix("crypto bound") == true)
     }
 
