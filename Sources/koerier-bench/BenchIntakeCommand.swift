@@ -56,7 +56,8 @@ struct BenchIntakeCommand: AsyncParsableCommand {
         // Distinct referrals, signed by the GP; and one fixed receipt for the baseline.
         let stageLetters = min(Self.stageLetters, messages)
         print("signing \(messages * 3 + stageLetters) distinct referrals …")
-        let (template, referrals) = try BenchLoopback.signedReferrals(messages * 3 + stageLetters, configuration: configuration, codec: codec)
+        let (template, referrals) = try BenchLoopback.signedReferrals(
+            messages * 3 + stageLetters, configuration: configuration, codec: codec)
         let sample = try Data(contentsOf: configuration.samplesDirectory.appendingPathComponent("signed/referral-huisarts-rsa.xml"))
         let fixedReceipt = try centre.receipt(
             answering: template.envelope, bytes: sample, outcome: .accepted, from: template.envelope.receiver)
