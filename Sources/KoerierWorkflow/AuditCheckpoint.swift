@@ -52,10 +52,15 @@ public struct AuditCheckpoint: Sendable, Equatable {
     /// Every problem with `lines` (checkpoint lines; other lines, as in syslog, are skipped):
     /// a signature that is not the gateway's, a head the log no longer has, or a log that
     /// starts after an entry (retention) no signed checkpoint names.
-    public static func problems(in lines: [String], store: any MessageStore, certificate: Certificate) throws -> [String] {
+    ///
+    /// The head, the anchor and the entries are separate reads, and the daemon may append
+    /// (and a `trim` may remove) entries meanwhile: an entry that is gone, or a checkpoint past
+    /// the head, is judged against a head and anchor read again, so a trim or checkpoint made
+    /// while this runs is not taken for a removal or a rewrite.
+    public static func problems(in lines: [String], store: any AuditStore, certificate: Certificate) throws -> [String] {
         var problems: [String] = []
-        let head = try store.auditHead()
-        let anchor = try store.auditAnchor()
+        var head = try store.auditHead()
+        var anchor = try store.auditAnchor()
         let found = read(lines, certificate: certificate)
         for (line, result) in found {
             let place = "checkpoint on line \(line)"
@@ -69,12 +74,20 @@ public struct AuditCheckpoint: Sendable, Equatable {
             let sequence = checkpoint.sequence
             // Entries before the anchor left by retention: nothing to compare any more.
             if sequence < anchor.sequence { continue }
+            if sequence > head.sequence { head = try store.auditHead() }
             guard sequence <= head.sequence else {
                 problems.append(
                     "\(place): the log had \(sequence) entries at \(checkpoint.time) and has \(head.sequence) now: entries were removed")
                 continue
             }
-            guard try store.auditHash(at: sequence) == checkpoint.hash else {
+            var hash = try store.auditHash(at: sequence)
+            if hash == nil {
+                anchor = try store.auditAnchor()
+                if sequence < anchor.sequence { continue }
+                // At the anchor now: its hash is the anchor's.
+                hash = try store.auditHash(at: sequence)
+            }
+            guard hash == checkpoint.hash else {
                 problems.append("\(place): entry \(sequence) no longer has the hash signed at \(checkpoint.time): the log was rewritten")
                 continue
             }

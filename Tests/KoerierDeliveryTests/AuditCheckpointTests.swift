@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
+import KoerierSecurity
 import KoerierStore
 import KoerierTestSupport
+import KoerierWorkflow
 import Testing
 
 /// The audit log against someone who can rewrite the database: a recomputed plain SHA-256
@@ -112,5 +114,59 @@ import Testing
         #expect(
             unsigned.exitCode == 1 && unsigned.stdout.contains("the log starts after entry \(cut), which no signed checkpoint names"),
             "\(unsigned.stdout)")
+    }
+
+    /// `verify --checkpoints` while `trim` runs: the trim removes a checkpointed entry
+    /// between the check's read of the anchor and its read of that entry. The entry is gone
+    /// because retention removed it, not because the log was rewritten.
+    @Test func aTrimDuringTheCheckIsNotTakenForARewrite() throws {
+        let (rig, config) = try Self.rigWithHistory()
+        let checkpoints = rig.folder.appendingPathComponent("elsewhere/checkpoints.log")
+        try FileManager.default.createDirectory(at: checkpoints.deletingLastPathComponent(), withIntermediateDirectories: true)
+        #expect(try ProcessRunner.koerier(["audit", "checkpoint", "--file", checkpoints.path, "--config", config]).exitCode == 0)
+        _ = try rig.enqueueLetters(3, to: "gp-de-linde")
+        #expect(try ProcessRunner.koerier(["audit", "checkpoint", "--file", checkpoints.path, "--config", config]).exitCode == 0)
+        let lines = try String(contentsOf: checkpoints, encoding: .utf8).components(separatedBy: "\n")
+        let newest = try #require(lines.last { !$0.isEmpty }?.firstMatch(of: /sequence=([0-9]+) hash=([0-9a-f]{64})/))
+        let certificate = try #require(DetachedSignature.certificate(file: rig.pki.appendingPathComponent("centre.pem")))
+
+        let racing = TrimAfterAnchorRead(rig.store, through: try #require(Int64(newest.1)), hash: String(newest.2))
+        let problems = try AuditCheckpoint.problems(in: lines, store: racing, certificate: certificate)
+        #expect(racing.removed > 0, "the trim did not run between the reads")
+        #expect(problems.isEmpty, "\(problems)")
+        #expect(try rig.store.auditAnchor().sequence == Int64(newest.1) ?? 0)
+    }
+}
+
+/// The real store, with a real `trimAudit` run right after the first read of the anchor:
+/// the interleaving of a trim that runs while checkpoints are checked, made certain.
+private final class TrimAfterAnchorRead: AuditStore, @unchecked Sendable {
+    private let store: any MessageStore
+    private let sequence: Int64
+    private let hash: String
+    private(set) var removed = 0
+
+    init(_ store: any MessageStore, through sequence: Int64, hash: String) {
+        self.store = store
+        self.sequence = sequence
+        self.hash = hash
+    }
+
+    func auditAnchor() throws -> AuditAnchor {
+        let anchor = try store.auditAnchor()
+        if removed == 0 {
+            removed = try store.trimAudit(
+                through: sequence, hash: hash, now: Date(), context: AuditContext(actor: "ops:retention", accessPoint: "test"))
+        }
+        return anchor
+    }
+
+    func recordAudit(_ event: AuditEvent, now: Date) throws { try store.recordAudit(event, now: now) }
+    func auditEntries(limit: Int) throws -> [AuditEntry] { try store.auditEntries(limit: limit) }
+    func verifyAudit() throws -> String? { try store.verifyAudit() }
+    func auditHead() throws -> (sequence: Int64, hash: String) { try store.auditHead() }
+    func auditHash(at sequence: Int64) throws -> String? { try store.auditHash(at: sequence) }
+    func trimAudit(through sequence: Int64, hash: String, now: Date, context: AuditContext) throws -> Int {
+        try store.trimAudit(through: sequence, hash: hash, now: now, context: context)
     }
 }
