@@ -566,7 +566,7 @@ final class SQLiteMessageStore: MessageStore {
         }
     }
 
-    public func pendingSummary(urgentBefore: Date) throws -> (oldestPending: Date?, lateUrgent: [OutboundRecord]) {
+    public func pendingSummary(urgentBefore: Date) throws -> PendingSummary {
         try read { db in
             // One indexed lookup per pending state (outbox_pending_age), not a scan.
             let oldest = try ["queued", "retrying", "sending"].compactMap {
@@ -576,10 +576,18 @@ final class SQLiteMessageStore: MessageStore {
                 db,
                 sql: """
                     SELECT \(Self.columns) FROM outbox WHERE urgency = 2 AND state IN ('queued', 'retrying', 'sending') AND created_at < ?
-                    ORDER BY created_at LIMIT 100
+                    ORDER BY created_at LIMIT \(PendingSummary.listedLimit)
                     """, arguments: [urgentBefore.timeIntervalSince1970]
             ).map(Self.record)
-            return (oldest.map(Date.init(timeIntervalSince1970:)), late)
+            let lateCount =
+                late.count < PendingSummary.listedLimit
+                ? late.count
+                : try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COUNT(*) FROM outbox WHERE urgency = 2 AND state IN ('queued', 'retrying', 'sending') AND created_at < ?
+                        """, arguments: [urgentBefore.timeIntervalSince1970]) ?? late.count
+            return PendingSummary(oldestPending: oldest.map(Date.init(timeIntervalSince1970:)), lateUrgent: late, lateUrgentCount: lateCount)
         }
     }
 

@@ -42,7 +42,7 @@ struct StatusCommand: ParsableCommand {
                 try JSONOutput.print([
                     "outbound": counts.map { ["state": $0.state.rawValue, "recipient_type": $0.recipientType, "count": $0.count] },
                     "inbound": inboundCounts, "dead_letters": dead, "oldest_pending_age_seconds": oldestAge as Any,
-                    "urgent_alarms": summary.lateUrgent.map(\.json),
+                    "urgent_alarms": summary.lateUrgent.map(\.json), "urgent_late_count": summary.lateUrgentCount,
                     "crl_next_update": crlNextUpdate.map(iso) as Any, "crl_alarm": crlAlarm as Any,
                 ])
                 return
@@ -61,6 +61,9 @@ struct StatusCommand: ParsableCommand {
                 print(
                     "ALARM: urgent message \(record.messageID) to \(record.recipientID) is \(record.state.rawValue) since \(iso(record.createdAt))"
                 )
+            }
+            if summary.lateUrgentCount > summary.lateUrgent.count {
+                print("ALARM: and \(summary.lateUrgentCount - summary.lateUrgent.count) more late urgent messages")
             }
         }
     }

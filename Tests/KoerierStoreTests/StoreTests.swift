@@ -181,6 +181,28 @@ import Testing
         #expect(try store.record(urgent.record.id)?.state == .sending)
     }
 
+    /// The alarm's count is every late urgent letter, not only the ones listed: a backlog of
+    /// more than a page must not read as a page.
+    @Test(arguments: Backend.allCases) func lateUrgentLettersAreAllCountedAndTheOldestListed(_ backend: Backend) throws {
+        let scratch = try ScratchStore(backend)
+        defer { scratch.remove() }
+        let store = scratch.store
+        let urgent = (0..<(PendingSummary.listedLimit + 5)).map { _ in
+            message(UUID().uuidString.lowercased(), urgency: .urgent)
+        }
+        for (index, letter) in urgent.enumerated() {
+            _ = try store.enqueue(letter, now: t0.addingTimeInterval(Double(index)), context: ops)
+        }
+        _ = try store.enqueue(message(UUID().uuidString.lowercased()), now: t0, context: ops)
+        _ = try store.enqueue(message(UUID().uuidString.lowercased(), urgency: .urgent), now: t0.addingTimeInterval(3600), context: ops)
+        let summary = try store.pendingSummary(urgentBefore: t0.addingTimeInterval(600))
+        #expect(summary.lateUrgentCount == urgent.count)
+        #expect(summary.lateUrgent.map(\.messageID) == urgent.prefix(PendingSummary.listedLimit).map(\.messageID.value))
+        #expect(summary.oldestPending == t0)
+        let few = try store.pendingSummary(urgentBefore: t0.addingTimeInterval(3))
+        #expect(few.lateUrgentCount == 3 && few.lateUrgent.count == 3)
+    }
+
     @Test(arguments: Backend.allCases) func aRetryWaitsUntilItIsDue(_ backend: Backend) throws {
         let scratch = try ScratchStore(backend)
         defer { scratch.remove() }

@@ -6,7 +6,7 @@ import Metrics
 /// each scrape: late urgent letters, open circuits, certificate expiry, the audit chain.
 enum StatusGauges {
     static func record(_ snapshot: StatusSnapshot) {
-        Gauge(label: "koerier_urgent_letters_late").record(snapshot.lateUrgent.count)
+        Gauge(label: "koerier_urgent_letters_late").record(snapshot.lateUrgent.lateUrgentCount)
         let waiting = Set(snapshot.shape.filter { [.queued, .retrying, .sending].contains($0.state) }.map(\.recipientID))
         var series: [Series: Double] = [:]
         for lane in snapshot.lanes {

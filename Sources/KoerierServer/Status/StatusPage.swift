@@ -43,11 +43,13 @@ enum StatusPage {
     static func alarms(_ snapshot: StatusSnapshot) -> String {
         let e = HTMLRenderer.escape
         var items: [String] = []
-        for record in snapshot.lateUrgent {
+        for record in snapshot.lateUrgent.lateUrgent {
             items.append(
                 "urgent letter \(e(record.messageID)) to \(e(record.recipientID)) is \(e(record.state.rawValue)) "
                     + "since \(time(record.createdAt)) (more than \(snapshot.urgentAlarmMinutes) min)")
         }
+        let unlisted = snapshot.lateUrgent.lateUrgentCount - snapshot.lateUrgent.lateUrgent.count
+        if unlisted > 0 { items.append("and \(unlisted) more late urgent letter(s): <code>koerier list --state queued</code>") }
         let dead = snapshot.shape.filter { $0.state == .dead }.map(\.count).reduce(0, +)
         if dead > 0 { items.append("\(dead) dead letter(s): see below, then <code>koerier retry</code>") }
         for lane in snapshot.lanes where lane.openSince != nil {

@@ -13,7 +13,8 @@ public struct StatusSnapshot: Sendable {
     public let shape: [QueueShapeRow]
     public let lanes: [LaneStatus]
     public let deadLetters: [OutboundRecord]
-    public let lateUrgent: [OutboundRecord]
+    /// Urgent letters pending past the alarm: all counted, the oldest listed.
+    public let lateUrgent: PendingSummary
     public let urgentAlarmMinutes: Int
     public let certificates: [CertificateExpiry]
     public let crlNextUpdate: Date?
@@ -68,7 +69,7 @@ public final class StatusSource: @unchecked Sendable {
             return (
                 try store.queueShape(now: now),
                 try store.records(state: .dead, recipientType: nil, since: nil, limit: 20),
-                try store.pendingSummary(urgentBefore: urgentBefore).lateUrgent,
+                try store.pendingSummary(urgentBefore: urgentBefore),
                 problem
             )
         }

@@ -380,7 +380,7 @@ extension PostgresMessageStore {
         }
     }
 
-    func pendingSummary(urgentBefore: Date) throws -> (oldestPending: Date?, lateUrgent: [OutboundRecord]) {
+    func pendingSummary(urgentBefore: Date) throws -> PendingSummary {
         try read { transaction in
             let oldest = try transaction.run(
                 "SELECT MIN(created_at) FROM outbox WHERE state IN ('queued', 'retrying', 'sending')"
@@ -389,10 +389,19 @@ extension PostgresMessageStore {
                 """
                 SELECT \(unescaped: Self.columns()) FROM outbox
                 WHERE urgency = 2 AND state IN ('queued', 'retrying', 'sending') AND created_at < \(urgentBefore.timeIntervalSince1970)
-                ORDER BY created_at LIMIT 100
+                ORDER BY created_at LIMIT \(PendingSummary.listedLimit)
                 """
             ).rows.map(Self.record)
-            return (oldest.map(Date.init(timeIntervalSince1970:)), late)
+            let lateCount =
+                late.count < PendingSummary.listedLimit
+                ? late.count
+                : try transaction.run(
+                    """
+                    SELECT COUNT(*) FROM outbox
+                    WHERE urgency = 2 AND state IN ('queued', 'retrying', 'sending') AND created_at < \(urgentBefore.timeIntervalSince1970)
+                    """
+                ).rows.first?.decode(Int.self) ?? late.count
+            return PendingSummary(oldestPending: oldest.map(Date.init(timeIntervalSince1970:)), lateUrgent: late, lateUrgentCount: lateCount)
         }
     }
 

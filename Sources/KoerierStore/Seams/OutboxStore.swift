@@ -72,8 +72,9 @@ public protocol OutboxStore: Sendable {
 
     /// Records not yet finished, by recipient, state and age bucket (`QueueShape`).
     func queueShape(now: Date) throws -> [QueueShapeRow]
-    /// The oldest record still waiting to be sent, and pending urgent records created before `urgentBefore`.
-    func pendingSummary(urgentBefore: Date) throws -> (oldestPending: Date?, lateUrgent: [OutboundRecord])
+    /// The oldest record still waiting to be sent, and pending urgent records created before
+    /// `urgentBefore` (all counted, the oldest 100 listed).
+    func pendingSummary(urgentBefore: Date) throws -> PendingSummary
 
     /// Removes acknowledged and delivered records last changed before `date` (retention), in
     /// batches of a transaction each; `progress` gets the number removed so far after each.
