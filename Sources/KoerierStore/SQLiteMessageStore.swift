@@ -587,7 +587,8 @@ final class SQLiteMessageStore: MessageStore {
                     sql: """
                         SELECT COUNT(*) FROM outbox WHERE urgency = 2 AND state IN ('queued', 'retrying', 'sending') AND created_at < ?
                         """, arguments: [urgentBefore.timeIntervalSince1970]) ?? late.count
-            return PendingSummary(oldestPending: oldest.map(Date.init(timeIntervalSince1970:)), lateUrgent: late, lateUrgentCount: lateCount)
+            return PendingSummary(
+                oldestPending: oldest.map(Date.init(timeIntervalSince1970:)), lateUrgent: late, lateUrgentCount: lateCount)
         }
     }
 

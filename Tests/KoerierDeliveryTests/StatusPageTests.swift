@@ -71,6 +71,40 @@ import Testing
         try Chromium.screenshot(url: url, profile: profile, to: screenshot, width: 1280, height: 1700)
     }
 
+    /// A partner taken out of the directory (SIGHUP) takes its gauges with it: its lane's
+    /// circuit and its certificate's expiry are no longer scraped, where a left-over last value
+    /// would keep an alert firing (or silent) for something that is gone.
+    @Test func gaugesOfAPartnerRemovedByAReloadAreNotScrapedAnyMore() async throws {
+        let centre = try ServeTests.Centre()
+        let rig = centre.rig
+        let gp = HTTPSDeliveryTests.gp(port: try rig.downPort())
+        let moved = HTTPSDeliveryTests.gp(port: try rig.downPort(), id: "gp-moving")
+        try rig.configure(
+            recipients: gp + moved + (try Self.expiringPartner(rig.folder)),
+            delivery: "serve:\n  listen: \"127.0.0.1:0\"\n  admin: \"127.0.0.1:0\"\n  inbox: inbox\n")
+        // Both partners are down: each has a lane with a letter waiting.
+        _ = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "gp-de-linde", type: .huisarts)
+        _ = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "gp-moving", type: .huisarts)
+        try await centre.start()
+        let process = try #require(centre.process)
+        defer { process.terminate() }
+        let goneLane = "koerier_lane_circuit_open_seconds{recipient=\"gp-moving\"}"
+        let keptLane = "koerier_lane_circuit_open_seconds{recipient=\"gp-de-linde\"}"
+        try await Polling.until("the partners' gauges") {
+            let metrics = try centre.get("/metrics").body
+            return metrics.contains(goneLane) && metrics.contains(keptLane) && metrics.contains("expiring-smime.pem")
+        }
+
+        try "recipients:\n\(gp)".write(to: rig.folder.appendingPathComponent("recipients.yaml"), atomically: true, encoding: .utf8)
+        kill(process.processIdentifier, SIGHUP)
+        try await Polling.until("the reload") { centre.log.contains("reloaded: configuration") }
+        try await Polling.until("the removed partners' gauges to go") {
+            let metrics = try centre.get("/metrics").body
+            return !metrics.contains(goneLane) && !metrics.contains("expiring-smime.pem")
+        }
+        #expect(try centre.get("/metrics").body.contains(keptLane))
+    }
+
     /// The page's CSP holds even if something were not escaped: an inline script in a page
     /// served with the same header does not run, and Chromium reports the refusal.
     @Test func theContentSecurityPolicyStopsAnInlineScript() async throws {

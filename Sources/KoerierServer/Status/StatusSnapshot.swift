@@ -74,10 +74,14 @@ public final class StatusSource: @unchecked Sendable {
             )
         }
         if let auditProblem { lock.withLock { audit = (now, auditProblem) } }
+        let current = directory()
+        // Lanes of the partners in the directory now: one removed by a reload (or a letter for
+        // an unknown partner, dead at its first attempt) has no circuit worth showing or alerting on.
+        let lanes = worker.laneStatuses().filter { current[$0.recipientID] != nil }
         return StatusSnapshot(
-            takenAt: now, owner: owner, shape: shape, lanes: worker.laneStatuses(), deadLetters: dead, lateUrgent: late,
+            takenAt: now, owner: owner, shape: shape, lanes: lanes, deadLetters: dead, lateUrgent: late,
             urgentAlarmMinutes: configuration.urgentAlarmSeconds / 60,
-            certificates: CertificateInventory.list(configuration: configuration, directory: directory()),
+            certificates: CertificateInventory.list(configuration: configuration, directory: current),
             crlNextUpdate: configuration.crl.flatMap(TrustStore.crlNextUpdate(file:)), crlFile: configuration.crl?.path,
             history: worker.history.lastHour(now: now), auditProblem: lock.withLock { audit?.problem })
     }

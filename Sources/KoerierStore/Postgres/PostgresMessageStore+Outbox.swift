@@ -401,7 +401,8 @@ extension PostgresMessageStore {
                     WHERE urgency = 2 AND state IN ('queued', 'retrying', 'sending') AND created_at < \(urgentBefore.timeIntervalSince1970)
                     """
                 ).rows.first?.decode(Int.self) ?? late.count
-            return PendingSummary(oldestPending: oldest.map(Date.init(timeIntervalSince1970:)), lateUrgent: late, lateUrgentCount: lateCount)
+            return PendingSummary(
+                oldestPending: oldest.map(Date.init(timeIntervalSince1970:)), lateUrgent: late, lateUrgentCount: lateCount)
         }
     }
 
