@@ -21,6 +21,65 @@ import Testing
         try scratch.reopen(keys: try PayloadKeyRing.load(file: scratch.keyFile))
     }
 
+    /// A server that stops answering while the schema is migrated: the connection's backend,
+    /// waiting for a table another session holds, is frozen with SIGSTOP. The open fails after
+    /// the answer timeout with the reason, instead of holding `koerier init` forever.
+    @Test func aMigrationTheServerStopsAnsweringFailsTheOpen() async throws {
+        let url = try TestPostgres.freshDatabase()
+        let database = TestPostgres.databaseName(of: url)
+        let cluster = try TestPostgres.cluster()
+        // The schema table exists (empty) and another session holds it while sleeping.
+        try TestPostgres.psql(
+            "CREATE TABLE koerier_schema (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+            database: database)
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        holder.arguments = [
+            "-X", "-q", "-h", cluster.socketFolder, "-p", cluster.port, "-U", "koerier", "-d", database, "-c",
+            "BEGIN; LOCK TABLE koerier_schema IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120); COMMIT;",
+        ]
+        holder.standardOutput = FileHandle.nullDevice
+        try holder.run()
+        defer { holder.terminate() }
+        try await Polling.until("the other session to hold the table") {
+            try TestPostgres.psql("SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND granted", database: database) != "0"
+        }
+
+        let keyFile = try Repository.temporaryDirectory().appendingPathComponent("payload.keys")
+        try PayloadKeyRing.createKeyFile(at: keyFile)
+        let keys = try PayloadKeyRing.load(file: keyFile)
+        var timeouts = PostgresTimeouts()
+        timeouts.statementMilliseconds = 1_000
+        timeouts.lockMilliseconds = 60_000
+        let opening = Task.detached {
+            try MessageStores.postgres(
+                location: try PostgresLocation(url: url, relativeTo: Repository.root), keys: keys, timeouts: timeouts, migrate: true)
+        }
+        var backend: Int32 = 0
+        try await Polling.until("the migration to wait for the table") {
+            let pid = try TestPostgres.psql(
+                "SELECT pid FROM pg_stat_activity WHERE datname = '\(database)' AND application_name = 'koerier' AND wait_event_type = 'Lock'",
+                database: database)
+            backend = Int32(pid) ?? 0
+            return backend > 0
+        }
+        #expect(kill(backend, SIGSTOP) == 0, "cannot stop the backend \(backend): \(errno)")
+        defer { kill(backend, SIGCONT) }
+        // Bounded, so that a regression fails here instead of hanging the suite.
+        let finished = ManagedFlag()
+        Task {
+            _ = await opening.result
+            finished.set()
+        }
+        try await Polling.until("the open to give up", timeout: 60) { finished.isSet }
+        let result = await opening.result
+        guard case .failure(let error) = result else {
+            Issue.record("the store opened although its server stopped answering")
+            return
+        }
+        #expect("\(error)".contains("did not answer within 6 s"), "\(error)")
+    }
+
     @Test func daemonsClaimingAtOnceNeverShareARecord() async throws {
         let scratch = try ScratchStore(.postgres)
         defer { scratch.remove() }
@@ -205,4 +264,12 @@ final class Counter: @unchecked Sendable {
     private var count = 0
     func add() { lock.withLock { count += 1 } }
     var value: Int { lock.withLock { count } }
+}
+
+/// Set once, read from another task.
+private final class ManagedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }

@@ -50,8 +50,8 @@ final class PostgresMessageStore: MessageStore, @unchecked Sendable {
                 try await PostgresConnection.connect(configuration: settings, id: 0, logger: PostgresStoreLog.logger)
             }
             defer { _ = try? blockingAwait { try await connection.close() } }
-            if migrate { _ = try PostgresSchema.migrate(on: connection) }
-            let version = try PostgresSchema.version(on: connection)
+            if migrate { _ = try PostgresSchema.migrate(on: connection, answerTimeout: answerTimeout) }
+            let version = try PostgresSchema.version(on: connection, answerTimeout: answerTimeout)
             guard version == PostgresSchema.latest else {
                 throw StoreError(
                     version < PostgresSchema.latest

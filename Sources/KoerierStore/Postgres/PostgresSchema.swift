@@ -162,45 +162,39 @@ enum PostgresSchema {
     static var latest: Int { migrations.map(\.version).max() ?? 0 }
 
     /// Applies the missing versions, each in its own transaction; returns the versions applied.
-    static func migrate(on connection: PostgresConnection) throws -> [Int] {
-        try run(
-            "CREATE TABLE IF NOT EXISTS koerier_schema (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
-            on: connection)
+    /// Every statement waits for its answer at most `answerTimeout` (a server that stops
+    /// answering mid-migration fails the open instead of holding it forever; the server's own
+    /// statement_timeout and lock_timeout bound a migration that waits for another's).
+    static func migrate(on connection: PostgresConnection, answerTimeout: TimeInterval) throws -> [Int] {
+        let session = PostgresTransaction(connection: connection, answerTimeout: answerTimeout)
+        try session.run(
+            """
+            CREATE TABLE IF NOT EXISTS koerier_schema (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
+            """)
         var applied: [Int] = []
         for migration in migrations {
-            try run("BEGIN", on: connection)
+            try session.run("BEGIN")
             do {
-                _ = try connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: PostgresStoreLog.logger).wait()
-                let present = try connection.query(
-                    "SELECT 1 FROM koerier_schema WHERE version = \(migration.version)", logger: PostgresStoreLog.logger
-                ).wait()
-                if present.rows.isEmpty {
-                    for statement in migration.statements { try run(statement, on: connection) }
-                    _ = try connection.query(
-                        "INSERT INTO koerier_schema (version, name) VALUES (\(migration.version), \(migration.name))",
-                        logger: PostgresStoreLog.logger
-                    ).wait()
+                try session.run("SELECT pg_advisory_xact_lock(\(migrationLock))")
+                if try session.run("SELECT 1 FROM koerier_schema WHERE version = \(migration.version)").rows.isEmpty {
+                    for statement in migration.statements { try session.run(PostgresQuery(unsafeSQL: statement)) }
+                    try session.run("INSERT INTO koerier_schema (version, name) VALUES (\(migration.version), \(migration.name))")
                     applied.append(migration.version)
                 }
-                try run("COMMIT", on: connection)
+                try session.run("COMMIT")
             } catch {
-                try? run("ROLLBACK", on: connection)
-                throw PostgresFailure.explain(error)
+                try? session.run("ROLLBACK")
+                throw error
             }
         }
         return applied
     }
 
     /// The newest version applied, 0 for an empty database.
-    static func version(on connection: PostgresConnection) throws -> Int {
-        let exists = try connection.query("SELECT to_regclass('koerier_schema') IS NOT NULL", logger: PostgresStoreLog.logger).wait()
-        guard try exists.rows.first?.decode(Bool.self) == true else { return 0 }
-        let rows = try connection.query("SELECT COALESCE(MAX(version), 0) FROM koerier_schema", logger: PostgresStoreLog.logger).wait()
-        return try rows.rows.first?.decode(Int.self) ?? 0
-    }
-
-    private static func run(_ sql: String, on connection: PostgresConnection) throws {
-        _ = try connection.query(PostgresQuery(unsafeSQL: sql), logger: PostgresStoreLog.logger).wait()
+    static func version(on connection: PostgresConnection, answerTimeout: TimeInterval) throws -> Int {
+        let session = PostgresTransaction(connection: connection, answerTimeout: answerTimeout)
+        guard try session.run("SELECT to_regclass('koerier_schema') IS NOT NULL").rows.first?.decode(Bool.self) == true else { return 0 }
+        return try session.run("SELECT COALESCE(MAX(version), 0) FROM koerier_schema").rows.first?.decode(Int.self) ?? 0
     }
 }
 
