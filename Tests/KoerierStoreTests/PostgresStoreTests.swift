@@ -36,11 +36,19 @@ import Testing
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
         holder.arguments = [
             "-X", "-q", "-h", cluster.socketFolder, "-p", cluster.port, "-U", "koerier", "-d", database, "-c",
-            "BEGIN; LOCK TABLE koerier_schema IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120); COMMIT;",
+            "BEGIN; LOCK TABLE koerier_schema IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;",
         ]
         holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
         try holder.run()
-        defer { holder.terminate() }
+        defer {
+            // The sessions end on the server's side too: a client gone does not stop a sleeping backend.
+            _ = try? TestPostgres.psql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(database)' AND pid <> pg_backend_pid()",
+                database: database)
+            holder.terminate()
+            holder.waitUntilExit()
+        }
         try await Polling.until("the other session to hold the table") {
             try TestPostgres.psql("SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND granted", database: database) != "0"
         }
