@@ -21,6 +21,19 @@ import Testing
         #expect(result.exitCode == 0, "\(result.stderr)")
     }
 
+    /// A checkpoint file kept outside the store's folder, holding a checkpoint of the head now.
+    static func checkpointed(_ rig: DeliveryRig, _ config: String) throws -> URL {
+        let file = rig.folder.appendingPathComponent("elsewhere/checkpoints.log")
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try writeCheckpoint(file, config)
+        return file
+    }
+
+    static func writeCheckpoint(_ file: URL, _ config: String) throws {
+        let written = try ProcessRunner.koerier(["audit", "checkpoint", "--file", file.path, "--config", config])
+        #expect(written.exitCode == 0, "\(written.stderr)")
+    }
+
     static func rigWithHistory() throws -> (DeliveryRig, String) {
         let rig = try DeliveryRig()
         try rig.configure(recipients: HTTPSDeliveryTests.gp(port: try rig.downPort()))
@@ -62,9 +75,7 @@ import Testing
 
     @Test func oldEntriesLeaveThroughASignedCheckpointAndAnUnsignedCutIsFound() throws {
         let (rig, config) = try Self.rigWithHistory()
-        let checkpoints = rig.folder.appendingPathComponent("elsewhere/checkpoints.log")
-        try FileManager.default.createDirectory(at: checkpoints.deletingLastPathComponent(), withIntermediateDirectories: true)
-        #expect(try ProcessRunner.koerier(["audit", "checkpoint", "--file", checkpoints.path, "--config", config]).exitCode == 0)
+        let checkpoints = try Self.checkpointed(rig, config)
         let signed = try #require(
             try String(contentsOf: checkpoints, encoding: .utf8).firstMatch(of: /sequence=([0-9]+)/).flatMap { Int($0.1) })
         _ = try rig.enqueueLetters(3, to: "gp-de-linde")
@@ -101,9 +112,7 @@ import Testing
     /// entry no checkpoint signed: only the checkpoints can tell.
     @Test func aCutNoCheckpointSignedIsFoundByTheCheckpoints() throws {
         let (rig, config) = try Self.rigWithHistory()
-        let checkpoints = rig.folder.appendingPathComponent("elsewhere/checkpoints.log")
-        try FileManager.default.createDirectory(at: checkpoints.deletingLastPathComponent(), withIntermediateDirectories: true)
-        #expect(try ProcessRunner.koerier(["audit", "checkpoint", "--file", checkpoints.path, "--config", config]).exitCode == 0)
+        let checkpoints = try Self.checkpointed(rig, config)
         _ = try rig.enqueueLetters(3, to: "gp-de-linde")
         let head = try rig.store.auditHead().sequence
         let cut = head - 1
@@ -121,11 +130,9 @@ import Testing
     /// because retention removed it, not because the log was rewritten.
     @Test func aTrimDuringTheCheckIsNotTakenForARewrite() throws {
         let (rig, config) = try Self.rigWithHistory()
-        let checkpoints = rig.folder.appendingPathComponent("elsewhere/checkpoints.log")
-        try FileManager.default.createDirectory(at: checkpoints.deletingLastPathComponent(), withIntermediateDirectories: true)
-        #expect(try ProcessRunner.koerier(["audit", "checkpoint", "--file", checkpoints.path, "--config", config]).exitCode == 0)
+        let checkpoints = try Self.checkpointed(rig, config)
         _ = try rig.enqueueLetters(3, to: "gp-de-linde")
-        #expect(try ProcessRunner.koerier(["audit", "checkpoint", "--file", checkpoints.path, "--config", config]).exitCode == 0)
+        try Self.writeCheckpoint(checkpoints, config)
         let lines = try String(contentsOf: checkpoints, encoding: .utf8).components(separatedBy: "\n")
         let newest = try #require(lines.last { !$0.isEmpty }?.firstMatch(of: /sequence=([0-9]+) hash=([0-9a-f]{64})/))
         let certificate = try #require(DetachedSignature.certificate(file: rig.pki.appendingPathComponent("centre.pem")))
