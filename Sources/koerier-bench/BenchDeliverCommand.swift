@@ -17,15 +17,16 @@ struct BenchDeliverCommand: AsyncParsableCommand {
             letters (TEST ONLY identities from the samples' pki). The worker then delivers them \
             with everything it does in production: lease, audited payload read, decryption, \
             validation, adapter, transport, receipt verification, state change. HTTPS goes to an \
-            in-process Koerier gateway for the GP (mutual TLS) that verifies each letter, stores it \
-            durably in its own SQLite store and answers with a signed receipt, as `serve` does; mail goes as S/MIME participation notices to aiosmtpd (STARTTLS). The \
+            in-process Koerier gateway for the GP (mutual TLS) that verifies each letter, stores \
+            it durably in its own SQLite store and answers with a signed receipt, as `serve` \
+            does; mail goes as S/MIME participation notices to aiosmtpd (STARTTLS). The \
             scheduler runs as in `serve`; each run is timed from the first enqueue to the last \
             acknowledgement (HTTPS) or hand-over (mail). The peer baseline, in the same run: \
             Debian's Postfix, a private instance in the scratch folder, relaying as many plain \
             mails of the letters' size from smtp-source to smtp-sink (.ci/setup installs it). \
             ratio is HTTPS letters/s ÷ Postfix mails/s; ratio_smtp is S/MIME mails/s ÷ Postfix. \
-            Also: bare libcurl clients posting/mailing letters of the same kind with no queue, and enqueue -> \
-            acknowledged latency (p50, p99) at 10 letters/s.
+            Also: bare libcurl clients posting/mailing letters of the same kind with no queue, \
+            and enqueue -> acknowledged latency (p50, p99) at 10 letters/s.
             """
     )
 
@@ -95,7 +96,7 @@ struct BenchDeliverCommand: AsyncParsableCommand {
         let httpsLetters = Array(letters[messages..<(messages * 2)])
         let mailLetters = Array(letters.suffix(messages))
 
-        // Baselines: the same bytes, posted or mailed by plain concurrent loops.
+        // Baselines: letters of the same kind and size, posted or mailed by plain concurrent loops.
         let https = parts.channels.https
         guard case .https(let httpsTarget) = parts.directory["gp"]?.transport,
             case .smtp(let smtpTarget) = parts.directory["employer"]?.transport

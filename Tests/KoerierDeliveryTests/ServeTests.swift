@@ -148,28 +148,37 @@ import Testing
 
     /// `openssl s_server` on a loopback port with `options` (a control peer: what it accepts,
     /// this machine's OpenSSL can speak); the process (kill it) and its port.
+    /// `openssl s_server` on a free loopback port: the process and its port. A start that
+    /// fails (s_server exits, or is not listening within 20 s on a loaded machine) is tried
+    /// again, twice; what s_server said each time is in the error if none listens.
     static func opensslServer(_ options: [String], certificate: URL, key: URL) async throws -> (Process, Int) {
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        server.arguments = ["s_server", "-accept", "127.0.0.1:0"] + options + ["-cert", certificate.path, "-key", key.path]
-        server.standardOutput = FileHandle.nullDevice
-        // Never the test runner's own output: a server left behind would hold swift-test's
-        // pipe open, and swift-test would wait for it forever.
-        server.standardError = FileHandle.nullDevice
-        server.standardInput = Pipe()
-        try server.run()
-        // s_server buffers what it prints when it is not on a terminal: its port comes from /proc.
-        var port = 0
-        do {
-            try await Polling.until("openssl s_server to listen") {
+        var failures: [String] = []
+        for _ in 0..<3 {
+            // Never the test runner's own output: a server left behind would hold swift-test's
+            // pipe open, and swift-test would wait for it forever. Its complaints go to a file.
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent("koerier-s_server-\(UUID().uuidString).log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            defer { try? FileManager.default.removeItem(at: log) }
+            let server = Process()
+            server.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            server.arguments = ["s_server", "-accept", "127.0.0.1:0"] + options + ["-cert", certificate.path, "-key", key.path]
+            server.standardOutput = FileHandle.nullDevice
+            server.standardError = try FileHandle(forWritingTo: log)
+            server.standardInput = Pipe()
+            try server.run()
+            // s_server buffers what it prints when it is not on a terminal: its port comes from /proc.
+            var port = 0
+            try? await Polling.until("openssl s_server to listen") {
                 port = ListeningPorts.of(pid: server.processIdentifier).first ?? 0
-                return port != 0
+                return port != 0 || !server.isRunning
             }
-        } catch {
+            if port != 0 { return (server, port) }
             kill(server.processIdentifier, SIGKILL)
-            throw error
+            server.waitUntilExit()
+            let said = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            failures.append("exit \(server.terminationStatus): \(said.suffix(400))")
         }
-        return (server, port)
+        throw ServerStartFailure(description: "openssl s_server did not listen in three starts: \(failures.joined(separator: " | "))")
     }
 
     static let referral = Repository.signedSamples.appendingPathComponent("referral-huisarts-rsa.xml")
@@ -183,6 +192,19 @@ import Testing
                     keyFile: Repository.pki.appendingPathComponent("gp.key"),
                     certificateFile: Repository.pki.appendingPathComponent("gp.pem"),
                     chainFile: Repository.pki.appendingPathComponent("chain.pem"))))
+    }
+
+    /// The peer helper itself: an s_server that cannot start is reported with what it said,
+    /// not as a silent wait.
+    @Test func anOpensslServerThatCannotStartSaysWhy() async throws {
+        do {
+            _ = try await Self.opensslServer(
+                ["-no-such-option"], certificate: Repository.pki.appendingPathComponent("gp.pem"),
+                key: Repository.pki.appendingPathComponent("gp.key"))
+            Issue.record("s_server started with an unknown option")
+        } catch let failure as ServerStartFailure {
+            #expect(failure.description.contains("no-such-option"), "\(failure)")
+        }
     }
 
     @Test func intakeStoresVerifiesAndAnswersWithSignedReceipts() async throws {
@@ -533,4 +555,9 @@ extension Data {
     func replacingOccurrences(of target: String, with replacement: String) -> Data {
         Data(String(decoding: self, as: UTF8.self).replacingOccurrences(of: target, with: replacement).utf8)
     }
+}
+
+/// A peer tool that would not start, with what it said.
+struct ServerStartFailure: Error, CustomStringConvertible {
+    let description: String
 }
