@@ -10,6 +10,8 @@ public enum FileAccess {
     public struct Finding: Sendable, CustomStringConvertible {
         public let path: String
         public let problem: String
+        /// The command that mends it (`chmod 600 …`, `chown …`).
+        public let fix: String
         public var description: String { "\(path): \(problem)" }
     }
 
@@ -36,16 +38,20 @@ public enum FileAccess {
         guard stat(url.path, &status) == 0 else { return [] }
         var found: [Finding] = []
         if status.st_uid != geteuid() {
-            found.append(Finding(path: url.path, problem: "\(what) belongs to uid \(status.st_uid), not to this daemon's uid \(geteuid())"))
+            found.append(
+                Finding(
+                    path: url.path, problem: "\(what) belongs to uid \(status.st_uid), not to this daemon's uid \(geteuid())",
+                    fix: "chown \(NSUserName()) \(url.path)"))
         }
         let mode = status.st_mode & 0o777
         if mode & forbidden != 0 {
+            let command = "\(fix) \(url.path)"
             found.append(
                 Finding(
                     path: url.path,
                     problem:
-                        "\(what) has mode \(String(mode, radix: 8)); \(forbidden == 0o077 ? "group and others" : "others") must have no access: \(fix) \(url.path)"
-                ))
+                        "\(what) has mode \(String(mode, radix: 8)); \(forbidden == 0o077 ? "group and others" : "others") must have no access: \(command)",
+                    fix: command))
         }
         return found
     }

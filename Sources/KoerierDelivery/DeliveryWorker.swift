@@ -82,7 +82,7 @@ public final class DeliveryWorker: @unchecked Sendable {
     private var laneThreads = 0
 
     private struct Lane {
-        let limit: Int
+        var limit: Int
         var circuit: LaneCircuit
         var busy = 0
         /// The last attempt's error (nil after a success), for the status page.
@@ -125,11 +125,7 @@ public final class DeliveryWorker: @unchecked Sendable {
         allowLaneThreads(for: parts.directory)
         condition.withLock {
             currentParts = parts
-            for (id, lane) in lanes {
-                lanes[id] = Lane(
-                    limit: parts.directory[id]?.concurrency ?? 1, circuit: lane.circuit, busy: lane.busy, lastError: lane.lastError,
-                    lastAttemptAt: lane.lastAttemptAt)
-            }
+            for id in lanes.keys { lanes[id]?.limit = parts.directory[id]?.concurrency ?? 1 }
             woken = true
             condition.broadcast()
         }

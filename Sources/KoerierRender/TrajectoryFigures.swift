@@ -33,24 +33,26 @@ extension LetterDocument {
             history.append(previous)
         }
         history.sort { Self.order($0.phase) < Self.order($1.phase) }
-        figures = Self.figures(letter, earlier: history)
-        let course = history + [letter]
+        // The course phase by phase: drawn as a figure, and listed in the text.
+        let course = (history + [letter]).map {
+            CoursePoint(
+                label: Dutch.phaseShort($0.phase), fourDKLDistress: $0.measurements.fourDKL?.distress, phq9: $0.measurements.phq9?.total)
+        }
+        figures = Self.figures(letter, earlier: history, course: course)
         if course.count > 1 {
             sections.append(
                 Section(
                     heading: "Verloop",
-                    rows: course.map { step in
+                    rows: course.map { point in
                         Row(
-                            label: Dutch.phaseShort(step.phase),
-                            value: [
-                                step.measurements.fourDKL.map { "4DKL-distress \($0.distress)/32" },
-                                step.measurements.phq9.map { "PHQ-9 \($0.total)/27" },
-                            ].compactMap { $0 }.joined(separator: ", "))
+                            label: point.label,
+                            value: [point.fourDKLDistress.map { "4DKL-distress \($0)/32" }, point.phq9.map { "PHQ-9 \($0)/27" }]
+                                .compactMap { $0 }.joined(separator: ", "))
                     }))
         }
     }
 
-    static func figures(_ letter: ReturnLetter, earlier: [ReturnLetter]) -> [Figure] {
+    static func figures(_ letter: ReturnLetter, earlier: [ReturnLetter], course points: [CoursePoint]) -> [Figure] {
         var figures: [Figure] = []
         if let current = letter.measurements.positiveHealth {
             // The intake's measurement is the baseline; without one, the oldest earlier one.
@@ -61,10 +63,6 @@ extension LetterDocument {
                 .spinnenweb(
                     current: current, currentLabel: Dutch.phaseShort(letter.phase), baseline: baseline?.measurements.positiveHealth,
                     baselineLabel: baseline.map { Dutch.phaseShort($0.phase) }))
-        }
-        let points = (earlier + [letter]).map {
-            CoursePoint(
-                label: Dutch.phaseShort($0.phase), fourDKLDistress: $0.measurements.fourDKL?.distress, phq9: $0.measurements.phq9?.total)
         }
         if points.count > 1, points.contains(where: { $0.fourDKLDistress != nil || $0.phq9 != nil }) {
             figures.append(.course(points))

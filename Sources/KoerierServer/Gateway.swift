@@ -121,7 +121,7 @@ public enum Gateway {
         defer { withExtendedLifetime(reload) {} }
         try FileManager.default.createDirectory(
             at: serve.controlSocket.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let status = StatusSource(configuration: configuration, store: store, worker: worker, owner: owner) { worker.directory }
+        let status = StatusSource(configuration: configuration, store: store, worker: worker, owner: owner)
         let admin = AdminListener(
             host: serve.adminHost, port: serve.adminPort, store: store, registry: registry, logger: logger, crl: configuration.crl,
             status: status)

@@ -572,35 +572,23 @@ final class SQLiteMessageStore: MessageStore {
             let oldest = try ["queued", "retrying", "sending"].compactMap {
                 try Double.fetchOne(db.cachedStatement(sql: "SELECT MIN(created_at) FROM outbox WHERE state = ?"), arguments: [$0])
             }.min()
-            let late = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(Self.columns) FROM outbox WHERE urgency = 2 AND state IN ('queued', 'retrying', 'sending') AND created_at < ?
-                    ORDER BY created_at LIMIT \(PendingSummary.listedLimit)
-                    """, arguments: [urgentBefore.timeIntervalSince1970]
-            ).map(Self.record)
-            let lateCount =
-                late.count < PendingSummary.listedLimit
-                ? late.count
-                : try Int.fetchOne(
-                    db,
-                    sql: """
-                        SELECT COUNT(*) FROM outbox WHERE urgency = 2 AND state IN ('queued', 'retrying', 'sending') AND created_at < ?
-                        """, arguments: [urgentBefore.timeIntervalSince1970]) ?? late.count
+            let rows = try Row.fetchAll(
+                db, sql: PendingSummary.lateUrgentQuery(columns: Self.columns, before: "?"),
+                arguments: [urgentBefore.timeIntervalSince1970])
+            let late = try rows.map(Self.record)
+            let lateCount = rows.first.map { $0["late_total"] as Int } ?? 0
             return PendingSummary(
                 oldestPending: oldest.map(Date.init(timeIntervalSince1970:)), lateUrgent: late, lateUrgentCount: lateCount)
         }
     }
 
     public func purge(deliveredBefore date: Date, now: Date, context: AuditContext, progress: (Int) -> Void) throws -> Int {
-        var total = 0
-        while true {
-            // A batch per transaction: the daemon's writes go on in between.
-            let removed = try write { db in
+        try Batched.run(insideUnitOfWork: OpenTransaction.current != nil, progress: progress) {
+            try write { db in
                 let doomed = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT \(Self.columns) FROM outbox WHERE state IN ('delivered', 'acknowledged') AND updated_at < ? LIMIT 1000
+                        SELECT \(Self.columns) FROM outbox WHERE state IN ('delivered', 'acknowledged') AND updated_at < ? LIMIT \(Batched.size)
                         """, arguments: [date.timeIntervalSince1970]
                 ).map(Self.record)
                 for record in doomed {
@@ -609,9 +597,6 @@ final class SQLiteMessageStore: MessageStore {
                 }
                 return doomed.count
             }
-            total += removed
-            progress(total)
-            if removed < 1000 || OpenTransaction.current != nil { return total }
         }
     }
 

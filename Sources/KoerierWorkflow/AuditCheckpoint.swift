@@ -53,13 +53,13 @@ public struct AuditCheckpoint: Sendable, Equatable {
     /// a signature that is not the gateway's, a head the log no longer has, or a log that
     /// starts after an entry (retention) no signed checkpoint names.
     ///
-    /// The head, the anchor and the entries are separate reads, and the daemon may append
-    /// (and a `trim` may remove) entries meanwhile: an entry that is gone, or a checkpoint past
-    /// the head, is judged against a head and anchor read again, so a trim or checkpoint made
-    /// while this runs is not taken for a removal or a rewrite.
+    /// The anchor and the entries are separate reads, and a `trim` may remove entries
+    /// meanwhile: an entry that is gone is judged against the anchor read again, so a trim
+    /// made while this runs is not taken for a rewrite. (The lines were read before the head,
+    /// which only grows, so a checkpoint past the head is a removal.)
     public static func problems(in lines: [String], store: any AuditStore, certificate: Certificate) throws -> [String] {
         var problems: [String] = []
-        var head = try store.auditHead()
+        let head = try store.auditHead()
         var anchor = try store.auditAnchor()
         let found = read(lines, certificate: certificate)
         for (line, result) in found {
@@ -74,7 +74,6 @@ public struct AuditCheckpoint: Sendable, Equatable {
             let sequence = checkpoint.sequence
             // Entries before the anchor left by retention: nothing to compare any more.
             if sequence < anchor.sequence { continue }
-            if sequence > head.sequence { head = try store.auditHead() }
             guard sequence <= head.sequence else {
                 problems.append(
                     "\(place): the log had \(sequence) entries at \(checkpoint.time) and has \(head.sequence) now: entries were removed")

@@ -52,12 +52,11 @@ struct BenchFHIRIntakeCommand: AsyncParsableCommand {
 
         // XML intake, the baseline.
         let xmlStore = try BenchLoopback.scratchStore(in: scratch, named: "xml")
-        let xml = try BenchLoopback.xmlIntake(store: xmlStore, codec: codec, pki: pki)
+        let xml = BenchLoopback.xmlIntake(
+            try BenchLoopback.IntakeParts(store: xmlStore, codec: codec, pki: pki, as: "centre"), store: xmlStore, codec: codec)
         print("signing \(messages) distinct referrals …")
         let (_, referrals) = try BenchLoopback.signedReferrals(messages, configuration: configuration, codec: codec)
-        let xmlPort = try await BenchLoopback.startListener(tls: tls) { request in
-            (try? await xmlStore.executor.run { xml.answer(request) }) ?? ListenerAnswer(status: 503, body: Data())
-        }
+        let xmlPort = try await BenchLoopback.startIntakeListener(tls: tls, responder: xml, store: xmlStore)
         let xmlTarget = HTTPSTarget(url: URL(string: "https://localhost:\(xmlPort)/v1/messages")!, serverAnchors: anchors)
 
         // FHIR intake: the TEST ONLY issuer key signs one token the clients all send.

@@ -50,7 +50,7 @@ struct BenchIntakeCommand: AsyncParsableCommand {
         defer { BenchLoopback.removeScratch(scratch) }
 
         let store = try BenchLoopback.scratchStore(in: scratch, named: "intake")
-        let responder = try BenchLoopback.xmlIntake(store: store, codec: codec, pki: pki)
+        let parts = try BenchLoopback.IntakeParts(store: store, codec: codec, pki: pki, as: "centre")
         let centre = try BenchLoopback.signing(as: "centre", pki: pki, codec: codec)
 
         // Distinct referrals, signed by the GP; and one fixed receipt for the baseline.
@@ -64,9 +64,8 @@ struct BenchIntakeCommand: AsyncParsableCommand {
 
         let tls = try BenchLoopback.centreTLS(pki: pki, scratch: scratch)
         // As `serve` does: the answer is worked out on the store's executor.
-        let realPort = try await BenchLoopback.startListener(tls: tls) { request in
-            (try? await store.executor.run { responder.answer(request) }) ?? ListenerAnswer(status: 503, body: Data())
-        }
+        let realPort = try await BenchLoopback.startIntakeListener(
+            tls: tls, responder: BenchLoopback.xmlIntake(parts, store: store, codec: codec), store: store)
         let barePort = try await BenchLoopback.startListener(tls: tls) { _ in ListenerAnswer(status: 200, body: fixedReceipt) }
 
         let credentials = try BenchLoopback.gpCredentials(pki: pki, scratch: scratch)
@@ -90,15 +89,14 @@ struct BenchIntakeCommand: AsyncParsableCommand {
         let real1 = try await BenchLoopback.rate(single, clients: 1) { accepted(transport.post($0, to: real)) }
         print(String(format: "1 client, keep-alive:         %6.1f accepted/s", real1))
         let bareMany = try await BenchLoopback.rate(many, clients: clients) { accepted(transport.post($0, to: bare)) }
-        let cpuBefore = processCPUSeconds()
+        let cpuBefore = cpuSeconds(CLOCK_PROCESS_CPUTIME_ID)
         let realMany = try await BenchLoopback.rate(many, clients: clients) { accepted(transport.post($0, to: real)) }
-        let cpuPerLetter = (processCPUSeconds() - cpuBefore) / Double(many.count) * 1e6
+        let cpuPerLetter = (cpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - cpuBefore) / Double(many.count) * 1e6
         print(String(format: "%d clients, keep-alive:       %6.1f accepted/s; bare listener %6.1f/s", clients, realMany, bareMany))
         print(String(format: "processor time per accepted letter (whole process, clients included): %.0f µs", cpuPerLetter))
         let realFresh = try await BenchLoopback.rate(fresh, clients: clients) { accepted(freshTransport.post($0, to: real)) }
         print(String(format: "%d clients, new connection each: %6.1f accepted/s", clients, realFresh))
         // The intake's steps one after the other on one thread, where no client or TLS shares the time.
-        let parts = try BenchLoopback.IntakeParts(store: store, codec: codec, pki: pki, as: "centre")
         let stages = try await store.executor.run { try IntakeStages.measure(staged, parts: parts, store: store, codec: codec) }
         print(
             String(

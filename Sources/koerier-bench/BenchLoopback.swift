@@ -32,11 +32,8 @@ enum BenchLoopback {
     /// A party's XML intake as `serve` runs it, on `store`: verify, store (a referral with its
     /// trajectory and consent, a letter in the inbound queue), answer with a signed receipt
     /// that is kept too; a message sent again gets its first receipt.
-    static func xmlIntake(store: any MessageStore, codec: MessageCodec, pki: URL, as party: String = "centre") throws
-        -> ReceiptingResponder
-    {
-        let parts = try IntakeParts(store: store, codec: codec, pki: pki, as: party)
-        return ReceiptingResponder(
+    static func xmlIntake(_ parts: IntakeParts, store: any MessageStore, codec: MessageCodec) -> ReceiptingResponder {
+        ReceiptingResponder(
             codec: codec, verifier: parts.verifier, signing: parts.signing,
             previousReceipt: { try? store.issuedReceipt(for: $0.value) },
             accept: { message, bytes, signer, receipt in
@@ -61,15 +58,21 @@ enum BenchLoopback {
     /// letter verified, stored durably in `store` (its own store, not the sender's) and
     /// answered with a signed receipt, worked out on the store's executor. Returns the port.
     static func storingReceiver(store: any MessageStore, codec: MessageCodec, pki: URL, scratch: URL) async throws -> Int {
-        let responder = try xmlIntake(store: store, codec: codec, pki: pki, as: "gp")
+        let parts = try IntakeParts(store: store, codec: codec, pki: pki, as: "gp")
         let gpChain = try concatenate(
             [pki.appendingPathComponent("gp.pem"), pki.appendingPathComponent("chain.pem")], into: scratch, "gp-chain.pem")
-        return try await startListener(
+        return try await startIntakeListener(
             tls: ListenerTLS(
-                certificateChain: gpChain, key: pki.appendingPathComponent("gp.key"), clientAnchors: pki.appendingPathComponent("ca.pem"))
-        ) { request in
+                certificateChain: gpChain, key: pki.appendingPathComponent("gp.key"), clientAnchors: pki.appendingPathComponent("ca.pem")),
+            responder: xmlIntake(parts, store: store, codec: codec), store: store)
+    }
+
+    /// A listener whose answers `responder` works out on `store`'s executor, as `serve` does
+    /// (parsing, verifying, storing and signing block). Returns the port.
+    static func startIntakeListener(tls: ListenerTLS, responder: ReceiptingResponder, store: any MessageStore) async throws -> Int {
+        try await startListener(tls: tls) { request in
             (try? await store.executor.run { responder.answer(request) })
-                ?? ListenerAnswer(status: 503, body: Data("the receiver cannot answer now\n".utf8), retryAfter: 1)
+                ?? ListenerAnswer(status: 503, body: Data("the intake cannot answer now\n".utf8), retryAfter: 1)
         }
     }
 

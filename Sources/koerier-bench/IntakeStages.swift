@@ -50,22 +50,16 @@ struct IntakeStages {
     }
 
     private static func timed<T>(_ sum: inout Double, _ body: () throws -> T) rethrows -> T {
-        let start = threadCPUSeconds()
-        defer { sum += (threadCPUSeconds() - start) * 1e6 }
+        let start = cpuSeconds(CLOCK_THREAD_CPUTIME_ID)
+        defer { sum += (cpuSeconds(CLOCK_THREAD_CPUTIME_ID) - start) * 1e6 }
         return try body()
     }
 }
 
-/// The calling thread's processor time, in seconds.
-func threadCPUSeconds() -> Double {
+/// Processor time in seconds on `clock`: CLOCK_THREAD_CPUTIME_ID for the calling thread,
+/// CLOCK_PROCESS_CPUTIME_ID for all the process's threads.
+func cpuSeconds(_ clock: clockid_t) -> Double {
     var time = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-}
-
-/// The whole process's processor time (all threads), in seconds.
-func processCPUSeconds() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    clock_gettime(clock, &time)
     return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
 }

@@ -10,7 +10,10 @@ struct RenderCommand: ParsableCommand {
         commandName: "render",
         abstract: "Show a message as the human-readable letter a GP or employer would read (Dutch labels).",
         discussion: """
-            The message is fully validated first; an invalid message is not rendered and its problems             are listed. With --earlier (the same client's earlier return letters), the HTML draws the             spinnenweb over the intake's and the course of 4DKL and PHQ-9; the text lists the course.
+            The message is fully validated first; an invalid message is not rendered and its \
+            problems are listed. With --earlier (the same client's earlier return letters), the \
+            HTML draws the spinnenweb over the intake's and the course of 4DKL and PHQ-9; the text \
+            lists the course.
             """
     )
 

@@ -62,9 +62,7 @@ struct StatusCommand: ParsableCommand {
                     "ALARM: urgent message \(record.messageID) to \(record.recipientID) is \(record.state.rawValue) since \(iso(record.createdAt))"
                 )
             }
-            if summary.lateUrgentCount > summary.lateUrgent.count {
-                print("ALARM: and \(summary.lateUrgentCount - summary.lateUrgent.count) more late urgent messages")
-            }
+            if summary.unlisted > 0 { print("ALARM: and \(summary.unlisted) more late urgent messages") }
         }
     }
 }

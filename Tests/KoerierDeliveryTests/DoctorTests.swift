@@ -8,18 +8,11 @@ import Testing
 /// partner certificate, a stale CRL, a group-readable key, a partner that is down, and a
 /// partner that answers (a real mutual-TLS listener) but must receive nothing.
 @Suite(.serialized, .ownThreads) struct DoctorTests {
-    final class Counter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value = 0
-        func increment() { lock.withLock { value += 1 } }
-        var count: Int { lock.withLock { value } }
-    }
-
     @Test func eachProblemIsReportedWithItsFix() async throws {
         let rig = try DeliveryRig()
         let requests = Counter()
         let live = try await rig.startListener(as: "gp") { _ in
-            requests.increment()
+            requests.add()
             return ListenerAnswer(status: 500, body: Data())
         }
         let down = try rig.downPort()
@@ -62,7 +55,7 @@ import Testing
         // The partner that answers: a completed mutual-TLS handshake, its certificate read, nothing sent.
         let reached = try #require(finding("partner gp-de-linde", "ok", "TLS handshake with localhost:\(live) completed"), "\(findings)")
         #expect(reached["detail"]?.contains("server certificate valid until") == true)
-        #expect(requests.count == 0)
+        #expect(requests.value == 0)
         // The relay: greeted, upgraded with STARTTLS, verified; no MAIL was given.
         #expect(finding("partner employer-mail", "ok", "TLS handshake with 127.0.0.1:\(relay.port) completed") != nil, "\(findings)")
         #expect(rig.transcript(of: relay.mailbox).isEmpty)

@@ -146,9 +146,8 @@ import Testing
         return result.stdout.contains("Cipher is ") && !result.stdout.contains("Cipher is (NONE)")
     }
 
-    /// `openssl s_server` on a loopback port with `options` (a control peer: what it accepts,
-    /// this machine's OpenSSL can speak); the process (kill it) and its port.
-    /// `openssl s_server` on a free loopback port: the process and its port. A start that
+    /// `openssl s_server` on a free loopback port with `options` (a control peer: what it
+    /// accepts, this machine's OpenSSL can speak); the process (kill it) and its port. A start that
     /// fails (s_server exits, or is not listening within 20 s on a loaded machine) is tried
     /// again, twice; what s_server said each time is in the error if none listens.
     static func opensslServer(_ options: [String], certificate: URL, key: URL) async throws -> (Process, Int) {

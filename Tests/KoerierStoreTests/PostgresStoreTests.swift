@@ -74,12 +74,12 @@ import Testing
         #expect(kill(backend, SIGSTOP) == 0, "cannot stop the backend \(backend): \(errno)")
         defer { kill(backend, SIGCONT) }
         // Bounded, so that a regression fails here instead of hanging the suite.
-        let finished = ManagedFlag()
+        let finished = Counter()
         Task {
             _ = await opening.result
-            finished.set()
+            finished.add()
         }
-        try await Polling.until("the open to give up", timeout: 60) { finished.isSet }
+        try await Polling.until("the open to give up", timeout: 60) { finished.value > 0 }
         let result = await opening.result
         guard case .failure(let error) = result else {
             Issue.record("the store opened although its server stopped answering")
@@ -265,19 +265,4 @@ import Testing
         #expect(error?.description.contains(rule) == true, "\(error?.description ?? "accepted")")
         #expect(error?.description.contains("secret") != true)
     }
-}
-
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func add() { lock.withLock { count += 1 } }
-    var value: Int { lock.withLock { count } }
-}
-
-/// Set once, read from another task.
-private final class ManagedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
 }

@@ -18,8 +18,11 @@ public struct CertificateExpiry: Sendable, Equatable {
     public static let warningDays = 30
 
     /// Expired, unreadable, or expiring within `warningDays`.
-    public func needsAttention(now: Date) -> Bool {
-        secondsLeft(now: now).map { $0 < Double(Self.warningDays) * 86_400 } ?? true
+    public func needsAttention(now: Date) -> Bool { Self.needsAttention(expiresAt: expiresAt, now: now) }
+
+    /// The same rule for a certificate read elsewhere (a partner's server, at a handshake).
+    public static func needsAttention(expiresAt: Date?, now: Date) -> Bool {
+        expiresAt.map { $0.timeIntervalSince(now) < Double(warningDays) * 86_400 } ?? true
     }
 }
 
@@ -48,10 +51,16 @@ public enum CertificateInventory {
             }
         }
         var seen = Set<String>()
+        // One file serves several roles (the signing certificate for TLS and S/MIME too, one
+        // anchor bundle for many partners): each is read and parsed once.
+        var parsed: [String: [Certificate]] = [:]
         var result: [CertificateExpiry] = []
         for (role, file) in files {
             guard seen.insert(role + "\u{0}" + file.path).inserted else { continue }
-            let certificates = FileManager.default.contents(atPath: file.path).map(Certificate.loadPEM) ?? []
+            if parsed[file.path] == nil {
+                parsed[file.path] = FileManager.default.contents(atPath: file.path).map(Certificate.loadPEM) ?? []
+            }
+            let certificates = parsed[file.path] ?? []
             if certificates.isEmpty {
                 result.append(CertificateExpiry(role: role, file: file.path, subject: nil, expiresAt: nil))
             }

@@ -51,12 +51,9 @@ public enum Doctor {
         let found = FileAccess.findings(for: configuration, secrets: directory?.passwordFiles ?? [])
         guard !found.isEmpty else { return [DoctorFinding("files", .ok, "keys and store belong to this user, owner-only")] }
         return found.map { finding in
-            // The finding names the command that fixes it (chmod …); ownership needs chown.
-            let fix =
-                finding.problem.contains("belongs to uid")
-                ? "chown \(NSUserName()) \(finding.path)" : finding.problem.components(separatedBy: ": ").last ?? ""
-            return DoctorFinding(
-                "files", .failure, finding.description + (configuration.testMode ? " (test_mode tolerates this at start)" : ""), fix: fix)
+            DoctorFinding(
+                "files", .failure, finding.description + (configuration.testMode ? " (test_mode tolerates this at start)" : ""),
+                fix: finding.fix)
         }
     }
 
@@ -177,8 +174,7 @@ public enum Doctor {
             guard let expiresAt = result.serverCertificateExpiresAt else {
                 return DoctorFinding(check, .ok, "TLS handshake with \(result.endpoint) completed (nothing sent)")
             }
-            let days = Int(expiresAt.timeIntervalSince(now) / 86_400)
-            if days < CertificateExpiry.warningDays {
+            if CertificateExpiry.needsAttention(expiresAt: expiresAt, now: now) {
                 return DoctorFinding(
                     check, .warning, "TLS handshake with \(result.endpoint) completed; its server certificate expires \(iso(expiresAt))",
                     fix: "ask the partner to renew its server certificate")

@@ -27,6 +27,8 @@ public final class DeliveryHistory: @unchecked Sendable {
     public func record(_ state: DeliveryState, queuedAt: Date, at now: Date) {
         let minute = Int(now.timeIntervalSince1970 / 60)
         lock.withLock {
+            // Minutes older than the hour leave when a new one starts, not at every letter.
+            if minutes[minute] == nil { minutes = minutes.filter { $0.key > minute - Self.kept } }
             var entry = minutes[minute] ?? Minute(start: Date(timeIntervalSince1970: Double(minute) * 60))
             switch state {
             case .delivered, .acknowledged:
@@ -38,7 +40,6 @@ public final class DeliveryHistory: @unchecked Sendable {
             default: break
             }
             minutes[minute] = entry
-            minutes = minutes.filter { $0.key > minute - Self.kept }
         }
     }
 

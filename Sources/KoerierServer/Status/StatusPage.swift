@@ -48,7 +48,7 @@ enum StatusPage {
                 "urgent letter \(e(record.messageID)) to \(e(record.recipientID)) is \(e(record.state.rawValue)) "
                     + "since \(time(record.createdAt)) (more than \(snapshot.urgentAlarmMinutes) min)")
         }
-        let unlisted = snapshot.lateUrgent.lateUrgentCount - snapshot.lateUrgent.lateUrgent.count
+        let unlisted = snapshot.lateUrgent.unlisted
         if unlisted > 0 { items.append("and \(unlisted) more late urgent letter(s): <code>koerier list --state queued</code>") }
         let dead = snapshot.shape.filter { $0.state == .dead }.map(\.count).reduce(0, +)
         if dead > 0 { items.append("\(dead) dead letter(s): see below, then <code>koerier retry</code>") }

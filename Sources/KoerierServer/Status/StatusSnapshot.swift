@@ -31,22 +31,17 @@ public final class StatusSource: @unchecked Sendable {
     let store: any MessageStore
     let worker: DeliveryWorker
     let owner: String
-    private let directory: @Sendable () -> RecipientDirectory
     private let lock = NSLock()
     private var audit: (checkedAt: Date, problem: String)?
     /// A walk of the chain is under way: requests meanwhile show the last result.
     private var auditWalking = false
     let auditInterval: TimeInterval = 600
 
-    public init(
-        configuration: KoerierConfiguration, store: any MessageStore, worker: DeliveryWorker, owner: String,
-        directory: @escaping @Sendable () -> RecipientDirectory
-    ) {
+    public init(configuration: KoerierConfiguration, store: any MessageStore, worker: DeliveryWorker, owner: String) {
         self.configuration = configuration
         self.store = store
         self.worker = worker
         self.owner = owner
-        self.directory = directory
     }
 
     public func snapshot(now: Date = Date()) async throws -> StatusSnapshot {
@@ -74,7 +69,7 @@ public final class StatusSource: @unchecked Sendable {
             )
         }
         if let auditProblem { lock.withLock { audit = (now, auditProblem) } }
-        let current = directory()
+        let current = worker.directory
         // Lanes of the partners in the directory now: one removed by a reload (or a letter for
         // an unknown partner, dead at its first attempt) has no circuit worth showing or alerting on.
         let lanes = worker.laneStatuses().filter { current[$0.recipientID] != nil }

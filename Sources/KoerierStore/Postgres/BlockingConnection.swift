@@ -118,7 +118,7 @@ enum PostgresFailure {
     }
 
     static func explain(_ error: any Error) -> any Error {
-        if error is StoreError || error is LeaseLost || error is ConsentConflict { return error }
+        if error is StoreError || error is LeaseLost || error is ConsentConflict || error is PostgresConflict { return error }
         guard let psql = error as? PSQLError else { return StoreError("the database failed: \(type(of: error))") }
         if let info = psql.serverInfo {
             let state = info[.sqlState] ?? "?"

@@ -385,22 +385,17 @@ extension PostgresMessageStore {
             let oldest = try transaction.run(
                 "SELECT MIN(created_at) FROM outbox WHERE state IN ('queued', 'retrying', 'sending')"
             ).rows.first?.decode(Double?.self)
-            let late = try transaction.run(
-                """
-                SELECT \(unescaped: Self.columns()) FROM outbox
-                WHERE urgency = 2 AND state IN ('queued', 'retrying', 'sending') AND created_at < \(urgentBefore.timeIntervalSince1970)
-                ORDER BY created_at LIMIT \(PendingSummary.listedLimit)
-                """
-            ).rows.map(Self.record)
-            let lateCount =
-                late.count < PendingSummary.listedLimit
-                ? late.count
-                : try transaction.run(
-                    """
-                    SELECT COUNT(*) FROM outbox
-                    WHERE urgency = 2 AND state IN ('queued', 'retrying', 'sending') AND created_at < \(urgentBefore.timeIntervalSince1970)
-                    """
-                ).rows.first?.decode(Int.self) ?? late.count
+            let rows = try transaction.run(
+                PostgresQuery(
+                    unsafeSQL: PendingSummary.lateUrgentQuery(columns: Self.columns(), before: "$1"),
+                    binds: {
+                        var binds = PostgresBindings()
+                        binds.append(urgentBefore.timeIntervalSince1970)
+                        return binds
+                    }())
+            ).rows
+            let late = try rows.map(Self.record)
+            let lateCount = try rows.first.map { try $0.makeRandomAccess()["late_total"].decode(Int.self) } ?? 0
             return PendingSummary(
                 oldestPending: oldest.map(Date.init(timeIntervalSince1970:)), lateUrgent: late, lateUrgentCount: lateCount)
         }
@@ -409,23 +404,19 @@ extension PostgresMessageStore {
     /// Deletes finished records in batches of a thousand, each its own transaction (outside a
     /// unit of work), so retention never holds many locks or builds one huge transaction.
     func purge(deliveredBefore date: Date, now: Date, context: AuditContext, progress: (Int) -> Void) throws -> Int {
-        var total = 0
-        while true {
-            let removed = try write { transaction in
+        try Batched.run(insideUnitOfWork: PostgresTransaction.current != nil, progress: progress) {
+            try write { transaction in
                 let doomed = try transaction.run(
                     """
                     DELETE FROM outbox WHERE id IN (
                         SELECT id FROM outbox WHERE state IN ('delivered', 'acknowledged') AND updated_at < \(date.timeIntervalSince1970)
-                        LIMIT 1000 FOR UPDATE SKIP LOCKED)
+                        LIMIT \(Batched.size) FOR UPDATE SKIP LOCKED)
                     RETURNING \(unescaped: Self.columns())
                     """
                 ).rows.map(Self.record)
                 for record in doomed { transaction.audit(OutboxAudit.event(.purge, record, context), at: now) }
                 return doomed.count
             }
-            total += removed
-            progress(total)
-            if removed < 1000 || PostgresTransaction.current != nil { return total }
         }
     }
 }

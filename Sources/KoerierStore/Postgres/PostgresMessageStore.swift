@@ -169,5 +169,10 @@ final class DatabaseClock: @unchecked Sendable {
     }
 }
 
-/// A serialization failure or deadlock: the transaction may simply run again.
-struct PostgresConflict: Error {}
+/// A serialization failure or deadlock: the transaction may simply run again. Units of work
+/// do; where it reaches a person (a schema migration), it says what happened.
+struct PostgresConflict: Error, CustomStringConvertible {
+    var description: String {
+        "a concurrent transaction conflicted with this one (deadlock or serialization failure, SQLSTATE 40P01/40001); run it again"
+    }
+}

@@ -103,11 +103,6 @@ extension OutboxStore {
         }
     }
 
-    /// `purge` without progress.
-    public func purge(deliveredBefore date: Date, now: Date, context: AuditContext) throws -> Int {
-        try purge(deliveredBefore: date, now: now, context: context) { _ in }
-    }
-
     /// Stores the message durably before returning; idempotent per (message id, recipient).
     public func enqueue(_ message: OutboundMessage, now: Date, context: AuditContext) throws -> EnqueueOutcome {
         guard let outcome = try enqueueBatch([message], now: now, context: context).first else {
