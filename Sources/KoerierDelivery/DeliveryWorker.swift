@@ -229,11 +229,13 @@ public final class DeliveryWorker: @unchecked Sendable {
             return settlements
         }
         let now = Date()
-        let outcome: (settled: [(Settlement, DeliveryState?)], leased: [OutboundRecord])
+        let outcome: (settled: [(Settlement, DeliveryState?)], leased: [OutboundRecord], payloads: [Int64: Result<Data, StoreError>])
         do {
             outcome = try parts.store.transaction { tx in
                 let settled = try batch.map { settlement in (settlement, try self.apply(settlement, in: tx, now: now)) }
-                return (settled, try dueBy.map { try self.lease(dueBy: $0, now: now, in: tx) } ?? [])
+                let leased = try dueBy.map { try self.lease(dueBy: $0, now: now, in: tx) } ?? []
+                // The leased letters' bytes in the same pass: one query, not one read per attempt.
+                return (settled, leased, try tx.deliveryPayloads(of: leased.map(\.id)))
             }
         } catch {
             condition.withLock { settlements.insert(contentsOf: batch, at: 0) }
@@ -245,7 +247,9 @@ public final class DeliveryWorker: @unchecked Sendable {
                 DeliveryMetrics.record(state, queuedAt: settlement.record.createdAt)
             }
         }
-        for record in outcome.leased { dispatch(record) }
+        for record in outcome.leased {
+            dispatch(record, payload: outcome.payloads[record.id] ?? .failure(StoreError("record \(record.id) has no payload")))
+        }
         return outcome.leased.count
     }
 
@@ -297,7 +301,7 @@ public final class DeliveryWorker: @unchecked Sendable {
                 maximumBackoff: max(currentParts.policy.firstDelay, settings.circuitMaximumBackoff)))
     }
 
-    private func dispatch(_ record: OutboundRecord) {
+    private func dispatch(_ record: OutboundRecord, payload: Result<Data, StoreError>) {
         condition.withLock {
             lanes[record.recipientID]?.busy += 1
             inFlight[record.id] = InFlight(
@@ -305,7 +309,7 @@ public final class DeliveryWorker: @unchecked Sendable {
         }
         let attempt = LetterAttempt(parts: parts)
         executor.submit {
-            let result = attempt.run(record)
+            let result = attempt.run(record, payload: payload)
             self.finished(record, result)
         }
     }

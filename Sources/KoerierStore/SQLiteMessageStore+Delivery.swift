@@ -4,18 +4,24 @@ import KoerierModel
 
 /// Receipt matching.
 extension SQLiteMessageStore {
-    /// The payload of a leased record, for sending it. Not a separate audit entry: the
+    /// The payloads of leased records, for sending them. Not separate audit entries: each
     /// lease's `send` entry records this access.
-    public func deliveryPayload(of id: Int64) throws -> Data {
-        let (record, sealed) = try read { db -> (OutboundRecord, Data) in
-            guard let record = try Self.fetch(db, id: id),
-                let sealed = try Data.fetchOne(db.cachedStatement(sql: "SELECT payload FROM outbox WHERE id = ?"), arguments: [id])
-            else {
-                throw StoreError("no record \(id)")
-            }
-            return (record, sealed)
+    public func deliveryPayloads(of ids: [Int64]) throws -> [Int64: Result<Data, StoreError>] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try read { db in
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: "SELECT id, key_id, message_id, payload FROM outbox WHERE id IN (\(databaseQuestionMarks(count: ids.count)))"),
+                arguments: StatementArguments(ids))
         }
-        return try openPayload(sealed, keyID: record.keyID, boundTo: record.messageID, in: .outbox)
+        var payloads: [Int64: Result<Data, StoreError>] = [:]
+        for row in rows {
+            let id: Int64 = row["id"]
+            payloads[id] = Result {
+                try openPayload(row["payload"], keyID: row["key_id"], boundTo: row["message_id"], in: .outbox)
+            }.mapError { StoreError("record \(id): \($0)") }
+        }
+        return payloads
     }
 
     /// A delivery's outcome and the receipt that proved it, in one transaction: the receipt

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import KoerierDelivery
 import KoerierModel
 import KoerierSecurity
@@ -257,6 +258,35 @@ import Testing
         #expect(try rig.store.auditEntries(limit: 1).first?.event.kind == .retry)
         #expect(try await rig.worker().deliverDue().handled == [.acknowledged: 1])
         #expect(received.all.count == 1)
+    }
+
+    /// A payload that no longer opens (altered on disk here; a key that left the key file
+    /// alike) blocks its own record, with the reason, and holds back no other letter.
+    @Test func aPayloadThatNoLongerOpensBlocksOnlyItsOwnRecord() async throws {
+        let rig = try DeliveryRig()
+        let received = Received()
+        let responder = try rig.receiptingResponder(as: "gp", received: received)
+        let port = try await rig.startListener(as: "gp") { await responder.respond($0) }
+        try rig.configure(recipients: Self.gp(port: port))
+        let spoiled = try rig.enqueue(Self.letter, to: "gp-de-linde", type: .huisarts)
+        let sound = try rig.enqueue("return-letter-afsluiting-ecdsa.xml", to: "gp-de-linde", type: .huisarts)
+        // One byte of the sealed payload flipped, as a disk or a hand would: AES-GCM refuses it.
+        let database = try DatabaseQueue(path: rig.folder.appendingPathComponent("koerier.sqlite").path)
+        try await database.write { db in
+            try db.execute(
+                sql: "UPDATE outbox SET payload = CAST(substr(payload, 1, 20) || X'FF' || substr(payload, 22) AS BLOB) WHERE id = ?",
+                arguments: [spoiled.id])
+        }
+        try database.close()
+
+        #expect(try await rig.worker().deliverDue().handled == [.acknowledged: 1, .blocked: 1])
+        #expect(try rig.store.record(sound.id)?.state == .acknowledged)
+        let blocked = try #require(try rig.store.record(spoiled.id))
+        #expect(blocked.state == .blocked)
+        #expect(blocked.lastError?.hasPrefix("payload-unreadable: ") == true, "\(blocked.lastError ?? "")")
+        #expect(blocked.lastError?.contains("koerier retry \(spoiled.id)") == true)
+        #expect(received.all.count == 1)
+        #expect(try rig.store.verifyAudit() == nil)
     }
 
     /// A copy made for another clinical recipient is signed once, at enqueue (ECDSA

@@ -29,22 +29,36 @@ enum AttemptResult: Sendable {
 struct LetterAttempt: Sendable {
     let parts: DeliveryWorker.Parts
 
-    func run(_ record: OutboundRecord) -> AttemptResult {
+    /// `payload`: the record's stored bytes, read with its lease. Bytes that cannot be opened
+    /// (their key left the key file, or they were altered) block the record for ops rather
+    /// than coming back at every lease expiry.
+    func run(_ record: OutboundRecord, payload: Result<Data, StoreError>) -> AttemptResult {
         guard let lease = record.leaseToken else { return .storeFailed("record \(record.id) was handed over without a lease") }
+        let bytes: Data
+        switch payload {
+        case .success(let opened): bytes = opened
+        case .failure(let problem):
+            return .decided(
+                finish(
+                    record, lease,
+                    Transition(
+                        to: .blocked,
+                        error: "payload-unreadable: \(problem); restore the key file it was sealed with, then `koerier retry \(record.id)`")
+                ))
+        }
         do {
-            return .decided(try attempt(record, lease: lease))
+            return .decided(try attempt(record, lease: lease, payload: bytes))
         } catch {
             return .storeFailed("\(error)")
         }
     }
 
-    private func attempt(_ record: OutboundRecord, lease: String) throws -> Settlement {
+    private func attempt(_ record: OutboundRecord, lease: String, payload: Data) throws -> Settlement {
         let store = parts.store
         guard let recipient = parts.directory[record.recipientID] else {
             return finish(
                 record, lease, Transition(to: .dead, error: "unknown recipient '\(record.recipientID)': not in the recipient directory"))
         }
-        let payload = try store.deliveryPayload(of: record.id)
         let adapter = parts.adapters.adapter(for: recipient.type)
         let consent = adapter.readsConsent ? try store.consents(transactionID: record.transactionID) : []
         if let reason = adapter.withheld(consent: consent, for: recipient) {

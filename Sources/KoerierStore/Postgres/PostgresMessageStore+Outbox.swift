@@ -337,13 +337,19 @@ extension PostgresMessageStore {
         }
     }
 
-    func deliveryPayload(of id: Int64) throws -> Data {
-        let (record, sealed) = try read { transaction -> (OutboundRecord, Data) in
-            guard let row = try transaction.run("SELECT \(unescaped: Self.columns()), payload FROM outbox WHERE id = \(id)").rows.first
-            else { throw StoreError("no record \(id)") }
-            return (try Self.record(row), try row.makeRandomAccess()["payload"].decode(Data.self))
+    func deliveryPayloads(of ids: [Int64]) throws -> [Int64: Result<Data, StoreError>] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try read { transaction in
+            try transaction.run("SELECT id, key_id, message_id, payload FROM outbox WHERE id = ANY(\(ids))").rows.map {
+                try $0.decode((Int64, String, String, Data).self)
+            }
         }
-        return try openPayload(sealed, keyID: record.keyID, boundTo: record.messageID, in: .outbox)
+        var payloads: [Int64: Result<Data, StoreError>] = [:]
+        for (id, keyID, messageID, sealed) in rows {
+            payloads[id] = Result { try openPayload(sealed, keyID: keyID, boundTo: messageID, in: .outbox) }
+                .mapError { StoreError("record \(id): \($0)") }
+        }
+        return payloads
     }
 
     func payload(of id: Int64, now: Date, context: AuditContext) throws -> Data {

@@ -61,8 +61,10 @@ public protocol OutboxStore: Sendable {
     /// The record whose bytes that leave have this message id, with their SHA-256.
     func record(sentMessageID: String) throws -> (record: OutboundRecord, digest: String)?
 
-    /// The payload of a leased record, for sending (the lease's audit entry covers the access).
-    func deliveryPayload(of id: Int64) throws -> Data
+    /// The payloads of leased records, for sending, in one query (the leases' audit entries
+    /// cover the access). A payload that is missing or cannot be opened fails only its own
+    /// record, so one bad record never holds the others' leases back.
+    func deliveryPayloads(of ids: [Int64]) throws -> [Int64: Result<Data, StoreError>]
 
     /// The decrypted payload of a record; reading it is an audited event.
     func payload(of id: Int64, now: Date, context: AuditContext) throws -> Data
@@ -82,6 +84,12 @@ public protocol OutboxStore: Sendable {
 }
 
 extension OutboxStore {
+    /// The payload of one leased record, for sending.
+    public func deliveryPayload(of id: Int64) throws -> Data {
+        guard let payload = try deliveryPayloads(of: [id])[id] else { throw StoreError("no record \(id)") }
+        return try payload.get()
+    }
+
     /// Leases due records of any recipient.
     public func leaseDue(owner: String, now: Date, duration: TimeInterval, limit: Int, context: AuditContext) throws -> [OutboundRecord] {
         try leaseDue(
