@@ -31,7 +31,7 @@ struct CRLWatch: Service {
                 lastReload = Date()
                 reload()
             }
-            let stale = nextUpdate.map { $0 < Date() } ?? true
+            let stale = !CRLFreshness(nextUpdate: nextUpdate, now: Date()).isFresh
             if stale, !warnedStale {
                 logger.error("the CRL is past its nextUpdate or unreadable: fetch a new one", metadata: ["file": "\(file.path)"])
             }

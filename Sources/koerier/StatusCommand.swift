@@ -27,14 +27,12 @@ struct StatusCommand: ParsableCommand {
             }
             let dead = counts.filter { $0.state == .dead }.map(\.count).reduce(0, +)
             // A CRL past its nextUpdate no longer vouches for anything: say so, loudly.
-            let crlNextUpdate = configuration.crl.flatMap(TrustStore.crlNextUpdate)
+            let crl = configuration.crl.map { CRLFreshness.of(file: $0, now: now) }
             var crlAlarm: String?
-            if configuration.crl != nil {
-                if let crlNextUpdate {
-                    if crlNextUpdate < now { crlAlarm = "the CRL is past its nextUpdate (\(iso(crlNextUpdate))): fetch a new one" }
-                } else {
-                    crlAlarm = "the CRL file cannot be read"
-                }
+            switch crl {
+            case .stale(let next): crlAlarm = "the CRL is past its nextUpdate (\(iso(next))): fetch a new one"
+            case .unreadable: crlAlarm = "the CRL file cannot be read"
+            case .fresh, nil: break
             }
             let oldestAge = summary.oldestPending.map { Int(now.timeIntervalSince($0)) }
             let inboundCounts = Dictionary(uniqueKeysWithValues: inbound.map { ($0.key.rawValue, $0.value) })
@@ -43,7 +41,7 @@ struct StatusCommand: ParsableCommand {
                     "outbound": counts.map { ["state": $0.state.rawValue, "recipient_type": $0.recipientType, "count": $0.count] },
                     "inbound": inboundCounts, "dead_letters": dead, "oldest_pending_age_seconds": oldestAge as Any,
                     "urgent_alarms": summary.lateUrgent.map(\.json), "urgent_late_count": summary.lateUrgentCount,
-                    "crl_next_update": crlNextUpdate.map(iso) as Any, "crl_alarm": crlAlarm as Any,
+                    "crl_next_update": crl?.nextUpdate.map(iso) as Any, "crl_alarm": crlAlarm as Any,
                 ])
                 return
             }

@@ -1,4 +1,5 @@
 import Foundation
+import KoerierSecurity
 import KoerierTestSupport
 import Testing
 
@@ -67,6 +68,24 @@ import Testing
         let line = metrics.split(separator: "\n").first { $0.hasPrefix("koerier_crl_seconds_until_next_update") }
         let value = line.flatMap { Double($0.split(separator: " ").last ?? "") }
         #expect(value.map { $0 < 0 } == true, "\(line ?? "no CRL gauge")")
+        // The status page raises it as well, and marks the CRL's row.
+        let page = try centre.get("/status").body
+        #expect(page.contains("the CRL is stale: its next update was due"), "\(page.suffix(3_000))")
+        #expect(page.contains("(stale)</td>"))
+    }
+
+    /// One rule for every place that judges a CRL: fresh until its nextUpdate, stale from
+    /// that moment on, unreadable when the file holds no CRL (a certificate, say).
+    @Test func aCRLIsFreshUntilItsNextUpdateAndStaleFromThen() async throws {
+        let folder = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(CRLFreshness.of(file: Repository.pki.appendingPathComponent("crl.pem"), now: Date()).isFresh)
+        let shortLived = try Self.shortLivedCRL(in: folder)
+        let next = try #require(CRLFreshness.of(file: shortLived, now: Date()).nextUpdate)
+        #expect(CRLFreshness.of(file: shortLived, now: next.addingTimeInterval(-1)) == .fresh(nextUpdate: next))
+        #expect(CRLFreshness.of(file: shortLived, now: next) == .stale(nextUpdate: next))
+        #expect(CRLFreshness.of(file: Repository.pki.appendingPathComponent("gp.pem"), now: Date()) == .unreadable)
+        #expect(CRLFreshness.of(file: folder.appendingPathComponent("missing.pem"), now: Date()) == .unreadable)
     }
 
     @Test func aNewCRLFileIsTakenWithoutARestart() async throws {

@@ -1,5 +1,6 @@
 import Foundation
 import KoerierDelivery
+import KoerierSecurity
 import KoerierServer
 import KoerierTestSupport
 import Testing
@@ -54,7 +55,12 @@ import Testing
 
         // The partner that answers: a completed mutual-TLS handshake, its certificate read, nothing sent.
         let reached = try #require(finding("partner gp-de-linde", "ok", "TLS handshake with localhost:\(live) completed"), "\(findings)")
-        #expect(reached["detail"]?.contains("server certificate valid until") == true)
+        // The date is the served leaf's own (the test PKI's gp.pem), decoded from the handshake.
+        let served = try #require(
+            Certificate.loadPEM(try Data(contentsOf: Repository.pki.appendingPathComponent("gp.pem"))).first?.expiresAt)
+        let day = ISO8601DateFormatter()
+        day.formatOptions = [.withFullDate]
+        #expect(reached["detail"]?.contains("server certificate valid until \(day.string(from: served))") == true, "\(reached)")
         #expect(requests.value == 0)
         // The relay: greeted, upgraded with STARTTLS, verified; no MAIL was given.
         #expect(finding("partner employer-mail", "ok", "TLS handshake with 127.0.0.1:\(relay.port) completed") != nil, "\(findings)")

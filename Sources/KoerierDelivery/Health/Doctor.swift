@@ -96,15 +96,16 @@ public enum Doctor {
                 "crl", configuration.testMode ? .warning : .failure, "no trust.crl: revoked certificates would not be refused",
                 fix: "set trust.crl to the CRL file of your trust anchors' CAs and keep it fetched")
         }
-        guard let next = TrustStore.crlNextUpdate(file: file) else {
+        switch CRLFreshness.of(file: file, now: now) {
+        case .unreadable:
             return DoctorFinding("crl", .failure, "\(file.path) holds no readable CRL", fix: "fetch the CRL (PEM) into \(file.path)")
-        }
-        guard next > now else {
+        case .stale(let next):
             return DoctorFinding(
                 "crl", .failure, "\(file.path) is stale: its next update was due \(iso(next))",
                 fix: "fetch a fresh CRL into \(file.path); koerier serve reloads it by itself")
+        case .fresh(let next):
+            return DoctorFinding("crl", .ok, "\(file.path): next update \(iso(next))")
         }
-        return DoctorFinding("crl", .ok, "\(file.path): next update \(iso(next))")
     }
 
     static func store(_ open: () throws -> any MessageStore, now: Date) -> [DoctorFinding] {

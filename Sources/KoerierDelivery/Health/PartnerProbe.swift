@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import KoerierSecurity
 
 /// A TLS handshake with a partner as a delivery would make it (the same libcurl options:
 /// verification on, TLS 1.2 with ECDHE and AEAD or 1.3, the partner's own anchors, our
@@ -43,7 +44,9 @@ public enum PartnerProbe {
         return Result(recipientID: recipient.id, endpoint: endpoint, failure: nil, serverCertificateExpiresAt: serverExpiry(curl))
     }
 
-    /// The leaf's "Expire date" from libcurl's certificate information.
+    /// The leaf's end of validity, read from the certificate itself: libcurl's certificate
+    /// information carries the leaf in PEM ("Cert:"), which OpenSSL decodes (no printed
+    /// date to parse back).
     private static func serverExpiry(_ curl: CurlHandle) -> Date? {
         var info: UnsafeMutablePointer<curl_certinfo>?
         guard koerier_curl_get_certinfo(curl.handle, &info) == CURLE_OK, let info, info.pointee.num_of_certs > 0,
@@ -52,21 +55,10 @@ public enum PartnerProbe {
         while true {
             if let data = entry.pointee.data {
                 let line = String(cString: data)
-                if line.hasPrefix("Expire date:") { return asn1Date(String(line.dropFirst("Expire date:".count))) }
+                if line.hasPrefix("Cert:") { return Certificate.loadPEM(Data(line.dropFirst("Cert:".count).utf8)).first?.expiresAt }
             }
             guard let next = entry.pointee.next else { return nil }
             entry = next
         }
-    }
-
-    /// OpenSSL's printed form: "Mar  1 00:00:00 2027 GMT".
-    static func asn1Date(_ text: String) -> Date? {
-        let words = text.split(separator: " ")
-        guard words.count == 5 else { return nil }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "MMM d HH:mm:ss yyyy"
-        return formatter.date(from: words.prefix(4).joined(separator: " "))
     }
 }

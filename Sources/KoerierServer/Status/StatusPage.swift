@@ -1,6 +1,7 @@
 import Foundation
 import KoerierDelivery
 import KoerierRender
+import KoerierSecurity
 import KoerierStore
 
 /// The status page: plain HTML with inline SVG charts, one stylesheet from the same port,
@@ -58,10 +59,12 @@ enum StatusPage {
         for certificate in expiring(snapshot) {
             items.append("\(e(certificate.role)) \(e(certificate.subject ?? "")) \(expiryText(certificate, now: snapshot.takenAt))")
         }
-        if let next = snapshot.crlNextUpdate, next < snapshot.takenAt {
-            items.append("the CRL is stale: its next update was due \(time(next))")
-        } else if snapshot.crlFile != nil, snapshot.crlNextUpdate == nil {
-            items.append("the CRL cannot be read")
+        if snapshot.crlFile != nil {
+            switch CRLFreshness(nextUpdate: snapshot.crlNextUpdate, now: snapshot.takenAt) {
+            case .stale(let next): items.append("the CRL is stale: its next update was due \(time(next))")
+            case .unreadable: items.append("the CRL cannot be read")
+            case .fresh: break
+            }
         }
         if let problem = snapshot.auditProblem, !problem.isEmpty { items.append("audit log broken: \(e(problem))") }
         guard !items.isEmpty else { return "<section id=\"alarms\" class=\"calm\"><h2>Alarms</h2><p>None.</p></section>" }
@@ -133,12 +136,16 @@ enum StatusPage {
                 + "<td>\(expiryText(certificate, now: snapshot.takenAt))</td><td><code>\(e(certificate.file))</code></td></tr>"
         }
         if let file = snapshot.crlFile {
-            let next = snapshot.crlNextUpdate
-            let stale = next.map { $0 < snapshot.takenAt } ?? true
+            let freshness = CRLFreshness(nextUpdate: snapshot.crlNextUpdate, now: snapshot.takenAt)
+            let state: String
+            switch freshness {
+            case .fresh(let next): state = "next update \(time(next))"
+            case .stale(let next): state = "next update \(time(next)) (stale)"
+            case .unreadable: state = "cannot be read"
+            }
             rows.append(
-                "<tr\(stale ? " class=\"warn\"" : "")><td>CRL</td><td></td><td>"
-                    + (next.map { "next update \(time($0))\(stale ? " (stale)" : "")" } ?? "cannot be read")
-                    + "</td><td><code>\(e(file))</code></td></tr>")
+                "<tr\(freshness.isFresh ? "" : " class=\"warn\"")><td>CRL</td><td></td><td>\(state)</td><td><code>\(e(file))</code></td></tr>"
+            )
         }
         return section("certificates", "Certificates and CRL", table(header, rows))
     }
