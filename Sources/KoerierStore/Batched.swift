@@ -5,7 +5,9 @@
 enum Batched {
     static let size = 1000
 
-    static func run(insideUnitOfWork: Bool, progress: (Int) -> Void, _ batch: () throws -> Int) rethrows -> Int {
+    static func run(
+        size: Int = Batched.size, insideUnitOfWork: Bool, progress: (Int) -> Void = { _ in }, _ batch: () throws -> Int
+    ) rethrows -> Int {
         var total = 0
         while true {
             let removed = try batch()

@@ -731,9 +731,8 @@ final class SQLiteMessageStore: MessageStore {
             try db.execute(sql: "UPDATE audit_anchor SET sequence = ?, hash = ? WHERE id = 1", arguments: [sequence, hash])
             try AuditChain.append(AuditRetention.event(through: sequence, context), at: now, in: db)
         }
-        var deleted = 0
-        while true {
-            let batch = try write { db in
+        return try Batched.run(size: AuditRetention.batch, insideUnitOfWork: OpenTransaction.current != nil) {
+            try write { db in
                 try db.execute(
                     sql: """
                         DELETE FROM audit WHERE sequence IN (
@@ -742,8 +741,6 @@ final class SQLiteMessageStore: MessageStore {
                         """, arguments: [AuditRetention.batch])
                 return db.changesCount
             }
-            deleted += batch
-            if batch < AuditRetention.batch { return deleted }
         }
     }
 }

@@ -111,6 +111,24 @@ import Testing
         }
     }
 
+    /// A trim longer than one delete batch (5,000 entries) goes on batch after batch, each
+    /// its own transaction, until everything up to the anchor is gone.
+    @Test(arguments: Backend.allCases) func aTrimLongerThanOneBatchRemovesEverythingUpToTheAnchor(_ backend: Backend) throws {
+        let scratch = try storeWithHistory(backend)
+        defer { scratch.remove() }
+        let store = scratch.store
+        try store.transaction { tx in
+            for index in 0..<11_500 {
+                try tx.recordAudit(AuditEvent(kind: .read, actor: "ops-user", messageID: "m-\(index)", accessPoint: "cli"), now: t0)
+            }
+        }
+        let cut: Int64 = 11_000
+        let hash = try #require(try store.auditHash(at: cut))
+        #expect(try store.trimAudit(through: cut, hash: hash, now: t0, context: ops) == Int(cut))
+        #expect(try store.auditHash(at: cut - 1) == nil && store.auditHash(at: cut) == hash)
+        #expect(try store.verifyAudit() == nil)
+    }
+
     @Test(arguments: Backend.allCases) func oldEntriesLeaveOnlyUpToACheckpointedEntry(_ backend: Backend) throws {
         let scratch = try storeWithHistory(backend)
         defer { scratch.remove() }

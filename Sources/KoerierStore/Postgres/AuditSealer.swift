@@ -14,7 +14,10 @@ import PostgresNIO
 /// every entry committed before they asked. Entries of a daemon that died between its
 /// commit and its seal are chained by the next seal anywhere.
 enum AuditSealer {
-    static let batch = 10_000
+    /// Entries chained per statement: eleven parameters each (plus the head's two) must stay
+    /// under the protocol's 65,535 a statement, or a backlog larger than one batch could
+    /// never be chained again.
+    static let batch = 5_000
 
     /// After a commit: chains what is pending unless another sealer is at it.
     static func sealIfFree(on connection: PostgresConnection, key: AuditKey, answerTimeout: TimeInterval) throws {

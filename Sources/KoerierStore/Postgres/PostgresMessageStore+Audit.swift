@@ -81,9 +81,8 @@ extension PostgresMessageStore {
             try transaction.run("UPDATE audit_anchor SET sequence = \(sequence), hash = \(hash) WHERE id = 1")
             transaction.audit(AuditRetention.event(through: sequence, context), at: now)
         }
-        var deleted = 0
-        while true {
-            let batch = try write { transaction in
+        return try Batched.run(size: AuditRetention.batch, insideUnitOfWork: PostgresTransaction.current != nil) {
+            try write { transaction in
                 try transaction.changes(
                     """
                     DELETE FROM audit WHERE sequence IN (
@@ -91,8 +90,6 @@ extension PostgresMessageStore {
                         ORDER BY sequence LIMIT \(AuditRetention.batch))
                     """)
             }
-            deleted += batch
-            if batch < AuditRetention.batch { return deleted }
         }
     }
 

@@ -57,22 +57,30 @@ final class PostgresTransaction {
     /// share the server's WAL flushes. `AuditSealer` chains them right after the commit.
     func writeAuditEntries() throws {
         guard !pendingAudit.isEmpty else { return }
-        var bindings = PostgresBindings(capacity: pendingAudit.count * 8)
-        var rows: [String] = []
-        for (event, date) in pendingAudit {
-            rows.append(bindings.nextRow(of: 8))
-            bindings.append(date.timeIntervalSince1970)
-            bindings.appendFields(of: event)
+        // One INSERT per slice, in order: a statement takes at most 65,535 parameters, and a
+        // unit of work may record more entries than fit in one (a large import, say).
+        for start in stride(from: 0, to: pendingAudit.count, by: Self.auditRowsPerInsert) {
+            let slice = pendingAudit[start..<min(start + Self.auditRowsPerInsert, pendingAudit.count)]
+            var bindings = PostgresBindings(capacity: slice.count * 8)
+            var rows: [String] = []
+            for (event, date) in slice {
+                rows.append(bindings.nextRow(of: 8))
+                bindings.append(date.timeIntervalSince1970)
+                bindings.appendFields(of: event)
+            }
+            try run(
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO audit_pending (at, kind, actor, on_behalf_of, client_ref, message_id, access_point, outcome)
+                        VALUES \(rows.joined(separator: ", "))
+                        """, binds: bindings))
         }
-        try run(
-            PostgresQuery(
-                unsafeSQL: """
-                    INSERT INTO audit_pending (at, kind, actor, on_behalf_of, client_ref, message_id, access_point, outcome)
-                    VALUES \(rows.joined(separator: ", "))
-                    """, binds: bindings))
         pendingAudit.removeAll()
         wroteAudit = true
     }
+
+    /// Eight parameters a row, well under the protocol's limit of 65,535 a statement.
+    static let auditRowsPerInsert = 4_096
 
     /// Audit entries were committed that the chain does not hold yet.
     private(set) var wroteAudit = false
