@@ -32,16 +32,13 @@ public enum HTMLRenderer {
             <h1>\(escape(document.title))</h1>
 
             """
-        // The charts follow the measurements they draw (or close the letter without them).
+        // Where the layout put them (after the measurements they draw), else closing the letter.
         let charts =
             document.figures.isEmpty
             ? "" : "<section>\n<h2>Grafieken</h2>\n" + document.figures.map(FigureSVG.svg).joined(separator: "\n") + "\n</section>\n"
-        var chartsPlaced = false
-        for section in document.sections {
-            if !chartsPlaced, section.heading == "Doelen (SMART)" || section.heading == "Advies aan de verwijzer" {
-                html += charts
-                chartsPlaced = true
-            }
+        let chartsAt = min(document.chartsBefore ?? document.sections.count, document.sections.count)
+        for (index, section) in document.sections.enumerated() {
+            if index == chartsAt { html += charts }
             html += "<section>\n<h2>\(escape(section.heading))</h2>\n"
             if !section.rows.isEmpty {
                 html += "<table>\n"
@@ -55,7 +52,7 @@ public enum HTMLRenderer {
             }
             html += "</section>\n"
         }
-        if !chartsPlaced { html += charts }
+        if chartsAt == document.sections.count { html += charts }
         return html + "</body>\n</html>\n"
     }
 }

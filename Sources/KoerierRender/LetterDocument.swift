@@ -17,11 +17,15 @@ public struct LetterDocument: Equatable, Sendable {
     public var sections: [Section]
     /// Charts the HTML rendering draws; the text rendering has the same numbers in its rows.
     public var figures: [Figure] = []
+    /// Where the charts go: before the section at this index (the layout puts them right
+    /// after the measurements they draw); nil, or past the last section: at the end.
+    public var chartsBefore: Int?
 
-    public init(title: String, sections: [Section], figures: [Figure] = []) {
+    public init(title: String, sections: [Section], figures: [Figure] = [], chartsBefore: Int? = nil) {
         self.title = title
         self.sections = sections
         self.figures = figures
+        self.chartsBefore = chartsBefore
     }
 }
 

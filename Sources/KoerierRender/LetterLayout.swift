@@ -139,6 +139,8 @@ extension LetterDocument {
             fourDKL: letter.measurements.fourDKL, phq9: letter.measurements.phq9,
             positiveHealth: letter.measurements.positiveHealth)
         if !measurements.isEmpty { sections.append(Section(heading: "Metingen", rows: measurements)) }
+        // The charts, when the letter is read with its trajectory, follow the measurements.
+        let chartsBefore = sections.count
         if !letter.goals.isEmpty {
             sections.append(
                 Section(
@@ -150,7 +152,7 @@ extension LetterDocument {
         sections.append(Section(heading: "Advies aan de verwijzer", paragraphs: [letter.adviceToReferrer]))
         sections.append(Section(heading: "Vervolg", paragraphs: [letter.nextStep]))
         let title = "Terugkoppeling — \(Dutch.phase(letter.phase))" + (letter.corrects == nil ? "" : " (correctie)")
-        return LetterDocument(title: title, sections: sections)
+        return LetterDocument(title: title, sections: sections, chartsBefore: chartsBefore)
     }
 
     static func participationNotice(_ notice: ParticipationNotice) -> LetterDocument {

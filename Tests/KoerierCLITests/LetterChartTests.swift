@@ -23,6 +23,10 @@ import Testing
         // The fase-2 scores (6,5,6,6,5 … ) over the intake's, and the course as drawn points.
         #expect(html.stdout.contains("Spinnenweb Positieve Gezondheid: Fase 2 over Intake"))
         #expect(html.stdout.contains("Verloop 4DKL-distress en PHQ-9 per fase"))
+        // The charts follow the measurements they draw: the next heading after "Metingen".
+        let measurements = try #require(html.stdout.range(of: "<h2>Metingen</h2>"))
+        let nextHeading = try #require(html.stdout.range(of: "<h2>", range: measurements.upperBound..<html.stdout.endIndex))
+        #expect(html.stdout[nextHeading.lowerBound...].hasPrefix("<h2>Grafieken</h2>"))
 
         let folder = try Repository.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
