@@ -110,11 +110,27 @@ public struct Transition: Sendable {
         sentMessageID: String? = nil, sentDigest: String? = nil
     ) {
         self.to = to
-        self.error = error
+        self.error = error.map(Self.storable)
         self.nextAttemptAt = nextAttemptAt
         self.receiptID = receiptID
         self.sentMessageID = sentMessageID
         self.sentDigest = sentDigest
+    }
+
+    /// The longest reason kept (a partner's answer can be any size).
+    static let maximumErrorLength = 500
+
+    /// A reason often quotes a partner's answer, which is untrusted bytes: control characters
+    /// (a NUL, which PostgreSQL's text refuses and which would sink the whole pass's unit of
+    /// work; line breaks that would forge lines in `koerier list`) become spaces, and the
+    /// text is cut to a length a status line can show.
+    static func storable(_ reason: String) -> String {
+        var cleaned = String.UnicodeScalarView()
+        for scalar in reason.unicodeScalars {
+            cleaned.append(scalar.properties.generalCategory == .control ? " " : scalar)
+        }
+        let text = String(cleaned)
+        return text.count <= maximumErrorLength ? text : String(text.prefix(maximumErrorLength - 1)) + "…"
     }
 }
 

@@ -67,6 +67,25 @@ import Testing
         }
     }
 
+    /// A reason quoting a partner's answer is untrusted bytes: a NUL (PostgreSQL's text
+    /// refuses it, and the refusal would undo the scheduler's whole pass, again and again) and
+    /// line breaks are stored as spaces, and an answer of any size as a status line's worth.
+    @Test(arguments: Backend.allCases) func aPartnersAnswerWithControlBytesIsStoredCleaned(_ backend: Backend) throws {
+        let scratch = try ScratchStore(backend)
+        defer { scratch.remove() }
+        let store = scratch.store
+        let id = try store.enqueue(message(), now: t0, context: ops).record.id
+        let leased = try store.leaseDue(owner: "worker-1", now: t0, duration: 30, limit: 10, context: ops)
+        let lease = try #require(leased.first?.leaseToken)
+        let answer = "HTTP 503: busy\u{0}\r\nforged line " + String(repeating: "x", count: 2_000)
+        let moved = try store.transition(
+            id, Transition(to: .retrying, error: answer, nextAttemptAt: t0.addingTimeInterval(60)), lease: lease, now: t0, context: ops)
+        let stored = try #require(try store.record(id)?.lastError)
+        #expect(moved.state == .retrying && stored.hasPrefix("HTTP 503: busy   forged line xxx") && stored.count == 500, "\(stored)")
+        #expect(!stored.unicodeScalars.contains { $0.properties.generalCategory == .control })
+        #expect(try store.verifyAudit() == nil)
+    }
+
     @Test(arguments: Backend.allCases) func onlyTheHolderOfTheCurrentLeaseSettlesARecord(_ backend: Backend) throws {
         let scratch = try ScratchStore(backend)
         defer { scratch.remove() }
