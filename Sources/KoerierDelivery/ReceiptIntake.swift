@@ -37,12 +37,23 @@ public struct ReceiptIntake: Sendable {
             throw DeliveryFailure("the receipt answers a message for \(record.recipientID), which is no longer in the recipient directory")
         }
         try receipts.require(checked, from: recipient)
-        if record.state == .acknowledged { return record }  // the same receipt again: nothing to do
+        let receiptID = receipt.envelope.messageID.value
+        let rejects: Bool
+        if case .rejected = receipt.outcome { rejects = true } else { rejects = false }
+        if record.state == .acknowledged || (record.state == .dead && record.receiptID != nil) {
+            // Settled by a receipt already: the same verdict again (the same receipt resent,
+            // or another copy of it) changes nothing; the opposite verdict is refused.
+            guard rejects == (record.state == .dead) else {
+                throw DeliveryFailure(
+                    "message \(receipt.answeredMessageID) was already \(record.state.rawValue) by receipt \(record.receiptID ?? "?"); "
+                        + "receipt \(receiptID) says otherwise")
+            }
+            return record
+        }
         let sender = checked.signer.organisation ?? checked.signer.subject
         _ = try store.receiveProcessed(
             InboundMessage(messageID: receipt.envelope.messageID, kind: .receipt, sender: sender, payload: bytes),
             now: Date(), context: context)
-        let receiptID = receipt.envelope.messageID.value
         if case .rejected(let code, let text) = receipt.outcome {
             return try store.transition(
                 record.id,

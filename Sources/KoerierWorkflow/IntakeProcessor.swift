@@ -51,9 +51,12 @@ public struct IntakeProcessor: Sendable {
         case .receipt:
             do {
                 _ = try receipts.accept(bytes, context: actor)
-            } catch {
-                throw IntakeRefusal("receipt not accepted: \(error)")
+            } catch let failure as DeliveryFailure {
+                // The receipt's own fault: refused for good.
+                throw IntakeRefusal("receipt not accepted: \(failure)")
             }
+        // Anything else is ours (the store is full or failing, the record is being sent
+        // again right now): it passes on, and the partner hears "send again later".
         case .returnLetter, .participationNotice:
             let bsn: String? = { if case .returnLetter(let letter) = message { return letter.patient.bsn.digits } else { return nil } }()
             _ = try store.receiveProcessed(

@@ -4,6 +4,7 @@ import KoerierModel
 import KoerierSecurity
 import KoerierStore
 import KoerierTestSupport
+import KoerierWorkflow
 import KoerierXML
 import Testing
 
@@ -154,6 +155,74 @@ import Testing
         // A receipt for other bytes under the same id is refused.
         let forged = try signing.receipt(answering: envelope, bytes: Data("other bytes".utf8), outcome: .accepted, from: envelope.receiver)
         #expect(throws: DeliveryFailure.self) { try intake.accept(forged, context: DeliveryRig.context) }
+    }
+
+    /// Receipts that come in on their own are answered as partners mean them: the same
+    /// rejecting receipt twice settles its record once and is taken again without complaint;
+    /// a receipt for a record being sent again right now is "later" (our state, not a refusal
+    /// the partner would give up on) and settles it once the attempt is over; the opposite
+    /// verdict for a settled record is refused.
+    @Test func receiptsArrivingOnTheirOwnAreAnsweredAsPartnersMeanThem() async throws {
+        let rig = try DeliveryRig()
+        let sink = try rig.startSMTPSink()
+        let busy = try rig.startSMTPSink(reply: "451")
+        try rig.configure(recipients: Self.employer(port: sink.port) + Self.employer(port: busy.port, id: "employer-busy"))
+        try rig.grantConsent(["employer", "employer-busy"])
+        let mailed = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer", type: .werkgever)
+        let delayed = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer-busy", type: .werkgever)
+        #expect(try await rig.worker().deliverDue().handled == [.delivered: 1, .retrying: 1])
+        let employer = try SigningIdentity(
+            keyFile: Repository.pki.appendingPathComponent("employer.key"),
+            certificateFile: Repository.pki.appendingPathComponent("employer.pem"),
+            chainFile: Repository.pki.appendingPathComponent("chain.pem"))
+        let signing = MessageSigning(codec: rig.codec, signer: Signer(identity: employer))
+        let directory = try RecipientDirectory.load(file: rig.configuration.recipientsFile)
+        let intake = IntakeProcessor(
+            store: rig.store, directory: directory,
+            receipts: ReceiptIntake(
+                store: rig.store, directory: directory,
+                receipts: ReceiptCheck(
+                    codec: rig.codec,
+                    verifier: SignatureVerifier(
+                        trust: try TrustStore(anchorsFile: Repository.pki.appendingPathComponent("ca.pem")), identities: .testMode))),
+            accessPoint: "test")
+        func receipt(for id: Int64, _ outcome: ReceiptOutcome) throws -> (Message, Data) {
+            let notice = try rig.store.deliveryPayload(of: id)
+            let envelope = try rig.codec.decode(notice).envelope
+            let bytes = try signing.receipt(answering: envelope, bytes: notice, outcome: outcome, from: envelope.receiver)
+            return (try rig.codec.decode(bytes), bytes)
+        }
+
+        // The same rejection twice: dead once, with one audit entry for it; the second is no refusal.
+        let (rejection, rejectionBytes) = try receipt(for: mailed.id, .rejected(code: .ruleViolation, text: "unknown employee"))
+        try intake.accept(rejection, bytes: rejectionBytes, sender: "employer")
+        try intake.accept(rejection, bytes: rejectionBytes, sender: "employer")
+        let dead = try #require(try rig.store.record(mailed.id))
+        #expect(dead.state == .dead && dead.receiptID == rejection.envelope.messageID.value)
+        #expect(try rig.store.auditEntries(limit: 100).filter { $0.event.kind == .dead }.count == 1)
+        // An acceptance for the record a rejection settled: refused (a 4xx), nothing changes.
+        let (acceptance, acceptanceBytes) = try receipt(for: mailed.id, .accepted)
+        #expect(throws: IntakeRefusal.self) { try intake.accept(acceptance, bytes: acceptanceBytes, sender: "employer") }
+        #expect(try rig.store.record(mailed.id)?.state == .dead)
+
+        // A receipt while the record is being sent again: not a refusal, and nothing changes.
+        try await HTTPSDeliveryTests.waitUntilDue(rig, delayed.id)
+        let leased = try rig.store.leaseDue(owner: "another-attempt", now: Date(), duration: 60, limit: 10, context: DeliveryRig.context)
+        let lease = try #require(leased.first { $0.id == delayed.id }?.leaseToken)
+        let (late, lateBytes) = try receipt(for: delayed.id, .accepted)
+        do {
+            try intake.accept(late, bytes: lateBytes, sender: "employer-busy")
+            Issue.record("a receipt for a record being sent was taken")
+        } catch {
+            #expect(!(error is IntakeRefusal), "\(error)")
+        }
+        #expect(try rig.store.record(delayed.id)?.state == .sending)
+        // The attempt ends (the relay is still busy); the partner sends the receipt again and it settles.
+        _ = try rig.store.transition(
+            delayed.id, Transition(to: .retrying, error: "SMTP 451", nextAttemptAt: Date().addingTimeInterval(60)), lease: lease,
+            now: Date(), context: DeliveryRig.context)
+        try intake.accept(late, bytes: lateBytes, sender: "employer-busy")
+        #expect(try rig.store.record(delayed.id)?.state == .acknowledged)
     }
 
     @Test func withoutConsentOrWithoutACertificateNothingIsMailed() async throws {
