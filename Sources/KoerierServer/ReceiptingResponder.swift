@@ -1,6 +1,7 @@
 import Foundation
 import KoerierModel
 import KoerierSecurity
+import KoerierStore
 import KoerierWorkflow
 import KoerierXML
 
@@ -93,7 +94,7 @@ public struct ReceiptingResponder: Sendable {
         }
         // A message sent again gets the receipt it got the first time; the same id with
         // other bytes is refused (a message id names one message).
-        if let previous = previousReceipt(envelope.messageID) {
+        func answerAgain(_ previous: Data) -> ListenerAnswer {
             if case .receipt(let earlier)? = try? codec.decode(previous),
                 earlier.answeredDigest.value == ReceiptMatch.sha256Hex(request.body)
             {
@@ -105,6 +106,7 @@ public struct ReceiptingResponder: Sendable {
             }
             return ListenerAnswer(status: 409, body: Data("message id \(envelope.messageID) was already used for another message\n".utf8))
         }
+        if let previous = previousReceipt(envelope.messageID) { return answerAgain(previous) }
         // The acceptance is signed first, so that the message and the receipt that answers
         // it are stored in one transaction (one flush) before anything is answered.
         var acceptance: Data?
@@ -117,6 +119,13 @@ public struct ReceiptingResponder: Sendable {
         }
         do {
             try accept(decoded.message, request.body, signer, acceptance)
+        } catch is ReceiptAlreadyIssued {
+            // Another copy got in between the look-up above and this store (two at once):
+            // nothing of this one was stored; it is answered as the duplicate it is.
+            guard let previous = previousReceipt(envelope.messageID) else {
+                return ListenerAnswer(status: 503, body: Data("not stored, send again later\n".utf8), retryAfter: 1)
+            }
+            return answerAgain(previous)
         } catch let refusal as IntakeRefusal {
             do { try refused(envelope.messageID.value, "\(refusal.status) \(refusal.reason)") } catch { return Self.auditUnavailable }
             return ListenerAnswer(status: refusal.status, body: Data((refusal.reason + "\n").utf8))

@@ -177,7 +177,7 @@ extension SQLiteMessageStore {
                 sql: "INSERT INTO issued_receipt (message_id, receipt, issued_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
             ).execute(
                 arguments: [messageID, receipt, now.timeIntervalSince1970])
-            guard db.changesCount > 0 else { return }
+            guard db.changesCount > 0 else { throw ReceiptAlreadyIssued(messageID: messageID) }
             try AuditChain.append(
                 AuditEvent(
                     kind: .receipt, actor: "service:koerier-intake", messageID: messageID, accessPoint: "intake",

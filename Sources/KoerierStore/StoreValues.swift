@@ -182,6 +182,13 @@ public struct LeaseLost: Error, CustomStringConvertible, Sendable {
     public var description: String { "record \(recordID): the lease was lost (expired and taken back); nothing was recorded" }
 }
 
+/// A receipt was issued for this message id already: another arrival of the message was
+/// stored first (two copies at once), and this one must be answered as a duplicate.
+public struct ReceiptAlreadyIssued: Error, CustomStringConvertible, Sendable {
+    public let messageID: String
+    public var description: String { "a receipt was already issued for message \(messageID)" }
+}
+
 public struct StoreError: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }

@@ -70,14 +70,23 @@ public struct FHIRReferralIntake: Sendable {
         let digest = ReceiptMatch.sha256Hex(body)
         let location = "\(baseURL)/Bundle/\(document.bundleID)"
         let audit = AuditContext(actor: "remote:\(issuer)", accessPoint: accessPoint)
-        do {
+        func unitOfWork() throws -> Answer {
             // The duplicate check and the storing are one unit of work: two copies of one
             // Bundle id arriving at once cannot both be stored, nor other bytes slip past.
-            return try store.groupedTransaction { tx in
+            try store.groupedTransaction { tx in
                 if let previous = try tx.issuedReceipt(for: messageID.value) {
                     return try repeated(previous, digest: digest, messageID: messageID.value, audit: audit, in: tx, now: now)
                 }
                 return try accept(document, location: location, digest: digest, audit: audit, in: tx, now: now)
+            }
+        }
+        do {
+            do {
+                return try unitOfWork()
+            } catch is ReceiptAlreadyIssued {
+                // A copy stored by another daemon (or connection) after this one looked: this
+                // one stored nothing, and now finds that copy's answer.
+                return try unitOfWork()
             }
         } catch let refusal as Refusal {
             return refuse(status: refusal.status, refusal.problems, messageID: messageID.value, now: now)

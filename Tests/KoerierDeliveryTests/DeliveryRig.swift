@@ -235,7 +235,11 @@ final class DeliveryRig: @unchecked Sendable {
     /// A receiving Koerier gateway for `party`, as `serve` wires it: its own store (in a
     /// subfolder), a signed receipt kept before it is sent, and a message that arrives
     /// again answered with its original receipt instead of being stored twice.
-    func receivingGateway(as party: String, named name: String? = nil) throws -> (responder: ReceiptingResponder, store: any MessageStore) {
+    /// `lookUpMisses`: look-ups of an earlier receipt (counted from 1) that find nothing, as
+    /// a look-up made just before another copy of the message was stored would.
+    func receivingGateway(
+        as party: String, named name: String? = nil, lookUpMisses: Set<Int> = []
+    ) throws -> (responder: ReceiptingResponder, store: any MessageStore) {
         let home = folder.appendingPathComponent(name ?? "\(party)-gateway")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         try PayloadKeyRing.createKeyFile(at: home.appendingPathComponent("payload.keys"))
@@ -248,9 +252,13 @@ final class DeliveryRig: @unchecked Sendable {
         let verifier = SignatureVerifier(
             trust: try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem")))
         let context = AuditContext(actor: "service:\(party)-gateway", accessPoint: "loopback")
+        let lookUps = Counter()
         let responder = ReceiptingResponder(
             codec: codec, verifier: verifier, signing: MessageSigning(codec: codec, signer: Signer(identity: identity)),
-            previousReceipt: { try? store.issuedReceipt(for: $0.value) },
+            previousReceipt: { id in
+                lookUps.add()
+                return lookUpMisses.contains(lookUps.value) ? nil : try? store.issuedReceipt(for: id.value)
+            },
             repeated: { id in
                 try? store.recordAudit(
                     AuditEvent(

@@ -86,6 +86,24 @@ import Testing
         #expect(try store.verifyAudit() == nil)
     }
 
+    /// One receipt per message id: a second copy's receipt is refused with a typed error (its
+    /// unit of work stores nothing and the copy is answered as a duplicate), the first kept.
+    @Test(arguments: Backend.allCases) func aSecondReceiptForOneMessageIdIsRefusedAndTheFirstKept(_ backend: Backend) throws {
+        let scratch = try ScratchStore(backend)
+        defer { scratch.remove() }
+        let store = scratch.store
+        try store.recordIssuedReceipt(Data("<first/>".utf8), for: "m-1", now: t0)
+        #expect(throws: ReceiptAlreadyIssued.self) {
+            try store.transaction { tx in
+                _ = try tx.enqueue(message(), now: t0, context: ops)
+                try tx.recordIssuedReceipt(Data("<second/>".utf8), for: "m-1", now: t0)
+            }
+        }
+        #expect(try store.issuedReceipt(for: "m-1") == Data("<first/>".utf8))
+        #expect(try store.counts().isEmpty)
+        #expect(try store.verifyAudit() == nil)
+    }
+
     @Test(arguments: Backend.allCases) func onlyTheHolderOfTheCurrentLeaseSettlesARecord(_ backend: Backend) throws {
         let scratch = try ScratchStore(backend)
         defer { scratch.remove() }

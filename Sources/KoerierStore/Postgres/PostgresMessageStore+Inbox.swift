@@ -154,7 +154,7 @@ extension PostgresMessageStore {
                 INSERT INTO issued_receipt (message_id, receipt, issued_at) VALUES (\(messageID), \(receipt), \(now.timeIntervalSince1970))
                 ON CONFLICT DO NOTHING
                 """)
-            guard inserted > 0 else { return }
+            guard inserted > 0 else { throw ReceiptAlreadyIssued(messageID: messageID) }
             transaction.audit(
                 AuditEvent(
                     kind: .receipt, actor: "service:koerier-intake", messageID: messageID, accessPoint: "intake",

@@ -20,5 +20,8 @@ public protocol InboxStore: Sendable {
 
     /// The receipt already issued for a message id (a duplicate arrival gets it again).
     func issuedReceipt(for messageID: String) throws -> Data?
+    /// Keeps the receipt that answers a message; throws `ReceiptAlreadyIssued` when the id has
+    /// one already (a copy that arrived at the same moment was stored first): the caller's
+    /// unit of work then stores nothing, and the arrival is answered as a duplicate.
     func recordIssuedReceipt(_ receipt: Data, for messageID: String, now: Date) throws
 }

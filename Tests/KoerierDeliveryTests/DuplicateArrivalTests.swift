@@ -1,0 +1,40 @@
+import Foundation
+import KoerierDelivery
+import KoerierModel
+import KoerierServer
+import KoerierStore
+import KoerierTestSupport
+import Testing
+
+/// Two copies of one letter at the same moment (a partner that timed out and sent again
+/// while the first copy waited for its flush): the second's look-up for an earlier receipt
+/// runs before the first is stored. Made certain here by a look-up that misses; the store
+/// itself (its unique receipt per message id) must then keep the copies apart.
+@Suite(.serialized, .ownThreads) struct DuplicateArrivalTests {
+    @Test func aCopyThatOvertakesTheLookUpGetsTheFirstReceiptAndOtherBytesGet409() throws {
+        let rig = try DeliveryRig()
+        // Look-ups 2 and 4 miss: the second and third arrivals race the first one's store.
+        let (gateway, store) = try rig.receivingGateway(as: "gp", lookUpMisses: [2, 4])
+        let sample = try Data(contentsOf: Repository.signedSamples.appendingPathComponent("return-letter-fase-2-rsa.xml"))
+        guard case .returnLetter(var letter) = try rig.codec.decode(sample) else { throw DeliveryFailure("not a return letter") }
+        let centre = try IdentityBindingTests.signing(rig, as: "centre")
+        let client = try IdentityBindingTests.der(rig, "centre")
+        letter.envelope.messageID = .generate()
+        let original = try centre.signedXML(.returnLetter(letter))
+
+        let first = gateway.answer(InboundRequest(body: original, clientCertificateDER: client))
+        #expect(first.status == 200)
+        // The same bytes again, past the look-up: the receipt given the first time, not a new one.
+        let again = gateway.answer(InboundRequest(body: original, clientCertificateDER: client))
+        #expect(again.status == 200 && again.body == first.body)
+        // Other bytes under the same id, past the look-up: refused, never a receipt for bytes not stored.
+        letter.soep.plan += " Aangepast."
+        let other = gateway.answer(InboundRequest(body: try centre.signedXML(.returnLetter(letter)), clientCertificateDER: client))
+        #expect(other.status == 409, "\(other.status) \(String(decoding: other.body, as: UTF8.self))")
+
+        #expect(try store.inboundCounts().values.reduce(0, +) == 1)
+        #expect(try store.inboundPayload(letter.envelope.messageID.value, now: Date(), context: DeliveryRig.context) == original)
+        #expect(try store.issuedReceipt(for: letter.envelope.messageID.value) == first.body)
+        #expect(try store.verifyAudit() == nil)
+    }
+}
