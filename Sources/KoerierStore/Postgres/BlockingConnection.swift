@@ -142,6 +142,15 @@ enum PostgresFailure {
             return StoreError("the database connection was lost (a change whose commit did not return may or may not be stored)")
         case .sslUnsupported:
             return StoreError("the database does not offer TLS, which the store requires over TCP")
+        case .tooManyParameters:
+            // Refused by the client before anything was sent: a bug in a batch's size, not the server.
+            return StoreError("a statement had more than 65,535 parameters and was not sent (nothing was stored)")
+        case .queryCancelled:
+            return StoreError("a database statement was cancelled (nothing was stored)")
+        case .poolClosed:
+            return StoreError("the store is closed: no connection was given (nothing was stored)")
+        case .clientClosedConnection:
+            return StoreError("the store is closing its connections (a change whose commit did not return may or may not be stored)")
         default:
             return StoreError("the database connection failed: \(psql.code)")
         }
