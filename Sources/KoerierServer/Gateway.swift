@@ -78,6 +78,10 @@ public enum Gateway {
         }
         let owner =
             shared ? "serve@\(configuration.instanceName)" : "serve@\(ProcessInfo.processInfo.hostName):\(configuration.storePath.path)"
+        // On a shared store the instance name is this daemon's alone while it runs (the
+        // embedded store's daemon lock does the same above).
+        let instanceClaim = try (store as? any InstanceClaims)?.claimInstance(owner)
+        defer { withExtendedLifetime(instanceClaim) {} }
         let worker = DeliveryAssembly.worker(configuration: configuration, parts: parts, owner: owner)
         // Enqueues in this process (phase completions) and in others (the CLI, other daemons
         // on a shared store) wake the scheduler.

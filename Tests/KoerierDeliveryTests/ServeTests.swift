@@ -497,6 +497,28 @@ import Testing
         #expect(first.isRunning && health == 200)
     }
 
+    /// On a shared store a daemon's instance name names its leases: a second `serve` under
+    /// the same name would put back the first one's leases at its start (and those letters
+    /// would go twice). It refuses; the first goes on.
+    @Test func aSecondServeUnderTheSameInstanceNameOnASharedStoreRefusesToStart() async throws {
+        let url = try TestPostgres.freshDatabase()
+        let first = try ClusterChaosTests.daemon("twin", url: url, gpPort: try DeliveryRig().downPort(), keysFrom: nil)
+        try await first.start()
+        let running = try #require(first.process)
+        let second = try ClusterChaosTests.daemon("twin", url: url, gpPort: 9, keysFrom: first.rig)
+        // Bounded: a second daemon that did start would otherwise run on.
+        let refused = try ProcessRunner.run(
+            "/usr/bin/timeout", ["30", ProcessRunner.builtExecutable("koerier"), "serve", "--config", second.config])
+        #expect(refused.exitCode != 0 && refused.exitCode != 124, "\(refused.exitCode) \(refused.stderr)")
+        #expect(refused.stderr.contains("another Koerier daemon runs as serve@twin"), "\(refused.stderr)")
+        let health = try first.get("/health").status
+        #expect(running.isRunning && health == 200)
+        // Another name is welcome.
+        let other = try ClusterChaosTests.daemon("twin-2", url: url, gpPort: 9, keysFrom: first.rig)
+        try await other.start()
+        #expect(other.process?.isRunning == true)
+    }
+
     @Test func aTransferInFlightFinishesOnSIGTERM() async throws {
         // A GP gateway that takes its time: it answers two seconds after the letter arrived.
         let arrived = Received()

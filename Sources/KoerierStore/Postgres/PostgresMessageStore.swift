@@ -24,6 +24,7 @@ final class PostgresMessageStore: MessageStore, @unchecked Sendable {
     let connectionTimeout: TimeInterval = 15
     /// How long a statement may go unanswered (statement_timeout plus a margin).
     let answerTimeout: TimeInterval
+    let timeouts: PostgresTimeouts
 
     /// The channel the daemons LISTEN on; a NOTIFY on it says letters became due.
     static let wakeChannel = "koerier_outbox"
@@ -31,6 +32,7 @@ final class PostgresMessageStore: MessageStore, @unchecked Sendable {
     init(location: PostgresLocation, keys: PayloadKeyRing, auditKey: AuditKey?, timeouts: PostgresTimeouts, migrate: Bool) throws {
         self.location = location
         answerTimeout = Double(timeouts.statementMilliseconds) / 1000 + 5
+        self.timeouts = timeouts
         let client = PostgresClient(
             configuration: try location.clientConfiguration(timeouts: timeouts), backgroundLogger: PostgresStoreLog.logger)
         self.client = client

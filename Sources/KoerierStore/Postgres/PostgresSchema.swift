@@ -24,6 +24,9 @@ enum PostgresSchema {
     /// The first key of the two-key advisory locks that serialize one lane's claims (the
     /// second is the recipient id's hash).
     static let laneLockSpace: Int32 = 0x6B6F_6572
+    /// The first key of the session locks that hold a daemon's instance name (the second is
+    /// the name's hash).
+    static let instanceLockSpace: Int32 = 0x6B6F_6573
 
     static let migrations: [Migration] = [
         Migration(
