@@ -42,12 +42,13 @@ public struct IntakeProcessor: Sendable {
         case .referral(let referral):
             let reference = clientReferencer.reference(bsn: referral.patient.bsn.digits)
             let referrer = directory.recipients.values.first { Addressing.matches($0, referral.envelope.sender) }?.id
-            _ = try store.receiveReferral(
+            let (_, duplicate) = try store.receiveReferral(
                 InboundMessage(
                     messageID: referral.envelope.messageID, kind: .referral, sender: sender, payload: bytes, clientReference: reference),
                 referrerRecipientID: referrer,
                 consent: ReferralConsent.grant(referral, directory: directory),
                 transactionID: referral.envelope.transactionID.value, now: Date(), context: actor)
+            if duplicate { try requireSameBytes(as: message.envelope.messageID, bytes, in: store, context: actor) }
         case .receipt:
             do {
                 _ = try receipts.accept(bytes, context: actor)
@@ -59,11 +60,21 @@ public struct IntakeProcessor: Sendable {
         // again right now): it passes on, and the partner hears "send again later".
         case .returnLetter, .participationNotice:
             let bsn: String? = { if case .returnLetter(let letter) = message { return letter.patient.bsn.digits } else { return nil } }()
-            _ = try store.receiveProcessed(
+            let duplicate = try store.receiveProcessed(
                 InboundMessage(
                     messageID: message.envelope.messageID, kind: message.kind, sender: sender, payload: bytes,
                     clientReference: bsn.map { clientReferencer.reference(bsn: $0) }),
                 now: Date(), context: actor)
+            if duplicate { try requireSameBytes(as: message.envelope.messageID, bytes, in: store, context: actor) }
+        }
+    }
+
+    /// A message id names one message: an arrival under a taken id is the same message again
+    /// (taken, nothing more stored) or another one, refused, so that it is not dropped as if
+    /// it had been stored (a record system that exports a correction under the old id).
+    private func requireSameBytes(as id: MessageID, _ bytes: Data, in store: any StoreTransaction, context: AuditContext) throws {
+        guard try store.inboundPayload(id.value, now: Date(), context: context) == bytes else {
+            throw IntakeRefusal(status: 409, "message id \(id) was already used for another message; nothing was stored")
         }
     }
 }

@@ -46,6 +46,36 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: inbox.appendingPathComponent("unsigned.xml").path))
     }
 
+    /// A record system that exports a corrected letter under the id of one already taken: the
+    /// new file is refused with the reason and kept in rejected/, never removed as if it had
+    /// been stored; the same file again is taken as the duplicate it is.
+    @Test func anotherLetterUnderATakenIdIsRejectedNotDropped() async throws {
+        let centre = try ServeTests.Centre(extra: "  drop_folder_trusted: true")
+        try await centre.start()
+        let inbox = centre.rig.folder.appendingPathComponent("inbox")
+        let original = Repository.samples.appendingPathComponent("referral-huisarts.xml")
+        try ServeTests.drop(original, into: inbox, as: "first.xml")
+        try await Polling.until("the referral to be stored") {
+            try centre.rig.store.trajectories(limit: 5).count == 1
+                && !FileManager.default.fileExists(atPath: inbox.appendingPathComponent("first.xml").path)
+        }
+        let corrected = centre.rig.folder.appendingPathComponent("corrected.xml")
+        try String(contentsOf: original, encoding: .utf8)
+            .replacingOccurrences(of: "sinds zes weken", with: "sinds zeven weken").write(to: corrected, atomically: true, encoding: .utf8)
+        try ServeTests.drop(corrected, into: inbox, as: "corrected.xml")
+        let reason = try await Self.rejection(inbox, "corrected.xml")
+        #expect(reason.contains("was already used for another message; nothing was stored"), "\(reason)")
+        #expect(FileManager.default.fileExists(atPath: inbox.appendingPathComponent("rejected/corrected.xml").path))
+
+        try ServeTests.drop(original, into: inbox, as: "again.xml")
+        try await Polling.until("the same file again to be taken") {
+            !FileManager.default.fileExists(atPath: inbox.appendingPathComponent("again.xml").path)
+        }
+        #expect(!FileManager.default.fileExists(atPath: inbox.appendingPathComponent("rejected/again.xml").path))
+        #expect(try centre.rig.store.trajectories(limit: 5).count == 1)
+        #expect(try centre.rig.store.verifyAudit() == nil)
+    }
+
     /// A file the store cannot take now (here: less free disk than `store.min_free_mb`) is
     /// neither lost nor rejected: it stays, and the next run of the daemon stores it.
     @Test func aFileTheStoreCannotTakeNowStaysForTheNextSweep() async throws {
