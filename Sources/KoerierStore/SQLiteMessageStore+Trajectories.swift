@@ -3,6 +3,9 @@ import GRDB
 import KoerierModel
 
 extension SQLiteMessageStore {
+    /// One writer at a time already: a unit of work is never interleaved with another.
+    public func serialize(on key: String) throws {}
+
     static func migrateTrajectories(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v5: trajectories") { db in
             try db.create(table: "trajectory") { table in

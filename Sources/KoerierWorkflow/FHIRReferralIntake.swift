@@ -74,6 +74,9 @@ public struct FHIRReferralIntake: Sendable {
             // The duplicate check and the storing are one unit of work: two copies of one
             // Bundle id arriving at once cannot both be stored, nor other bytes slip past.
             try store.groupedTransaction { tx in
+                // Documents of one ZD-number one after the other: two opening ones arriving at
+                // once must not open two trajectories.
+                try tx.serialize(on: "zd:\(document.zdNumber.value)")
                 if let previous = try tx.issuedReceipt(for: messageID.value) {
                     return try repeated(previous, digest: digest, messageID: messageID.value, audit: audit, in: tx, now: now)
                 }

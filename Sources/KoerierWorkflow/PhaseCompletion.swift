@@ -51,6 +51,9 @@ public struct PhaseCompletion: Sendable {
         in store: any StoreTransaction, trajectory id: Int64, phase: Phase, report: PhaseReport, amend: Bool, context: AuditContext,
         now: Date
     ) throws -> Outcome {
+        // Two completions of one trajectory at once (two daemons, or two ops): the second must
+        // see the first's letter, not pick the same amendment and be dropped as its duplicate.
+        try store.serialize(on: "trajectory:\(id)")
         guard let trajectory = try store.trajectory(id) else { throw PhaseError("no trajectory \(id)") }
         if trajectory.closedAt != nil {
             throw PhaseError("trajectory \(id) was closed (\(trajectory.closedReason ?? "closed")); nothing sent")

@@ -104,6 +104,35 @@ import Testing
         #expect(try store.verifyAudit() == nil)
     }
 
+    /// Units of work that serialize on one key run one after the other: the second, started
+    /// while the first has written but not committed, reads what the first wrote (PostgreSQL
+    /// at READ COMMITTED would otherwise read past it and decide on stale data).
+    @Test(arguments: Backend.allCases) func unitsOfWorkOnOneKeyRunOneAfterTheOther(_ backend: Backend) throws {
+        let scratch = try ScratchStore(backend)
+        defer { scratch.remove() }
+        let store = scratch.store
+        let written = DispatchSemaphore(value: 0)
+        let first = Thread {
+            try? store.transaction { tx in
+                try tx.serialize(on: "zd:ZD123")
+                try tx.recordIssuedReceipt(Data("<first/>".utf8), for: "written-by-the-first", now: t0)
+                written.signal()
+                Thread.sleep(forTimeInterval: 0.5)  // holding the key, not committed yet
+            }
+        }
+        first.start()
+        written.wait()
+        let seen = try store.transaction { tx in
+            try tx.serialize(on: "zd:ZD123")
+            return try tx.issuedReceipt(for: "written-by-the-first")
+        }
+        #expect(seen == Data("<first/>".utf8))
+        if backend == .postgres {
+            // Outside a unit of work the lock would end at once: refused, not silently useless.
+            #expect(throws: StoreError.self) { try store.serialize(on: "zd:ZD123") }
+        }
+    }
+
     @Test(arguments: Backend.allCases) func onlyTheHolderOfTheCurrentLeaseSettlesARecord(_ backend: Backend) throws {
         let scratch = try ScratchStore(backend)
         defer { scratch.remove() }

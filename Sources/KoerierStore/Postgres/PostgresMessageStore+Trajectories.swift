@@ -22,6 +22,15 @@ extension PostgresMessageStore {
             closedReason: try cells["closed_reason"].decode(String?.self))
     }
 
+    /// A transaction-scoped advisory lock: released by the commit or rollback. Outside a unit
+    /// of work it would be released at once, so it is refused there.
+    func serialize(on key: String) throws {
+        guard let open = PostgresTransaction.current else {
+            throw StoreError("serialize(on:) belongs inside a unit of work (store.transaction)")
+        }
+        try open.run("SELECT pg_advisory_xact_lock(\(PostgresSchema.unitLockSpace), hashtext(\(key)))")
+    }
+
     func receiveReferral(
         _ message: InboundMessage, referrerRecipientID: String?, consent: ConsentGrant, transactionID: String,
         now: Date, context: AuditContext

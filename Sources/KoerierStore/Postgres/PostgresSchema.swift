@@ -27,6 +27,9 @@ enum PostgresSchema {
     /// The first key of the session locks that hold a daemon's instance name (the second is
     /// the name's hash).
     static let instanceLockSpace: Int32 = 0x6B6F_6573
+    /// The first key of the transaction locks units of work take on a key of theirs (see
+    /// `serialize(on:)`); the second is the key's hash.
+    static let unitLockSpace: Int32 = 0x6B6F_6574
 
     static let migrations: [Migration] = [
         Migration(

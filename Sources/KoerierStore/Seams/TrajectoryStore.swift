@@ -10,6 +10,11 @@ public protocol TrajectoryStore: Sendable {
     ) throws -> (trajectory: TrajectoryRecord, duplicate: Bool)
 
     func trajectory(_ id: Int64) throws -> TrajectoryRecord?
+    /// Inside a unit of work, before reading what it will decide on (does this ZD-number have
+    /// a trajectory yet, which amendment comes next): units that name the same key then run
+    /// one after the other, so the second sees what the first wrote. SQLite has one writer,
+    /// so every unit of work is already alone; PostgreSQL takes a transaction lock.
+    func serialize(on key: String) throws
     /// The trajectory a transaction (a ZorgDomein number) opened first, if any.
     func trajectory(transactionID: String) throws -> TrajectoryRecord?
     /// Closes a trajectory (the referrer cancelled it), audited; closing it again changes nothing.
