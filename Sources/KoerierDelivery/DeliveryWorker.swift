@@ -229,13 +229,11 @@ public final class DeliveryWorker: @unchecked Sendable {
             return settlements
         }
         let now = Date()
-        let outcome: (settled: [(Settlement, DeliveryState?)], leased: [OutboundRecord], payloads: [Int64: Result<Data, StoreError>])
+        let outcome: (settled: [(Settlement, DeliveryState?)], leased: [OutboundRecord])
         do {
             outcome = try parts.store.transaction { tx in
                 let settled = try batch.map { settlement in (settlement, try self.apply(settlement, in: tx, now: now)) }
-                let leased = try dueBy.map { try self.lease(dueBy: $0, now: now, in: tx) } ?? []
-                // The leased letters' bytes in the same pass: one query, not one read per attempt.
-                return (settled, leased, try tx.deliveryPayloads(of: leased.map(\.id)))
+                return (settled, try dueBy.map { try self.lease(dueBy: $0, now: now, in: tx) } ?? [])
             }
         } catch {
             condition.withLock { settlements.insert(contentsOf: batch, at: 0) }
@@ -247,9 +245,11 @@ public final class DeliveryWorker: @unchecked Sendable {
                 DeliveryMetrics.record(state, queuedAt: settlement.record.createdAt)
             }
         }
-        for record in outcome.leased {
-            dispatch(record, payload: outcome.payloads[record.id] ?? .failure(StoreError("record \(record.id) has no payload")))
-        }
+        // The leased letters' bytes after the commit (the writer is free again), in one query
+        // rather than a read per attempt. A read that fails leaves each attempt to fail alone
+        // (its lease expires and the record is tried again); it never holds the pass back.
+        let payloads = outcome.leased.isEmpty ? [:] : (try? parts.store.deliveryPayloads(of: outcome.leased.map(\.id))) ?? [:]
+        for record in outcome.leased { dispatch(record, payload: payloads[record.id]) }
         return outcome.leased.count
     }
 
@@ -301,7 +301,7 @@ public final class DeliveryWorker: @unchecked Sendable {
                 maximumBackoff: max(currentParts.policy.firstDelay, settings.circuitMaximumBackoff)))
     }
 
-    private func dispatch(_ record: OutboundRecord, payload: Result<Data, StoreError>) {
+    private func dispatch(_ record: OutboundRecord, payload: Result<Data, StoreError>?) {
         condition.withLock {
             lanes[record.recipientID]?.busy += 1
             inFlight[record.id] = InFlight(

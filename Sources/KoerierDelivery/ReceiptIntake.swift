@@ -50,6 +50,15 @@ public struct ReceiptIntake: Sendable {
             }
             return record
         }
+        // Dead already (it gave up before the answer came): a rejection agrees, nothing to do.
+        if record.state == .dead, rejects { return record }
+        // A record being sent again right now is not ours to settle until that attempt ends
+        // (the store says so, and the partner hears "later"); any other state a receipt
+        // cannot move (cancelled, blocked, queued) is final: refused.
+        if record.state != .sending, !record.state.successors.contains(rejects ? .dead : .acknowledged) {
+            throw DeliveryFailure(
+                "message \(receipt.answeredMessageID) is \(record.state.rawValue) here; receipt \(receiptID) cannot settle it")
+        }
         let sender = checked.signer.organisation ?? checked.signer.subject
         _ = try store.receiveProcessed(
             InboundMessage(messageID: receipt.envelope.messageID, kind: .receipt, sender: sender, payload: bytes),

@@ -98,7 +98,10 @@ public enum EnqueueOutcome: Sendable, Equatable {
 /// A change of state, with what goes with it.
 public struct Transition: Sendable {
     public var to: DeliveryState
-    public var error: String?
+    /// Kept storable however it is set (see `storable`).
+    public var error: String? {
+        didSet { if let error, error != Self.storable(error) { self.error = Self.storable(error) } }
+    }
     public var nextAttemptAt: Date?
     public var receiptID: String?
     /// The id and SHA-256 of the bytes that left (a receipt must answer these).
@@ -122,12 +125,17 @@ public struct Transition: Sendable {
 
     /// A reason often quotes a partner's answer, which is untrusted bytes: control characters
     /// (a NUL, which PostgreSQL's text refuses and which would sink the whole pass's unit of
-    /// work; line breaks that would forge lines in `koerier list`) become spaces, and the
-    /// text is cut to a length a status line can show.
+    /// work; line breaks that would forge lines in `koerier list`) and other invisible ones
+    /// become spaces, and the text is cut to a length a status line can show.
     static func storable(_ reason: String) -> String {
         var cleaned = String.UnicodeScalarView()
         for scalar in reason.unicodeScalars {
-            cleaned.append(scalar.properties.generalCategory == .control ? " " : scalar)
+            switch scalar.properties.generalCategory {
+            // Controls, line and paragraph separators, and format characters (bidi overrides
+            // that would reorder a status line).
+            case .control, .lineSeparator, .paragraphSeparator, .format: cleaned.append(" ")
+            default: cleaned.append(scalar)
+            }
         }
         let text = String(cleaned)
         return text.count <= maximumErrorLength ? text : String(text.prefix(maximumErrorLength - 1)) + "…"

@@ -183,6 +183,8 @@ public struct FHIRReferralIntake: Sendable {
         } else {
             _ = try tx.receiveProcessed(inbound, now: now, context: audit)
             if document.documentType == .cancellation, let opened {
+                // As a phase completion does: a letter is not sent for a trajectory closing meanwhile.
+                try tx.serialize(on: "trajectory:\(opened.id)")
                 try tx.closeTrajectory(opened.id, reason: "cancelled by the referrer (ZorgDomein cancellation)", now: now, context: audit)
             }
         }

@@ -48,7 +48,7 @@ public struct IntakeProcessor: Sendable {
                 referrerRecipientID: referrer,
                 consent: ReferralConsent.grant(referral, directory: directory),
                 transactionID: referral.envelope.transactionID.value, now: Date(), context: actor)
-            if duplicate { try requireSameBytes(as: message.envelope.messageID, bytes, in: store, context: actor) }
+            if duplicate { try requireSameBytes(as: message.envelope.messageID, bytes, in: store) }
         case .receipt:
             do {
                 _ = try receipts.accept(bytes, context: actor)
@@ -65,15 +65,18 @@ public struct IntakeProcessor: Sendable {
                     messageID: message.envelope.messageID, kind: message.kind, sender: sender, payload: bytes,
                     clientReference: bsn.map { clientReferencer.reference(bsn: $0) }),
                 now: Date(), context: actor)
-            if duplicate { try requireSameBytes(as: message.envelope.messageID, bytes, in: store, context: actor) }
+            if duplicate { try requireSameBytes(as: message.envelope.messageID, bytes, in: store) }
         }
     }
 
     /// A message id names one message: an arrival under a taken id is the same message again
     /// (taken, nothing more stored) or another one, refused, so that it is not dropped as if
     /// it had been stored (a record system that exports a correction under the old id).
-    private func requireSameBytes(as id: MessageID, _ bytes: Data, in store: any StoreTransaction, context: AuditContext) throws {
-        guard try store.inboundPayload(id.value, now: Date(), context: context) == bytes else {
+    /// The comparison reads the held message as the intake service (audited as such), not as
+    /// the partner who sent the copy.
+    private func requireSameBytes(as id: MessageID, _ bytes: Data, in store: any StoreTransaction) throws {
+        let intake = AuditContext(actor: "service:koerier-intake", onBehalfOf: nil, accessPoint: accessPoint)
+        guard try store.inboundPayload(id.value, now: Date(), context: intake) == bytes else {
             throw IntakeRefusal(status: 409, "message id \(id) was already used for another message; nothing was stored")
         }
     }

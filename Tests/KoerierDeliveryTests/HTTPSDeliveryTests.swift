@@ -274,7 +274,11 @@ import Testing
         let database = try DatabaseQueue(path: rig.folder.appendingPathComponent("koerier.sqlite").path)
         try await database.write { db in
             try db.execute(
-                sql: "UPDATE outbox SET payload = CAST(substr(payload, 1, 20) || X'FF' || substr(payload, 22) AS BLOB) WHERE id = ?",
+                sql: """
+                    UPDATE outbox SET payload = CAST(substr(payload, 1, 20)
+                        || CASE WHEN substr(payload, 21, 1) = X'FF' THEN X'00' ELSE X'FF' END || substr(payload, 22) AS BLOB)
+                    WHERE id = ?
+                    """,
                 arguments: [spoiled.id])
         }
         try database.close()

@@ -157,6 +157,61 @@ import Testing
         #expect(throws: DeliveryFailure.self) { try intake.accept(forged, context: DeliveryRig.context) }
     }
 
+    /// The receipt intake as `serve` wires it, on the rig's store; the employer is no care
+    /// provider, so only in test mode is its receipt bound to its entry (by organisation name).
+    static func receiptIntake(_ rig: DeliveryRig) throws -> IntakeProcessor {
+        let directory = try RecipientDirectory.load(file: rig.configuration.recipientsFile)
+        return IntakeProcessor(
+            store: rig.store, directory: directory,
+            receipts: ReceiptIntake(
+                store: rig.store, directory: directory,
+                receipts: ReceiptCheck(
+                    codec: rig.codec,
+                    verifier: SignatureVerifier(
+                        trust: try TrustStore(anchorsFile: Repository.pki.appendingPathComponent("ca.pem")), identities: .testMode))),
+            accessPoint: "test")
+    }
+
+    /// The employer's signed receipt answering the notice queued as record `id`.
+    static func receipt(_ rig: DeliveryRig, for id: Int64, _ outcome: ReceiptOutcome) throws -> (Message, Data) {
+        let employer = try SigningIdentity(
+            keyFile: Repository.pki.appendingPathComponent("employer.key"),
+            certificateFile: Repository.pki.appendingPathComponent("employer.pem"),
+            chainFile: Repository.pki.appendingPathComponent("chain.pem"))
+        let signing = MessageSigning(codec: rig.codec, signer: Signer(identity: employer))
+        let notice = try rig.store.deliveryPayload(of: id)
+        let envelope = try rig.codec.decode(notice).envelope
+        let bytes = try signing.receipt(answering: envelope, bytes: notice, outcome: outcome, from: envelope.receiver)
+        return (try rig.codec.decode(bytes), bytes)
+    }
+
+    /// Receipts for records nobody is sending any more: one that went dead without a receipt
+    /// (its relay refused it) takes a rejection as agreeing and an acceptance as late proof
+    /// that the letter arrived; a cancelled one refuses a receipt for good (a 4xx, not "later",
+    /// which the partner would repeat for ever).
+    @Test func receiptsForRecordsGivenUpOnAreTakenOrRefusedForGood() async throws {
+        let rig = try DeliveryRig()
+        let refusing = try rig.startSMTPSink(reply: "550")
+        try rig.configure(recipients: Self.employer(port: refusing.port) + Self.employer(port: refusing.port, id: "employer-2"))
+        try rig.grantConsent(["employer", "employer-2"])
+        let refused = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer", type: .werkgever)
+        let cancelled = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer-2", type: .werkgever)
+        _ = try rig.store.transition(cancelled.id, Transition(to: .cancelled), now: Date(), context: DeliveryRig.context)
+        #expect(try await rig.worker().deliverDue().handled == [.dead: 1])
+        let intake = try Self.receiptIntake(rig)
+
+        let (rejection, rejectionBytes) = try Self.receipt(rig, for: refused.id, .rejected(code: .ruleViolation, text: "unknown employee"))
+        try intake.accept(rejection, bytes: rejectionBytes, sender: "employer")
+        #expect(try rig.store.record(refused.id)?.state == .dead)
+        let (acceptance, acceptanceBytes) = try Self.receipt(rig, for: refused.id, .accepted)
+        try intake.accept(acceptance, bytes: acceptanceBytes, sender: "employer")
+        #expect(try rig.store.record(refused.id)?.state == .acknowledged)
+
+        let (late, lateBytes) = try Self.receipt(rig, for: cancelled.id, .accepted)
+        #expect(throws: IntakeRefusal.self) { try intake.accept(late, bytes: lateBytes, sender: "employer-2") }
+        #expect(try rig.store.record(cancelled.id)?.state == .cancelled)
+    }
+
     /// Receipts that come in on their own are answered as partners mean them: the same
     /// rejecting receipt twice settles its record once and is taken again without complaint;
     /// a receipt for a record being sent again right now is "later" (our state, not a refusal
@@ -171,27 +226,8 @@ import Testing
         let mailed = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer", type: .werkgever)
         let delayed = try rig.enqueue("return-letter-fase-2-rsa.xml", to: "employer-busy", type: .werkgever)
         #expect(try await rig.worker().deliverDue().handled == [.delivered: 1, .retrying: 1])
-        let employer = try SigningIdentity(
-            keyFile: Repository.pki.appendingPathComponent("employer.key"),
-            certificateFile: Repository.pki.appendingPathComponent("employer.pem"),
-            chainFile: Repository.pki.appendingPathComponent("chain.pem"))
-        let signing = MessageSigning(codec: rig.codec, signer: Signer(identity: employer))
-        let directory = try RecipientDirectory.load(file: rig.configuration.recipientsFile)
-        let intake = IntakeProcessor(
-            store: rig.store, directory: directory,
-            receipts: ReceiptIntake(
-                store: rig.store, directory: directory,
-                receipts: ReceiptCheck(
-                    codec: rig.codec,
-                    verifier: SignatureVerifier(
-                        trust: try TrustStore(anchorsFile: Repository.pki.appendingPathComponent("ca.pem")), identities: .testMode))),
-            accessPoint: "test")
-        func receipt(for id: Int64, _ outcome: ReceiptOutcome) throws -> (Message, Data) {
-            let notice = try rig.store.deliveryPayload(of: id)
-            let envelope = try rig.codec.decode(notice).envelope
-            let bytes = try signing.receipt(answering: envelope, bytes: notice, outcome: outcome, from: envelope.receiver)
-            return (try rig.codec.decode(bytes), bytes)
-        }
+        let intake = try Self.receiptIntake(rig)
+        func receipt(for id: Int64, _ outcome: ReceiptOutcome) throws -> (Message, Data) { try Self.receipt(rig, for: id, outcome) }
 
         // The same rejection twice: dead once, with one audit entry for it; the second is no refusal.
         let (rejection, rejectionBytes) = try receipt(for: mailed.id, .rejected(code: .ruleViolation, text: "unknown employee"))

@@ -29,15 +29,17 @@ enum AttemptResult: Sendable {
 struct LetterAttempt: Sendable {
     let parts: DeliveryWorker.Parts
 
-    /// `payload`: the record's stored bytes, read with its lease. Bytes that cannot be opened
-    /// (their key left the key file, or they were altered) block the record for ops rather
-    /// than coming back at every lease expiry.
-    func run(_ record: OutboundRecord, payload: Result<Data, StoreError>) -> AttemptResult {
+    /// `payload`: the record's stored bytes, read after its lease; nil when they could not be
+    /// read now (the lease expires and the record is tried again). Bytes that cannot be
+    /// opened (their key left the key file, or they were altered) block the record for ops
+    /// rather than coming back at every lease expiry.
+    func run(_ record: OutboundRecord, payload: Result<Data, StoreError>?) -> AttemptResult {
         guard let lease = record.leaseToken else { return .storeFailed("record \(record.id) was handed over without a lease") }
         let bytes: Data
         switch payload {
-        case .success(let opened): bytes = opened
-        case .failure(let problem):
+        case nil: return .storeFailed("record \(record.id): its payload could not be read now")
+        case .success(let opened)?: bytes = opened
+        case .failure(let problem)?:
             return .decided(
                 finish(
                     record, lease,

@@ -146,7 +146,7 @@ enum PostgresFailure {
             // Refused by the client before anything was sent: a bug in a batch's size, not the server.
             return StoreError("a statement had more than 65,535 parameters and was not sent (nothing was stored)")
         case .queryCancelled:
-            return StoreError("a database statement was cancelled (nothing was stored)")
+            return StoreError("a database statement was cancelled (a change whose commit did not return may or may not be stored)")
         case .poolClosed:
             return StoreError("the store is closed: no connection was given (nothing was stored)")
         case .clientClosedConnection:

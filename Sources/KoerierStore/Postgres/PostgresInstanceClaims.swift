@@ -19,7 +19,7 @@ extension PostgresMessageStore: InstanceClaims {
         do {
             let session = PostgresTransaction(connection: connection, answerTimeout: answerTimeout)
             granted =
-                try session.run("SELECT pg_try_advisory_lock(\(PostgresSchema.instanceLockSpace), hashtext(\(owner)))").rows.first?
+                try session.run("SELECT pg_try_advisory_lock(hashtextextended(\("koerier-instance:" + owner), 0))").rows.first?
                 .decode(Bool.self) ?? false
         } catch {
             _ = try? blockingAwait { try await connection.close() }

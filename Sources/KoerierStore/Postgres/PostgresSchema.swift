@@ -24,9 +24,6 @@ enum PostgresSchema {
     /// The first key of the two-key advisory locks that serialize one lane's claims (the
     /// second is the recipient id's hash).
     static let laneLockSpace: Int32 = 0x6B6F_6572
-    /// The first key of the session locks that hold a daemon's instance name (the second is
-    /// the name's hash).
-    static let instanceLockSpace: Int32 = 0x6B6F_6573
     /// The first key of the transaction locks units of work take on a key of theirs (see
     /// `serialize(on:)`); the second is the key's hash.
     static let unitLockSpace: Int32 = 0x6B6F_6574
