@@ -355,11 +355,15 @@ public final class DeliveryWorker: @unchecked Sendable {
     }
 
     /// The next moment something may be due: a lease renewal, a circuit probe, or at most a
-    /// second away (a retry coming due, a record enqueued by another process).
+    /// second away (a retry coming due, a record enqueued by another process). A probe time
+    /// already past counts no more: that lane probes with its next due letter, which the
+    /// one-second look finds (waking for it again and again would spin the scheduler for as
+    /// long as the lane has nothing due).
     private func nextWakeUp(once: Bool) -> Date {
-        var next = Date().addingTimeInterval(once ? 0.2 : 1)
+        let now = Date()
+        var next = now.addingTimeInterval(once ? 0.2 : 1)
         for flight in inFlight.values where flight.renewAt < next { next = flight.renewAt }
-        for lane in lanes.values { if let probe = lane.circuit.probeAt, probe < next { next = probe } }
+        for lane in lanes.values { if let probe = lane.circuit.probeAt, probe > now, probe < next { next = probe } }
         return next
     }
 

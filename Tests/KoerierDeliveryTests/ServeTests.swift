@@ -519,6 +519,31 @@ import Testing
         #expect(other.process?.isRunning == true)
     }
 
+    /// A partner down, its lane's circuit open, and nothing left due for it (the letter went
+    /// dead at its only attempt): once the probe time has passed the daemon idles until
+    /// something is due. It used to look again at once, and again, spinning a core for as long
+    /// as the lane had nothing due (found as test daemons left running at 100%).
+    @Test func aLaneWhoseProbeTimePassedWithNothingDueLeavesTheDaemonIdle() async throws {
+        let centre = try Centre(delivery: "  circuit_failures: 1\n  first_retry_seconds: 1\n  max_retry_seconds: 1\n  max_attempts: 1\n")
+        _ = try centre.rig.enqueue("return-letter-fase-2-rsa.xml", to: "gp-de-linde", type: .huisarts)
+        try await centre.start()
+        let process = try #require(centre.process)
+        try await Polling.until("the letter to be dead") { try centre.rig.store.counts().contains { $0.state == .dead } }
+        try await Task.sleep(nanoseconds: 2_000_000_000)  // past the probe time, 1 s after the failure
+        let before = try Self.processorSeconds(process.processIdentifier)
+        try await Task.sleep(nanoseconds: 4_000_000_000)
+        let used = try Self.processorSeconds(process.processIdentifier) - before
+        #expect(used < 1.0, "serve used \(used) s of processor time in 4 s with nothing to do")
+    }
+
+    /// User plus system time of a process so far (/proc/PID/stat, fields 14 and 15).
+    static func processorSeconds(_ pid: Int32) throws -> Double {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        let afterName = stat[try #require(stat.lastIndex(of: ")"))...].split(separator: " ")
+        let ticks = try #require(Double(afterName[12])) + (try #require(Double(afterName[13])))
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     @Test func aTransferInFlightFinishesOnSIGTERM() async throws {
         // A GP gateway that takes its time: it answers two seconds after the letter arrived.
         let arrived = Received()
