@@ -248,7 +248,7 @@ public final class DeliveryWorker: @unchecked Sendable {
         // The leased letters' bytes after the commit (the writer is free again), in one query
         // rather than a read per attempt. A read that fails leaves each attempt to fail alone
         // (its lease expires and the record is tried again); it never holds the pass back.
-        let payloads = outcome.leased.isEmpty ? [:] : (try? parts.store.deliveryPayloads(of: outcome.leased.map(\.id))) ?? [:]
+        let payloads = (try? parts.store.deliveryPayloads(of: outcome.leased.map(\.id))) ?? [:]
         for record in outcome.leased { dispatch(record, payload: payloads[record.id]) }
         return outcome.leased.count
     }

@@ -40,24 +40,26 @@ public struct ReceiptIntake: Sendable {
         let receiptID = receipt.envelope.messageID.value
         let rejects: Bool
         if case .rejected = receipt.outcome { rejects = true } else { rejects = false }
-        if record.state == .acknowledged || (record.state == .dead && record.receiptID != nil) {
-            // Settled by a receipt already: the same verdict again (the same receipt resent,
-            // or another copy of it) changes nothing; the opposite verdict is refused.
-            guard rejects == (record.state == .dead) else {
-                throw DeliveryFailure(
-                    "message \(receipt.answeredMessageID) was already \(record.state.rawValue) by receipt \(record.receiptID ?? "?"); "
-                        + "receipt \(receiptID) says otherwise")
-            }
+        switch record.state {
+        case .acknowledged where !rejects, .dead where rejects:
+            // The same verdict again (this receipt resent, another copy of it, or a rejection
+            // for a record that gave up before the answer came): nothing to do.
             return record
-        }
-        // Dead already (it gave up before the answer came): a rejection agrees, nothing to do.
-        if record.state == .dead, rejects { return record }
-        // A record being sent again right now is not ours to settle until that attempt ends
-        // (the store says so, and the partner hears "later"); any other state a receipt
-        // cannot move (cancelled, blocked, queued) is final: refused.
-        if record.state != .sending, !record.state.successors.contains(rejects ? .dead : .acknowledged) {
+        case .acknowledged,
+            .dead where record.receiptID != nil:
             throw DeliveryFailure(
-                "message \(receipt.answeredMessageID) is \(record.state.rawValue) here; receipt \(receiptID) cannot settle it")
+                "message \(receipt.answeredMessageID) was already \(record.state.rawValue) by receipt \(record.receiptID ?? "?"); "
+                    + "receipt \(receiptID) says otherwise")
+        case .sending:
+            // Being sent again right now: not ours to settle until that attempt ends (the store
+            // says so below, and the partner hears "later").
+            break
+        default:
+            // Any other state a receipt cannot move (cancelled, blocked, queued) is final.
+            guard record.state.successors.contains(rejects ? .dead : .acknowledged) else {
+                throw DeliveryFailure(
+                    "message \(receipt.answeredMessageID) is \(record.state.rawValue) here; receipt \(receiptID) cannot settle it")
+            }
         }
         let sender = checked.signer.organisation ?? checked.signer.subject
         _ = try store.receiveProcessed(

@@ -100,7 +100,11 @@ public struct Transition: Sendable {
     public var to: DeliveryState
     /// Kept storable however it is set (see `storable`).
     public var error: String? {
-        didSet { if let error, error != Self.storable(error) { self.error = Self.storable(error) } }
+        didSet {
+            guard let error else { return }
+            let kept = Self.storable(error)
+            if kept != error { self.error = kept }
+        }
     }
     public var nextAttemptAt: Date?
     public var receiptID: String?

@@ -135,20 +135,9 @@ import Testing
 
         // The employer's system answers with a receipt signed with the employer's certificate.
         let envelope = try rig.codec.decode(notice).envelope
-        let employer = try SigningIdentity(
-            keyFile: Repository.pki.appendingPathComponent("employer.key"),
-            certificateFile: Repository.pki.appendingPathComponent("employer.pem"),
-            chainFile: Repository.pki.appendingPathComponent("chain.pem"))
-        let signing = MessageSigning(codec: rig.codec, signer: Signer(identity: employer))
+        let signing = try Self.employerSigning(rig)
         let receipt = try signing.receipt(answering: envelope, bytes: notice, outcome: .accepted, from: envelope.receiver)
-        let intake = ReceiptIntake(
-            store: rig.store, directory: try RecipientDirectory.load(file: rig.configuration.recipientsFile),
-            receipts: ReceiptCheck(
-                codec: rig.codec,
-                // The employer is no care provider and has no UZI identity: only in test mode
-                // is its receipt bound to its directory entry, by organisation name.
-                verifier: SignatureVerifier(
-                    trust: try TrustStore(anchorsFile: Repository.pki.appendingPathComponent("ca.pem")), identities: .testMode)))
+        let intake = try Self.employerReceiptIntake(rig)
         #expect(try intake.accept(receipt, context: DeliveryRig.context).state == .acknowledged)
         #expect(try rig.store.record(queued.id)?.receiptID == (try rig.codec.decode(receipt)).envelope.messageID.value)
 
@@ -157,28 +146,36 @@ import Testing
         #expect(throws: DeliveryFailure.self) { try intake.accept(forged, context: DeliveryRig.context) }
     }
 
-    /// The receipt intake as `serve` wires it, on the rig's store; the employer is no care
-    /// provider, so only in test mode is its receipt bound to its entry (by organisation name).
-    static func receiptIntake(_ rig: DeliveryRig) throws -> IntakeProcessor {
-        let directory = try RecipientDirectory.load(file: rig.configuration.recipientsFile)
-        return IntakeProcessor(
-            store: rig.store, directory: directory,
-            receipts: ReceiptIntake(
-                store: rig.store, directory: directory,
-                receipts: ReceiptCheck(
-                    codec: rig.codec,
-                    verifier: SignatureVerifier(
-                        trust: try TrustStore(anchorsFile: Repository.pki.appendingPathComponent("ca.pem")), identities: .testMode))),
-            accessPoint: "test")
-    }
-
-    /// The employer's signed receipt answering the notice queued as record `id`.
-    static func receipt(_ rig: DeliveryRig, for id: Int64, _ outcome: ReceiptOutcome) throws -> (Message, Data) {
+    /// How the employer's system signs its receipts (with the employer's certificate).
+    static func employerSigning(_ rig: DeliveryRig) throws -> MessageSigning {
         let employer = try SigningIdentity(
             keyFile: Repository.pki.appendingPathComponent("employer.key"),
             certificateFile: Repository.pki.appendingPathComponent("employer.pem"),
             chainFile: Repository.pki.appendingPathComponent("chain.pem"))
-        let signing = MessageSigning(codec: rig.codec, signer: Signer(identity: employer))
+        return MessageSigning(codec: rig.codec, signer: Signer(identity: employer))
+    }
+
+    /// Receipts matched to the rig's records. The employer is no care provider and has no UZI
+    /// identity: only in test mode is its receipt bound to its directory entry, by organisation name.
+    static func employerReceiptIntake(_ rig: DeliveryRig) throws -> ReceiptIntake {
+        ReceiptIntake(
+            store: rig.store, directory: try RecipientDirectory.load(file: rig.configuration.recipientsFile),
+            receipts: ReceiptCheck(
+                codec: rig.codec,
+                verifier: SignatureVerifier(
+                    trust: try TrustStore(anchorsFile: Repository.pki.appendingPathComponent("ca.pem")), identities: .testMode)))
+    }
+
+    /// The receipt intake as `serve` wires it, on the rig's store.
+    static func receiptIntake(_ rig: DeliveryRig) throws -> IntakeProcessor {
+        IntakeProcessor(
+            store: rig.store, directory: try RecipientDirectory.load(file: rig.configuration.recipientsFile),
+            receipts: try employerReceiptIntake(rig), accessPoint: "test")
+    }
+
+    /// The employer's signed receipt answering the notice queued as record `id`.
+    static func receipt(_ rig: DeliveryRig, for id: Int64, _ outcome: ReceiptOutcome) throws -> (Message, Data) {
+        let signing = try employerSigning(rig)
         let notice = try rig.store.deliveryPayload(of: id)
         let envelope = try rig.codec.decode(notice).envelope
         let bytes = try signing.receipt(answering: envelope, bytes: notice, outcome: outcome, from: envelope.receiver)

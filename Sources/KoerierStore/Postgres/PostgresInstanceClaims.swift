@@ -15,6 +15,7 @@ extension PostgresMessageStore: InstanceClaims {
         } catch {
             throw StoreError("\(location.description): cannot claim the instance name: \(PostgresFailure.explain(error))")
         }
+        let close: @Sendable () -> Void = { _ = try? blockingAwait { try await connection.close() } }
         let granted: Bool
         do {
             let session = PostgresTransaction(connection: connection, answerTimeout: answerTimeout)
@@ -22,15 +23,15 @@ extension PostgresMessageStore: InstanceClaims {
                 try session.run("SELECT pg_try_advisory_lock(hashtextextended(\("koerier-instance:" + owner), 0))").rows.first?
                 .decode(Bool.self) ?? false
         } catch {
-            _ = try? blockingAwait { try await connection.close() }
+            close()
             throw PostgresFailure.explain(error)
         }
         guard granted else {
-            _ = try? blockingAwait { try await connection.close() }
+            close()
             throw StoreError(
                 "another Koerier daemon runs as \(owner) on this database: give each daemon its own store.instance "
                     + "(two under one name would take over each other's leases and send those letters twice)")
         }
-        return InstanceClaim { _ = try? blockingAwait { try await connection.close() } }
+        return InstanceClaim(release: close)
     }
 }
