@@ -38,6 +38,16 @@ import Testing
         """
     }
 
+    /// The GP's gateway on loopback answering with signed receipts, and the rig's directory
+    /// pointing at it; what the gateway received.
+    static func receivingGP(_ rig: DeliveryRig) async throws -> Received {
+        let received = Received()
+        let responder = try rig.receiptingResponder(as: "gp", received: received)
+        let port = try await rig.startListener(as: "gp") { await responder.respond($0) }
+        try rig.configure(recipients: gp(port: port))
+        return received
+    }
+
     /// Waits until a record's next attempt is due (the retry delay is at most 1 s here).
     static func waitUntilDue(_ rig: DeliveryRig, _ id: Int64) async throws {
         try await Polling.until("record \(id) due again") { (try rig.store.record(id)?.nextAttemptAt ?? .distantFuture) <= Date() }
@@ -45,10 +55,7 @@ import Testing
 
     @Test func theGPReceivesTheLetterAndItsSignedReceiptAcknowledgesIt() async throws {
         let rig = try DeliveryRig()
-        let received = Received()
-        let responder = try rig.receiptingResponder(as: "gp", received: received)
-        let port = try await rig.startListener(as: "gp") { await responder.respond($0) }
-        try rig.configure(recipients: Self.gp(port: port))
+        let received = try await Self.receivingGP(rig)
         let queued = try rig.enqueue(Self.letter, to: "gp-de-linde", type: .huisarts)
 
         let report = try await rig.worker().deliverDue()
@@ -79,10 +86,7 @@ import Testing
         #expect(waiting.lastError?.contains("HTTPS") == true)
 
         // The GP's gateway comes back (on the port its kernel gave it; the directory follows).
-        let received = Received()
-        let responder = try rig.receiptingResponder(as: "gp", received: received)
-        let port = try await rig.startListener(as: "gp") { await responder.respond($0) }
-        try rig.configure(recipients: Self.gp(port: port))
+        let received = try await Self.receivingGP(rig)
         try await Self.waitUntilDue(rig, queued.id)
         #expect(try await rig.worker().deliverDue().handled[.acknowledged] == 1)
         #expect(try rig.store.record(queued.id)?.state == .acknowledged)
@@ -264,10 +268,7 @@ import Testing
     /// alike) blocks its own record, with the reason, and holds back no other letter.
     @Test func aPayloadThatNoLongerOpensBlocksOnlyItsOwnRecord() async throws {
         let rig = try DeliveryRig()
-        let received = Received()
-        let responder = try rig.receiptingResponder(as: "gp", received: received)
-        let port = try await rig.startListener(as: "gp") { await responder.respond($0) }
-        try rig.configure(recipients: Self.gp(port: port))
+        let received = try await Self.receivingGP(rig)
         let spoiled = try rig.enqueue(Self.letter, to: "gp-de-linde", type: .huisarts)
         let sound = try rig.enqueue("return-letter-afsluiting-ecdsa.xml", to: "gp-de-linde", type: .huisarts)
         // One byte of the sealed payload flipped, as a disk or a hand would: AES-GCM refuses it.
