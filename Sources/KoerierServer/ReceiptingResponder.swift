@@ -56,6 +56,28 @@ public struct ReceiptingResponder: Sendable {
             return ListenerAnswer(status: 400, body: Data("not a valid Koerier message: \(first)\n".utf8))
         }
         let envelope = decoded.message.envelope
+        // A message sent again gets the receipt it got the first time; the same id with
+        // other bytes is refused (a message id names one message).
+        func repeatAnswer(_ previous: Data) -> ListenerAnswer {
+            do { try repeated(envelope.messageID) } catch { return Self.auditUnavailable }
+            return ListenerAnswer(status: 200, body: previous)
+        }
+        func refuseReuse() -> ListenerAnswer {
+            do { try refused(envelope.messageID.value, "rejected: the message id was already used for another message") } catch {
+                return Self.auditUnavailable
+            }
+            return ListenerAnswer(status: 409, body: Data("message id \(envelope.messageID) was already used for another message\n".utf8))
+        }
+        func answerAgain(_ previous: Data) -> ListenerAnswer {
+            Self.answers(previous, request.body, codec: codec) ? repeatAnswer(previous) : refuseReuse()
+        }
+        // The same bytes as a message already accepted are answered before any check that
+        // may have changed since (a signer's certificate that expired or was revoked after
+        // the letter arrived): they were verified when they were accepted, and a rejection
+        // now would contradict the receipt the partner may already hold. Other bytes under
+        // the id go through every check first.
+        let previous = previousReceipt(envelope.messageID)
+        if let previous, Self.answers(previous, request.body, codec: codec) { return repeatAnswer(previous) }
         // Receipts name this gateway as its own certificate does, never as the envelope said.
         let us: Party
         do {
@@ -92,21 +114,7 @@ public struct ReceiptingResponder: Sendable {
         if let ours = us.ura, envelope.receiver.ura != ours {
             return receipt(.rejected(code: .unknownReceiver, text: "this gateway is URA \(ours.value), not the envelope's receiver"))
         }
-        // A message sent again gets the receipt it got the first time; the same id with
-        // other bytes is refused (a message id names one message).
-        func answerAgain(_ previous: Data) -> ListenerAnswer {
-            if case .receipt(let earlier)? = try? codec.decode(previous),
-                earlier.answeredDigest.value == ReceiptMatch.sha256Hex(request.body)
-            {
-                do { try repeated(envelope.messageID) } catch { return Self.auditUnavailable }
-                return ListenerAnswer(status: 200, body: previous)
-            }
-            do { try refused(envelope.messageID.value, "rejected: the message id was already used for another message") } catch {
-                return Self.auditUnavailable
-            }
-            return ListenerAnswer(status: 409, body: Data("message id \(envelope.messageID) was already used for another message\n".utf8))
-        }
-        if let previous = previousReceipt(envelope.messageID) { return answerAgain(previous) }
+        if previous != nil { return refuseReuse() }
         // The acceptance is signed first, so that the message and the receipt that answers
         // it are stored in one transaction (one flush) before anything is answered.
         var acceptance: Data?
@@ -135,6 +143,12 @@ public struct ReceiptingResponder: Sendable {
         // A receipt is not answered with another receipt.
         guard let acceptance else { return ListenerAnswer(status: 204, body: Data()) }
         return ListenerAnswer(status: 200, body: acceptance)
+    }
+
+    /// Whether a receipt kept for a message answers exactly these bytes (its digest).
+    static func answers(_ receipt: Data, _ bytes: Data, codec: MessageCodec) -> Bool {
+        guard case .receipt(let earlier)? = try? codec.decode(receipt) else { return false }
+        return earlier.answeredDigest.value == ReceiptMatch.sha256Hex(bytes)
     }
 
     /// Every answer is audited first; one whose audit entry cannot be written is not given.

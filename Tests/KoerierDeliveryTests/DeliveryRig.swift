@@ -236,13 +236,16 @@ final class DeliveryRig: @unchecked Sendable {
     /// subfolder), a signed receipt kept before it is sent, and a message that arrives
     /// again answered with its original receipt instead of being stored twice.
     /// `lookUpMisses`: look-ups of an earlier receipt (counted from 1) that find nothing, as
-    /// a look-up made just before another copy of the message was stored would.
+    /// a look-up made just before another copy of the message was stored would. `anchors`:
+    /// the roots it trusts (a gateway made again under the same name keeps its store).
     func receivingGateway(
-        as party: String, named name: String? = nil, lookUpMisses: Set<Int> = []
+        as party: String, named name: String? = nil, anchors: String = "ca.pem", lookUpMisses: Set<Int> = []
     ) throws -> (responder: ReceiptingResponder, store: any MessageStore) {
         let home = folder.appendingPathComponent(name ?? "\(party)-gateway")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        try PayloadKeyRing.createKeyFile(at: home.appendingPathComponent("payload.keys"))
+        if !FileManager.default.fileExists(atPath: home.appendingPathComponent("payload.keys").path) {
+            try PayloadKeyRing.createKeyFile(at: home.appendingPathComponent("payload.keys"))
+        }
         let store = try MessageStores.embedded(
             path: home.appendingPathComponent("inbox.sqlite").path,
             keys: try PayloadKeyRing.load(file: home.appendingPathComponent("payload.keys")))
@@ -250,7 +253,7 @@ final class DeliveryRig: @unchecked Sendable {
             keyFile: pki.appendingPathComponent("\(party).key"), certificateFile: pki.appendingPathComponent("\(party).pem"),
             chainFile: pki.appendingPathComponent("chain.pem"))
         let verifier = SignatureVerifier(
-            trust: try TrustStore(anchorsFile: pki.appendingPathComponent("ca.pem"), crlFile: pki.appendingPathComponent("crl.pem")))
+            trust: try TrustStore(anchorsFile: pki.appendingPathComponent(anchors), crlFile: pki.appendingPathComponent("crl.pem")))
         let context = AuditContext(actor: "service:\(party)-gateway", accessPoint: "loopback")
         let lookUps = Counter()
         let responder = ReceiptingResponder(

@@ -37,4 +37,37 @@ import Testing
         #expect(try store.issuedReceipt(for: letter.envelope.messageID.value) == first.body)
         #expect(try store.verifyAudit() == nil)
     }
+
+    /// A letter accepted once and sent again after its signer stopped being trusted (its
+    /// certificate revoked or expired since; here the gateway made again with a root that
+    /// did not issue it): the copy gets the receipt it got, not a rejection that would
+    /// contradict it. A new letter from that signer, and other bytes under the first id,
+    /// go through every check and are rejected.
+    @Test func aCopyOfAnAcceptedLetterGetsItsReceiptAfterTheSignerStoppedBeingTrusted() throws {
+        let rig = try DeliveryRig()
+        let sample = try Data(contentsOf: Repository.signedSamples.appendingPathComponent("return-letter-fase-2-rsa.xml"))
+        guard case .returnLetter(var letter) = try rig.codec.decode(sample) else { throw DeliveryFailure("not a return letter") }
+        let centre = try IdentityBindingTests.signing(rig, as: "centre")
+        let client = try IdentityBindingTests.der(rig, "centre")
+        letter.envelope.messageID = .generate()
+        let original = try centre.signedXML(.returnLetter(letter))
+        let first = try rig.receivingGateway(as: "gp").responder.answer(InboundRequest(body: original, clientCertificateDER: client))
+        #expect(first.status == 200)
+        #expect(IdentityBindingTests.rejection(try IdentityBindingTests.receipt(in: first, rig: rig, signedBy: "90000123")) == nil)
+
+        let (distrusting, store) = try rig.receivingGateway(as: "gp", anchors: "untrusted-ca.pem")
+        let again = distrusting.answer(InboundRequest(body: original, clientCertificateDER: client))
+        #expect(again.status == 200 && again.body == first.body)
+
+        letter.soep.plan += " Aangepast."
+        let otherBytes = distrusting.answer(InboundRequest(body: try centre.signedXML(.returnLetter(letter)), clientCertificateDER: client))
+        letter.envelope.messageID = .generate()
+        let newLetter = distrusting.answer(InboundRequest(body: try centre.signedXML(.returnLetter(letter)), clientCertificateDER: client))
+        for answer in [otherBytes, newLetter] {
+            let rejection = IdentityBindingTests.rejection(try IdentityBindingTests.receipt(in: answer, rig: rig, signedBy: "90000123"))
+            #expect(rejection?.code == .untrustedSender, "\(answer.status) \(String(decoding: answer.body, as: UTF8.self))")
+        }
+        #expect(try store.inboundCounts().values.reduce(0, +) == 1)
+        #expect(try store.verifyAudit() == nil)
+    }
 }
