@@ -124,10 +124,13 @@ struct ConsentedClinicalAdapter: RecipientAdapter {
 
 /// Whether an envelope's party is this recipient, by the identifiers both carry.
 public enum Addressing {
-    /// The directory entry that is this party: same type and the same URA or AGB.
+    /// The directory entry that is this party: same type and the same URA, or for a party
+    /// that names no URA the same AGB. A party naming a URA is found by it alone: intake
+    /// proves a sender's URA when it has one (`requireSender`), and an AGB written beside it
+    /// proves nothing, so it must not lead a referral's return letters to another practice.
     public static func matches(_ recipient: Recipient, _ party: Party) -> Bool {
         guard recipient.type.rawValue == party.type.rawValue else { return false }
-        if let ura = recipient.ura, let other = party.ura { return ura == other }
+        if let ura = party.ura { return recipient.ura == ura }
         if let agb = recipient.agb, let other = party.agb { return agb == other }
         return false
     }

@@ -75,7 +75,9 @@ public struct PhaseCompletion: Sendable {
             let referrer = trajectory.referrerRecipientID.flatMap({ directory[$0] })
                 ?? directory.recipients.values.first(where: { Addressing.matches($0, referral.envelope.sender) })
         else {
-            throw PhaseError("trajectory \(id): its referrer is not in the recipient directory; add the practice (same URA or AGB) first")
+            throw PhaseError(
+                "trajectory \(id): its referrer is not in the recipient directory; add the practice (its URA, or its AGB if its letters name no URA) first"
+            )
         }
 
         let amendment = earlier.count

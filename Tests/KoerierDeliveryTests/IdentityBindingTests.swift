@@ -195,4 +195,27 @@ import Testing
         #expect(rig.mails(in: sink.mailbox).isEmpty)
         #expect(rig.transcript(of: sink.mailbox).isEmpty)
     }
+
+    /// A referral's return letters go to the practice its signer proved, by the sender's URA.
+    /// An AGB written beside that URA proves nothing, so a directory entry known only by
+    /// that AGB (another practice, or this one before its URA was added) does not become the
+    /// trajectory's referrer.
+    @Test func aReferrerIsFoundByTheURAItsSignerProvedNotByAnAGBBesideIt() async throws {
+        let centre = try ServeTests.Centre(
+            recipients: """
+                  - id: practice-known-by-agb
+                    name: Praktijk Elders
+                    type: huisarts
+                    agb: "01012345"
+                    https:
+                      url: https://localhost:1/v1/messages
+                      server_anchors: \(Repository.pki.appendingPathComponent("ca.pem").path)
+                """)
+        try await centre.start()
+        let referral = try Data(contentsOf: ServeTests.referral)
+        let answer = try centre.post(referral, as: "gp")
+        #expect(answer.status == 200 && answer.body.contains("<Accepted"), "\(answer.body)")
+        let opened = try #require(try centre.rig.store.trajectories(limit: 5).first)
+        #expect(opened.referrerRecipientID == nil)
+    }
 }

@@ -21,10 +21,11 @@ import Testing
 
         /// `gpPort`: where the referring GP's gateway listens (default: a port that refuses).
         /// `delivery`: indented lines replacing delivery defaults (`  key: value`).
-        init(extra: String = "", gpPort: Int? = nil, delivery: String = "") throws {
+        /// `recipients`: the directory's entries instead of the GP alone.
+        init(extra: String = "", gpPort: Int? = nil, delivery: String = "", recipients: String? = nil) throws {
             rig = try DeliveryRig()
             try rig.configure(
-                recipients: HTTPSDeliveryTests.gp(port: try gpPort ?? rig.downPort()),
+                recipients: try recipients ?? HTTPSDeliveryTests.gp(port: try gpPort ?? rig.downPort()),
                 delivery: delivery + """
                     serve:
                       listen: "127.0.0.1:0"
