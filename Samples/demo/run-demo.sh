@@ -60,7 +60,7 @@ common gp gp "$GP_HOST" > gp.yaml
 # The centre also takes ZorgDomein-style FHIR referrals (bearer JWTs from the TEST ONLY
 # issuer key), writes MEDVRI from its own EDI address, and takes signed consent documents.
 common centre centre "$CENTRE_HOST" ", consent_signers: $PKI/centre-ec.pem" ', edi_address: "500045600"' \
-  ", fhir: {base_url: \"https://koerier.centrum.test/fhir\", issuers: [{issuer: zorgdomein-test, audience: \"https://koerier.centrum.test/fhir\", key: $PKI/zorgdomein-jwt.pub.pem}]}" > centre.yaml
+  ", fhir: {base_url: \"https://koerier.centrum.test/fhir\", issuers: [{issuer: zorgdomein-test, audience: \"https://koerier.centrum.test/fhir\", key: $PKI/zorgdomein-jwt.pub.pem, client_certificate: $PKI/gp.pem}]}" > centre.yaml
 cat > gp-recipients.yaml <<YAML
 recipients:
   - {id: centrum-haaglanden, name: Stress en Burn-out Centrum Haaglanden, type: centrum, ura: "90000456",

@@ -103,12 +103,17 @@ public struct KoerierConfiguration: Sendable {
         public let key: URL
         /// Allowed `alg` values; never `none`, never an HMAC.
         public let algorithms: [String]
+        /// The certificate (PEM) the issuer's TLS client presents: its tokens count only on a
+        /// connection whose client certificate has this one's subject and issuer, so a token
+        /// that leaks cannot be used by another party the listener trusts.
+        public let clientCertificate: URL
 
-        public init(issuer: String, audience: String, key: URL, algorithms: [String]) {
+        public init(issuer: String, audience: String, key: URL, algorithms: [String], clientCertificate: URL) {
             self.issuer = issuer
             self.audience = audience
             self.key = key
             self.algorithms = algorithms
+            self.clientCertificate = clientCertificate
         }
     }
 
@@ -340,7 +345,7 @@ public struct KoerierConfiguration: Sendable {
                 file: section.file, line: section.line(of: "base_url"), message: "'serve.fhir.base_url' must be an https:// URL")
         }
         let issuers = try (section.list("issuers") ?? []).map { entry -> JWTIssuer in
-            try entry.rejectUnknown(allowed: ["issuer", "audience", "key", "algorithms"])
+            try entry.rejectUnknown(allowed: ["issuer", "audience", "key", "algorithms", "client_certificate"])
             let algorithms =
                 try entry.string("algorithms").map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
                 ?? ["ES256"]
@@ -353,7 +358,8 @@ public struct KoerierConfiguration: Sendable {
             }
             return JWTIssuer(
                 issuer: try entry.requiredString("issuer"), audience: try entry.requiredString("audience"),
-                key: resolve(try entry.requiredString("key")), algorithms: algorithms)
+                key: resolve(try entry.requiredString("key")), algorithms: algorithms,
+                clientCertificate: resolve(try entry.requiredString("client_certificate")))
         }
         if let twice = Dictionary(grouping: issuers, by: \.issuer).first(where: { $0.value.count > 1 })?.key {
             throw ConfigError(file: section.file, line: section.line(of: "issuers"), message: "JWT issuer '\(twice)' appears twice")

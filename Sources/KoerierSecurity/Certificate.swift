@@ -72,6 +72,13 @@ public final class Certificate: @unchecked Sendable {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// The issuer in the same one-line form.
+    public var issuer: String {
+        var buffer = [CChar](repeating: 0, count: 1024)
+        guard X509_NAME_oneline(X509_get_issuer_name(pointer), &buffer, Int32(buffer.count)) != nil else { return "" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// The subject serialNumber attribute as it is written (see `subjectSerialIdentifier`).
     var subjectSerialNumber: String? { nameEntry(X509_get_subject_name(pointer), NID_serialNumber) }
 

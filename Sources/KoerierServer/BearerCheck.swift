@@ -1,25 +1,38 @@
 import Foundation
 import JWTKit
 import KoerierConfig
+import KoerierSecurity
 
 /// Checks the bearer JWT a FHIR client (ZorgDomein) sends: a configured issuer, signed with
 /// that issuer's key in one of its allowed algorithms (never `none`, never an HMAC, so a
-/// public key can never be used as a shared secret), for our audience, not expired.
+/// public key can never be used as a shared secret), for our audience, not expired, and
+/// sent over a connection whose TLS client certificate is the issuer's own.
+///
+/// Tokens are not single-use: a bearer token may be sent again until it expires (OAuth
+/// practice; ZorgDomein's token reuse is not documented), so a `jti` replay check could
+/// refuse the real client. A copied token is useless instead because it is bound to the
+/// issuer's client certificate, whose key the copier lacks.
 public struct BearerCheck: Sendable {
     struct Issuer: Sendable {
         let name: String
         let audience: String
         /// A collection per allowed algorithm, each holding this issuer's key.
         let keys: [String: JWTKeyCollection]
+        /// Subject and issuer of the certificate its TLS client presents (a renewed
+        /// certificate from the same CA keeps both).
+        let clientSubject: String
+        let clientIssuer: String
     }
 
     let issuers: [String: Issuer]
     let leeway: TimeInterval
 
-    /// Why a token was refused: a short rule and a sentence, never the token itself.
+    /// Why a token was refused: a short rule and a sentence, never the token itself; 401
+    /// for a token that proves nothing, 403 for a valid one on the wrong connection.
     public struct Refusal: Error, Sendable, Equatable {
         public let rule: String
         public let message: String
+        public var status = 401
     }
 
     public static func load(_ settings: KoerierConfiguration.FHIRIntakeSettings) async throws -> BearerCheck {
@@ -51,7 +64,15 @@ public struct BearerCheck: Sendable {
                         file: issuer.key.path, line: nil, message: "not a \(algorithm) public key (PEM) for '\(issuer.issuer)'")
                 }
             }
-            issuers[issuer.issuer] = Issuer(name: issuer.issuer, audience: issuer.audience, keys: keys)
+            guard let data = FileManager.default.contents(atPath: issuer.clientCertificate.path),
+                let client = Certificate.loadPEM(data).first
+            else {
+                throw ConfigError(
+                    file: issuer.clientCertificate.path, line: nil,
+                    message: "cannot read the TLS client certificate (PEM) of JWT issuer '\(issuer.issuer)'")
+            }
+            issuers[issuer.issuer] = Issuer(
+                name: issuer.issuer, audience: issuer.audience, keys: keys, clientSubject: client.subject, clientIssuer: client.issuer)
         }
         return BearerCheck(issuers: issuers, leeway: TimeInterval(settings.leewaySeconds))
     }
@@ -66,8 +87,9 @@ public struct BearerCheck: Sendable {
         func verify(using algorithm: some JWTAlgorithm) async throws {}
     }
 
-    /// The issuer the token proves, or why it proves nothing.
-    public func check(authorization: String?, now: Date = Date()) async throws(Refusal) -> String {
+    /// The issuer the token proves, or why it proves nothing. `clientCertificateDER`: the
+    /// connection's TLS client certificate (its chain already verified by the listener).
+    public func check(authorization: String?, clientCertificateDER: Data?, now: Date = Date()) async throws(Refusal) -> String {
         guard let authorization, authorization.count <= 8192 else {
             throw Refusal(rule: "jwt-missing", message: "an Authorization: Bearer token is required")
         }
@@ -109,6 +131,13 @@ public struct BearerCheck: Sendable {
         }
         if let notBefore = claims.nbf?.value, notBefore.addingTimeInterval(-leeway) > now {
             throw Refusal(rule: "jwt-not-yet-valid", message: "the JWT is not valid yet")
+        }
+        guard let der = clientCertificateDER, let client = Certificate.parsedOnce(der: der),
+            client.subject == issuer.clientSubject, client.issuer == issuer.clientIssuer
+        else {
+            throw Refusal(
+                rule: "jwt-client-binding", message: "the TLS client certificate is not the one configured for the JWT's issuer",
+                status: 403)
         }
         return issuer.name
     }

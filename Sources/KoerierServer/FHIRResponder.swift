@@ -4,7 +4,7 @@ import KoerierStore
 import KoerierWorkflow
 import Logging
 
-/// `POST /fhir/Bundle`: the media type, then the bearer JWT, then the Bundle itself
+/// `POST /fhir/Bundle`: the media type, then the bearer JWT (bound to the TLS client), then the Bundle itself
 /// (`FHIRReferralIntake`, on the store's executor). Every refusal is an OperationOutcome
 /// naming a path and a rule, never a patient value.
 public struct FHIRResponder: Sendable {
@@ -30,9 +30,9 @@ public struct FHIRResponder: Sendable {
         }
         let issuer: String
         do {
-            issuer = try await bearer.check(authorization: request.authorization)
+            issuer = try await bearer.check(authorization: request.authorization, clientCertificateDER: request.clientCertificateDER)
         } catch {
-            return await refusal(401, FHIRProblem(path: "Authorization", rule: error.rule, message: error.message))
+            return await refusal(error.status, FHIRProblem(path: "Authorization", rule: error.rule, message: error.message))
         }
         let intake = intake
         guard let answer = try? await executor.run({ intake.answer(request.body, issuer: issuer) }) else {

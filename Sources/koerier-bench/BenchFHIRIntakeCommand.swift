@@ -66,7 +66,7 @@ struct BenchFHIRIntakeCommand: AsyncParsableCommand {
             issuers: [
                 KoerierConfiguration.JWTIssuer(
                     issuer: "zorgdomein-test", audience: audience, key: pki.appendingPathComponent("zorgdomein-jwt.pub.pem"),
-                    algorithms: ["ES256"])
+                    algorithms: ["ES256"], clientCertificate: pki.appendingPathComponent("gp.pem"))
             ], leewaySeconds: 30)
         let signer = JWTKeyCollection()
         await signer.add(ecdsa: try ES256PrivateKey(pem: try Data(contentsOf: pki.appendingPathComponent("zorgdomein-jwt.key"))))

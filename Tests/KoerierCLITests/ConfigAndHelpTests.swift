@@ -51,6 +51,10 @@ import Testing
             "schemas: ../Schemas\nstore:\n  backend: postgres\n  url: x\n  pool_size: 1\n",
             "koerier.yaml:5: 'store.pool_size' must be a whole number from 2 to 200"
         ),
+        (
+            "schemas: ../Schemas\nserve:\n  fhir:\n    base_url: https://c.test/fhir\n    issuers:\n      - issuer: zd\n        audience: a\n        key: k.pem\n",
+            "client_certificate' is missing"
+        ),
     ])
     func badConfigurationsAreLocated(_ text: String, _ expected: String) throws {
         let folder = try Repository.temporaryDirectory()

@@ -18,6 +18,7 @@ import Testing
               - issuer: zorgdomein-test
                 audience: \(audience)
                 key: \(Repository.pki.appendingPathComponent("zorgdomein-jwt.pub.pem").path)
+                client_certificate: \(Repository.pki.appendingPathComponent("gp.pem").path)
         """
 
     /// Subprocesses (curl, python) are waited for off the cooperative pool, which the
@@ -29,9 +30,10 @@ import Testing
     }
 
     static func post(
-        _ bundle: Data, to centre: ServeTests.Centre, token: String?, contentType: String = "application/fhir+json; charset=UTF-8"
+        _ bundle: Data, to centre: ServeTests.Centre, token: String?, contentType: String = "application/fhir+json; charset=UTF-8",
+        client: String = "gp"
     ) async throws -> Answer {
-        try await ProcessRunner.offPool { try postNow(bundle, to: centre, token: token, contentType: contentType) }
+        try await ProcessRunner.offPool { try postNow(bundle, to: centre, token: token, contentType: contentType, client: client) }
     }
 
     /// A bearer token from PyJWT (Debian's python3-jwt).
@@ -63,16 +65,18 @@ import Testing
         }
     }
 
-    /// curl as ZorgDomein: mutual TLS with the GP-side client certificate, the JWT, fhir+json.
+    /// curl as ZorgDomein: mutual TLS with the client certificate the issuer is configured
+    /// with (the test GP's) unless told otherwise, the JWT, fhir+json.
     static func postNow(
-        _ bundle: Data, to centre: ServeTests.Centre, token: String?, contentType: String = "application/fhir+json; charset=UTF-8"
+        _ bundle: Data, to centre: ServeTests.Centre, token: String?, contentType: String = "application/fhir+json; charset=UTF-8",
+        client: String = "gp"
     ) throws -> Answer {
         let file = centre.rig.folder.appendingPathComponent("bundle-\(UUID().uuidString).json")
         try bundle.write(to: file)
         let headers = centre.rig.folder.appendingPathComponent("headers-\(UUID().uuidString).txt")
         var arguments = [
             "--cacert", Repository.pki.appendingPathComponent("ca.pem").path,
-            "--cert", try centre.rig.chainFile("gp").path, "--key", Repository.pki.appendingPathComponent("gp.key").path,
+            "--cert", try centre.rig.chainFile(client).path, "--key", Repository.pki.appendingPathComponent("\(client).key").path,
             "-D", headers.path, "-H", "Content-Type: \(contentType)", "-H", "Accept: application/fhir+json",
             "-H", "Prefer: return=minimal", "--data-binary", "@\(file.path)", "https://localhost:\(centre.port)/fhir/Bundle",
         ]
@@ -195,12 +199,16 @@ import Testing
             #expect(answer.status == 401 && answer.body.contains(rule), "\(rule): \(answer.status) \(answer.body)")
             #expect(answer.headers.contains("WWW-Authenticate: Bearer") || answer.headers.lowercased().contains("www-authenticate: bearer"))
         }
+        // A valid token over the connection of another party the listener trusts (a token
+        // that leaked): refused, as the issuer's own client certificate is not there.
+        let otherClient = try await Self.post(good, to: centre, token: token, client: "arbo")
+        #expect(otherClient.status == 403 && otherClient.body.contains("jwt-client-binding"), "\(otherClient.status) \(otherClient.body)")
         let wrongType = try await Self.post(good, to: centre, token: token, contentType: "application/json")
         #expect(wrongType.status == 415 && wrongType.body.contains("media-type"))
         #expect(try centre.rig.store.trajectories(limit: 5).isEmpty)
         #expect(try centre.rig.store.inbound(state: nil, limit: 5).isEmpty)
         let refusals = try centre.rig.store.auditEntries(limit: 100).filter { $0.event.outcome.hasPrefix("refused") }
-        #expect(refusals.count >= hostile.count + tokens.count + 2)
+        #expect(refusals.count >= hostile.count + tokens.count + 3)
         #expect(!centre.log.contains("999990019") && !centre.log.contains("Sanne"))
     }
 }
