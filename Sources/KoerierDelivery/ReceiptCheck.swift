@@ -36,6 +36,8 @@ public struct ReceiptCheck: Sendable {
             let signer = try verifier.verify(decoded.document)
             try verifier.requireSender(receipt.envelope.sender, matches: signer)
             return CheckedReceipt(receipt: receipt, signer: signer)
+        } catch  where error.isOurs {
+            throw ReceiptUncheckable(reason: "\(error)")
         } catch {
             throw DeliveryFailure("the receipt's signature is not acceptable: \(error)")
         }
@@ -69,6 +71,13 @@ extension ReceiptCheck {
             "the receipt is signed by \(signedBy), not by recipient \(recipient.id) ("
                 + (expected.isEmpty ? "no URA or AGB in the directory" : expected.joined(separator: ", ")) + ")")
     }
+}
+
+/// A receipt this gateway cannot judge now (its CRLs are stale or missing, a library
+/// failed): not the receipt's fault, so it is neither taken nor refused for good.
+public struct ReceiptUncheckable: Error, CustomStringConvertible, Sendable {
+    public let reason: String
+    public var description: String { "the receipt cannot be checked now: \(reason)" }
 }
 
 public struct DeliveryFailure: Error, CustomStringConvertible, Sendable {

@@ -22,8 +22,15 @@ public struct SignatureError: Error, CustomStringConvertible, Sendable, Equatabl
         case receiptMismatch = "receipt-mismatch"
         case alreadySigned = "already-signed"
         case badKey = "bad-key"
+        /// Our own revocation data cannot vouch now (a CRL past its nextUpdate, or none for
+        /// the chain's issuer): not the signer's fault.
+        case revocationUnknown = "revocation-unknown"
         case internalFailure = "internal"
     }
+
+    /// The fault is this gateway's (its CRLs, OpenSSL or libxmlsec1), not the document's:
+    /// an answer must say "later", never reject.
+    public var isOurs: Bool { reason == .revocationUnknown || reason == .internalFailure }
 
     public let reason: Reason
     public let message: String

@@ -98,6 +98,10 @@ public final class TrustStore: @unchecked Sendable {
             throw SignatureError(.notYetValid, "\(which) is not yet valid: \(explanation)")
         case X509_V_ERR_CERT_REVOKED:
             throw SignatureError(.revoked, "\(which) is revoked: \(explanation)")
+        case X509_V_ERR_UNABLE_TO_GET_CRL, X509_V_ERR_CRL_HAS_EXPIRED, X509_V_ERR_CRL_NOT_YET_VALID, X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER,
+            X509_V_ERR_CRL_SIGNATURE_FAILURE, X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE, X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD,
+            X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
+            throw SignatureError(.revocationUnknown, "the configured CRLs cannot say whether \(which) is revoked: \(explanation)")
         default:
             throw SignatureError(.untrustedChain, "\(role) does not chain to a trusted anchor: \(explanation)")
         }

@@ -101,6 +101,14 @@ public struct ReceiptingResponder: Sendable {
         do {
             signer = try verifier.verify(decoded.document)
             try verifier.requireSender(envelope.sender, matches: signer)
+        } catch  where error.isOurs {
+            // Our CRL is stale or missing, or a library failed: the sender must try again
+            // later, not be told its letter is rejected for good.
+            do { try refused(envelope.messageID.value, "503 cannot check the signature now: \(error)") } catch {
+                return Self.auditUnavailable
+            }
+            return ListenerAnswer(
+                status: 503, body: Data("the signature cannot be checked now: send again later\n".utf8), retryAfter: 300)
         } catch {
             let code: RejectionCode =
                 error.reason == .senderMismatch

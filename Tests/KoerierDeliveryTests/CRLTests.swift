@@ -1,5 +1,8 @@
 import Foundation
+import KoerierDelivery
+import KoerierModel
 import KoerierSecurity
+import KoerierServer
 import KoerierTestSupport
 import Testing
 
@@ -104,5 +107,53 @@ import Testing
         try await Polling.until("the gateway to reload its trust") {
             centre.log.contains("the CRL file changed: reloading trust") && centre.log.contains("reloaded: configuration")
         }
+    }
+
+    /// A gateway whose CRLs cannot vouch for a signer (none for its issuer here; a CRL past
+    /// its nextUpdate fails the same way in OpenSSL) answers "later", stores nothing and
+    /// rejects nothing: the fault is its own. Once the CRL is renewed the same letter is
+    /// accepted.
+    @Test func aLetterWhoseSignerOurCRLsCannotVouchForIsAnsweredLaterNotRejected() throws {
+        let rig = try DeliveryRig()
+        let sample = try Data(contentsOf: Repository.signedSamples.appendingPathComponent("return-letter-fase-2-rsa.xml"))
+        guard case .returnLetter(var letter) = try rig.codec.decode(sample) else { throw DeliveryFailure("not a return letter") }
+        letter.envelope.messageID = .generate()
+        let bytes = try IdentityBindingTests.signing(rig, as: "centre").signedXML(.returnLetter(letter))
+        let request = InboundRequest(body: bytes, clientCertificateDER: try IdentityBindingTests.der(rig, "centre"))
+
+        let foreignCRL = try Self.shortLivedCRL(in: rig.folder)
+        let (withoutCRL, store) = try rig.receivingGateway(as: "gp", crl: foreignCRL)
+        let later = withoutCRL.answer(request)
+        #expect(later.status == 503 && later.retryAfter != nil, "\(later.status) \(String(decoding: later.body, as: UTF8.self))")
+        #expect(try store.inboundCounts().values.reduce(0, +) == 0)
+        #expect(try store.issuedReceipt(for: letter.envelope.messageID.value) == nil)
+        let refusal = try store.auditEntries(limit: 10).first { $0.event.outcome.contains("503 cannot check") }
+        #expect(refusal?.event.messageID == letter.envelope.messageID.value)
+
+        let renewed = try rig.receivingGateway(as: "gp").responder.answer(request)
+        #expect(IdentityBindingTests.rejection(try IdentityBindingTests.receipt(in: renewed, rig: rig, signedBy: "90000123")) == nil)
+        #expect(try store.inboundCounts().values.reduce(0, +) == 1)
+    }
+
+    /// The sender's side: a receipt whose signer its CRLs cannot vouch for leaves the letter
+    /// queued to be sent again (the receiver answers a copy with its kept receipt), rather
+    /// than settled without proof; with the CRL renewed the letter ends acknowledged.
+    @Test func aReceiptOurCRLsCannotVouchForIsCheckedAgainAtTheNextAttempt() async throws {
+        let rig = try DeliveryRig()
+        let received = try await HTTPSDeliveryTests.receivingGP(rig)
+        try Self.setCRL(rig, to: try Self.shortLivedCRL(in: rig.folder).path)
+        try rig.reloadConfiguration()
+        let queued = try rig.enqueue(HTTPSDeliveryTests.letter, to: "gp-de-linde", type: .huisarts)
+        _ = try await rig.worker().deliverDue()
+        let waiting = try #require(try rig.store.record(queued.id))
+        #expect(waiting.state == .retrying, "\(waiting.state) \(waiting.lastError ?? "")")
+        #expect(waiting.lastError?.contains("cannot be checked now") == true, "\(waiting.lastError ?? "")")
+
+        try Self.setCRL(rig, to: rig.pki.appendingPathComponent("crl.pem").path)
+        try rig.reloadConfiguration()
+        try await HTTPSDeliveryTests.waitUntilDue(rig, queued.id)
+        _ = try await rig.worker().deliverDue()
+        #expect(try rig.store.record(queued.id)?.state == .acknowledged)
+        #expect(received.all.count == 2)
     }
 }

@@ -100,6 +100,11 @@ final class DeliveryRig: @unchecked Sendable {
         }
     }
 
+    /// Reads koerier.yaml again after a test changed it (the store stays open).
+    func reloadConfiguration() throws {
+        configuration = try KoerierConfiguration.load(path: folder.appendingPathComponent("koerier.yaml").path)
+    }
+
     /// Takes `other`'s payload and audit keys (daemons sharing one store share its keys).
     func shareKeys(with other: DeliveryRig) throws {
         for name in ["payload.keys", "audit.key"] {
@@ -236,10 +241,11 @@ final class DeliveryRig: @unchecked Sendable {
     /// subfolder), a signed receipt kept before it is sent, and a message that arrives
     /// again answered with its original receipt instead of being stored twice.
     /// `lookUpMisses`: look-ups of an earlier receipt (counted from 1) that find nothing, as
-    /// a look-up made just before another copy of the message was stored would. `anchors`:
-    /// the roots it trusts (a gateway made again under the same name keeps its store).
+    /// a look-up made just before another copy of the message was stored would. `anchors`
+    /// and `crl`: the roots it trusts and its CRL file (a gateway made again under the same
+    /// name keeps its store).
     func receivingGateway(
-        as party: String, named name: String? = nil, anchors: String = "ca.pem", lookUpMisses: Set<Int> = []
+        as party: String, named name: String? = nil, anchors: String = "ca.pem", crl: URL? = nil, lookUpMisses: Set<Int> = []
     ) throws -> (responder: ReceiptingResponder, store: any MessageStore) {
         let home = folder.appendingPathComponent(name ?? "\(party)-gateway")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
@@ -253,7 +259,7 @@ final class DeliveryRig: @unchecked Sendable {
             keyFile: pki.appendingPathComponent("\(party).key"), certificateFile: pki.appendingPathComponent("\(party).pem"),
             chainFile: pki.appendingPathComponent("chain.pem"))
         let verifier = SignatureVerifier(
-            trust: try TrustStore(anchorsFile: pki.appendingPathComponent(anchors), crlFile: pki.appendingPathComponent("crl.pem")))
+            trust: try TrustStore(anchorsFile: pki.appendingPathComponent(anchors), crlFile: crl ?? pki.appendingPathComponent("crl.pem")))
         let context = AuditContext(actor: "service:\(party)-gateway", accessPoint: "loopback")
         let lookUps = Counter()
         let responder = ReceiptingResponder(
@@ -261,6 +267,13 @@ final class DeliveryRig: @unchecked Sendable {
             previousReceipt: { id in
                 lookUps.add()
                 return lookUpMisses.contains(lookUps.value) ? nil : try? store.issuedReceipt(for: id.value)
+            },
+            refused: { id, reason in
+                try store.recordAudit(
+                    AuditEvent(
+                        kind: .receive, actor: context.actor, messageID: id, accessPoint: context.accessPoint, outcome: "refused: \(reason)"
+                    ),
+                    now: Date())
             },
             repeated: { id in
                 try? store.recordAudit(

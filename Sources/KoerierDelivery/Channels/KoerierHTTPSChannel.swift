@@ -42,6 +42,9 @@ struct KoerierHTTPSChannel: OutboundChannel {
                 return .rejected(reason: "rejected by \(recipientID): \(code.rawValue): \(text)", receipt: receipt)
             }
             return .acknowledged(receipt: receipt)
+        } catch let uncheckable as ReceiptUncheckable {
+            // Sent again later, the same bytes get the receiver's kept receipt, checked then.
+            return .retryLater(reason: "\(uncheckable)", after: nil)
         } catch {
             return .delivered(note: "accepted without a valid receipt: \(error)")
         }
