@@ -78,6 +78,9 @@ import Testing
         let stages = (object["stages_us_one_thread"] as? [String: Any] ?? [:]).mapValues { ($0 as? NSNumber)?.doubleValue ?? 0 }
         #expect(Set(stages.keys) == ["decode", "verify", "duplicate_check", "receipt", "store"] && stages.values.allSatisfy { $0 > 0 })
         #expect(((object["cpu_us_per_letter"] as? NSNumber)?.doubleValue ?? 0) > 0)
+        // The ceiling lies between the measured ratio and 1 (RSA and the bare listener cost something).
+        let ceiling = (object["ratio_ceiling"] as? NSNumber)?.doubleValue ?? 0
+        #expect(ceiling > ((object["ratio"] as? NSNumber)?.doubleValue ?? 1) && ceiling < 1)
         #expect((object["baseline"] as? String)?.hasPrefix("crypto bound") == true)
     }
 
