@@ -236,8 +236,9 @@ public final class DeliveryWorker: @unchecked Sendable {
                 return (settled, try dueBy.map { try self.lease(dueBy: $0, now: now, in: tx) } ?? [])
             }
         } catch {
-            condition.withLock { settlements.insert(contentsOf: batch, at: 0) }
-            throw error
+            // The pass as one transaction was refused: its outcomes one by one, then the leases.
+            guard !batch.isEmpty else { throw error }
+            outcome = try settleAlone(batch, dueBy: dueBy, now: now)
         }
         condition.withLock {
             for case (let settlement, let state?) in outcome.settled {
@@ -251,6 +252,41 @@ public final class DeliveryWorker: @unchecked Sendable {
         let payloads = (try? parts.store.deliveryPayloads(of: outcome.leased.map(\.id))) ?? [:]
         for record in outcome.leased { dispatch(record, payload: payloads[record.id]) }
         return outcome.leased.count
+    }
+
+    /// After a pass the store refused: each outcome in a transaction of its own, then the
+    /// leases in another. One outcome the store refuses for what it is (a row it cannot read
+    /// back, a value it will not take) would otherwise undo every pass and hold back every
+    /// lane. If even the leases cannot be written the store itself is failing (a full disk):
+    /// the refused outcomes wait for the next pass. Otherwise they are set aside; their
+    /// leases expire and their records are tried again.
+    private func settleAlone(_ batch: [Settlement], dueBy: Date?, now: Date) throws
+        -> (settled: [(Settlement, DeliveryState?)], leased: [OutboundRecord])
+    {
+        var settled: [(Settlement, DeliveryState?)] = []
+        var refused: [(Settlement, any Error)] = []
+        for settlement in batch {
+            do {
+                settled.append((settlement, try parts.store.transaction { tx in try self.apply(settlement, in: tx, now: now) }))
+            } catch {
+                refused.append((settlement, error))
+            }
+        }
+        let leased: [OutboundRecord]
+        do {
+            leased = try parts.store.transaction { tx in try dueBy.map { try self.lease(dueBy: $0, now: now, in: tx) } ?? [] }
+        } catch {
+            condition.withLock { settlements.insert(contentsOf: refused.map(\.0), at: 0) }
+            throw error
+        }
+        for (settlement, error) in refused {
+            DeliveryMetrics.settlementSetAside()
+            condition.withLock {
+                lanes[settlement.record.recipientID]?.lastError =
+                    "the store refused the outcome of record \(settlement.record.id) (\(settlement.transition.to.rawValue)): \(error)"
+            }
+        }
+        return (settled, leased)
     }
 
     /// Writes one outcome; nil when the lease was lost (the update changed nothing).

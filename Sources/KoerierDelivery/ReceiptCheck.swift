@@ -36,7 +36,7 @@ public struct ReceiptCheck: Sendable {
             let signer = try verifier.verify(decoded.document)
             try verifier.requireSender(receipt.envelope.sender, matches: signer)
             return CheckedReceipt(receipt: receipt, signer: signer)
-        } catch  where error.isOurs {
+        } catch let error where error.isOurs {
             throw ReceiptUncheckable(reason: "\(error)")
         } catch {
             throw DeliveryFailure("the receipt's signature is not acceptable: \(error)")

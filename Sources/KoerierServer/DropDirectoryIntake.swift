@@ -110,7 +110,7 @@ public struct DropDirectoryIntake: Sendable {
                 let signer = try verifier.verify(decoded.document)
                 try verifier.requireSender(decoded.message.envelope.sender, matches: signer)
                 sender = signer.organisation ?? signer.subject
-            } catch  where error.isOurs {
+            } catch let error where error.isOurs {
                 // A stale CRL is ops' to renew; the file waits in the folder until then.
                 return .later("the signature cannot be checked now: \(error)")
             } catch {

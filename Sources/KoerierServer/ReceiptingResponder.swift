@@ -101,7 +101,7 @@ public struct ReceiptingResponder: Sendable {
         do {
             signer = try verifier.verify(decoded.document)
             try verifier.requireSender(envelope.sender, matches: signer)
-        } catch  where error.isOurs {
+        } catch let error where error.isOurs {
             // Our CRL is stale or missing, or a library failed: the sender must try again
             // later, not be told its letter is rejected for good.
             do { try refused(envelope.messageID.value, "503 cannot check the signature now: \(error)") } catch {

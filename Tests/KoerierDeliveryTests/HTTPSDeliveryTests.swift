@@ -294,6 +294,36 @@ import Testing
         #expect(try rig.store.verifyAudit() == nil)
     }
 
+    /// An outcome the store refuses on its own (a trigger in the real file here; a row it
+    /// cannot read back or a value it will not take alike) is set aside: the pass's other
+    /// letters are settled and the refused record keeps its lease until it expires, to be
+    /// tried again. Before, that one outcome undid every pass and held back every lane.
+    @Test func anOutcomeTheStoreRefusesHoldsBackNoOtherLetter() async throws {
+        let rig = try DeliveryRig()
+        let received = try await Self.receivingGP(rig)
+        let refused = try rig.enqueue(Self.letter, to: "gp-de-linde", type: .huisarts)
+        let sound = try rig.enqueue("return-letter-afsluiting-ecdsa.xml", to: "gp-de-linde", type: .huisarts)
+        let database = try DatabaseQueue(path: rig.folder.appendingPathComponent("koerier.sqlite").path)
+        try await database.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER refuse_one BEFORE UPDATE OF state ON outbox
+                    WHEN NEW.id = \(refused.id) AND NEW.state = 'acknowledged'
+                    BEGIN SELECT RAISE(ABORT, 'refused by the test'); END
+                    """)
+        }
+        try database.close()
+
+        let worker = try rig.worker()
+        #expect(try await worker.deliverDue().handled == [.acknowledged: 1])
+        #expect(try rig.store.record(sound.id)?.state == .acknowledged)
+        #expect(try rig.store.record(refused.id)?.state == .sending)
+        let lane = worker.laneStatuses().first { $0.recipientID == "gp-de-linde" }
+        #expect(lane?.lastError?.contains("refused the outcome of record \(refused.id)") == true, "\(lane?.lastError ?? "")")
+        #expect(received.all.count == 2)
+        #expect(try rig.store.verifyAudit() == nil)
+    }
+
     /// A copy made for another clinical recipient is signed once, at enqueue (ECDSA
     /// signatures differ each time they are made): when the answer to its first attempt is
     /// lost to a timeout, the retry sends the very same bytes, and the receiver's original

@@ -173,6 +173,12 @@ enum DeliveryMetrics {
         Counter(label: "koerier_lease_lost_total").increment()
     }
 
+    /// An outcome the store refused on its own while it took others: set aside, so that its
+    /// record's lease expires and the record is tried again.
+    static func settlementSetAside() {
+        Counter(label: "koerier_settlements_set_aside_total").increment()
+    }
+
     static func record(_ state: DeliveryState, queuedAt: Date) {
         Counter(label: "koerier_deliveries_total", dimensions: [("outcome", state.rawValue)]).increment()
         switch state {
