@@ -281,10 +281,13 @@ public final class DeliveryWorker: @unchecked Sendable {
         }
         for (settlement, error) in refused {
             DeliveryMetrics.settlementSetAside()
-            condition.withLock {
-                lanes[settlement.record.recipientID]?.lastError =
-                    "the store refused the outcome of record \(settlement.record.id) (\(settlement.transition.to.rawValue)): \(error)"
-            }
+            let why = "the store refused the outcome of record \(settlement.record.id) (\(settlement.transition.to.rawValue)): \(error)"
+            condition.withLock { lanes[settlement.record.recipientID]?.lastError = why }
+            // On record for ops: why this letter will be sent again when its lease expires.
+            try? parts.store.recordAudit(
+                AuditEvent(
+                    kind: .retry, actor: context.actor, messageID: settlement.record.messageID, accessPoint: context.accessPoint,
+                    outcome: "set aside, tried again when the lease expires: \(why)"), now: now)
         }
         return (settled, leased)
     }

@@ -115,11 +115,8 @@ import Testing
     /// accepted.
     @Test func aLetterWhoseSignerOurCRLsCannotVouchForIsAnsweredLaterNotRejected() throws {
         let rig = try DeliveryRig()
-        let sample = try Data(contentsOf: Repository.signedSamples.appendingPathComponent("return-letter-fase-2-rsa.xml"))
-        guard case .returnLetter(var letter) = try rig.codec.decode(sample) else { throw DeliveryFailure("not a return letter") }
-        letter.envelope.messageID = .generate()
-        let bytes = try IdentityBindingTests.signing(rig, as: "centre").signedXML(.returnLetter(letter))
-        let request = InboundRequest(body: bytes, clientCertificateDER: try IdentityBindingTests.der(rig, "centre"))
+        let (letter, centre, client) = try rig.centreLetter()
+        let request = InboundRequest(body: try centre.signedXML(.returnLetter(letter)), clientCertificateDER: client)
 
         let foreignCRL = try Self.shortLivedCRL(in: rig.folder)
         let (withoutCRL, store) = try rig.receivingGateway(as: "gp", crl: foreignCRL)

@@ -293,6 +293,15 @@ final class DeliveryRig: @unchecked Sendable {
         return (responder, store)
     }
 
+    /// A return letter from the centre to GP De Linde under a new message id, the centre's
+    /// signing and its TLS client certificate: what the centre's gateway posts.
+    func centreLetter() throws -> (letter: ReturnLetter, signing: MessageSigning, client: Data) {
+        let sample = try Data(contentsOf: Repository.signedSamples.appendingPathComponent("return-letter-fase-2-rsa.xml"))
+        guard case .returnLetter(var letter) = try codec.decode(sample) else { throw DeliveryFailure("not a return letter") }
+        letter.envelope.messageID = .generate()
+        return (letter, try IdentityBindingTests.signing(self, as: "centre"), try IdentityBindingTests.der(self, "centre"))
+    }
+
     /// `count` return letters from the centre to GP De Linde, each with its own id, signed
     /// with the centre's key and queued for `recipientID`; their message ids in order.
     @discardableResult

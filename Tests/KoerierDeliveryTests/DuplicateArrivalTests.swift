@@ -15,11 +15,7 @@ import Testing
         let rig = try DeliveryRig()
         // Look-ups 2 and 4 miss: the second and third arrivals race the first one's store.
         let (gateway, store) = try rig.receivingGateway(as: "gp", lookUpMisses: [2, 4])
-        let sample = try Data(contentsOf: Repository.signedSamples.appendingPathComponent("return-letter-fase-2-rsa.xml"))
-        guard case .returnLetter(var letter) = try rig.codec.decode(sample) else { throw DeliveryFailure("not a return letter") }
-        let centre = try IdentityBindingTests.signing(rig, as: "centre")
-        let client = try IdentityBindingTests.der(rig, "centre")
-        letter.envelope.messageID = .generate()
+        var (letter, centre, client) = try rig.centreLetter()
         let original = try centre.signedXML(.returnLetter(letter))
 
         let first = gateway.answer(InboundRequest(body: original, clientCertificateDER: client))
@@ -45,11 +41,7 @@ import Testing
     /// go through every check and are rejected.
     @Test func aCopyOfAnAcceptedLetterGetsItsReceiptAfterTheSignerStoppedBeingTrusted() throws {
         let rig = try DeliveryRig()
-        let sample = try Data(contentsOf: Repository.signedSamples.appendingPathComponent("return-letter-fase-2-rsa.xml"))
-        guard case .returnLetter(var letter) = try rig.codec.decode(sample) else { throw DeliveryFailure("not a return letter") }
-        let centre = try IdentityBindingTests.signing(rig, as: "centre")
-        let client = try IdentityBindingTests.der(rig, "centre")
-        letter.envelope.messageID = .generate()
+        var (letter, centre, client) = try rig.centreLetter()
         let original = try centre.signedXML(.returnLetter(letter))
         let first = try rig.receivingGateway(as: "gp").responder.answer(InboundRequest(body: original, clientCertificateDER: client))
         #expect(first.status == 200)
