@@ -233,7 +233,7 @@ public final class DeliveryWorker: @unchecked Sendable {
         do {
             outcome = try parts.store.transaction { tx in
                 let settled = try batch.map { settlement in (settlement, try self.apply(settlement, in: tx, now: now)) }
-                return (settled, try dueBy.map { try self.lease(dueBy: $0, now: now, in: tx) } ?? [])
+                return (settled, try self.lease(dueBy: dueBy, now: now, in: tx))
             }
         } catch {
             // The pass as one transaction was refused: its outcomes one by one, then the leases.
@@ -274,7 +274,7 @@ public final class DeliveryWorker: @unchecked Sendable {
         }
         let leased: [OutboundRecord]
         do {
-            leased = try parts.store.transaction { tx in try dueBy.map { try self.lease(dueBy: $0, now: now, in: tx) } ?? [] }
+            leased = try parts.store.transaction { tx in try self.lease(dueBy: dueBy, now: now, in: tx) }
         } catch {
             condition.withLock { settlements.insert(contentsOf: refused.map(\.0), at: 0) }
             throw error
@@ -307,8 +307,10 @@ public final class DeliveryWorker: @unchecked Sendable {
         }
     }
 
-    /// Leases what each lane with work may take now, inside the pass's transaction.
-    private func lease(dueBy: Date, now: Date, in tx: any StoreTransaction) throws -> [OutboundRecord] {
+    /// Leases what each lane with work may take now, inside the pass's transaction (nothing
+    /// with `dueBy` nil: the last pass of a stop).
+    private func lease(dueBy: Date?, now: Date, in tx: any StoreTransaction) throws -> [OutboundRecord] {
+        guard let dueBy else { return [] }
         // The directory's lanes are looked up by index; a scan of the whole queue (for
         // records whose recipient left the directory) runs at most every few seconds.
         let scanAll = now.timeIntervalSince(lastFullScan) > 5

@@ -66,16 +66,14 @@ public final class Certificate: @unchecked Sendable {
     public var subjectOrganisation: String? { nameEntry(X509_get_subject_name(pointer), NID_organizationName) }
 
     /// The subject in OpenSSL's one-line form, e.g. `/C=NL/O=Huisartsenpraktijk De Linde/CN=…`.
-    public var subject: String {
-        var buffer = [CChar](repeating: 0, count: 1024)
-        guard X509_NAME_oneline(X509_get_subject_name(pointer), &buffer, Int32(buffer.count)) != nil else { return "" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    public var subject: String { oneLine(X509_get_subject_name(pointer)) }
 
     /// The issuer in the same one-line form.
-    public var issuer: String {
+    public var issuer: String { oneLine(X509_get_issuer_name(pointer)) }
+
+    private func oneLine(_ name: OpaquePointer?) -> String {
         var buffer = [CChar](repeating: 0, count: 1024)
-        guard X509_NAME_oneline(X509_get_issuer_name(pointer), &buffer, Int32(buffer.count)) != nil else { return "" }
+        guard X509_NAME_oneline(name, &buffer, Int32(buffer.count)) != nil else { return "" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 

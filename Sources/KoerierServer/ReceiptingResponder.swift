@@ -56,6 +56,11 @@ public struct ReceiptingResponder: Sendable {
             return ListenerAnswer(status: 400, body: Data("not a valid Koerier message: \(first)\n".utf8))
         }
         let envelope = decoded.message.envelope
+        /// The refusal on record first; an answer whose audit entry cannot be written is not given.
+        func refusing(_ reason: String, _ answer: ListenerAnswer) -> ListenerAnswer {
+            do { try refused(envelope.messageID.value, reason) } catch { return Self.auditUnavailable }
+            return answer
+        }
         // A message sent again gets the receipt it got the first time; the same id with
         // other bytes is refused (a message id names one message).
         func repeatAnswer(_ previous: Data) -> ListenerAnswer {
@@ -63,10 +68,9 @@ public struct ReceiptingResponder: Sendable {
             return ListenerAnswer(status: 200, body: previous)
         }
         func refuseReuse() -> ListenerAnswer {
-            do { try refused(envelope.messageID.value, "rejected: the message id was already used for another message") } catch {
-                return Self.auditUnavailable
-            }
-            return ListenerAnswer(status: 409, body: Data("message id \(envelope.messageID) was already used for another message\n".utf8))
+            refusing(
+                "rejected: the message id was already used for another message",
+                ListenerAnswer(status: 409, body: Data("message id \(envelope.messageID) was already used for another message\n".utf8)))
         }
         func answerAgain(_ previous: Data) -> ListenerAnswer {
             Self.answers(previous, request.body, codec: codec) ? repeatAnswer(previous) : refuseReuse()
@@ -104,11 +108,9 @@ public struct ReceiptingResponder: Sendable {
         } catch let error where error.isOurs {
             // Our CRL is stale or missing, or a library failed: the sender must try again
             // later, not be told its letter is rejected for good.
-            do { try refused(envelope.messageID.value, "503 cannot check the signature now: \(error)") } catch {
-                return Self.auditUnavailable
-            }
-            return ListenerAnswer(
-                status: 503, body: Data("the signature cannot be checked now: send again later\n".utf8), retryAfter: 300)
+            return refusing(
+                "503 cannot check the signature now: \(error)",
+                ListenerAnswer(status: 503, body: Data("the signature cannot be checked now: send again later\n".utf8), retryAfter: 300))
         } catch {
             let code: RejectionCode =
                 error.reason == .senderMismatch
@@ -143,8 +145,8 @@ public struct ReceiptingResponder: Sendable {
             }
             return answerAgain(previous)
         } catch let refusal as IntakeRefusal {
-            do { try refused(envelope.messageID.value, "\(refusal.status) \(refusal.reason)") } catch { return Self.auditUnavailable }
-            return ListenerAnswer(status: refusal.status, body: Data((refusal.reason + "\n").utf8))
+            return refusing(
+                "\(refusal.status) \(refusal.reason)", ListenerAnswer(status: refusal.status, body: Data((refusal.reason + "\n").utf8)))
         } catch {
             return ListenerAnswer(status: 503, body: Data("not stored, send again later: \(error)\n".utf8))
         }
